@@ -1,0 +1,1 @@
+//! bocker: a container engine whose verbs are written in Lua.
