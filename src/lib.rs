@@ -1,1 +1,14 @@
 //! bocker: a container engine whose verbs are written in Lua.
+//!
+//! The Rust core (this crate) provides container primitives; `lua` exposes
+//! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
+pub mod cgroup;
+pub mod container;
+pub mod frontdoor;
+pub mod images;
+pub mod logs;
+pub mod lua;
+pub mod repl;
+pub mod runtime;
+pub mod state;
+pub mod storage;

@@ -1,0 +1,36 @@
+//! Embeds every Lua file under lua/verbs and lua/lib into the binary, so the
+//! built-in verbs need no install step.
+use std::{env, fs, path::Path};
+
+fn collect(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().and_then(|s| s.to_str()) == Some("lua") {
+                let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+                out.push((name, p.canonicalize().unwrap().to_string_lossy().into_owned()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("lua");
+    println!("cargo:rerun-if-changed=lua");
+    println!("cargo:rerun-if-changed=lua/verbs");
+    println!("cargo:rerun-if-changed=lua/lib");
+    let mut src = String::new();
+    for (kind, sub) in [("VERBS", "verbs"), ("LIBS", "lib")] {
+        src.push_str(&format!("pub static {kind}: &[(&str, &str)] = &[\n"));
+        for (name, path) in collect(&root.join(sub)) {
+            println!("cargo:rerun-if-changed={path}");
+            src.push_str(&format!("    ({name:?}, include_str!({path:?})),\n"));
+        }
+        src.push_str("];\n");
+    }
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_lua.rs");
+    fs::write(out, src).unwrap();
+}

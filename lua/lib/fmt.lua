@@ -1,0 +1,75 @@
+-- Output helpers for verbs: aligned tables, ages, sizes, statuses.
+local M = {}
+
+-- Prints rows under headers, columns padded to line up (as docker does).
+function M.table(headers, rows, out)
+  out = out or io.stdout
+  local widths = {}
+  for i, h in ipairs(headers) do widths[i] = #h end
+  for _, r in ipairs(rows) do
+    for i = 1, #headers do
+      local s = tostring(r[i] or "")
+      if #s > widths[i] then widths[i] = #s end
+    end
+  end
+  local function line(cells)
+    local parts = {}
+    for i = 1, #headers do
+      local s = tostring(cells[i] or "")
+      if i < #headers then s = s .. string.rep(" ", widths[i] - #s + 3) end
+      parts[i] = s
+    end
+    out:write((table.concat(parts):gsub("%s+$", "")), "\n")
+  end
+  line(headers)
+  for _, r in ipairs(rows) do line(r) end
+end
+
+-- 3 -> "3s", 125 -> "2m", 7300 -> "2h", 200000 -> "2d"
+function M.duration(secs)
+  secs = math.max(0, math.floor(secs or 0))
+  if secs < 60 then return secs .. "s" end
+  if secs < 3600 then return math.floor(secs / 60) .. "m" end
+  if secs < 86400 then return math.floor(secs / 3600) .. "h" end
+  return math.floor(secs / 86400) .. "d"
+end
+
+function M.ago(t, now)
+  if not t then return "" end
+  return M.duration((now or bocker.now()) - t) .. " ago"
+end
+
+-- 1536 -> "1.5kB" (decimal units, as docker prints sizes)
+function M.size(n)
+  n = n or 0
+  local units = { "B", "kB", "MB", "GB", "TB" }
+  local i = 1
+  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
+  if i == 1 then return string.format("%dB", n) end
+  return string.format("%.3g%s", n, units[i])
+end
+
+-- "Up 3s", "Exited (0) 5s ago", "Created"
+function M.status(c, now)
+  now = now or bocker.now()
+  local st = c.state or {}
+  if c.running then return "Up " .. M.duration(now - (st.started or now)) end
+  if st.status == "exited" then
+    local code = st.exit_code or -1
+    if st.finished then return string.format("Exited (%d) %s", code, M.ago(st.finished, now)) end
+    return string.format("Exited (%d)", code)
+  end
+  return "Created"
+end
+
+-- Joins argv for display, quoting words with spaces.
+function M.command(args)
+  local out = {}
+  for i, a in ipairs(args or {}) do
+    if a == "" or a:find("[%s\"']") then a = string.format("%q", a) end
+    out[i] = a
+  end
+  return table.concat(out, " ")
+end
+
+return M

@@ -1,0 +1,43 @@
+-- bocker ps: running and exited containers, as the seed lists them.
+local cli = require "bocker.cli"
+local fmt = require "bocker.fmt"
+local spec = {
+  { long = "all", short = "a", kind = "bool", help = "Show all containers (the default, as in the seed)" },
+  { long = "quiet", short = "q", kind = "bool", help = "Only show container ids" },
+  { long = "format", kind = "string", arg = "json", help = "Print as JSON" },
+}
+return {
+  summary = "List containers",
+  usage = "bocker ps [-q] [--format json]",
+  flags = spec,
+  run = function(args)
+    local o, pos = cli.parse("ps", args, spec)
+    if not o then return pos or 125 end
+    if o.format and o.format ~= "json" then return cli.fail(125, "ps", "unknown format: %s (only json)", o.format) end
+    local list = bocker.container.list()
+    if o.quiet then
+      for _, c in ipairs(list) do print(c.id) end
+      return 0
+    end
+    if o.format == "json" then
+      local out = {}
+      for _, c in ipairs(list) do
+        out[#out + 1] = {
+          id = c.id, name = c.name, image = c.image_ref, image_id = c.image,
+          command = fmt.command(c.args), created = c.created, status = fmt.status(c),
+          state = c.state.status, exit_code = c.state.exit_code, pid = c.running and c.state.pid or nil,
+          ip = c.state.net and c.state.net.ip or nil,
+        }
+      end
+      print(bocker.json.encode(out))
+      return 0
+    end
+    local now, rows = bocker.now(), {}
+    for _, c in ipairs(list) do
+      local ip = c.state.net and c.state.net.ip or ""
+      rows[#rows + 1] = { c.id, c.image_ref, fmt.command(c.args), fmt.ago(c.created, now), fmt.status(c, now), ip, c.name or "" }
+    end
+    fmt.table({ "CONTAINER_ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "IP", "NAMES" }, rows)
+    return 0
+  end,
+}

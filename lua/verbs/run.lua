@@ -1,0 +1,115 @@
+-- bocker run [FLAGS] IMAGE [CMD [ARG...]]
+local cli = require "bocker.cli"
+local units = require "bocker.units"
+
+local spec = {
+  { long = "detach", short = "d", kind = "bool", help = "Run in the background and print the container id" },
+  { long = "interactive", short = "i", kind = "bool", help = "Keep stdin attached" },
+  { long = "tty", short = "t", kind = "bool", help = "Allocate a pseudo-terminal" },
+  { long = "rm", kind = "bool", help = "Remove the container when it exits" },
+  { long = "name", kind = "string", help = "Name the container" },
+  { long = "env", short = "e", kind = "list", arg = "K=V", help = "Set an environment variable" },
+  { long = "env-file", kind = "list", arg = "FILE", help = "Read environment variables from a file" },
+  { long = "workdir", short = "w", kind = "string", arg = "DIR", help = "Working directory inside the container" },
+  { long = "hostname", kind = "string", help = "Container host name (default: its id)" },
+  { long = "entrypoint", kind = "string", help = "Override the image's entrypoint" },
+  { long = "user", short = "u", kind = "string", arg = "USER[:GROUP]", help = "User to run as" },
+  { long = "cpu-shares", short = "c", kind = "int", help = "CPU shares (default $BOCKER_CPU_SHARE or 512)" },
+  { long = "memory", short = "m", kind = "string", arg = "SIZE", help = "Memory limit, b/k/m/g (default $BOCKER_MEM_LIMIT MB or 512 MB)" },
+  { long = "pids-limit", kind = "int", help = "Maximum number of processes" },
+  { long = "volume", short = "v", kind = "list", arg = "SRC:DST[:ro]", help = "Bind mount a host path or a named volume" },
+  { long = "mount", kind = "list", arg = "type=bind,src=..,dst=..", help = "Attach a mount (long form)" },
+  { long = "tmpfs", kind = "list", arg = "PATH[:OPTS]", help = "Mount a tmpfs" },
+  { long = "volumes-from", kind = "list", arg = "CONTAINER[:ro]", help = "Mount the volumes of another container" },
+  { long = "network", kind = "string", arg = "bridge|none|host", help = "Network mode" },
+  { long = "net", kind = "string", arg = "MODE", help = "Same as --network" },
+  { long = "publish", short = "p", kind = "list", arg = "[IP:]HOST:CTR[/udp]", help = "Publish a container port" },
+  { long = "publish-all", short = "P", kind = "bool", help = "Publish the image's exposed ports" },
+  { long = "platform", kind = "string", help = "Platform when the image must be pulled" },
+}
+
+local function read_env_file(path, env)
+  local f, err = io.open(path)
+  if not f then return nil, err end
+  for line in f:lines() do
+    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" and line:sub(1, 1) ~= "#" then env[#env + 1] = line end
+  end
+  f:close()
+  return true
+end
+
+-- "-e K" takes K from the environment of bocker itself, as docker does.
+local function expand_env(list)
+  local out = {}
+  for _, e in ipairs(list) do
+    if e:find("=", 1, true) then out[#out + 1] = e
+    else
+      local v = os.getenv(e)
+      if v then out[#out + 1] = e .. "=" .. v end
+    end
+  end
+  return out
+end
+
+local M = {
+  summary = "Run a command in a new container",
+  usage = "bocker run [FLAGS] IMAGE [COMMAND [ARG...]]",
+  flags = spec,
+}
+
+function M.run(args)
+  local o, pos = cli.parse("run", args, spec, { interspersed = false })
+  if not o then return pos or 125 end
+  if #pos < 1 then return cli.usage_error("run", M.usage, '"run" requires at least 1 argument') end
+  local image = table.remove(pos, 1)
+  local env = {}
+  for _, f in ipairs(o.env_file) do
+    local ok, err = read_env_file(f, env)
+    if not ok then return cli.fail(125, "run", "open env file: %s", err) end
+  end
+  for _, e in ipairs(o.env) do env[#env + 1] = e end
+  local memory
+  if o.memory then
+    local err
+    memory, err = units.bytes(o.memory)
+    if not memory then return cli.fail(125, "run", "invalid argument for -m/--memory: %s", err) end
+  end
+  local mounts, err = (require "bocker.mounts").from_flags(o)
+  if not mounts then return cli.fail(125, "run", err) end
+  if not bocker.image.get(image) and bocker.image.pull then
+    io.stderr:write("Unable to find image '", image, "' locally\n")
+    local ok, perr = bocker.image.pull(image, { platform = o.platform, progress = (require "bocker.progress").new() })
+    if not ok then return cli.fail(125, "run", perr) end
+  end
+  local c, cerr = bocker.container.create {
+    image = image,
+    cmd = #pos > 0 and pos or nil,
+    entrypoint = o.entrypoint and { o.entrypoint } or nil,
+    name = o.name,
+    env = expand_env(env),
+    workdir = o.workdir,
+    hostname = o.hostname,
+    user = o.user,
+    tty = o.tty,
+    interactive = o.interactive,
+    rm = o.rm,
+    cpu_shares = o.cpu_shares,
+    memory = memory,
+    pids_limit = o.pids_limit,
+    mounts = mounts,
+    network = o.network or o.net,
+    ports = o.publish,
+    publish_all = o.publish_all or nil,
+  }
+  if not c then return cli.fail(125, "run", cerr) end
+  local status, serr = bocker.container.start(c.id, { detach = o.detach })
+  if not status then return cli.fail(125, "run", serr) end
+  if o.detach then
+    if serr then return cli.fail(status, "run", serr) end
+    print(c.id)
+  end
+  return status
+end
+
+return M

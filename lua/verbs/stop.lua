@@ -1,0 +1,19 @@
+-- bocker stop [-t SECONDS] CONTAINER...
+local cli = require "bocker.cli"
+local spec = { { long = "time", short = "t", kind = "int", default = 10, help = "Seconds to wait before killing" } }
+return {
+  summary = "Stop running containers (SIGTERM, then SIGKILL)",
+  usage = "bocker stop [-t SECONDS] CONTAINER [CONTAINER...]",
+  flags = spec,
+  run = function(args)
+    local o, pos = cli.parse("stop", args, spec)
+    if not o then return pos or 125 end
+    if #pos == 0 then return cli.usage_error("stop", "bocker stop [-t SECONDS] CONTAINER...", '"stop" requires at least 1 argument') end
+    local status = 0
+    for _, ref in ipairs(pos) do
+      local id, err = bocker.container.stop(ref, o.time)
+      if id then print(ref) else status = cli.fail(1, "stop", err) end
+    end
+    return status
+  end,
+}

@@ -1,0 +1,380 @@
+//! Container lifecycle on the store: create a record from a spec, inspect
+//! with live status, stop, kill, wait, remove.
+use crate::cgroup::ContainerCgroup;
+use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec};
+use crate::state::{StateError, Store};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+}
+
+pub type Result<T> = std::result::Result<T, ContainerError>;
+
+/// What `bocker.container.create` accepts (unknown keys are an error).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSpec {
+    pub image: String,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub rm: bool,
+    #[serde(default)]
+    pub cpu_shares: Option<u64>,
+    #[serde(default)]
+    pub memory: Option<i64>,
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    #[serde(default)]
+    pub network: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<String>,
+    #[serde(default)]
+    pub publish_all: bool,
+}
+
+/// The seed's defaults: BOCKER_CPU_SHARE (512) and BOCKER_MEM_LIMIT in MB
+/// (512, i.e. 512000000 bytes).
+pub fn default_limits() -> std::result::Result<Limits, String> {
+    let cpu = match std::env::var("BOCKER_CPU_SHARE") {
+        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| format!("BOCKER_CPU_SHARE: not a number: {v}"))?,
+        _ => 512,
+    };
+    let mem_mb: i64 = match std::env::var("BOCKER_MEM_LIMIT") {
+        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| format!("BOCKER_MEM_LIMIT: not a number of MB: {v}"))?,
+        _ => 512,
+    };
+    Ok(Limits { cpu_shares: cpu, memory: mem_mb * 1_000_000, pids: None })
+}
+
+fn env_key(e: &str) -> &str {
+    e.split('=').next().unwrap_or(e)
+}
+
+/// Merges environment lists: later entries replace earlier keys.
+pub fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = base.to_vec();
+    for e in extra {
+        out.retain(|x| env_key(x) != env_key(e));
+        out.push(e.clone());
+    }
+    out
+}
+
+/// The argv a container runs: Docker's Entrypoint/Cmd rules.
+pub fn command_of(
+    image_entrypoint: Option<&Vec<String>>,
+    image_cmd: Option<&Vec<String>>,
+    entrypoint: Option<&Vec<String>>,
+    cmd: Option<&Vec<String>>,
+) -> Vec<String> {
+    let ep: Vec<String> = match entrypoint {
+        Some(e) => e.clone(),
+        None => image_entrypoint.cloned().unwrap_or_default(),
+    };
+    let c: Vec<String> = match (cmd, entrypoint) {
+        (Some(c), _) if !c.is_empty() => c.clone(),
+        // an explicit --entrypoint resets the image's Cmd
+        (_, Some(_)) => Vec::new(),
+        _ => image_cmd.cloned().unwrap_or_default(),
+    };
+    ep.into_iter().chain(c).collect()
+}
+
+pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
+    let img = store.resolve_image(&spec.image)?;
+    let args = command_of(
+        img.config.entrypoint.as_ref(),
+        img.config.cmd.as_ref(),
+        spec.entrypoint.as_ref(),
+        spec.cmd.as_ref(),
+    );
+    if args.is_empty() {
+        return Err(ContainerError::Invalid("no command specified".into()));
+    }
+    let mut limits = default_limits().map_err(ContainerError::Invalid)?;
+    if let Some(c) = spec.cpu_shares {
+        limits.cpu_shares = c;
+    }
+    if let Some(m) = spec.memory {
+        if m < 6 * 1024 * 1024 {
+            return Err(ContainerError::Invalid("minimum memory limit allowed is 6MB".into()));
+        }
+        limits.memory = m;
+    }
+    limits.pids = spec.pids_limit;
+    let network = spec.network.unwrap_or_else(|| "none".into());
+    if !["none", "host", "bridge"].contains(&network.as_str()) {
+        return Err(ContainerError::Invalid(format!("network {network} not found (use bridge, none or host)")));
+    }
+    for m in &spec.mounts {
+        validate_mount(m)?;
+    }
+    let id = store.reserve_container_id()?;
+    let undo = |e: ContainerError| {
+        let _ = std::fs::remove_dir_all(store.container_dir(&id));
+        e
+    };
+    if let Some(n) = &spec.name {
+        store.claim_name(n, &id).map_err(|e| undo(e.into()))?;
+    }
+    let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
+    let mut env = merge_env(&[crate::images::DEFAULT_PATH.to_string()], &img.config.env);
+    env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
+    if spec.tty {
+        env = merge_env(&env, &["TERM=xterm".to_string()]);
+    }
+    env = merge_env(&env, &spec.env);
+    let rec = ContainerRecord {
+        id: id.clone(),
+        name: spec.name.clone(),
+        image: img.id.clone(),
+        image_ref: spec.image.clone(),
+        layers: img.layers.clone(),
+        args,
+        env,
+        workdir: spec.workdir.or(img.config.working_dir.clone()).unwrap_or_else(|| "/".into()),
+        hostname,
+        user: spec.user.or(img.config.user.clone()).unwrap_or_default(),
+        tty: spec.tty,
+        interactive: spec.interactive,
+        auto_remove: spec.rm,
+        limits,
+        mounts: spec.mounts,
+        network,
+        ports: spec.ports,
+        created: crate::state::now(),
+    };
+    let saved = store.save_container(&rec).and_then(|_| {
+        store.save_state(&id, &ContainerState { status: "created".into(), ..Default::default() })
+    });
+    if let Err(e) = saved {
+        if let Some(n) = &spec.name {
+            store.release_name(n, &id);
+        }
+        return Err(undo(e.into()));
+    }
+    Ok(rec)
+}
+
+fn validate_mount(m: &MountSpec) -> Result<()> {
+    if !m.target.starts_with('/') {
+        return Err(ContainerError::Invalid(format!("mount destination {} is not an absolute path", m.target)));
+    }
+    match m.kind.as_str() {
+        "bind" => {
+            if !std::path::Path::new(&m.source).is_absolute() {
+                return Err(ContainerError::Invalid(format!("bind source {} is not an absolute path", m.source)));
+            }
+            if !std::path::Path::new(&m.source).exists() {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid mount config: bind source path does not exist: {}",
+                    m.source
+                )));
+            }
+            Ok(())
+        }
+        "tmpfs" => Ok(()),
+        other => Err(ContainerError::Invalid(format!("unsupported mount type: {other}"))),
+    }
+}
+
+/// A container's record with its live state.
+#[derive(Serialize, Debug, Clone)]
+pub struct Info {
+    #[serde(flatten)]
+    pub record: ContainerRecord,
+    pub state: ContainerState,
+    pub running: bool,
+}
+
+/// The state, corrected when the recorded process is gone (its monitor
+/// was killed): such a container counts as exited.
+pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
+    let mut st = store.load_state(id)?;
+    if st.status == "running" && !st.alive() {
+        st.status = "exited".into();
+        if st.exit_code.is_none() {
+            st.exit_code = Some(-1);
+        }
+    }
+    Ok(st)
+}
+
+pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
+    let record = store.resolve_container(reference)?;
+    let state = live_state(store, &record.id)?;
+    let running = state.status == "running";
+    Ok(Info { record, state, running })
+}
+
+pub fn list(store: &Store) -> Result<Vec<Info>> {
+    let mut out = Vec::new();
+    for record in store.list_containers()? {
+        let state = live_state(store, &record.id)?;
+        let running = state.status == "running";
+        out.push(Info { record, state, running });
+    }
+    Ok(out)
+}
+
+pub fn signal_number(name: &str) -> Option<i32> {
+    let n = name.trim_start_matches("SIG").to_ascii_uppercase();
+    if let Ok(v) = n.parse::<i32>() {
+        return (1..=64).contains(&v).then_some(v);
+    }
+    Some(match n.as_str() {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        "TERM" => libc::SIGTERM,
+        "STOP" => libc::SIGSTOP,
+        "CONT" => libc::SIGCONT,
+        "WINCH" => libc::SIGWINCH,
+        _ => return None,
+    })
+}
+
+pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
+    let info = inspect(store, reference)?;
+    let id = info.record.id.clone();
+    match (info.running, info.state.pid) {
+        (true, Some(pid)) => {
+            if unsafe { libc::kill(pid, sig) } != 0 {
+                return Err(ContainerError::Conflict(format!(
+                    "cannot kill container {id}: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+            Ok(id)
+        }
+        _ => Err(ContainerError::Conflict(format!("Container {id} is not running"))),
+    }
+}
+
+/// Waits until the container has exited and its monitor recorded it.
+/// Returns the exit code (-1 if the monitor died and none was recorded).
+pub fn wait(store: &Store, id: &str, timeout: Option<std::time::Duration>) -> Result<Option<i32>> {
+    let start = std::time::Instant::now();
+    let mut delay = 1u64;
+    loop {
+        let st = store.load_state(id)?;
+        let monitor_gone = st.monitor_pid.map(|p| crate::state::containers::process_start_time(p).is_none()).unwrap_or(true);
+        if st.status != "running" {
+            return Ok(Some(st.exit_code.unwrap_or(-1)));
+        }
+        if !st.alive() && monitor_gone {
+            return Ok(Some(-1));
+        }
+        if let Some(t) = timeout {
+            if start.elapsed() >= t {
+                return Ok(None);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        delay = (delay * 2).min(50);
+    }
+}
+
+/// SIGTERM, then SIGKILL after `timeout`, as `docker stop` does.
+pub fn stop(store: &Store, reference: &str, timeout: std::time::Duration) -> Result<String> {
+    let info = inspect(store, reference)?;
+    let id = info.record.id.clone();
+    if !info.running {
+        return Ok(id);
+    }
+    let _ = kill(store, &id, libc::SIGTERM);
+    if wait(store, &id, Some(timeout))?.is_none() {
+        let _ = kill(store, &id, libc::SIGKILL);
+        wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
+    }
+    Ok(id)
+}
+
+/// Removes a container; a running one only with `force` (killed first).
+/// Also reclaims what a container whose monitor died still held.
+pub fn remove(store: &Store, reference: &str, force: bool) -> Result<String> {
+    let info = inspect(store, reference)?;
+    let id = info.record.id.clone();
+    if info.running {
+        if !force {
+            return Err(ContainerError::Conflict(format!(
+                "You cannot remove a running container {id}. Stop the container before attempting removal or force remove"
+            )));
+        }
+        let _ = kill(store, &id, libc::SIGKILL);
+        wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
+    }
+    // the monitor normally cleans up; after a kill -9 of it, we do
+    let cg = ContainerCgroup::load(&id);
+    if cg.exists() {
+        for p in cg.processes() {
+            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+        }
+        cg.delete().map_err(crate::runtime::RuntimeError::from)?;
+    }
+    let st = store.load_state(&id)?;
+    crate::runtime::netglue::teardown(store, &info.record, st.net.as_ref());
+    store.delete_container(&info.record)?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+    #[test]
+    fn entrypoint_and_cmd_rules() {
+        let ie = v(&["/ep"]);
+        let ic = v(&["default"]);
+        assert_eq!(command_of(Some(&ie), Some(&ic), None, None), v(&["/ep", "default"]));
+        assert_eq!(command_of(Some(&ie), Some(&ic), None, Some(&v(&["x"]))), v(&["/ep", "x"]));
+        assert_eq!(command_of(Some(&ie), Some(&ic), Some(&v(&["/o"])), None), v(&["/o"]));
+        assert_eq!(command_of(None, Some(&ic), None, None), v(&["default"]));
+        assert!(command_of(None, None, None, None).is_empty());
+    }
+    #[test]
+    fn env_merge_replaces_keys() {
+        let m = merge_env(&v(&["PATH=/bin", "A=1"]), &v(&["A=2", "B=3"]));
+        assert_eq!(m, v(&["PATH=/bin", "A=2", "B=3"]));
+    }
+    #[test]
+    fn signals() {
+        assert_eq!(signal_number("SIGKILL"), Some(9));
+        assert_eq!(signal_number("term"), Some(15));
+        assert_eq!(signal_number("9"), Some(9));
+        assert_eq!(signal_number("BOGUS"), None);
+    }
+}

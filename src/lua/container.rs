@@ -1,0 +1,182 @@
+//! `bocker.container`: create, start, inspect, list, stop, kill, wait,
+//! exec, logs and remove containers. Containers cross as tables.
+use super::convert::{result, spec, store, to_lua};
+use crate::container as ops;
+use mlua::{Lua, MultiValue, Table, Value};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StartOpts {
+    #[serde(default)]
+    detach: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LogOpts {
+    #[serde(default)]
+    follow: bool,
+    #[serde(default)]
+    tail: Option<usize>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RemoveOpts {
+    #[serde(default)]
+    force: bool,
+}
+
+fn opts<T: serde::de::DeserializeOwned + Default>(lua: &Lua, what: &str, v: Option<Value>) -> mlua::Result<T> {
+    match v {
+        Some(Value::Nil) | None => Ok(T::default()),
+        Some(v) => spec(lua, what, v),
+    }
+}
+
+fn ok_table<T: serde::Serialize>(lua: &Lua, v: &T) -> mlua::Result<MultiValue> {
+    Ok(MultiValue::from_iter([to_lua(lua, v)?]))
+}
+
+pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
+    let t = lua.create_table()?;
+    t.set(
+        "create",
+        lua.create_function(|lua, v: Value| {
+            let sp: ops::CreateSpec = spec(lua, "bocker.container.create", v)?;
+            let s = store(lua)?;
+            match ops::create(&s, sp) {
+                Ok(rec) => ok_table(lua, &rec),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "start",
+        lua.create_function(|lua, (id, o): (String, Option<Value>)| {
+            let o: StartOpts = opts(lua, "bocker.container.start options", o)?;
+            let s = store(lua)?;
+            match crate::runtime::launch::start(&s, &id, o.detach) {
+                Ok(st) => (st.status, st.error).into_lua_multi_ok(lua),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "get",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            match ops::inspect(&s, &reference) {
+                Ok(i) => ok_table(lua, &i),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "list",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            let l = ops::list(&s).map_err(super::ext)?;
+            to_lua(lua, &l)
+        })?,
+    )?;
+    t.set(
+        "remove",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: RemoveOpts = opts(lua, "bocker.container.remove options", o)?;
+            let s = store(lua)?;
+            result(lua, ops::remove(&s, &reference, o.force))
+        })?,
+    )?;
+    t.set(
+        "kill",
+        lua.create_function(|lua, (reference, sig): (String, Option<String>)| {
+            let sig = sig.unwrap_or_else(|| "KILL".into());
+            let Some(n) = ops::signal_number(&sig) else {
+                return result::<Value, _>(lua, Err(format!("invalid signal: {sig}")));
+            };
+            let s = store(lua)?;
+            result(lua, ops::kill(&s, &reference, n))
+        })?,
+    )?;
+    t.set(
+        "stop",
+        lua.create_function(|lua, (reference, timeout): (String, Option<f64>)| {
+            let s = store(lua)?;
+            let d = std::time::Duration::from_secs_f64(timeout.unwrap_or(10.0).max(0.0));
+            result(lua, ops::stop(&s, &reference, d))
+        })?,
+    )?;
+    t.set(
+        "wait",
+        lua.create_function(|lua, (reference, timeout): (String, Option<f64>)| {
+            let s = store(lua)?;
+            let rec = match s.resolve_container(&reference) {
+                Ok(r) => r,
+                Err(e) => return result::<Value, _>(lua, Err(e)),
+            };
+            let d = timeout.map(std::time::Duration::from_secs_f64);
+            match ops::wait(&s, &rec.id, d) {
+                Ok(Some(code)) => result::<i32, String>(lua, Ok(code)),
+                Ok(None) => result::<Value, _>(lua, Err("timeout")),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "exec",
+        lua.create_function(|lua, (reference, v): (String, Value)| {
+            let sp: crate::runtime::exec::ExecSpec = spec(lua, "bocker.container.exec", v)?;
+            let s = store(lua)?;
+            let info = match ops::inspect(&s, &reference) {
+                Ok(i) => i,
+                Err(e) => return result::<Value, _>(lua, Err(e)),
+            };
+            if !info.running {
+                return result::<Value, _>(
+                    lua,
+                    Err(format!("Container '{}' exists but is not running", info.record.id)),
+                );
+            }
+            result(lua, crate::runtime::exec::run(&s, &info.record.id, &sp))
+        })?,
+    )?;
+    t.set(
+        "logs",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: LogOpts = opts(lua, "bocker.container.logs options", o)?;
+            let s = store(lua)?;
+            let rec = match s.resolve_container(&reference) {
+                Ok(r) => r,
+                Err(e) => return result::<Value, _>(lua, Err(e)),
+            };
+            let running = || ops::live_state(&s, &rec.id).map(|st| st.status == "running").unwrap_or(false);
+            let mut out = std::io::stdout().lock();
+            let r = crate::logs::copy(&s.container_log_path(&rec.id), o.tail, o.follow, &running, &mut out);
+            match r {
+                Ok(()) => result::<bool, String>(lua, Ok(true)),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => result::<bool, String>(lua, Ok(true)),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "default_limits",
+        lua.create_function(|lua, ()| match ops::default_limits() {
+            Ok(l) => ok_table(lua, &l),
+            Err(e) => result::<Value, _>(lua, Err(e)),
+        })?,
+    )?;
+    bocker.set("container", t)?;
+    Ok(())
+}
+
+trait OkMulti {
+    fn into_lua_multi_ok(self, lua: &Lua) -> mlua::Result<MultiValue>;
+}
+impl OkMulti for (i32, Option<String>) {
+    fn into_lua_multi_ok(self, lua: &Lua) -> mlua::Result<MultiValue> {
+        use mlua::IntoLuaMulti;
+        self.into_lua_multi(lua)
+    }
+}

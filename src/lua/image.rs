@@ -1,0 +1,95 @@
+//! `bocker.image`: images as tables.
+use super::convert::{result, store, to_lua};
+use mlua::{Lua, MultiValue, Table, Value};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RemoveOpts {
+    #[serde(default)]
+    force: bool,
+}
+
+pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
+    let t = lua.create_table()?;
+    t.set(
+        "init",
+        lua.create_function(|lua, dir: String| {
+            let s = store(lua)?;
+            let r = crate::images::init_from_dir(&s, std::path::Path::new(&dir)).map(|img| to_lua(lua, &img));
+            match r {
+                Ok(v) => Ok(MultiValue::from_iter([v?])),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "list",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            let imgs = s.list_images().map_err(super::ext)?;
+            to_lua(lua, &imgs)
+        })?,
+    )?;
+    t.set(
+        "get",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            match s.resolve_image(&reference) {
+                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "layers",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            let img = match s.resolve_image(&reference) {
+                Ok(i) => i,
+                Err(e) => return result::<Value, _>(lua, Err(e)),
+            };
+            let out = lua.create_table()?;
+            for (i, l) in img.layers.iter().enumerate() {
+                let rec = s.read_layer(l).map_err(super::ext)?;
+                let row = match to_lua(lua, &rec)? {
+                    Value::Table(t) => t,
+                    _ => lua.create_table()?,
+                };
+                row.set("id", l.as_str())?;
+                out.set(i + 1, row)?;
+            }
+            Ok(MultiValue::from_iter([Value::Table(out)]))
+        })?,
+    )?;
+    t.set(
+        "tag",
+        lua.create_function(|lua, (reference, name): (String, String)| {
+            let s = store(lua)?;
+            match crate::images::tag(&s, &reference, &name) {
+                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "remove",
+        lua.create_function(|lua, (reference, opts): (String, Option<Value>)| {
+            let opts: RemoveOpts = match opts {
+                Some(v) => super::convert::spec(lua, "bocker.image.remove options", v)?,
+                None => RemoveOpts::default(),
+            };
+            let s = store(lua)?;
+            match crate::images::remove(&s, &reference, opts.force) {
+                Ok(r) => {
+                    let t = lua.create_table()?;
+                    t.set("id", r.id)?;
+                    t.set("layers", r.layers)?;
+                    Ok(MultiValue::from_iter([Value::Table(t)]))
+                }
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    bocker.set("image", t)?;
+    Ok(())
+}

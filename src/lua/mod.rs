@@ -1,0 +1,61 @@
+//! The Rust <-> Lua boundary. One core table `bocker` (also
+//! `require "bocker"`), registered in pieces: one `register` per area.
+//! Data crosses as tables; specs coming from Lua are checked for unknown
+//! keys; expected failures return `nil, err`, misuse raises.
+pub mod container;
+pub mod convert;
+pub mod image;
+pub mod sys;
+pub mod verbs;
+
+use mlua::{Lua, Table};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_lua.rs"));
+}
+
+/// Built-in verbs compiled into the binary: (name, source).
+pub fn builtin_verbs() -> &'static [(&'static str, &'static str)] {
+    embedded::VERBS
+}
+
+/// Creates a Lua state with the `bocker` core table registered.
+pub fn new() -> mlua::Result<Lua> {
+    let lua = Lua::new();
+    let bocker = lua.create_table()?;
+    bocker.set("version", env!("CARGO_PKG_VERSION"))?;
+    sys::register(&lua, &bocker)?;
+    verbs::register(&lua, &bocker)?;
+    image::register(&lua, &bocker)?;
+    container::register(&lua, &bocker)?;
+    lua.globals().set("bocker", bocker.clone())?;
+    let package: Table = lua.globals().get("package")?;
+    let loaded: Table = package.get("loaded")?;
+    loaded.set("bocker", bocker)?;
+    // Shared helpers: `require "bocker.flags"` etc., served from the binary.
+    let preload: Table = package.get("preload")?;
+    for (name, src) in embedded::LIBS {
+        let chunk_name = format!("@lua/lib/{name}.lua");
+        let f = lua.load(*src).set_name(chunk_name).into_function()?;
+        preload.set(format!("bocker.{name}"), f)?;
+    }
+    Ok(lua)
+}
+
+/// The innermost, human-readable message of an mlua error.
+pub fn error_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => error_message(cause),
+        mlua::Error::WithContext { context, cause } => {
+            format!("{context}: {}", error_message(cause))
+        }
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::ExternalError(ext) => format!("{ext:#}"),
+        other => other.to_string(),
+    }
+}
+
+/// Converts a core error into a Lua error that keeps its context chain.
+pub fn ext<E: std::fmt::Display>(e: E) -> mlua::Error {
+    mlua::Error::RuntimeError(e.to_string())
+}

@@ -1,0 +1,200 @@
+//! The container's first process, between clone and exec. It runs in a
+//! child of the single-threaded shim (never in a process hosting Lua or
+//! tokio). It waits for the shim's go, builds the root, drops privileges
+//! and execs the command. Failures go back over a CLOEXEC pipe as
+//! "CODE\nmessage": EOF on that pipe means exec succeeded.
+use super::rootfs::{self, BindPlan, RootfsPlan};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+pub struct InitPlan {
+    pub layers_dir: PathBuf,
+    pub mount_options: String,
+    pub rootfs: PathBuf,
+    pub binds: Vec<BindPlan>,
+    pub etc_files: Vec<(String, PathBuf)>,
+    pub readonly_rootfs: bool,
+    pub hostname: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: String,
+    /// fds for the container's 0, 1, 2
+    pub stdio: [RawFd; 3],
+    pub tty: bool,
+    /// bring `lo` up (the container has its own network namespace)
+    pub loopback: bool,
+}
+
+pub struct InitPipes {
+    pub go_read: OwnedFd,
+    pub err_write: OwnedFd,
+}
+
+/// Runs in the cloned child; returns only to exit with the code.
+pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
+    // wait for the shim: cgroup joined, network ready
+    let mut b = [0u8; 1];
+    let n = unsafe { libc::read(pipes.go_read.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) };
+    if n != 1 {
+        return 125;
+    }
+    match prepare(plan) {
+        Ok(()) => {}
+        Err(msg) => return fail(pipes, 125, &msg),
+    }
+    let (code, msg) = exec(plan);
+    fail(pipes, code, &msg)
+}
+
+fn fail(pipes: &InitPipes, code: i32, msg: &str) -> isize {
+    let out = format!("{code}\n{msg}");
+    unsafe {
+        libc::write(pipes.err_write.as_raw_fd(), out.as_ptr() as *const libc::c_void, out.len());
+    }
+    code as isize
+}
+
+fn prepare(plan: &InitPlan) -> Result<(), String> {
+    rootfs::setup(&RootfsPlan {
+        layers_dir: &plan.layers_dir,
+        mount_options: &plan.mount_options,
+        rootfs: &plan.rootfs,
+        readonly_rootfs: plan.readonly_rootfs,
+        binds: &plan.binds,
+        etc_files: &plan.etc_files,
+    })?;
+    if plan.loopback {
+        loopback_up()?;
+    }
+    nix::unistd::sethostname(&plan.hostname).map_err(|e| format!("sethostname: {e}"))?;
+    // stdio
+    for (i, fd) in plan.stdio.iter().enumerate() {
+        if unsafe { libc::dup2(*fd, i as i32) } < 0 {
+            return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+        }
+    }
+    if plan.tty {
+        unsafe {
+            libc::setsid();
+            if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let ids = super::user::resolve(&plan.user, &passwd, &group)?;
+    let wd = if plan.workdir.is_empty() { "/" } else { plan.workdir.as_str() };
+    if std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
+        return Err(format!("workdir {wd}: cannot create"));
+    }
+    super::caps::apply_default()?;
+    if ids.uid != 0 || ids.gid != 0 {
+        unsafe {
+            let groups = [ids.gid];
+            if libc::setgroups(1, groups.as_ptr()) != 0
+                || libc::setgid(ids.gid) != 0
+                || libc::setuid(ids.uid) != 0
+            {
+                return Err(format!("set user {}: {}", plan.user, std::io::Error::last_os_error()));
+            }
+        }
+    }
+    std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
+    // every fd above 2 is closed at exec (the error pipe is CLOEXEC already)
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) != 0 {
+            for fd in 3..1024 {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Finds and execs the command the way execvp does, with Docker's exit
+/// codes: 127 not found, 126 found but not executable.
+pub fn exec(plan: &InitPlan) -> (i32, String) {
+    exec_args(&plan.args, &plan.env)
+}
+
+pub fn exec_args(args: &[String], env: &[String]) -> (i32, String) {
+    let Some(prog) = args.first() else {
+        return (125, "no command given".into());
+    };
+    let cargs: Vec<CString> = match args.iter().map(|a| CString::new(a.as_bytes())).collect() {
+        Ok(v) => v,
+        Err(_) => return (125, "argument contains a NUL byte".into()),
+    };
+    let cenv: Vec<CString> = env.iter().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
+    let mut argv: Vec<*const libc::c_char> = cargs.iter().map(|c| c.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = cenv.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let try_exec = |path: &str| -> i32 {
+        let Ok(p) = CString::new(path) else { return libc::ENOENT };
+        unsafe { libc::execve(p.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT)
+    };
+    if prog.contains('/') {
+        let e = try_exec(prog);
+        return classify(prog, e, false);
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let mut seen_eacces = None;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let e = try_exec(&format!("{dir}/{prog}"));
+        match e {
+            libc::ENOENT | libc::ENOTDIR => continue,
+            libc::EACCES => seen_eacces = Some(e),
+            other => return classify(prog, other, true),
+        }
+    }
+    classify(prog, seen_eacces.unwrap_or(libc::ENOENT), true)
+}
+
+fn classify(prog: &str, errno: i32, searched: bool) -> (i32, String) {
+    let e = std::io::Error::from_raw_os_error(errno);
+    match errno {
+        libc::ENOENT | libc::ENOTDIR if searched => {
+            (127, format!("exec: \"{prog}\": executable file not found in $PATH"))
+        }
+        libc::ENOENT | libc::ENOTDIR => (127, format!("exec: \"{prog}\": stat {prog}: no such file or directory")),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
+            (126, format!("exec: \"{prog}\": {text}"))
+        }
+    }
+}
+
+/// Sets IFF_UP on `lo` in the current network namespace.
+fn loopback_up() -> Result<(), String> {
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let mut r = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        if r == 0 {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            r = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+        }
+        let e = std::io::Error::last_os_error();
+        libc::close(sock);
+        if r != 0 {
+            return Err(format!("bring up loopback: {e}"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The CLI side of starting a container: re-execute bocker as the shim
+//! (never fork the process that hosts Lua), then wait for it (foreground)
+//! or for its "started" report (detached).
+use super::RuntimeError;
+use crate::state::Store;
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+/// Outcome of a start: the exit status, and a message when bocker or the
+/// exec failed (already printed by the shim in the foreground case).
+pub struct Started {
+    pub status: i32,
+    pub error: Option<String>,
+}
+
+struct IgnoreSignals([libc::sighandler_t; 2]);
+impl IgnoreSignals {
+    fn new() -> Self {
+        unsafe { IgnoreSignals([libc::signal(libc::SIGINT, libc::SIG_IGN), libc::signal(libc::SIGQUIT, libc::SIG_IGN)]) }
+    }
+}
+impl Drop for IgnoreSignals {
+    fn drop(&mut self) {
+        unsafe {
+            libc::signal(libc::SIGINT, self.0[0]);
+            libc::signal(libc::SIGQUIT, self.0[1]);
+        }
+    }
+}
+
+pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeError> {
+    let mut cmd = Command::new(super::self_exe());
+    cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
+    if detach {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+        let mut out = String::new();
+        if let Some(mut so) = child.stdout.take() {
+            let _ = so.read_to_string(&mut out);
+        }
+        // The shim keeps running; reap it if it already exited.
+        let _ = child.try_wait();
+        let out = out.trim_end();
+        if out == "ok" {
+            return Ok(Started { status: 0, error: None });
+        }
+        let (code, msg) = out.split_once('\n').unwrap_or(("125", out));
+        let msg = if msg.is_empty() { "the container monitor exited unexpectedly" } else { msg };
+        return Ok(Started { status: code.parse().unwrap_or(125), error: Some(msg.to_string()) });
+    }
+    let _ignore = IgnoreSignals::new();
+    let status = cmd.status().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+    use std::os::unix::process::ExitStatusExt;
+    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(Started { status: code, error: None })
+}

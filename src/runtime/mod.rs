@@ -1,0 +1,40 @@
+//! Running containers: the CLI side (`launch`), the shim that monitors a
+//! container (`shim`), the container's init (`init`, `rootfs`, `mounts`,
+//! `caps`, `user`) and `exec` into a running container.
+pub mod caps;
+pub mod exec;
+pub mod init;
+pub mod launch;
+pub mod mounts;
+pub mod netglue;
+pub mod rootfs;
+pub mod shim;
+pub mod user;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
+    #[error("{0}")]
+    NotRunning(String),
+}
+
+/// Hidden subcommands run by re-executing the binary; they never start
+/// Lua or tokio before the container's process exists.
+pub fn hidden_entry(args: &[String]) -> Option<u8> {
+    match args.get(1).map(String::as_str) {
+        Some("__shim") => Some(shim::main(args)),
+        Some("__exec") => Some(exec::main(args)),
+        Some(other) if other.starts_with("__") => netglue::hidden_entry(args),
+        _ => None,
+    }
+}
+
+/// Path of the running bocker binary, to re-execute.
+pub fn self_exe() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into())
+}

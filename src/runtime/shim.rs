@@ -1,0 +1,445 @@
+//! The shim (monitor): `bocker __shim ROOT ID fg|detach`. A fresh,
+//! single-threaded process per container: it creates the cgroup, clones the
+//! container's init into new namespaces, keeps the log, forwards signals,
+//! records the exit status and cleans up. With `detach` it starts its own
+//! session, reports "ok" (or the failure) on stdout and outlives the CLI.
+use super::init::{self, InitPipes, InitPlan};
+use super::rootfs::BindPlan;
+use super::{netglue, RuntimeError};
+use crate::cgroup::ContainerCgroup;
+use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
+use crate::state::Store;
+use nix::sched::CloneFlags;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+static WINCH: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forward(sig: libc::c_int) {
+    if sig == libc::SIGWINCH {
+        WINCH.store(true, Ordering::SeqCst);
+        return;
+    }
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+fn install_forwarding() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH] {
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = forward as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::Setup(format!("pipe: {e}")))
+}
+
+pub fn main(args: &[String]) -> u8 {
+    let (Some(root), Some(id)) = (args.get(2), args.get(3)) else {
+        eprintln!("bocker: __shim ROOT ID [fg|detach]");
+        return 125;
+    };
+    let detach = args.get(4).map(|s| s == "detach").unwrap_or(false);
+    if detach {
+        let _ = nix::unistd::setsid();
+    }
+    let store = match Store::open(root) {
+        Ok(s) => s,
+        Err(e) => return report_failure(detach, 125, &e.to_string()),
+    };
+    let c = match store.load_container(id) {
+        Ok(c) => c,
+        Err(e) => return report_failure(detach, 125, &e.to_string()),
+    };
+    match run(&store, &c, detach) {
+        Ok(code) => code as u8,
+        Err((code, msg)) => {
+            let st = ContainerState {
+                status: "exited".into(),
+                finished: Some(crate::state::now()),
+                exit_code: Some(code),
+                error: Some(msg.clone()),
+                ..Default::default()
+            };
+            let _ = store.save_state(&c.id, &st);
+            if c.auto_remove {
+                let _ = store.delete_container(&c);
+            }
+            report_failure(detach, code, &msg)
+        }
+    }
+}
+
+fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
+    if detach {
+        println!("{code}\n{msg}");
+    } else {
+        eprintln!("bocker: {msg}");
+    }
+    code.clamp(0, 255) as u8
+}
+
+/// Files bind-mounted over the image's /etc/hostname and /etc/hosts.
+fn write_etc_files(store: &Store, c: &ContainerRecord, extra: &[(String, String)]) -> Result<Vec<(String, std::path::PathBuf)>, RuntimeError> {
+    let dir = store.container_dir(&c.id);
+    let mut out = Vec::new();
+    let mut files = vec![("/etc/hostname".to_string(), format!("{}\n", c.hostname))];
+    files.extend(extra.iter().cloned());
+    if !files.iter().any(|(n, _)| n == "/etc/hosts") {
+        files.push((
+            "/etc/hosts".into(),
+            format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", c.hostname),
+        ));
+    }
+    for (name, content) in files {
+        let host = dir.join(name.trim_start_matches("/etc/"));
+        std::fs::write(&host, content).map_err(|e| RuntimeError::Setup(format!("{}: {e}", host.display())))?;
+        out.push((name, host));
+    }
+    Ok(out)
+}
+
+fn binds_of(c: &ContainerRecord) -> Vec<BindPlan> {
+    c.mounts
+        .iter()
+        .map(|m| BindPlan {
+            source: m.source.clone().into(),
+            target: m.target.clone(),
+            readonly: m.readonly,
+            tmpfs_options: if m.kind == "tmpfs" { Some(m.options.clone().unwrap_or_default()) } else { None },
+        })
+        .collect()
+}
+
+enum Stdio {
+    Pipes { out_r: OwnedFd, err_r: OwnedFd, child: [OwnedFd; 3] },
+    Pty { master: OwnedFd, slave: OwnedFd },
+}
+
+enum ParentIo {
+    Pipes { out_r: OwnedFd, err_r: OwnedFd },
+    Pty { master: OwnedFd },
+}
+
+fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, String)> {
+    let fail = |e: RuntimeError| (125, e.to_string());
+    let cdir = store.container_dir(&c.id);
+    let upper = cdir.join("upper");
+    let work = cdir.join("work");
+    let rootfs = cdir.join("rootfs");
+    for d in [&upper, &work, &rootfs] {
+        std::fs::create_dir_all(d).map_err(|e| (125, format!("{}: {e}", d.display())))?;
+    }
+    let mount_options = crate::storage::overlay::mount_options(
+        &c.layers,
+        &upper.to_string_lossy(),
+        &work.to_string_lossy(),
+    )
+    .map_err(|e| (125, e))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(store.container_log_path(&c.id))
+        .map_err(|e| (125, format!("open log: {e}")))?;
+
+    let net_files = netglue::etc_files(store, c).map_err(fail)?;
+    let etc_files = write_etc_files(store, c, &net_files).map_err(fail)?;
+    let cgroup = ContainerCgroup::create(&c.id, &c.limits).map_err(|e| (125, e.to_string()))?;
+    let guard = Cleanup { cgroup: Some(&cgroup) };
+
+    let attach_stdin = c.interactive && !detach;
+    let stdio = if c.tty {
+        let pty = nix::pty::openpty(None, None).map_err(|e| (125, format!("openpty: {e}")))?;
+        if !detach {
+            copy_winsize(0, pty.master.as_raw_fd());
+        }
+        Stdio::Pty { master: pty.master, slave: pty.slave }
+    } else {
+        let (out_r, out_w) = pipe().map_err(fail)?;
+        let (err_r, err_w) = pipe().map_err(fail)?;
+        let stdin = if attach_stdin {
+            nix::unistd::dup(std::io::stdin()).map_err(|e| (125, format!("dup stdin: {e}")))?
+        } else {
+            std::fs::File::open("/dev/null").map_err(|e| (125, e.to_string()))?.into()
+        };
+        Stdio::Pipes { out_r, err_r, child: [stdin, out_w, err_w] }
+    };
+    let child_fds: [RawFd; 3] = match &stdio {
+        Stdio::Pty { slave, .. } => [slave.as_raw_fd(); 3],
+        Stdio::Pipes { child, .. } => [child[0].as_raw_fd(), child[1].as_raw_fd(), child[2].as_raw_fd()],
+    };
+    let plan = InitPlan {
+        layers_dir: store.layers_dir(),
+        mount_options,
+        rootfs,
+        binds: binds_of(c),
+        etc_files,
+        readonly_rootfs: false,
+        hostname: c.hostname.clone(),
+        args: c.args.clone(),
+        env: c.env.clone(),
+        workdir: c.workdir.clone(),
+        user: c.user.clone(),
+        stdio: child_fds,
+        tty: c.tty,
+        loopback: c.network != "host",
+    };
+    let (go_read, go_write) = pipe().map_err(fail)?;
+    let (err_read, err_write) = pipe().map_err(fail)?;
+    let pipes = InitPipes { go_read, err_write };
+
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
+    if c.network != "host" {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    let mut stack = vec![0u8; 1 << 20];
+    let child = unsafe {
+        nix::sched::clone(
+            Box::new(|| {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                init::run(&plan, &pipes)
+            }),
+            &mut stack,
+            flags,
+            Some(libc::SIGCHLD),
+        )
+    }
+    .map_err(|e| (125, format!("clone: {e}")))?;
+    let pid = child.as_raw();
+    CHILD.store(pid, Ordering::SeqCst);
+    drop(pipes.go_read);
+    drop(pipes.err_write);
+    drop(plan);
+    // keep only the parent's ends of stdio
+    let stdio = match stdio {
+        Stdio::Pty { master, slave } => {
+            drop(slave);
+            ParentIo::Pty { master }
+        }
+        Stdio::Pipes { out_r, err_r, child } => {
+            drop(child);
+            ParentIo::Pipes { out_r, err_r }
+        }
+    };
+    install_forwarding();
+
+    let kill_child = |msg: String| {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = nix::sys::wait::waitpid(child, None);
+        (125, msg)
+    };
+    if let Err(e) = cgroup.add_process(pid) {
+        return Err(kill_child(e.to_string()));
+    }
+    let net = match netglue::setup(store, c, pid) {
+        Ok(n) => n,
+        Err(e) => return Err(kill_child(e.to_string())),
+    };
+    let mut state = ContainerState {
+        status: "running".into(),
+        pid: Some(pid),
+        pid_start: process_start_time(pid),
+        monitor_pid: Some(std::process::id() as i32),
+        started: Some(crate::state::now()),
+        net: net.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = store.save_state(&c.id, &state) {
+        netglue::teardown(store, c, net.as_ref());
+        return Err(kill_child(e.to_string()));
+    }
+    // go
+    let _ = nix::unistd::write(&go_write, b"g");
+    drop(go_write);
+    let mut report = Vec::new();
+    let mut f = std::fs::File::from(err_read);
+    let _ = std::io::Read::read_to_end(&mut f, &mut report);
+    if !report.is_empty() {
+        let text = String::from_utf8_lossy(&report);
+        let (code, msg) = text.split_once('\n').unwrap_or(("125", &text));
+        let code: i32 = code.parse().unwrap_or(125);
+        let _ = nix::sys::wait::waitpid(child, None);
+        netglue::teardown(store, c, net.as_ref());
+        drop(guard);
+        return Err((code, msg.to_string()));
+    }
+    if detach {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "ok");
+        let _ = out.flush();
+        let null = dev_null();
+        for fd in 0..3 {
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+    let raw = if c.tty && !detach && unsafe { libc::isatty(0) } == 1 { RawMode::enter(0) } else { None };
+    pump(&stdio, log, detach, attach_stdin && c.tty);
+    drop(raw);
+    let status = wait_child(child);
+    netglue::teardown(store, c, net.as_ref());
+    drop(guard);
+    state.status = "exited".into();
+    state.finished = Some(crate::state::now());
+    state.exit_code = Some(status);
+    let _ = store.save_state(&c.id, &state);
+    if c.auto_remove {
+        let _ = store.delete_container(c);
+    }
+    Ok(status)
+}
+
+fn dev_null() -> OwnedFd {
+    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        Ok(f) => f.into(),
+        Err(_) => unsafe { OwnedFd::from_raw_fd(libc::dup(2)) },
+    }
+}
+
+/// Waits for the container's init; its status as a shell would give it.
+fn wait_child(child: nix::unistd::Pid) -> i32 {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 125,
+        }
+    }
+}
+
+struct Cleanup<'a> {
+    cgroup: Option<&'a ContainerCgroup>,
+}
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if let Some(cg) = self.cgroup.take() {
+            if let Err(e) = cg.delete() {
+                eprintln!("bocker: {e}");
+            }
+        }
+    }
+}
+
+fn copy_winsize(from: RawFd, to: RawFd) {
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+struct RawMode {
+    fd: RawFd,
+    saved: libc::termios,
+}
+impl RawMode {
+    fn enter(fd: RawFd) -> Option<RawMode> {
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut t) != 0 {
+                return None;
+            }
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+            Some(RawMode { fd, saved })
+        }
+    }
+}
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+    }
+}
+
+fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        buf = &buf[n as usize..];
+    }
+    true
+}
+
+/// Copies the container's output to the log (and the terminal unless
+/// detached) until every writer is gone; with a tty, stdin goes to it.
+fn pump(stdio: &ParentIo, log: std::fs::File, detach: bool, forward_stdin: bool) {
+    let logfd = log.as_raw_fd();
+    // (source fd, terminal fd to copy to)
+    let mut sources: Vec<(RawFd, RawFd)> = match stdio {
+        ParentIo::Pipes { out_r, err_r } => vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)],
+        ParentIo::Pty { master } => vec![(master.as_raw_fd(), 1)],
+    };
+    let master = match stdio {
+        ParentIo::Pty { master } => Some(master.as_raw_fd()),
+        _ => None,
+    };
+    let mut stdin_open = forward_stdin;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut term_ok = !detach;
+    while !sources.is_empty() {
+        if WINCH.swap(false, Ordering::SeqCst) {
+            if let Some(m) = master {
+                copy_winsize(0, m);
+            }
+        }
+        let mut pfds: Vec<libc::pollfd> =
+            sources.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 }).collect();
+        if stdin_open {
+            pfds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
+        }
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            continue; // EINTR from a forwarded signal
+        }
+        let mut closed = Vec::new();
+        for (i, p) in pfds.iter().enumerate() {
+            if p.revents == 0 {
+                continue;
+            }
+            if i >= sources.len() {
+                // stdin -> pty
+                let r = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+                if r <= 0 {
+                    stdin_open = false;
+                } else if let Some(m) = master {
+                    write_all(m, &buf[..r as usize]);
+                }
+                continue;
+            }
+            let (fd, term) = sources[i];
+            let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if r <= 0 {
+                if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                closed.push(fd);
+                continue;
+            }
+            let data = &buf[..r as usize];
+            write_all(logfd, data);
+            if term_ok && !write_all(term, data) {
+                term_ok = false; // the terminal went away: keep logging
+            }
+        }
+        sources.retain(|(fd, _)| !closed.contains(fd));
+    }
+    let _ = log.sync_data();
+}

@@ -1,0 +1,250 @@
+//! Container records: `$ROOT/containers/<id>/config.json` (what to run,
+//! written once) and `state.json` (what happened, rewritten atomically).
+use super::{atomic, io_err, Result, StateError, Store};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Limits {
+    /// cpu.shares (v1) / converted to cpu.weight (v2).
+    pub cpu_shares: u64,
+    /// bytes
+    pub memory: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MountSpec {
+    /// "bind", "volume" or "tmpfs"
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub readonly: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ContainerRecord {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Image id, and what the user called it.
+    pub image: String,
+    pub image_ref: String,
+    /// Layer ids of the image, bottom first.
+    pub layers: Vec<String>,
+    /// The full argv to execute.
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub hostname: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub auto_remove: bool,
+    pub limits: Limits,
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    #[serde(default = "default_network")]
+    pub network: String,
+    #[serde(default)]
+    pub ports: Vec<String>,
+    pub created: f64,
+}
+
+fn default_network() -> String {
+    "none".into()
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct ContainerState {
+    /// "created", "running", "exited"
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// start time of pid (field 22 of /proc/PID/stat), against pid reuse
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_pid: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<serde_json::Value>,
+}
+
+/// Start time of a process (clock ticks since boot), None if it is gone.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces: fields after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
+impl ContainerState {
+    /// True if the recorded process still exists (and is the same one).
+    pub fn alive(&self) -> bool {
+        match (self.pid, self.pid_start) {
+            (Some(pid), Some(start)) => process_start_time(pid) == Some(start),
+            (Some(pid), None) => process_start_time(pid).is_some(),
+            _ => false,
+        }
+    }
+}
+
+impl Store {
+    pub fn container_config_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("config.json")
+    }
+    pub fn container_state_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("state.json")
+    }
+    pub fn container_log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("container.log")
+    }
+
+    /// Reserves a fresh container id: mkdir is atomic, so two processes
+    /// never get the same one.
+    pub fn reserve_container_id(&self) -> Result<String> {
+        for _ in 0..64 {
+            let id = super::ids::new_id("ps_");
+            let dir = self.container_dir(&id);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(id),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&dir)(e)),
+            }
+        }
+        Err(StateError::Conflict("could not allocate a container id".into()))
+    }
+
+    /// Claims `name` for container `id` (O_EXCL: names are unique).
+    pub fn claim_name(&self, name: &str, id: &str) -> Result<()> {
+        if !super::ids::valid_name(name) {
+            return Err(StateError::Invalid(format!(
+                "invalid container name '{name}': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        let p = self.names_dir().join(name);
+        match std::os::unix::fs::symlink(id, &p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let owner = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
+                if !owner.is_empty() && !self.container_dir(&owner).exists() {
+                    // stale claim of a container that is gone
+                    let _ = std::fs::remove_file(&p);
+                    return self.claim_name(name, id);
+                }
+                Err(StateError::Conflict(format!(
+                    "the container name \"{name}\" is already in use by container \"{owner}\""
+                )))
+            }
+            Err(e) => Err(io_err(&p)(e)),
+        }
+    }
+
+    pub fn release_name(&self, name: &str, id: &str) {
+        let p = self.names_dir().join(name);
+        if std::fs::read_link(&p).map(|t| t.as_os_str() == id).unwrap_or(false) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+
+    pub fn save_container(&self, c: &ContainerRecord) -> Result<()> {
+        atomic::write_json(&self.container_config_path(&c.id), c)
+    }
+
+    pub fn load_container(&self, id: &str) -> Result<ContainerRecord> {
+        let p = self.container_config_path(id);
+        if !p.exists() {
+            return Err(StateError::NotFound(format!("No such container: {id}")));
+        }
+        atomic::read_json(&p)
+    }
+
+    pub fn save_state(&self, id: &str, s: &ContainerState) -> Result<()> {
+        atomic::write_json(&self.container_state_path(id), s)
+    }
+
+    pub fn load_state(&self, id: &str) -> Result<ContainerState> {
+        let p = self.container_state_path(id);
+        if !p.exists() {
+            return Ok(ContainerState { status: "created".into(), ..Default::default() });
+        }
+        atomic::read_json(&p)
+    }
+
+    /// Ids of all containers with a config record, sorted by creation.
+    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>> {
+        let dir = self.containers_dir();
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if !id.starts_with("ps_") {
+                continue;
+            }
+            if let Ok(c) = self.load_container(&id) {
+                out.push(c);
+            }
+        }
+        out.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Finds a container by id, name or unique id prefix.
+    pub fn resolve_container(&self, reference: &str) -> Result<ContainerRecord> {
+        let valid = !reference.is_empty() && !reference.contains('/') && !reference.starts_with('.');
+        if valid {
+            if self.container_config_path(reference).is_file() {
+                return self.load_container(reference);
+            }
+            if let Ok(target) = std::fs::read_link(self.names_dir().join(reference)) {
+                if let Ok(c) = self.load_container(&target.to_string_lossy()) {
+                    return Ok(c);
+                }
+            }
+            let all = self.list_containers()?;
+            let hits: Vec<&ContainerRecord> = all.iter().filter(|c| c.id.starts_with(reference)).collect();
+            match hits.len() {
+                1 => return Ok(hits[0].clone()),
+                0 => {}
+                n => {
+                    return Err(StateError::Conflict(format!(
+                        "container reference '{reference}' is ambiguous: it matches {n} containers"
+                    )))
+                }
+            }
+        }
+        Err(StateError::NotFound(format!("No such container: {reference}")))
+    }
+
+    /// Deletes a container's records and folders (nothing may run in it).
+    pub fn delete_container(&self, c: &ContainerRecord) -> Result<()> {
+        if let Some(n) = &c.name {
+            self.release_name(n, &c.id);
+        }
+        let dir = self.container_dir(&c.id);
+        if !dir.exists() {
+            return Ok(());
+        }
+        let trash = self.tmp_dir().join(format!("rm-{}", c.id));
+        std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
+        crate::storage::remove_tree(&trash).map_err(io_err(&trash))
+    }
+}

@@ -1,0 +1,101 @@
+//! On-disk state under one root (`BOCKER_ROOT`, default /var/bocker).
+//! Records are JSON files written atomically under a lock.
+pub mod atomic;
+pub mod containers;
+pub mod ids;
+pub mod images;
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: corrupt record: {source}")]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io { path: path.to_path_buf(), source }
+}
+
+/// The store: every path bocker keeps, derived from one root.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+pub const DEFAULT_ROOT: &str = "/var/bocker";
+
+impl Store {
+    /// The store at `BOCKER_ROOT` (or /var/bocker), created if missing.
+    pub fn open_default() -> Result<Store> {
+        let root = std::env::var_os("BOCKER_ROOT")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        Store::open(root)
+    }
+
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
+        let root: PathBuf = root.into();
+        let root = if root.is_absolute() {
+            root
+        } else {
+            std::env::current_dir().map_err(io_err(&root))?.join(root)
+        };
+        let s = Store { root };
+        for d in ["images", "layers", "containers", "tmp", "locks", "names"] {
+            let p = s.root.join(d);
+            if !p.is_dir() {
+                std::fs::create_dir_all(&p).map_err(io_err(&p))?;
+            }
+        }
+        Ok(s)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn images_dir(&self) -> PathBuf {
+        self.root.join("images")
+    }
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+    pub fn layer_dir(&self, id: &str) -> PathBuf {
+        self.root.join("layers").join(id)
+    }
+    pub fn containers_dir(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+    pub fn lock_path(&self, name: &str) -> PathBuf {
+        self.root.join("locks").join(name)
+    }
+    pub fn names_dir(&self) -> PathBuf {
+        self.root.join("names")
+    }
+}
+
+/// Seconds since the epoch, as a float (what records store).
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
