@@ -21,7 +21,10 @@ pub fn builtin_verbs() -> &'static [(&'static str, &'static str)] {
 
 /// Creates a Lua state with the `bocker` core table registered.
 pub fn new() -> mlua::Result<Lua> {
-    let lua = Lua::new();
+    // The debug library is wanted (tracebacks, the REPL), so the state is
+    // made with it explicitly; scripts are the user's own code anyway.
+    // SAFETY: no C modules are loaded from Lua; `debug` is the only addition.
+    let lua = unsafe { Lua::unsafe_new_with(mlua::StdLib::ALL_SAFE | mlua::StdLib::DEBUG, mlua::LuaOptions::new()) };
     let bocker = lua.create_table()?;
     bocker.set("version", env!("CARGO_PKG_VERSION"))?;
     sys::register(&lua, &bocker)?;

@@ -1,0 +1,237 @@
+//! Containers on the real kernel: namespaces, overlay, cgroups, exit codes,
+//! detach/logs/exec/stop/rm, parallel starts, nothing left behind.
+mod common;
+use common::{cgroups_of, text, Env};
+
+#[test]
+fn init_errors_and_images() {
+    let e = Env::new();
+    let o = e.run(&["init", "/nonexistent-dir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr).lines().count(), 1, "{}", text(&o.stderr));
+    let f = e.dir.path().join("file");
+    std::fs::write(&f, "x").unwrap();
+    assert_eq!(e.run(&["init", f.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(e.ok(&["images", "-q"]), "", "nothing created by failed init");
+    let img = e.busybox();
+    assert!(img.starts_with("img_"));
+    let out = e.ok(&["images"]);
+    assert!(out.starts_with("IMAGE_ID") && out.contains("SOURCE") && out.contains(&img), "{out}");
+    assert_eq!(e.ok(&["images", "-q"]).trim(), img);
+    // tag, then resolve by name and by unique prefix
+    e.ok(&["tag", &img, "bb:1"]);
+    assert_eq!(e.ok(&["run", "--rm", "bb:1", "echo", "byname"]), "byname\n");
+    assert_eq!(e.ok(&["run", "--rm", &img[..8], "echo", "byprefix"]), "byprefix\n");
+    assert!(e.ok(&["images"]).contains("bb:1"));
+}
+
+#[test]
+fn run_output_exit_codes_and_isolation() {
+    let e = Env::new();
+    let img = e.busybox();
+    // arguments arrive exactly as given
+    assert_eq!(e.ok(&["run", &img, "echo", "a  b", "$HOME", "*"]), "a  b $HOME *\n");
+    assert_eq!(e.run(&["run", &img, "sh", "-c", "exit 3"]).status.code(), Some(3));
+    let o = e.run(&["run", &img, "no-such-cmd"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert!(text(&o.stderr).contains("executable file not found"), "{}", text(&o.stderr));
+    assert_eq!(e.run(&["run", &img, "/etc/passwd"]).status.code(), Some(126));
+    assert_eq!(e.run(&["run", "no-such-image", "true"]).status.code(), Some(125));
+    // pid namespace: the command is PID 1 and alone
+    let ps = e.ok(&["run", &img, "ps", "-o", "pid,args"]);
+    let lines: Vec<&str> = ps.lines().skip(1).collect();
+    assert_eq!(lines.len(), 1, "{ps}");
+    assert!(lines[0].trim().starts_with("1 ps"), "{ps}");
+    // hostname is the container id
+    let host = e.ok(&["run", "--name", "hn", &img, "hostname"]);
+    let id = e.ok(&["ps", "-q"]).lines().last().unwrap().to_string();
+    assert_eq!(host.trim(), id);
+    // loopback only
+    let links = e.ok(&["run", &img, "ls", "/sys/class/net"]);
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), vec!["lo"]);
+    // /sys read-only, /proc/sys read-only, /dev populated
+    assert_ne!(e.run(&["run", &img, "touch", "/sys/x"]).status.code(), Some(0));
+    assert_ne!(e.run(&["run", &img, "sh", "-c", "echo 1 > /proc/sys/kernel/domainname"]).status.code(), Some(0));
+    let dev = e.ok(&["run", &img, "ls", "/dev"]);
+    for d in ["null", "zero", "random", "urandom", "tty", "pts", "shm", "full"] {
+        assert!(dev.split_whitespace().any(|x| x == d), "/dev lacks {d}: {dev}");
+    }
+    // capabilities are Docker's default set, no_new_privs is on
+    let status = e.ok(&["run", &img, "cat", "/proc/self/status"]);
+    assert!(status.contains("CapBnd:\t00000000a80425fb"), "{status}");
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    // no fd of bocker's leaks: only 0, 1, 2 (and ls's own dir fd)
+    let fds = e.ok(&["run", &img, "ls", "/proc/self/fd"]);
+    assert_eq!(fds.split_whitespace().collect::<Vec<_>>(), vec!["0", "1", "2", "3"], "{fds}");
+    // env, workdir, user, entrypoint
+    assert_eq!(e.ok(&["run", "-e", "A=1", "-w", "/tmp", &img, "sh", "-c", "echo $A $PWD"]), "1 /tmp\n");
+    assert_eq!(e.ok(&["run", "-u", "www", &img, "id", "-u"]), "33\n");
+    assert_eq!(e.ok(&["run", "--entrypoint", "echo", &img, "via", "ep"]), "via ep\n");
+    let envf = e.dir.path().join("env");
+    std::fs::write(&envf, "# comment\nFROMFILE=yes\n").unwrap();
+    assert_eq!(e.ok(&["run", "--env-file", envf.to_str().unwrap(), &img, "sh", "-c", "echo $FROMFILE"]), "yes\n");
+    assert_eq!(e.ok(&["run", "--hostname", "box", &img, "hostname"]), "box\n");
+}
+
+#[test]
+fn writes_land_in_the_upper_dir_not_the_image() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["run", "--name", "w", &img, "sh", "-c", "echo data > /newfile; rm /etc/os-release"]);
+    let id = e.ok(&["ps", "-q"]).trim().to_string();
+    let upper = e.root().join("containers").join(&id).join("upper");
+    assert_eq!(std::fs::read_to_string(upper.join("newfile")).unwrap(), "data\n");
+    // the image is untouched
+    assert_eq!(e.ok(&["run", "--rm", &img, "cat", "/etc/os-release"]), "busybox rootfs\n");
+    assert_eq!(e.run(&["run", "--rm", &img, "cat", "/newfile"]).status.code(), Some(1));
+    // and no mount of the container is visible on the host
+    assert_eq!(common::mounts_under(&e.root()), 0);
+}
+
+#[test]
+fn cgroup_limits_seed_defaults_and_overrides() {
+    let e = Env::new();
+    let img = e.busybox();
+    let cg = e.ok(&["run", &img, "cat", "/proc/1/cgroup"]);
+    let id = e.ok(&["ps", "-q"]).trim().to_string();
+    assert!(cg.contains(&format!("memory:/{id}")) && cg.contains(&format!("cpu:/{id}")), "{cg}");
+    // defaults, read while the container runs
+    let out = e.ok(&["run", "-d", &img, "sleep", "30"]);
+    let c = out.trim().to_string();
+    let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_string();
+    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "512");
+    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "512000000");
+    e.ok(&["rm", "-f", &c]);
+    assert!(cgroups_of(&c).is_empty(), "cgroup left: {:?}", cgroups_of(&c));
+    // the seed's environment overrides
+    let out = e.cmd(&["run", "-d", &img, "sleep", "30"]).env("BOCKER_CPU_SHARE", "1024").env("BOCKER_MEM_LIMIT", "1024").output().unwrap();
+    let c = text(&out.stdout).trim().to_string();
+    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "1024");
+    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "1024000000");
+    e.ok(&["rm", "-f", &c]);
+    // flags win
+    let c = e.ok(&["run", "-d", "--cpu-shares", "256", "-m", "64m", "--pids-limit", "20", &img, "sleep", "30"]).trim().to_string();
+    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "256");
+    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "67108864");
+    assert_eq!(read(&format!("/sys/fs/cgroup/pids/{c}/pids.max")), "20");
+    e.ok(&["rm", "-f", &c]);
+    assert_eq!(e.run(&["run", "-m", "lots", &img, "true"]).status.code(), Some(125));
+}
+
+#[test]
+fn oom_kill_gives_137() {
+    let e = Env::new();
+    let img = e.busybox();
+    // touch 200 MB under a 32 MB limit
+    let o = e.run(&["run", "-m", "32m", &img, "sh", "-c", "head -c 200000000 /dev/zero | tr '\\0' x > /dev/shm/f; dd if=/dev/zero bs=1M count=200 | cat > /dev/null; x=$(head -c 100000000 /dev/zero | tr '\\0' y); echo survived"]);
+    assert_eq!(o.status.code(), Some(137), "stdout {} stderr {}", text(&o.stdout), text(&o.stderr));
+    // bocker itself is fine and recorded it
+    let ps = e.ok(&["ps"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+}
+
+#[test]
+fn detach_logs_exec_stop_rm() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "--name", "web", &img, "sh", "-c", "echo start; i=0; while [ $i -lt 3 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo done; sleep 30"]).trim().to_string();
+    assert!(id.starts_with("ps_"));
+    let ps = e.ok(&["ps"]);
+    assert!(ps.contains("Up ") && ps.contains("web"), "{ps}");
+    // exec joins the namespaces; env from -e
+    let out = e.ok(&["exec", "-e", "X=42", "web", "sh", "-c", "echo $X $(hostname); ps -o pid,args"]);
+    assert!(out.starts_with(&format!("42 {id}\n")), "{out}");
+    assert!(out.contains("1 sh -c"), "{out}");
+    // logs --tail and -f (follows until the container stops)
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    assert_eq!(e.ok(&["logs", "--tail", "1", &id]), "done\n");
+    let follower = e.cmd(&["logs", "-f", "web"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    e.ok(&["stop", "-t", "1", "web"]);
+    let out = follower.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "start\ntick 0\ntick 1\ntick 2\ndone\n");
+    let ps = e.ok(&["ps"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    // exec into a stopped container
+    let o = e.run(&["exec", "web", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains(&format!("Container '{id}' exists but is not running")));
+    assert_eq!(e.ok(&["rm", "web"]), format!("Removed: {id}\n"));
+    assert_eq!(e.ok(&["ps", "-q"]), "");
+}
+
+#[test]
+fn rm_refuses_running_unless_forced_and_kill_signals() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", &img, "sleep", "60"]).trim().to_string();
+    let o = e.run(&["rm", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("cannot remove a running container"));
+    e.ok(&["kill", "-s", "TERM", &id]); // PID 1 ignores TERM without a handler
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(e.ok(&["ps"]).contains("Up "));
+    e.ok(&["kill", &id]);
+    assert_eq!(e.ok(&["wait", &id]).trim(), "137");
+    let id2 = e.ok(&["run", "-d", &img, "sleep", "60"]).trim().to_string();
+    assert_eq!(e.ok(&["rm", "-f", &id2]), format!("Removed: {id2}\n"));
+    assert!(cgroups_of(&id2).is_empty());
+    // a name is unique
+    e.ok(&["run", "--name", "one", &img, "true"]);
+    let o = e.run(&["run", "--name", "one", &img, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o.stderr).contains("already in use"));
+}
+
+#[test]
+fn json_ps_and_rm_flag() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["run", "--name", "j", &img, "true"]);
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["ps", "--format", "json"])).unwrap();
+    assert_eq!(j[0]["name"], "j");
+    assert_eq!(j[0]["exit_code"], 0);
+    e.ok(&["run", "--rm", &img, "true"]);
+    assert_eq!(e.ok(&["ps", "-q"]).lines().count(), 1, "--rm container is gone");
+}
+
+#[test]
+fn twenty_parallel_containers_get_distinct_ids() {
+    let e = Env::new();
+    let img = e.busybox();
+    let children: Vec<_> = (0..20)
+        .map(|i| e.cmd(&["run", &img, "echo", &format!("n{i}")]).stdout(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "container {i} failed: {}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), format!("n{i}\n"));
+    }
+    let ids = e.ok(&["ps", "-q"]);
+    let mut v: Vec<&str> = ids.lines().collect();
+    assert_eq!(v.len(), 20);
+    v.sort();
+    v.dedup();
+    assert_eq!(v.len(), 20, "ids collide");
+}
+
+#[test]
+fn run_rm_cycles_leave_nothing_behind() {
+    let e = Env::new();
+    let img = e.busybox();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(e.ok(&["run", "-d", &img, "sleep", "30"]).trim().to_string());
+    }
+    e.ok(&["run", &img, "true"]);
+    ids.push(e.ok(&["ps", "-q"]).lines().last().unwrap().to_string());
+    for id in &ids {
+        e.ok(&["rm", "-f", id]);
+    }
+    for id in &ids {
+        assert!(cgroups_of(id).is_empty(), "cgroup of {id} left");
+        let procs = std::process::Command::new("pgrep").args(["-f", &format!("__shim .* {id}")]).output().unwrap();
+        assert!(procs.stdout.is_empty(), "monitor of {id} left");
+    }
+    assert_eq!(common::mounts_under(&e.root()), 0);
+    assert!(std::fs::read_dir(e.root().join("containers")).unwrap().next().is_none());
+}
