@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: install what bocker needs,
+# build it, make an image from a local busybox root filesystem and run
+# containers from it -- the seed's example usage, end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root" >&2; exit 1; }
+pkgs=(busybox-static iptables iproute2 gcc make)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --release --locked
+bocker=$PWD/target/release/bocker
+export BOCKER_ROOT=${BOCKER_ROOT:-/var/bocker}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+bash scripts/mkrootfs.sh "$work/rootfs" >/dev/null
+set -x
+$bocker init "$work/rootfs"
+$bocker images
+img=$($bocker images -q | tail -n 1)
+$bocker run --name demo-$$ "$img" sh -c 'echo "hello from $(hostname)"; cat /proc/1/cgroup | grep -E "memory|cpu:"'
+$bocker ps
+$bocker logs demo-$$
+$bocker rm demo-$$
