@@ -6,16 +6,28 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn write(path: &Path, data: &[u8]) -> Result<()> {
+    write_with(path, data, true)
+}
+
+/// Like `write`; with `durable` false the data is not fsynced: the rename
+/// still makes the change atomic for every reader (used for the frequent
+/// container state transitions, where a crash loses at most the newest
+/// transition, which the next command recomputes from the process table).
+pub fn write_with(path: &Path, data: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", super::ids::random_hex(6)));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(data).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
+        if durable {
+            f.sync_all().map_err(io_err(&tmp))?;
+        }
         std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();
@@ -26,9 +38,13 @@ pub fn write(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_json_with(path, value, true)
+}
+
+pub fn write_json_with<T: Serialize>(path: &Path, value: &T, durable: bool) -> Result<()> {
     let data = serde_json::to_vec_pretty(value)
         .map_err(|e| StateError::Invalid(format!("{}: {e}", path.display())))?;
-    write(path, &data)
+    write_with(path, &data, durable)
 }
 
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {

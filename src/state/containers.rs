@@ -179,7 +179,7 @@ impl Store {
     }
 
     pub fn save_state(&self, id: &str, s: &ContainerState) -> Result<()> {
-        atomic::write_json(&self.container_state_path(id), s)
+        atomic::write_json_with(&self.container_state_path(id), s, false)
     }
 
     pub fn load_state(&self, id: &str) -> Result<ContainerState> {

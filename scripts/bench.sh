@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Side-by-side container start benchmark (one run, same machine, same
+# rootfs): bocker run --rm (the whole CLI, Lua included), crun run and
+# runc run of a prepared bundle, podman run --rm --network none.
+# Prints medians and ratios to bocker; hyperfine does the timing.
+#   scripts/bench.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-50}
+[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
+pkgs=(busybox-static hyperfine crun runc podman jq)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+cargo build --release --locked -q
+bocker=$PWD/target/release/bocker
+work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
+export BOCKER_ROOT=$work/root
+cleanup() {
+  for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
+  podman rmi -f bocker-bench >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash scripts/mkrootfs.sh "$work/bundle/rootfs" >/dev/null
+img=$($bocker init "$work/bundle/rootfs" | sed 's/Created: //')
+
+# crun refuses this hybrid cgroup layout unless hugetlb is on v1 (FACTS.md)
+if [ -d /sys/fs/cgroup/unified ] && [ ! -d /sys/fs/cgroup/hugetlb ]; then
+  mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb || true
+fi
+(cd "$work/bundle" && runc spec && jq '.process.terminal=false | .process.args=["/bin/true"] | .root.readonly=false' config.json > c.json && mv c.json config.json)
+tar -C "$work/bundle/rootfs" -c . | podman import -q - bocker-bench >/dev/null
+ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
+
+hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
+  -n bocker "$bocker run --rm $img /bin/true" \
+  -n crun "crun run --bundle $work/bundle bench-crun-$$" \
+  -n runc "runc run --bundle $work/bundle bench-runc-$$" \
+  -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" >/dev/null
+
+hyperfine -N -w 20 -r 200 --export-json "$work/help.json" -n "bocker help" "$bocker help" >/dev/null
+
+echo "container start, /bin/true, median of $runs runs ($(date -u +%F), $(nproc) cores)"
+jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
+  $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to bocker \((.median/$b)*100 | round / 100)"' "$work/h.json" | column -t -s $'\t'
+jq -r '.results[] | "bocker help (startup)\t\(.median*1000 | .*100 | round / 100) ms median of 200"' "$work/help.json" | column -t -s $'\t'
+peak=$( /usr/bin/time -f %M $bocker run --rm $img /bin/true 2>&1 >/dev/null | tail -1 )
+echo "bocker run peak RSS (CLI): ${peak} KB"
