@@ -313,9 +313,10 @@ impl Extractor {
         let bad = |reason| ExtractError::Rejected { path: show(path), reason };
         let h = entry.header();
         let mode = h.mode().map_err(|_| bad("bad mode field"))? & 0o7777;
-        let uid = u32::try_from(h.uid().map_err(|_| bad("bad uid field"))?).map_err(|_| bad("uid out of range"))?;
-        let gid = u32::try_from(h.gid().map_err(|_| bad("bad gid field"))?).map_err(|_| bad("gid out of range"))?;
-        let mtime = i64::try_from(h.mtime().map_err(|_| bad("bad mtime field"))?).unwrap_or(i64::MAX);
+        // empty numeric fields read as 0, like Go's archive/tar
+        let uid = u32::try_from(h.uid().unwrap_or(0)).map_err(|_| bad("uid out of range"))?;
+        let gid = u32::try_from(h.gid().unwrap_or(0)).map_err(|_| bad("gid out of range"))?;
+        let mtime = i64::try_from(h.mtime().unwrap_or(0)).unwrap_or(i64::MAX);
         let mut xattrs = Vec::new();
         if let Some(exts) = entry.pax_extensions().map_err(ExtractError::Read)? {
             for ext in exts {

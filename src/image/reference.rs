@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn separators() {
-        for ok in ["a.b", "a_b", "a__b", "a-b", "a---b", "a1/b2", "0/1", "a.b-c_d/e"] {
+        for ok in ["a.b", "a_b", "a__b", "a-b", "a---b", "a1/b2", "0/1", "x/a.b-c_d/e"] {
             p(ok);
         }
     }
