@@ -18,3 +18,4 @@ pub use digest::Digest;
 pub use platform::Platform;
 
 pub use reference::Reference;
+pub use pull::{pull, Progress, PullError, PullOptions, PulledImage};
