@@ -297,3 +297,22 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     }
     res
 }
+
+/// The xattr names of `path` (not following a symlink).
+pub fn llistxattr(path: &[u8]) -> io::Result<Vec<Vec<u8>>> {
+    let pc = cstr(path)?;
+    // SAFETY: a null buffer with size 0 asks for the needed size.
+    let n = unsafe { libc::llistxattr(pc.as_ptr(), std::ptr::null_mut(), 0) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ENOTSUP) { Ok(Vec::new()) } else { Err(e) };
+    }
+    let mut buf = vec![0u8; n as usize + 256];
+    // SAFETY: valid C string and buffer.
+    let n = unsafe { libc::llistxattr(pc.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf.split(|&b| b == 0).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect())
+}
