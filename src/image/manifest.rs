@@ -57,6 +57,7 @@ pub struct ImageIndex {
 }
 
 /// A fetched manifest, classified.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Manifest {
     Image(ImageManifest),
