@@ -204,3 +204,44 @@ fn bad_references_and_unknown_repos() {
     assert!(matches!(res, Err(PullError::Registry(RegistryError::NotFound { .. }))), "{res:?}");
     assert!(Reference::parse(&format!("{}/Upper", reg.host())).is_err());
 }
+
+#[test]
+fn push_blobs_and_manifest_then_pull_back() {
+    use bocker::image::digest::Digest;
+    use bocker::image::layer_tar::write_layer_tar_gz;
+    use bocker::image::registry::RegistryClient;
+    let reg = Registry::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let upper = work.path().join("upper");
+    fs::create_dir_all(upper.join("app")).unwrap();
+    fs::write(upper.join("app/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    let blob = work.path().join("layer.tar.gz");
+    let d = write_layer_tar_gz(&upper, fs::File::create(&blob).unwrap()).unwrap();
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/app/run.sh"]}},"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        d.diff_id
+    );
+    let cpath = work.path().join("config.json");
+    fs::write(&cpath, &config).unwrap();
+    let cd = Digest::of_bytes(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":{}}}]}}"#,
+        config.len(),
+        d.digest,
+        d.compressed_size
+    );
+    let client = RegistryClient::new(&reg.host(), "pushed/app", None).unwrap().for_push();
+    assert!(client.upload_blob(&d.digest, &blob).unwrap());
+    assert!(client.upload_blob(&cd, &cpath).unwrap());
+    assert!(!client.upload_blob(&d.digest, &blob).unwrap(), "existing blob is skipped");
+    let md = client.put_manifest("v1", "application/vnd.oci.image.manifest.v1+json", manifest.as_bytes()).unwrap();
+
+    let root = tempfile::tempdir().unwrap();
+    let (res, _) = pull_rec(root.path(), &reg.reference("pushed/app:v1"), &PullOptions::default());
+    let img = res.unwrap();
+    assert_eq!(img.manifest_digest, md.to_string());
+    assert_eq!(img.config.entrypoint, Some(vec!["/app/run.sh".to_string()]));
+    assert_eq!(img.layers, vec![d.diff_id.hex().to_string()]);
+    let run = layer_diff(root.path(), &img.layers[0]).join("app/run.sh");
+    assert_eq!(fs::read_to_string(run).unwrap(), "#!/bin/sh\necho hi\n");
+}
