@@ -39,10 +39,16 @@ fn layer() -> (Vec<u8>, Digest) {
 impl Fake {
     /// `need_creds`: the token endpoint demands Basic alice:pw.
     fn start(need_creds: bool) -> Fake {
+        Fake::start_with(need_creds, false)
+    }
+
+    /// `bad_diff`: the config's diff_id does not match the layer.
+    fn start_with(need_creds: bool, bad_diff: bool) -> Fake {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (layer, diff) = layer();
+        let diff = if bad_diff { Digest::of_bytes(b"something else") } else { diff };
         let layer_d = Digest::of_bytes(&layer);
         let config = format!(r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["/hello"]}},"rootfs":{{"type":"layers","diff_ids":["{diff}"]}}}}"#).into_bytes();
         let config_d = Digest::of_bytes(&config);
@@ -155,4 +161,15 @@ fn bearer_token_with_credentials() {
     let opts = PullOptions { credentials: Some(Credentials::new("alice", "pw")), ..Default::default() };
     pull(root.path(), &r, &opts, &|_| {}).unwrap();
     assert!(f.log.lock().unwrap().iter().any(|l| l.contains("account=alice")));
+}
+
+#[test]
+fn diff_id_mismatch_fails_and_leaves_no_layer() {
+    let f = Fake::start_with(false, true);
+    let r = Reference::parse(&format!("127.0.0.1:{}/foo/bar", f.port)).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let res = pull(root.path(), &r, &PullOptions::default(), &|_| {});
+    assert!(matches!(res, Err(PullError::DiffIdMismatch { .. })), "{res:?}");
+    assert_eq!(std::fs::read_dir(root.path().join("layers")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(root.path().join("tmp")).unwrap().count(), 0);
 }

@@ -245,3 +245,51 @@ fn push_blobs_and_manifest_then_pull_back() {
     let run = layer_diff(root.path(), &img.layers[0]).join("app/run.sh");
     assert_eq!(fs::read_to_string(run).unwrap(), "#!/bin/sh\necho hi\n");
 }
+
+/// Child side of `killed_pull_leaves_no_partial_layer`.
+fn child_pull() -> bool {
+    let (Ok(root), Ok(r)) = (std::env::var("BOCKER_TEST_CHILD_ROOT"), std::env::var("BOCKER_TEST_CHILD_REF")) else {
+        return false;
+    };
+    let r = Reference::parse(&r).unwrap();
+    let opts = PullOptions { jobs: 1, ..Default::default() };
+    let _ = bocker::image::pull(Path::new(&root), &r, &opts, &|_| {});
+    true
+}
+
+#[test]
+fn killed_pull_leaves_no_partial_layer() {
+    if child_pull() {
+        return;
+    }
+    let imgs = Images::build();
+    let reg = Registry::start(None);
+    imgs.push(&reg, "wh", "wh:1", &[], None);
+    let root = tempfile::tempdir().unwrap();
+    let r = reg.reference("wh:1");
+    let exe = std::env::current_exe().unwrap();
+    for delay_ms in [5u64, 30, 80, 150, 250, 400] {
+        let mut child = std::process::Command::new(&exe)
+            .args(["--exact", "killed_pull_leaves_no_partial_layer", "--nocapture", "--test-threads=1"])
+            .env("BOCKER_TEST_CHILD_ROOT", root.path())
+            .env("BOCKER_TEST_CHILD_REF", r.to_string())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        eprintln!("kill at {delay_ms}ms: layers={:?} tmp={:?}", dir_names(&root.path().join("layers")).len(), dir_names(&root.path().join("tmp")));
+        for hex in dir_names(&root.path().join("layers")) {
+            let rec = read_layer_record(root.path(), &hex);
+            assert!(rec.is_some(), "layers/{hex} without layer.json after kill at {delay_ms} ms");
+            assert!(layer_diff(root.path(), &hex).is_dir());
+        }
+    }
+    // whatever was left, a full pull completes the store
+    let (res, _) = pull_rec(root.path(), &r, &PullOptions::default());
+    let img = res.unwrap();
+    for hex in &img.layers {
+        assert!(read_layer_record(root.path(), hex).is_some());
+    }
+}
