@@ -48,7 +48,11 @@ impl Fake {
         let port = l.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (layer, diff) = layer();
-        let diff = if bad_diff { Digest::of_bytes(b"something else") } else { diff };
+        let diff = if bad_diff {
+            Digest::of_bytes(b"something else")
+        } else {
+            diff
+        };
         let layer_d = Digest::of_bytes(&layer);
         let config = format!(r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["/hello"]}},"rootfs":{{"type":"layers","diff_ids":["{diff}"]}}}}"#).into_bytes();
         let config_d = Digest::of_bytes(&config);
@@ -73,7 +77,14 @@ impl Fake {
     }
 }
 
-fn handle(mut s: TcpStream, port: u16, need_creds: bool, manifest: &[u8], blobs: &HashMap<String, Vec<u8>>, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn handle(
+    mut s: TcpStream,
+    port: u16,
+    need_creds: bool,
+    manifest: &[u8],
+    blobs: &HashMap<String, Vec<u8>>,
+    log: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
     let mut rd = BufReader::new(s.try_clone()?);
     let mut line = String::new();
     rd.read_line(&mut line)?;
@@ -91,23 +102,58 @@ fn handle(mut s: TcpStream, port: u16, need_creds: bool, manifest: &[u8], blobs:
         }
     }
     log.lock().unwrap().push(format!("{target} [{auth}]"));
-    let challenge = format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake",scope="repository:foo/bar:pull""#);
-    let unauth = || Resp { status: "401 Unauthorized", headers: vec![("WWW-Authenticate".into(), challenge.clone())], body: b"{}".to_vec() };
+    let challenge = format!(
+        r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake",scope="repository:foo/bar:pull""#
+    );
+    let unauth = || Resp {
+        status: "401 Unauthorized",
+        headers: vec![("WWW-Authenticate".into(), challenge.clone())],
+        body: b"{}".to_vec(),
+    };
     let bearer_ok = auth == "Bearer tok123";
     let resp = if target.starts_with("/token") {
         let basic = format!("Basic {}", Credentials::new("alice", "pw").encoded());
         if need_creds && auth != basic {
-            Resp { status: "401 Unauthorized", headers: vec![], body: b"{}".to_vec() }
-        } else if !target.contains("scope=repository%3Afoo%2Fbar%3Apull") && !target.contains("scope=repository:foo/bar:pull") {
-            Resp { status: "400 Bad Request", headers: vec![], body: b"bad scope".to_vec() }
+            Resp {
+                status: "401 Unauthorized",
+                headers: vec![],
+                body: b"{}".to_vec(),
+            }
+        } else if !target.contains("scope=repository%3Afoo%2Fbar%3Apull")
+            && !target.contains("scope=repository:foo/bar:pull")
+        {
+            Resp {
+                status: "400 Bad Request",
+                headers: vec![],
+                body: b"bad scope".to_vec(),
+            }
         } else {
-            Resp { status: "200 OK", headers: vec![], body: br#"{"token":"tok123"}"#.to_vec() }
+            Resp {
+                status: "200 OK",
+                headers: vec![],
+                body: br#"{"token":"tok123"}"#.to_vec(),
+            }
         }
     } else if target == "/v2/" {
-        if bearer_ok { Resp { status: "200 OK", headers: vec![], body: b"{}".to_vec() } } else { unauth() }
+        if bearer_ok {
+            Resp {
+                status: "200 OK",
+                headers: vec![],
+                body: b"{}".to_vec(),
+            }
+        } else {
+            unauth()
+        }
     } else if target == "/v2/foo/bar/manifests/latest" {
         if bearer_ok {
-            Resp { status: "200 OK", headers: vec![("Content-Type".into(), "application/vnd.oci.image.manifest.v1+json".into())], body: manifest.to_vec() }
+            Resp {
+                status: "200 OK",
+                headers: vec![(
+                    "Content-Type".into(),
+                    "application/vnd.oci.image.manifest.v1+json".into(),
+                )],
+                body: manifest.to_vec(),
+            }
         } else {
             unauth()
         }
@@ -116,17 +162,40 @@ fn handle(mut s: TcpStream, port: u16, need_creds: bool, manifest: &[u8], blobs:
             unauth()
         } else {
             // blobs live in "storage": redirect there, as real registries do
-            Resp { status: "307 Temporary Redirect", headers: vec![("Location".into(), format!("http://127.0.0.1:{port}/storage/{d}"))], body: vec![] }
+            Resp {
+                status: "307 Temporary Redirect",
+                headers: vec![(
+                    "Location".into(),
+                    format!("http://127.0.0.1:{port}/storage/{d}"),
+                )],
+                body: vec![],
+            }
         }
     } else if let Some(d) = target.strip_prefix("/storage/") {
         match blobs.get(d) {
-            Some(b) => Resp { status: "200 OK", headers: vec![], body: b.clone() },
-            None => Resp { status: "404 Not Found", headers: vec![], body: vec![] },
+            Some(b) => Resp {
+                status: "200 OK",
+                headers: vec![],
+                body: b.clone(),
+            },
+            None => Resp {
+                status: "404 Not Found",
+                headers: vec![],
+                body: vec![],
+            },
         }
     } else {
-        Resp { status: "404 Not Found", headers: vec![], body: vec![] }
+        Resp {
+            status: "404 Not Found",
+            headers: vec![],
+            body: vec![],
+        }
     };
-    let mut out = format!("HTTP/1.1 {}\r\nContent-Length: {}\r\nConnection: close\r\n", resp.status, resp.body.len());
+    let mut out = format!(
+        "HTTP/1.1 {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        resp.status,
+        resp.body.len()
+    );
     for (k, v) in resp.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -143,12 +212,20 @@ fn anonymous_bearer_token_and_redirected_blobs() {
     let r = Reference::parse(&format!("127.0.0.1:{}/foo/bar", f.port)).unwrap();
     let img = pull(root.path(), &r, &PullOptions::default(), &|_| {}).unwrap();
     assert_eq!(img.config.cmd, Some(vec!["/hello".to_string()]));
-    let hello = root.path().join("layers").join(&img.layers[0]).join("diff/hello.txt");
+    let hello = root
+        .path()
+        .join("layers")
+        .join(&img.layers[0])
+        .join("diff/hello.txt");
     assert_eq!(std::fs::read(hello).unwrap(), b"hello");
     let log = f.log.lock().unwrap();
     assert!(log.iter().any(|l| l.starts_with("/token")), "{log:?}");
     // blobs were fetched through the redirect
-    assert_eq!(log.iter().filter(|l| l.starts_with("/storage/")).count(), 2, "{log:?}");
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("/storage/")).count(),
+        2,
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -157,10 +234,24 @@ fn bearer_token_with_credentials() {
     let r = Reference::parse(&format!("127.0.0.1:{}/foo/bar:latest", f.port)).unwrap();
     let root = tempfile::tempdir().unwrap();
     let res = pull(root.path(), &r, &PullOptions::default(), &|_| {});
-    assert!(matches!(res, Err(PullError::Registry(RegistryError::Unauthorized { .. }))), "{res:?}");
-    let opts = PullOptions { credentials: Some(Credentials::new("alice", "pw")), ..Default::default() };
+    assert!(
+        matches!(
+            res,
+            Err(PullError::Registry(RegistryError::Unauthorized { .. }))
+        ),
+        "{res:?}"
+    );
+    let opts = PullOptions {
+        credentials: Some(Credentials::new("alice", "pw")),
+        ..Default::default()
+    };
     pull(root.path(), &r, &opts, &|_| {}).unwrap();
-    assert!(f.log.lock().unwrap().iter().any(|l| l.contains("account=alice")));
+    assert!(f
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("account=alice")));
 }
 
 #[test]
@@ -169,7 +260,18 @@ fn diff_id_mismatch_fails_and_leaves_no_layer() {
     let r = Reference::parse(&format!("127.0.0.1:{}/foo/bar", f.port)).unwrap();
     let root = tempfile::tempdir().unwrap();
     let res = pull(root.path(), &r, &PullOptions::default(), &|_| {});
-    assert!(matches!(res, Err(PullError::DiffIdMismatch { .. })), "{res:?}");
-    assert_eq!(std::fs::read_dir(root.path().join("layers")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(root.path().join("tmp")).unwrap().count(), 0);
+    assert!(
+        matches!(res, Err(PullError::DiffIdMismatch { .. })),
+        "{res:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(root.path().join("layers"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(root.path().join("tmp")).unwrap().count(),
+        0
+    );
 }

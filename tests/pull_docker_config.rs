@@ -17,12 +17,19 @@ fn pull_with_docker_config_json_credentials() {
     let auth = Credentials::new("bob", "hunter2").encoded();
     std::fs::write(
         cfg.path().join("config.json"),
-        format!(r#"{{"auths":{{"http://{}":{{"auth":"{auth}"}}}},"credsStore":"unused"}}"#, reg.host()),
+        format!(
+            r#"{{"auths":{{"http://{}":{{"auth":"{auth}"}}}},"credsStore":"unused"}}"#,
+            reg.host()
+        ),
     )
     .unwrap();
     // the only test in this binary: no other thread reads the environment
     std::env::set_var("DOCKER_CONFIG", cfg.path());
     let root = tempfile::tempdir().unwrap();
-    let (res, _) = pull_rec(root.path(), &reg.reference("team/bb:1"), &PullOptions::default());
+    let (res, _) = pull_rec(
+        root.path(),
+        &reg.reference("team/bb:1"),
+        &PullOptions::default(),
+    );
     assert_eq!(res.unwrap().manifest_digest, imgs.digests["bb"]);
 }

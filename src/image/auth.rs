@@ -28,11 +28,15 @@ impl fmt::Debug for Credentials {
 
 impl Credentials {
     pub fn new(username: &str, password: &str) -> Credentials {
-        Credentials { username: username.into(), password: password.into() }
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
     }
     /// base64 of `user:pass`, as in the `auth` field and Basic auth.
     pub fn encoded(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.username, self.password))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.username, self.password))
     }
 }
 
@@ -41,9 +45,15 @@ pub enum AuthError {
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path}: malformed credentials file: {source}")]
-    Json { path: String, source: serde_json::Error },
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("login to {registry} failed: {source}")]
-    Login { registry: String, source: RegistryError },
+    Login {
+        registry: String,
+        source: RegistryError,
+    },
 }
 
 /// The `config.json` / `auth.json` shape; unknown keys are kept on rewrite.
@@ -70,7 +80,9 @@ pub struct AuthEntry {
 impl AuthEntry {
     pub fn credentials(&self) -> Option<Credentials> {
         if let Some(a) = self.auth.as_deref().filter(|a| !a.is_empty()) {
-            let raw = base64::engine::general_purpose::STANDARD.decode(a.trim()).ok()?;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(a.trim())
+                .ok()?;
             let s = String::from_utf8(raw).ok()?;
             let (u, p) = s.split_once(':')?;
             return Some(Credentials::new(u, p));
@@ -85,10 +97,15 @@ impl AuthEntry {
 /// `https://index.docker.io/v1/` -> `docker.io`; `http://h:5000/x` -> `h:5000`.
 pub fn normalize_registry(key: &str) -> String {
     let k = key.trim();
-    let k = k.strip_prefix("https://").or_else(|| k.strip_prefix("http://")).unwrap_or(k);
+    let k = k
+        .strip_prefix("https://")
+        .or_else(|| k.strip_prefix("http://"))
+        .unwrap_or(k);
     let host = k.split('/').next().unwrap_or(k).to_ascii_lowercase();
     match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io".into(),
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".into()
+        }
         _ => host,
     }
 }
@@ -97,15 +114,24 @@ fn read_auth_file(path: &Path) -> Result<Option<AuthFile>, AuthError> {
     match fs::read(path) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
-            .map_err(|source| AuthError::Json { path: path.display().to_string(), source }),
+            .map_err(|source| AuthError::Json {
+                path: path.display().to_string(),
+                source,
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(AuthError::Io { path: path.display().to_string(), source }),
+        Err(source) => Err(AuthError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
 fn find_in(file: &AuthFile, registry: &str) -> Option<Credentials> {
     let want = normalize_registry(registry);
-    file.auths.iter().find(|(k, _)| normalize_registry(k) == want).and_then(|(_, e)| e.credentials())
+    file.auths
+        .iter()
+        .find(|(k, _)| normalize_registry(k) == want)
+        .and_then(|(_, e)| e.credentials())
 }
 
 /// Docker's config file: `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`.
@@ -127,7 +153,12 @@ pub fn lookup(root: Option<&Path>, registry: &str) -> Option<Credentials> {
     if let Some(d) = docker_config_path() {
         files.push(d);
     }
-    files.iter().find_map(|p| read_auth_file(p).ok().flatten().and_then(|f| find_in(&f, registry)))
+    files.iter().find_map(|p| {
+        read_auth_file(p)
+            .ok()
+            .flatten()
+            .and_then(|f| find_in(&f, registry))
+    })
 }
 
 /// A parsed `WWW-Authenticate` challenge.
@@ -188,20 +219,37 @@ pub fn parse_challenge(h: &str) -> Option<Challenge> {
             break; // another challenge follows; keep the first
         }
     }
-    Some(Challenge { scheme: scheme.to_ascii_lowercase(), params })
+    Some(Challenge {
+        scheme: scheme.to_ascii_lowercase(),
+        params,
+    })
 }
 
 /// Verify `user`/`pass` against `registry` (as named in references) and
 /// store them in `root/auth.json` (atomic write, mode 0600, under a lock).
 pub fn login(root: &Path, registry: &str, user: &str, pass: &str) -> Result<(), AuthError> {
     let creds = Credentials::new(user, pass);
-    let client = RegistryClient::new(api_host(registry), "", Some(creds.clone()))
-        .map_err(|source| AuthError::Login { registry: registry.into(), source })?;
-    client.login_check().map_err(|source| AuthError::Login { registry: registry.into(), source })?;
+    let client =
+        RegistryClient::new(api_host(registry), "", Some(creds.clone())).map_err(|source| {
+            AuthError::Login {
+                registry: registry.into(),
+                source,
+            }
+        })?;
+    client.login_check().map_err(|source| AuthError::Login {
+        registry: registry.into(),
+        source,
+    })?;
     update_auth_file(root, |f| {
         let key = normalize_registry(registry);
         f.auths.retain(|k, _| normalize_registry(k) != key);
-        f.auths.insert(key, AuthEntry { auth: Some(creds.encoded()), ..Default::default() });
+        f.auths.insert(
+            key,
+            AuthEntry {
+                auth: Some(creds.encoded()),
+                ..Default::default()
+            },
+        );
     })
 }
 
@@ -232,7 +280,10 @@ fn update_auth_file(root: &Path, change: impl FnOnce(&mut AuthFile)) -> Result<(
     }
     let mut file = read_auth_file(&path)?.unwrap_or_default();
     change(&mut file);
-    let data = serde_json::to_vec_pretty(&file).map_err(|source| AuthError::Json { path: path.display().to_string(), source })?;
+    let data = serde_json::to_vec_pretty(&file).map_err(|source| AuthError::Json {
+        path: path.display().to_string(),
+        source,
+    })?;
     fsutil::write_atomic(&path, &data, 0o600).map_err(io_err(&path))
 }
 
@@ -248,8 +299,14 @@ mod tests {
         assert_eq!(c.params["service"], "registry.example");
         assert_eq!(c.params["scope"], "repository:library/busybox:pull");
         let c = parse_challenge(r#"Basic realm="Registry Realm""#).unwrap();
-        assert_eq!((c.scheme.as_str(), c.params["realm"].as_str()), ("basic", "Registry Realm"));
-        let c = parse_challenge(r#"Bearer realm=http://x/t, scope="a:b:pull,push", error="insufficient_scope""#).unwrap();
+        assert_eq!(
+            (c.scheme.as_str(), c.params["realm"].as_str()),
+            ("basic", "Registry Realm")
+        );
+        let c = parse_challenge(
+            r#"Bearer realm=http://x/t, scope="a:b:pull,push", error="insufficient_scope""#,
+        )
+        .unwrap();
         assert_eq!(c.params["realm"], "http://x/t");
         assert_eq!(c.params["scope"], "a:b:pull,push");
         assert_eq!(c.params["error"], "insufficient_scope");
@@ -261,10 +318,16 @@ mod tests {
     fn entries_and_keys() {
         let f: AuthFile = serde_json::from_str(r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"},"127.0.0.1:5000":{"username":"a","password":"b:c"},"bad":{"auth":"!!"}},"credsStore":"x"}"#).unwrap();
         assert_eq!(find_in(&f, "docker.io"), Some(Credentials::new("u", "p")));
-        assert_eq!(find_in(&f, "http://127.0.0.1:5000"), Some(Credentials::new("a", "b:c")));
+        assert_eq!(
+            find_in(&f, "http://127.0.0.1:5000"),
+            Some(Credentials::new("a", "b:c"))
+        );
         assert_eq!(find_in(&f, "bad"), None);
         assert_eq!(find_in(&f, "other"), None);
-        assert_eq!(normalize_registry("https://registry-1.docker.io/v2/"), "docker.io");
+        assert_eq!(
+            normalize_registry("https://registry-1.docker.io/v2/"),
+            "docker.io"
+        );
         assert_eq!(Credentials::new("u", "p").encoded(), "dTpw");
         assert!(!format!("{:?}", Credentials::new("u", "secret")).contains("secret"));
     }
@@ -273,13 +336,25 @@ mod tests {
     fn store_and_lookup() {
         let t = tempfile::tempdir().unwrap();
         update_auth_file(t.path(), |f| {
-            f.auths.insert("127.0.0.1:1".into(), AuthEntry { auth: Some(Credentials::new("x", "y").encoded()), ..Default::default() });
+            f.auths.insert(
+                "127.0.0.1:1".into(),
+                AuthEntry {
+                    auth: Some(Credentials::new("x", "y").encoded()),
+                    ..Default::default()
+                },
+            );
         })
         .unwrap();
         let p = t.path().join(AUTH_FILE);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(lookup(Some(t.path()), "127.0.0.1:1"), Some(Credentials::new("x", "y")));
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            lookup(Some(t.path()), "127.0.0.1:1"),
+            Some(Credentials::new("x", "y"))
+        );
         assert!(logout(t.path(), "127.0.0.1:1").unwrap());
         assert_eq!(lookup(Some(t.path()), "127.0.0.1:1"), None);
     }

@@ -25,18 +25,24 @@ impl Digest {
 
     pub fn from_hex(hex: &str) -> Result<Digest, DigestError> {
         if is_hex64(hex) {
-            Ok(Digest { hex: hex.to_string() })
+            Ok(Digest {
+                hex: hex.to_string(),
+            })
         } else {
             Err(DigestError(hex.to_string()))
         }
     }
 
     pub fn of_bytes(data: &[u8]) -> Digest {
-        Digest { hex: hex::encode(Sha256::digest(data)) }
+        Digest {
+            hex: hex::encode(Sha256::digest(data)),
+        }
     }
 
     pub fn from_hasher(h: Sha256) -> Digest {
-        Digest { hex: hex::encode(h.finalize()) }
+        Digest {
+            hex: hex::encode(h.finalize()),
+        }
     }
 
     /// The 64 hex characters, without the `sha256:` prefix.
@@ -52,7 +58,9 @@ impl fmt::Display for Digest {
 }
 
 pub fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A reader that hashes (sha256) and counts everything read through it.
@@ -64,7 +72,11 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     pub fn count(&self) -> u64 {
         self.count

@@ -35,7 +35,11 @@ pub enum ExtractError {
     #[error("reading layer: {0}")]
     Read(#[source] io::Error),
     #[error("{path}: {op}: {source}")]
-    Fs { path: String, op: &'static str, source: io::Error },
+    Fs {
+        path: String,
+        op: &'static str,
+        source: io::Error,
+    },
     #[error("{path}: unsupported tar entry type {kind}")]
     Unsupported { path: String, kind: String },
     #[error("{path}: {reason}")]
@@ -87,9 +91,15 @@ pub fn decompress<'a, R: Read + 'a>(mut input: R) -> io::Result<(Compression, Bo
     }
     let chained = io::Cursor::new(head[..n].to_vec()).chain(input);
     if n >= 2 && head[..2] == [0x1f, 0x8b] {
-        Ok((Compression::Gzip, Box::new(flate2::read::MultiGzDecoder::new(chained))))
+        Ok((
+            Compression::Gzip,
+            Box::new(flate2::read::MultiGzDecoder::new(chained)),
+        ))
     } else if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] {
-        Ok((Compression::Zstd, Box::new(zstd::stream::read::Decoder::new(chained)?)))
+        Ok((
+            Compression::Zstd,
+            Box::new(zstd::stream::read::Decoder::new(chained)?),
+        ))
     } else {
         Ok((Compression::None, Box::new(chained)))
     }
@@ -98,7 +108,11 @@ pub fn decompress<'a, R: Read + 'a>(mut input: R) -> io::Result<(Compression, Bo
 /// Extract a (possibly compressed) layer into `dest`, which must be an
 /// existing empty directory. Computes the diff_id in the same pass.
 pub fn extract_layer<R: Read>(input: R, dest: &Path) -> Result<ExtractOutcome, ExtractError> {
-    let fs_err = |op, source| ExtractError::Fs { path: dest.display().to_string(), op, source };
+    let fs_err = |op, source| ExtractError::Fs {
+        path: dest.display().to_string(),
+        op,
+        source,
+    };
     let mut rd = std::fs::read_dir(dest).map_err(|e| fs_err("read_dir", e))?;
     if rd.next().is_some() {
         return Err(ExtractError::DestNotEmpty(dest.display().to_string()));
@@ -107,14 +121,24 @@ pub fn extract_layer<R: Read>(input: R, dest: &Path) -> Result<ExtractOutcome, E
     let (_, plain) = decompress(input).map_err(ExtractError::Read)?;
     let hashing = HashingReader::new(plain);
     let mut archive = tar::Archive::new(hashing);
-    let mut x = Extractor { root, whiteouts: HashSet::new(), dir_meta: HashMap::new(), dir_order: Vec::new(), stats: ExtractStats::default() };
+    let mut x = Extractor {
+        root,
+        whiteouts: HashSet::new(),
+        dir_meta: HashMap::new(),
+        dir_order: Vec::new(),
+        stats: ExtractStats::default(),
+    };
     for entry in archive.entries().map_err(ExtractError::Read)? {
         let entry = entry.map_err(ExtractError::Read)?;
         x.entry(entry)?;
     }
     x.finish_dirs()?;
     let (diff_id, tar_size) = archive.into_inner().finish().map_err(ExtractError::Read)?;
-    Ok(ExtractOutcome { stats: x.stats, diff_id, tar_size })
+    Ok(ExtractOutcome {
+        stats: x.stats,
+        diff_id,
+        tar_size,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -209,7 +233,8 @@ impl Extractor {
                 }
                 if self.whiteouts.contains(&path) {
                     // lower content was whited out by this layer; keep it hidden
-                    fsu::lsetxattr_at(pfd, name, OVERLAY_OPAQUE_XATTR, b"y").map_err(self.fs(&path, "set opaque"))?;
+                    fsu::lsetxattr_at(pfd, name, OVERLAY_OPAQUE_XATTR, b"y")
+                        .map_err(self.fs(&path, "set opaque"))?;
                 }
                 self.stats.dirs += 1;
                 self.record_dir(path, meta);
@@ -218,8 +243,13 @@ impl Extractor {
                 if existing.is_some() {
                     fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
                 }
-                let fd = fsu::openat_nofollow(pfd, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)
-                    .map_err(self.fs(&path, "create"))?;
+                let fd = fsu::openat_nofollow(
+                    pfd,
+                    name,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+                    0o600,
+                )
+                .map_err(self.fs(&path, "create"))?;
                 let mut f = File::from(fd);
                 let n = io::copy(&mut entry, &mut f).map_err(ExtractError::Read)?;
                 self.stats.bytes += n;
@@ -228,14 +258,21 @@ impl Extractor {
                 fsu::fchown(fd, meta.uid, meta.gid).map_err(self.fs(&path, "chown"))?;
                 fsu::fchmod(fd, meta.mode).map_err(self.fs(&path, "chmod"))?;
                 for (k, v) in &meta.xattrs {
-                    ignore_unsupported(fsu::fsetxattr(fd, k, v)).map_err(self.fs(&path, "setxattr"))?;
+                    ignore_unsupported(fsu::fsetxattr(fd, k, v))
+                        .map_err(self.fs(&path, "setxattr"))?;
                 }
                 fsu::futimes(fd, meta.mtime).map_err(self.fs(&path, "utimes"))?;
             }
             T::Symlink => {
-                let target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 if target.is_empty() {
-                    return Err(ExtractError::Rejected { path: show(&path), reason: "symlink with an empty target" });
+                    return Err(ExtractError::Rejected {
+                        path: show(&path),
+                        reason: "symlink with an empty target",
+                    });
                 }
                 if existing.is_some() {
                     fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
@@ -245,20 +282,37 @@ impl Extractor {
                 self.finish_node(pfd, name, &path, &meta, false)?;
             }
             T::Link => {
-                let raw_target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let raw_target = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 let tcomps = clean_components(&raw_target);
                 let Some((tname, tparent)) = tcomps.split_last() else {
-                    return Err(ExtractError::Rejected { path: show(&path), reason: "hard link to the root" });
+                    return Err(ExtractError::Rejected {
+                        path: show(&path),
+                        reason: "hard link to the root",
+                    });
                 };
                 let tpath = join(&tcomps);
                 if tpath == path {
-                    return Err(ExtractError::Rejected { path: show(&path), reason: "hard link to itself" });
+                    return Err(ExtractError::Rejected {
+                        path: show(&path),
+                        reason: "hard link to itself",
+                    });
                 }
                 let tdir = self.resolve_parent(tparent, false)?;
                 match fsu::lstat_at(tdir.as_fd(), tname).map_err(self.fs(&tpath, "lstat"))? {
-                    None => return Err(ExtractError::Rejected { path: show(&path), reason: "hard link target does not exist in the layer" }),
+                    None => {
+                        return Err(ExtractError::Rejected {
+                            path: show(&path),
+                            reason: "hard link target does not exist in the layer",
+                        })
+                    }
                     Some(st) if fsu::is_dir(&st) => {
-                        return Err(ExtractError::Rejected { path: show(&path), reason: "hard link to a directory" })
+                        return Err(ExtractError::Rejected {
+                            path: show(&path),
+                            reason: "hard link to a directory",
+                        })
                     }
                     Some(_) => {}
                 }
@@ -275,18 +329,30 @@ impl Extractor {
                         let h = entry.header();
                         let major = h.device_major().ok().flatten().unwrap_or(0);
                         let minor = h.device_minor().ok().flatten().unwrap_or(0);
-                        (if kind == T::Char { libc::S_IFCHR } else { libc::S_IFBLK }, major, minor)
+                        (
+                            if kind == T::Char {
+                                libc::S_IFCHR
+                            } else {
+                                libc::S_IFBLK
+                            },
+                            major,
+                            minor,
+                        )
                     }
                 };
                 if existing.is_some() {
                     fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
                 }
-                fsu::mknod_at(pfd, name, ty | 0o600, major, minor).map_err(self.fs(&path, "mknod"))?;
+                fsu::mknod_at(pfd, name, ty | 0o600, major, minor)
+                    .map_err(self.fs(&path, "mknod"))?;
                 self.stats.devices += 1;
                 self.finish_node(pfd, name, &path, &meta, true)?;
             }
             other => {
-                return Err(ExtractError::Unsupported { path: show(&path), kind: format!("{other:?}") });
+                return Err(ExtractError::Unsupported {
+                    path: show(&path),
+                    kind: format!("{other:?}"),
+                });
             }
         }
         Ok(())
@@ -294,7 +360,14 @@ impl Extractor {
 
     /// Owner, mode (not for symlinks), xattrs and mtime of a non-regular,
     /// non-directory node, never following it.
-    fn finish_node(&self, pfd: BorrowedFd<'_>, name: &[u8], path: &[u8], meta: &Meta, chmod: bool) -> Result<(), ExtractError> {
+    fn finish_node(
+        &self,
+        pfd: BorrowedFd<'_>,
+        name: &[u8],
+        path: &[u8],
+        meta: &Meta,
+        chmod: bool,
+    ) -> Result<(), ExtractError> {
         fsu::lchown_at(pfd, name, meta.uid, meta.gid).map_err(self.fs(path, "lchown"))?;
         if chmod {
             fsu::chmod_at(pfd, name, meta.mode).map_err(self.fs(path, "chmod"))?;
@@ -309,8 +382,15 @@ impl Extractor {
         fsu::lutimes_at(pfd, name, meta.mtime).map_err(self.fs(path, "utimes"))
     }
 
-    fn meta<R: Read>(&self, entry: &mut tar::Entry<'_, R>, path: &[u8]) -> Result<Meta, ExtractError> {
-        let bad = |reason| ExtractError::Rejected { path: show(path), reason };
+    fn meta<R: Read>(
+        &self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &[u8],
+    ) -> Result<Meta, ExtractError> {
+        let bad = |reason| ExtractError::Rejected {
+            path: show(path),
+            reason,
+        };
         let h = entry.header();
         let mode = h.mode().map_err(|_| bad("bad mode field"))? & 0o7777;
         // empty numeric fields read as 0, like Go's archive/tar
@@ -329,7 +409,13 @@ impl Extractor {
                 }
             }
         }
-        Ok(Meta { mode, uid, gid, mtime, xattrs })
+        Ok(Meta {
+            mode,
+            uid,
+            gid,
+            mtime,
+            xattrs,
+        })
     }
 
     fn record_dir(&mut self, path: Vec<u8>, meta: Meta) {
@@ -348,7 +434,10 @@ impl Extractor {
             Ok(fd) => return Ok(fd),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                return Err(ExtractError::Rejected { path: show(&path), reason: "a parent is not a directory" })
+                return Err(ExtractError::Rejected {
+                    path: show(&path),
+                    reason: "a parent is not a directory",
+                })
             }
             Err(e) => return Err(self.fs(&path, "open parent")(e)),
         }
@@ -361,14 +450,21 @@ impl Extractor {
                     match fsu::mkdir_at(cur.as_fd(), &comps[i], 0o755) {
                         Ok(()) => {}
                         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                            return Err(ExtractError::Rejected { path: show(&prefix), reason: "a dangling symlink is in the way of a parent directory" })
+                            return Err(ExtractError::Rejected {
+                                path: show(&prefix),
+                                reason: "a dangling symlink is in the way of a parent directory",
+                            })
                         }
                         Err(e) => return Err(self.fs(&prefix, "mkdir")(e)),
                     }
-                    cur = fsu::openat_nofollow(cur.as_fd(), &comps[i], flags, 0).map_err(self.fs(&prefix, "open"))?;
+                    cur = fsu::openat_nofollow(cur.as_fd(), &comps[i], flags, 0)
+                        .map_err(self.fs(&prefix, "open"))?;
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                    return Err(ExtractError::Rejected { path: show(&prefix), reason: "a parent is not a directory" })
+                    return Err(ExtractError::Rejected {
+                        path: show(&prefix),
+                        reason: "a parent is not a directory",
+                    })
                 }
                 Err(e) => return Err(self.fs(&prefix, "open parent")(e)),
             }
@@ -381,7 +477,8 @@ impl Extractor {
         let pfd = parent.as_fd();
         let ppath = join(parent_comps);
         if name == OPAQUE_MARKER {
-            fsu::lsetxattr_at(pfd, b".", OVERLAY_OPAQUE_XATTR, b"y").map_err(self.fs(&ppath, "set opaque"))?;
+            fsu::lsetxattr_at(pfd, b".", OVERLAY_OPAQUE_XATTR, b"y")
+                .map_err(self.fs(&ppath, "set opaque"))?;
             self.stats.opaques += 1;
             return Ok(());
         }
@@ -391,7 +488,10 @@ impl Extractor {
         }
         let target = &name[WHITEOUT_PREFIX.len()..];
         if target.is_empty() || target == b"." || target == b".." {
-            return Err(ExtractError::Rejected { path: show(name), reason: "bad whiteout name" });
+            return Err(ExtractError::Rejected {
+                path: show(name),
+                reason: "bad whiteout name",
+            });
         }
         let mut tcomps = parent_comps.to_vec();
         tcomps.push(target.to_vec());
@@ -401,11 +501,13 @@ impl Extractor {
             // Created by this very layer: never remove it. A directory hides
             // the lower one by becoming opaque; anything else already does.
             Some(st) if fsu::is_dir(&st) => {
-                fsu::lsetxattr_at(pfd, target, OVERLAY_OPAQUE_XATTR, b"y").map_err(self.fs(&tpath, "set opaque"))?;
+                fsu::lsetxattr_at(pfd, target, OVERLAY_OPAQUE_XATTR, b"y")
+                    .map_err(self.fs(&tpath, "set opaque"))?;
             }
             Some(_) => {}
             None => {
-                fsu::mknod_at(pfd, target, libc::S_IFCHR, 0, 0).map_err(self.fs(&tpath, "mknod whiteout"))?;
+                fsu::mknod_at(pfd, target, libc::S_IFCHR, 0, 0)
+                    .map_err(self.fs(&tpath, "mknod whiteout"))?;
             }
         }
         self.whiteouts.insert(tpath);
@@ -416,11 +518,24 @@ impl Extractor {
     fn finish_dirs(&mut self) -> Result<(), ExtractError> {
         let root = self.root.as_fd();
         for path in self.dir_order.iter().rev() {
-            let Some(meta) = self.dir_meta.get(path) else { continue };
-            let fd = match fsu::openat2_in_root(root, path, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW) {
+            let Some(meta) = self.dir_meta.get(path) else {
+                continue;
+            };
+            let fd = match fsu::openat2_in_root(
+                root,
+                path,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            ) {
                 Ok(fd) => fd,
                 // replaced by a non-directory or removed later on
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)) => continue,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(self.fs(path, "open dir")(e)),
             };
             let f = fd.as_fd();

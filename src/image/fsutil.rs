@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn cstr(b: &[u8]) -> io::Result<CString> {
-    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(b)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {
@@ -36,13 +37,26 @@ fn owned(rc: libc::c_int) -> io::Result<OwnedFd> {
 pub fn open_dir_path(p: &Path) -> io::Result<OwnedFd> {
     let c = cstr(p.as_os_str().as_encoded_bytes())?;
     // SAFETY: valid C string; flags are plain ints.
-    owned(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) })
+    owned(unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })
 }
 
 /// `openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`:
 /// every symlink and `..` is resolved as if `root` were `/`.
-pub fn openat2_in_root(root: BorrowedFd<'_>, path: &[u8], flags: libc::c_int) -> io::Result<OwnedFd> {
-    let p = if path.is_empty() { cstr(b".")? } else { cstr(path)? };
+pub fn openat2_in_root(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
+    let p = if path.is_empty() {
+        cstr(b".")?
+    } else {
+        cstr(path)?
+    };
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
@@ -71,10 +85,22 @@ pub fn openat2_in_root(root: BorrowedFd<'_>, path: &[u8], flags: libc::c_int) ->
 }
 
 /// `openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC)`.
-pub fn openat_nofollow(dir: BorrowedFd<'_>, name: &[u8], flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+pub fn openat_nofollow(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
     // SAFETY: valid fd and C string.
-    owned(unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, mode as libc::c_uint) })
+    owned(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode as libc::c_uint,
+        )
+    })
 }
 
 /// lstat relative to a directory; `None` if it does not exist.
@@ -82,7 +108,14 @@ pub fn lstat_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<Option<libc::sta
     let c = cstr(name)?;
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid fd, C string and out pointer.
-    let rc = unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     if rc < 0 {
         let e = io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::ENOENT) {
@@ -103,7 +136,13 @@ pub fn mkdir_at(dir: BorrowedFd<'_>, name: &[u8], mode: libc::mode_t) -> io::Res
     check(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) })
 }
 
-pub fn mknod_at(dir: BorrowedFd<'_>, name: &[u8], mode: libc::mode_t, major: u32, minor: u32) -> io::Result<()> {
+pub fn mknod_at(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    mode: libc::mode_t,
+    major: u32,
+    minor: u32,
+) -> io::Result<()> {
     let c = cstr(name)?;
     let dev = libc::makedev(major, minor);
     // SAFETY: valid fd and C string.
@@ -118,17 +157,38 @@ pub fn symlink_at(target: &[u8], dir: BorrowedFd<'_>, name: &[u8]) -> io::Result
 }
 
 /// Hard link without following a symlink at the source.
-pub fn link_at(odir: BorrowedFd<'_>, oname: &[u8], ndir: BorrowedFd<'_>, nname: &[u8]) -> io::Result<()> {
+pub fn link_at(
+    odir: BorrowedFd<'_>,
+    oname: &[u8],
+    ndir: BorrowedFd<'_>,
+    nname: &[u8],
+) -> io::Result<()> {
     let o = cstr(oname)?;
     let n = cstr(nname)?;
     // SAFETY: valid fds and C strings.
-    check(unsafe { libc::linkat(odir.as_raw_fd(), o.as_ptr(), ndir.as_raw_fd(), n.as_ptr(), 0) })
+    check(unsafe {
+        libc::linkat(
+            odir.as_raw_fd(),
+            o.as_ptr(),
+            ndir.as_raw_fd(),
+            n.as_ptr(),
+            0,
+        )
+    })
 }
 
 pub fn lchown_at(dir: BorrowedFd<'_>, name: &[u8], uid: u32, gid: u32) -> io::Result<()> {
     let c = cstr(name)?;
     // SAFETY: valid fd and C string.
-    check(unsafe { libc::fchownat(dir.as_raw_fd(), c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+    check(unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
 }
 
 /// chmod of a name that is known not to be a symlink (the kernel has no
@@ -141,8 +201,14 @@ pub fn chmod_at(dir: BorrowedFd<'_>, name: &[u8], mode: libc::mode_t) -> io::Res
 
 fn timespecs(mtime: i64) -> [libc::timespec; 2] {
     [
-        libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-        libc::timespec { tv_sec: mtime as libc::time_t, tv_nsec: 0 },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: mtime as libc::time_t,
+            tv_nsec: 0,
+        },
     ]
 }
 
@@ -150,7 +216,14 @@ pub fn lutimes_at(dir: BorrowedFd<'_>, name: &[u8], mtime: i64) -> io::Result<()
     let c = cstr(name)?;
     let ts = timespecs(mtime);
     // SAFETY: valid fd, C string and a 2-element timespec array.
-    check(unsafe { libc::utimensat(dir.as_raw_fd(), c.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
+    check(unsafe {
+        libc::utimensat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
 }
 
 pub fn futimes(fd: BorrowedFd<'_>, mtime: i64) -> io::Result<()> {
@@ -172,7 +245,15 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<()> {
 pub fn fsetxattr(fd: BorrowedFd<'_>, name: &[u8], value: &[u8]) -> io::Result<()> {
     let n = cstr(name)?;
     // SAFETY: valid fd, C string, and a buffer with its length.
-    check(unsafe { libc::fsetxattr(fd.as_raw_fd(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+    check(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
 }
 
 /// setxattr on `name` inside `dir` without following it if it is a symlink
@@ -183,7 +264,15 @@ pub fn lsetxattr_at(dir: BorrowedFd<'_>, name: &[u8], key: &[u8], value: &[u8]) 
     let pc = cstr(&p)?;
     let k = cstr(key)?;
     // SAFETY: valid C strings and buffer.
-    check(unsafe { libc::lsetxattr(pc.as_ptr(), k.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+    check(unsafe {
+        libc::lsetxattr(
+            pc.as_ptr(),
+            k.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
 }
 
 pub fn lgetxattr_at(dir: BorrowedFd<'_>, name: &[u8], key: &[u8]) -> io::Result<Option<Vec<u8>>> {
@@ -212,7 +301,9 @@ pub fn lgetxattr(path: &[u8], key: &[u8]) -> io::Result<Option<Vec<u8>>> {
 /// Remove `name` in `dir`, recursively if it is a directory, never
 /// following symlinks.
 pub fn remove_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
-    let Some(st) = lstat_at(dir, name)? else { return Ok(()) };
+    let Some(st) = lstat_at(dir, name)? else {
+        return Ok(());
+    };
     let c = cstr(name)?;
     if is_dir(&st) {
         let sub = openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
@@ -249,7 +340,15 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<bool> {
     let f = cstr(from.as_os_str().as_encoded_bytes())?;
     let t = cstr(to.as_os_str().as_encoded_bytes())?;
     // SAFETY: valid C strings.
-    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
     if rc < 0 {
         let e = io::Error::last_os_error();
         return match e.raw_os_error() {
@@ -274,18 +373,36 @@ pub fn fsync_dir(p: &Path) -> io::Result<()> {
 /// A name unlikely to collide: pid, time and a counter.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{prefix}{}-{:x}-{}", std::process::id(), t, N.fetch_add(1, Ordering::Relaxed))
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}{}-{:x}-{}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Write `data` to `path` atomically: temp file in the same directory,
 /// fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let fname = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fname = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp: PathBuf = dir.join(unique_name(&format!(".{fname}.tmp-")));
     let res = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         drop(f);
@@ -305,7 +422,11 @@ pub fn llistxattr(path: &[u8]) -> io::Result<Vec<Vec<u8>>> {
     let n = unsafe { libc::llistxattr(pc.as_ptr(), std::ptr::null_mut(), 0) };
     if n < 0 {
         let e = io::Error::last_os_error();
-        return if e.raw_os_error() == Some(libc::ENOTSUP) { Ok(Vec::new()) } else { Err(e) };
+        return if e.raw_os_error() == Some(libc::ENOTSUP) {
+            Ok(Vec::new())
+        } else {
+            Err(e)
+        };
     }
     let mut buf = vec![0u8; n as usize + 256];
     // SAFETY: valid C string and buffer.
@@ -314,5 +435,9 @@ pub fn llistxattr(path: &[u8]) -> io::Result<Vec<Vec<u8>>> {
         return Err(io::Error::last_os_error());
     }
     buf.truncate(n as usize);
-    Ok(buf.split(|&b| b == 0).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect())
+    Ok(buf
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
 }

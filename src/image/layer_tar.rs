@@ -43,7 +43,11 @@ pub struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashingWriter { inner, hasher: Sha256::new(), count: 0 }
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     pub fn finish(self) -> (W, Digest, u64) {
         (self.inner, Digest::from_hasher(self.hasher), self.count)
@@ -74,7 +78,12 @@ pub fn write_layer_tar<W: Write>(upper: &Path, out: W) -> Result<LayerDigests, L
     walk(&mut b, upper, upper, &mut HashMap::new())?;
     let hw = b.into_inner().map_err(err(upper))?;
     let (_, diff_id, size) = hw.finish();
-    Ok(LayerDigests { digest: diff_id.clone(), compressed_size: size, diff_id, size })
+    Ok(LayerDigests {
+        digest: diff_id.clone(),
+        compressed_size: size,
+        diff_id,
+        size,
+    })
 }
 
 /// Write `upper` as a gzip layer into `out`; returns both digests.
@@ -88,7 +97,12 @@ pub fn write_layer_tar_gz<W: Write>(upper: &Path, out: W) -> Result<LayerDigests
     let (gz, diff_id, size) = inner.finish();
     let outer = gz.finish().map_err(err(upper))?;
     let (_, digest, compressed_size) = outer.finish();
-    Ok(LayerDigests { diff_id, size, digest, compressed_size })
+    Ok(LayerDigests {
+        diff_id,
+        size,
+        digest,
+        compressed_size,
+    })
 }
 
 fn base_header(kind: EntryType, m: &fs::Metadata) -> Header {
@@ -145,10 +159,24 @@ fn append_xattrs<W: Write>(b: &mut tar::Builder<W>, full: &Path) -> io::Result<(
     b.append(&h, &data[..])
 }
 
-fn walk<W: Write>(b: &mut tar::Builder<W>, base: &Path, dir: &Path, links: &mut HashMap<(u64, u64), Vec<u8>>) -> Result<(), LayerTarError> {
-    let mut names: Vec<_> = fs::read_dir(dir).map_err(err(dir))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>().map_err(err(dir))?;
+fn walk<W: Write>(
+    b: &mut tar::Builder<W>,
+    base: &Path,
+    dir: &Path,
+    links: &mut HashMap<(u64, u64), Vec<u8>>,
+) -> Result<(), LayerTarError> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .map_err(err(dir))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(err(dir))?;
     names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let rel_dir = dir.strip_prefix(base).unwrap_or(Path::new("")).as_os_str().as_bytes().to_vec();
+    let rel_dir = dir
+        .strip_prefix(base)
+        .unwrap_or(Path::new(""))
+        .as_os_str()
+        .as_bytes()
+        .to_vec();
     let rel = |name: &[u8]| -> Vec<u8> {
         let mut r = rel_dir.clone();
         if !r.is_empty() {
@@ -171,7 +199,11 @@ fn walk<W: Write>(b: &mut tar::Builder<W>, base: &Path, dir: &Path, links: &mut 
                 wh.extend_from_slice(name.as_bytes());
                 let mut h = base_header(EntryType::Regular, &m);
                 h.set_mode(0o644);
-                return b.append_data(&mut h, Path::new(std::ffi::OsStr::from_bytes(&rel(&wh))), io::empty());
+                return b.append_data(
+                    &mut h,
+                    Path::new(std::ffi::OsStr::from_bytes(&rel(&wh))),
+                    io::empty(),
+                );
             }
             if ft.is_dir() {
                 append_xattrs(b, &full)?;
@@ -184,7 +216,11 @@ fn walk<W: Write>(b: &mut tar::Builder<W>, base: &Path, dir: &Path, links: &mut 
                     marker.extend_from_slice(OPAQUE_MARKER);
                     let mut h = base_header(EntryType::Regular, &m);
                     h.set_mode(0o644);
-                    b.append_data(&mut h, Path::new(std::ffi::OsStr::from_bytes(&marker)), io::empty())?;
+                    b.append_data(
+                        &mut h,
+                        Path::new(std::ffi::OsStr::from_bytes(&marker)),
+                        io::empty(),
+                    )?;
                 }
                 return Ok(());
             }
@@ -248,10 +284,29 @@ mod tests {
         fs::set_permissions(u.join("etc/motd"), fs::Permissions::from_mode(0o4750)).unwrap();
         fs::hard_link(u.join("etc/motd"), u.join("etc/motd2")).unwrap();
         symlink("/nowhere", u.join("link")).unwrap();
-        fsutil::mknod_at(fsutil::open_dir_path(u).unwrap().as_fd_ref(), b"gone", libc::S_IFCHR, 0, 0).unwrap();
+        fsutil::mknod_at(
+            fsutil::open_dir_path(u).unwrap().as_fd_ref(),
+            b"gone",
+            libc::S_IFCHR,
+            0,
+            0,
+        )
+        .unwrap();
         let o = u.join("opq");
-        fsutil::lsetxattr_at(fsutil::open_dir_path(u).unwrap().as_fd_ref(), b"opq", OVERLAY_OPAQUE_XATTR, b"y").unwrap();
-        fsutil::lsetxattr_at(fsutil::open_dir_path(&o).unwrap().as_fd_ref(), b"sub", b"user.k", b"v").unwrap();
+        fsutil::lsetxattr_at(
+            fsutil::open_dir_path(u).unwrap().as_fd_ref(),
+            b"opq",
+            OVERLAY_OPAQUE_XATTR,
+            b"y",
+        )
+        .unwrap();
+        fsutil::lsetxattr_at(
+            fsutil::open_dir_path(&o).unwrap().as_fd_ref(),
+            b"sub",
+            b"user.k",
+            b"v",
+        )
+        .unwrap();
         let long = "x".repeat(150);
         fs::write(u.join(&long), b"long").unwrap();
         t
@@ -276,7 +331,11 @@ mod tests {
 
         // the tar has .wh. entries, not devices
         let mut a = tar::Archive::new(&buf[..]);
-        let names: Vec<String> = a.entries().unwrap().map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned()).collect();
+        let names: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+            .collect();
         assert!(names.contains(&".wh.gone".to_string()), "{names:?}");
         assert!(names.contains(&"opq/.wh..wh..opq".to_string()), "{names:?}");
         assert_eq!(names.first().map(|n| n.trim_end_matches('/')), Some("etc"));
@@ -287,11 +346,20 @@ mod tests {
         let x = t.path();
         let gone = fs::symlink_metadata(x.join("gone")).unwrap();
         assert!(gone.file_type().is_char_device() && gone.rdev() == 0);
-        assert_eq!(fsutil::lgetxattr(x.join("opq").as_os_str().as_bytes(), OVERLAY_OPAQUE_XATTR).unwrap(), Some(b"y".to_vec()));
-        assert_eq!(fsutil::lgetxattr(x.join("opq/sub").as_os_str().as_bytes(), b"user.k").unwrap(), Some(b"v".to_vec()));
+        assert_eq!(
+            fsutil::lgetxattr(x.join("opq").as_os_str().as_bytes(), OVERLAY_OPAQUE_XATTR).unwrap(),
+            Some(b"y".to_vec())
+        );
+        assert_eq!(
+            fsutil::lgetxattr(x.join("opq/sub").as_os_str().as_bytes(), b"user.k").unwrap(),
+            Some(b"v".to_vec())
+        );
         let motd = fs::metadata(x.join("etc/motd")).unwrap();
         assert_eq!((motd.nlink(), motd.mode() & 0o7777), (2, 0o4750));
-        assert_eq!(fs::read_link(x.join("link")).unwrap(), Path::new("/nowhere"));
+        assert_eq!(
+            fs::read_link(x.join("link")).unwrap(),
+            Path::new("/nowhere")
+        );
         assert_eq!(fs::read(x.join("x".repeat(150))).unwrap(), b"long");
     }
 
@@ -310,6 +378,9 @@ mod tests {
         assert_eq!(dg.digest, Digest::of_bytes(&gz));
         assert_eq!(dg.compressed_size, gz.len() as u64);
         let t = tempfile::tempdir().unwrap();
-        assert_eq!(extract_layer(&gz[..], t.path()).unwrap().diff_id, da.diff_id);
+        assert_eq!(
+            extract_layer(&gz[..], t.path()).unwrap().diff_id,
+            da.diff_id
+        );
     }
 }

@@ -77,10 +77,15 @@ impl Manifest {
     /// `mediaType`, then to its shape.
     pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Manifest, ManifestError> {
         let v: serde_json::Value = serde_json::from_slice(body)?;
-        let body_type = v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string);
+        let body_type = v
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .map(str::to_string);
         let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string());
         let kind = match ct.as_deref() {
-            Some(t) if [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].contains(&t) => t.to_string(),
+            Some(t) if [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].contains(&t) => {
+                t.to_string()
+            }
             _ => match body_type {
                 Some(t) => t,
                 None if v.get("manifests").is_some() => OCI_INDEX.to_string(),
@@ -157,8 +162,10 @@ mod key_set {
         match v {
             None => s.serialize_none(),
             Some(keys) => {
-                let m: BTreeMap<&str, serde_json::Map<String, serde_json::Value>> =
-                    keys.iter().map(|k| (k.as_str(), serde_json::Map::new())).collect();
+                let m: BTreeMap<&str, serde_json::Map<String, serde_json::Value>> = keys
+                    .iter()
+                    .map(|k| (k.as_str(), serde_json::Map::new()))
+                    .collect();
                 m.serialize(s)
             }
         }
@@ -177,11 +184,25 @@ mod tests {
     #[test]
     fn classify() {
         let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:x","size":1},"layers":[]}"#;
-        assert!(matches!(Manifest::parse(Some(OCI_MANIFEST), m).unwrap(), Manifest::Image(_)));
-        assert!(matches!(Manifest::parse(None, m).unwrap(), Manifest::Image(_)));
+        assert!(matches!(
+            Manifest::parse(Some(OCI_MANIFEST), m).unwrap(),
+            Manifest::Image(_)
+        ));
+        assert!(matches!(
+            Manifest::parse(None, m).unwrap(),
+            Manifest::Image(_)
+        ));
         let i = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"x","digest":"sha256:y","size":2,"platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#;
         match Manifest::parse(Some("application/json"), i).unwrap() {
-            Manifest::Index(ix) => assert_eq!(ix.manifests[0].platform.as_ref().unwrap().variant.as_deref(), Some("v7")),
+            Manifest::Index(ix) => assert_eq!(
+                ix.manifests[0]
+                    .platform
+                    .as_ref()
+                    .unwrap()
+                    .variant
+                    .as_deref(),
+                Some("v7")
+            ),
             _ => panic!(),
         }
         let s1 = br#"{"schemaVersion":1,"mediaType":"application/vnd.docker.distribution.manifest.v1+prettyjws"}"#;
@@ -201,7 +222,9 @@ mod tests {
         assert!(back.contains(r#""ExposedPorts":{"80/tcp":{}}"#), "{back}");
         let again: ImageConfig = serde_json::from_str(&back).unwrap();
         assert_eq!(again, ic);
-        let empty: ConfigFile = serde_json::from_str(r#"{"rootfs":{"type":"layers","diff_ids":[]},"config":null}"#).unwrap();
+        let empty: ConfigFile =
+            serde_json::from_str(r#"{"rootfs":{"type":"layers","diff_ids":[]},"config":null}"#)
+                .unwrap();
         assert!(empty.config.is_none());
     }
 }

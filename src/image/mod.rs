@@ -11,11 +11,12 @@ pub mod manifest;
 pub mod paths;
 pub mod platform;
 pub mod pull;
+pub mod push;
 pub mod reference;
 pub mod registry;
 
 pub use digest::Digest;
 pub use platform::Platform;
 
-pub use reference::Reference;
 pub use pull::{pull, Progress, PullError, PullOptions, PulledImage};
+pub use reference::Reference;

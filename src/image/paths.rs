@@ -10,7 +10,9 @@ pub struct Paths {
 
 impl Paths {
     pub fn new(root: &Path) -> Paths {
-        Paths { root: root.to_path_buf() }
+        Paths {
+            root: root.to_path_buf(),
+        }
     }
     pub fn root(&self) -> &Path {
         &self.root

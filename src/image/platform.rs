@@ -18,14 +18,22 @@ pub struct Platform {
 
 impl Platform {
     pub fn new(os: &str, arch: &str, variant: Option<&str>) -> Platform {
-        Platform { os: os.into(), architecture: arch.into(), variant: variant.map(Into::into) }
+        Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.map(Into::into),
+        }
     }
 
     /// `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`; a bare `arm64`
     /// means `linux/arm64`.
     pub fn parse(s: &str) -> Result<Platform, PlatformError> {
         let parts: Vec<&str> = s.split('/').collect();
-        let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        };
         if !parts.iter().all(|p| ok(p)) {
             return Err(PlatformError(s.into()));
         }
@@ -36,7 +44,11 @@ impl Platform {
             _ => return Err(PlatformError(s.into())),
         };
         let arch = normalize_arch(&arch.to_ascii_lowercase());
-        Ok(Platform::new(&os.to_ascii_lowercase(), &arch, variant.map(|v| v.to_ascii_lowercase()).as_deref()))
+        Ok(Platform::new(
+            &os.to_ascii_lowercase(),
+            &arch,
+            variant.map(|v| v.to_ascii_lowercase()).as_deref(),
+        ))
     }
 
     /// The platform of this machine.
@@ -55,7 +67,9 @@ impl Platform {
 
     /// Whether an index entry with platform `cand` can run on `self`.
     pub fn matches(&self, cand: &Platform) -> bool {
-        if self.os != cand.os || normalize_arch(&self.architecture) != normalize_arch(&cand.architecture) {
+        if self.os != cand.os
+            || normalize_arch(&self.architecture) != normalize_arch(&cand.architecture)
+        {
             return false;
         }
         let want = default_variant(&self.architecture, self.variant.as_deref());
@@ -118,14 +132,29 @@ mod tests {
 
     #[test]
     fn parse_forms() {
-        assert_eq!(Platform::parse("linux/arm/v7").unwrap(), Platform::new("linux", "arm", Some("v7")));
-        assert_eq!(Platform::parse("linux/amd64").unwrap(), Platform::new("linux", "amd64", None));
-        assert_eq!(Platform::parse("arm64").unwrap(), Platform::new("linux", "arm64", None));
-        assert_eq!(Platform::parse("linux/x86_64").unwrap().architecture, "amd64");
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap(),
+            Platform::new("linux", "arm", Some("v7"))
+        );
+        assert_eq!(
+            Platform::parse("linux/amd64").unwrap(),
+            Platform::new("linux", "amd64", None)
+        );
+        assert_eq!(
+            Platform::parse("arm64").unwrap(),
+            Platform::new("linux", "arm64", None)
+        );
+        assert_eq!(
+            Platform::parse("linux/x86_64").unwrap().architecture,
+            "amd64"
+        );
         for bad in ["", "linux/", "a/b/c/d", "linux//v7", "linux/amd 64"] {
             assert!(Platform::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Platform::parse("linux/arm/v7").unwrap().to_string(), "linux/arm/v7");
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().to_string(),
+            "linux/arm/v7"
+        );
     }
 
     #[test]
@@ -145,7 +174,9 @@ mod tests {
         let cands = [arm6.clone(), arm7.clone(), amd.clone()];
         let pick = arm7.choose(cands.iter().enumerate().map(|(i, p)| (p, i)));
         assert_eq!(pick, Some(1));
-        let pick = Platform::parse("linux/s390x").unwrap().choose(cands.iter().map(|p| (p, ())));
+        let pick = Platform::parse("linux/s390x")
+            .unwrap()
+            .choose(cands.iter().map(|p| (p, ())));
         assert_eq!(pick, None);
     }
 

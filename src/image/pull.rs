@@ -35,7 +35,11 @@ pub struct PullOptions {
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { platform: None, jobs: 3, credentials: None }
+        PullOptions {
+            platform: None,
+            jobs: 3,
+            credentials: None,
+        }
     }
 }
 
@@ -43,12 +47,33 @@ impl Default for PullOptions {
 /// manifest (bottom first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    Resolved { manifest_digest: String, layers: usize },
-    LayerCached { index: usize, diff_id: String },
-    LayerStarted { index: usize, digest: String, size: u64 },
-    LayerBytes { index: usize, downloaded: u64, total: u64 },
-    LayerExtracting { index: usize },
-    LayerDone { index: usize, diff_id: String, files: u64, bytes: u64 },
+    Resolved {
+        manifest_digest: String,
+        layers: usize,
+    },
+    LayerCached {
+        index: usize,
+        diff_id: String,
+    },
+    LayerStarted {
+        index: usize,
+        digest: String,
+        size: u64,
+    },
+    LayerBytes {
+        index: usize,
+        downloaded: u64,
+        total: u64,
+    },
+    LayerExtracting {
+        index: usize,
+    },
+    LayerDone {
+        index: usize,
+        diff_id: String,
+        files: u64,
+        bytes: u64,
+    },
 }
 
 /// What the lead's image store records.
@@ -95,9 +120,16 @@ pub enum PullError {
     #[error("layer {digest}: unsupported media type {media_type}")]
     UnsupportedLayer { digest: String, media_type: String },
     #[error("layer {digest}: diff_id mismatch: config says {expected}, content is {actual}")]
-    DiffIdMismatch { digest: String, expected: String, actual: String },
+    DiffIdMismatch {
+        digest: String,
+        expected: String,
+        actual: String,
+    },
     #[error("layer {digest}: {source}")]
-    Extract { digest: String, source: ExtractError },
+    Extract {
+        digest: String,
+        source: ExtractError,
+    },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
 }
@@ -108,44 +140,66 @@ fn io_err(p: &Path) -> impl FnOnce(io::Error) -> PullError {
 }
 
 /// Pull `reference` into the layer store under `root`.
-pub fn pull(root: &Path, reference: &Reference, opts: &PullOptions, progress: &(dyn Fn(Progress) + Sync)) -> Result<PulledImage, PullError> {
+pub fn pull(
+    root: &Path,
+    reference: &Reference,
+    opts: &PullOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<PulledImage, PullError> {
     let paths = Paths::new(root);
     for d in [paths.layers(), paths.tmp()] {
         fs::create_dir_all(&d).map_err(io_err(&d))?;
     }
     let _ = clean_tmp(&paths.tmp(), TMP_MAX_AGE);
 
-    let creds = opts.credentials.clone().or_else(|| auth::lookup(Some(root), reference.registry()));
+    let creds = opts
+        .credentials
+        .clone()
+        .or_else(|| auth::lookup(Some(root), reference.registry()));
     let client = RegistryClient::new(reference.registry_host(), reference.repository(), creds)?;
 
     let top = client.get_manifest(&reference.manifest_ref())?;
     let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
-    let (fetched, image, index_platform) = match Manifest::parse(top.media_type.as_deref(), &top.bytes)? {
-        Manifest::Image(m) => (top.clone(), m, None),
-        Manifest::Index(ix) => {
-            let cands: Vec<(&Platform, &Descriptor)> = ix
-                .manifests
-                .iter()
-                .filter(|d| d.media_type.is_empty() || d.media_type == manifest::OCI_MANIFEST || d.media_type == manifest::DOCKER_MANIFEST)
-                .filter_map(|d| d.platform.as_ref().map(|p| (p, d)))
-                .collect();
-            let Some(desc) = wanted.choose(cands.iter().map(|(p, d)| (*p, *d))) else {
-                let available = cands.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>().join(", ");
-                return Err(PullError::NoPlatform { wanted: wanted.to_string(), available });
-            };
-            let d = Digest::parse(&desc.digest)?;
-            let child = client.get_manifest(&d.to_string())?;
-            match Manifest::parse(child.media_type.as_deref(), &child.bytes)? {
-                Manifest::Image(m) => (child, m, desc.platform.clone()),
-                Manifest::Index(_) => return Err(PullError::NestedIndex),
+    let (fetched, image, index_platform) =
+        match Manifest::parse(top.media_type.as_deref(), &top.bytes)? {
+            Manifest::Image(m) => (top.clone(), m, None),
+            Manifest::Index(ix) => {
+                let cands: Vec<(&Platform, &Descriptor)> = ix
+                    .manifests
+                    .iter()
+                    .filter(|d| {
+                        d.media_type.is_empty()
+                            || d.media_type == manifest::OCI_MANIFEST
+                            || d.media_type == manifest::DOCKER_MANIFEST
+                    })
+                    .filter_map(|d| d.platform.as_ref().map(|p| (p, d)))
+                    .collect();
+                let Some(desc) = wanted.choose(cands.iter().map(|(p, d)| (*p, *d))) else {
+                    let available = cands
+                        .iter()
+                        .map(|(p, _)| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(PullError::NoPlatform {
+                        wanted: wanted.to_string(),
+                        available,
+                    });
+                };
+                let d = Digest::parse(&desc.digest)?;
+                let child = client.get_manifest(&d.to_string())?;
+                match Manifest::parse(child.media_type.as_deref(), &child.bytes)? {
+                    Manifest::Image(m) => (child, m, desc.platform.clone()),
+                    Manifest::Index(_) => return Err(PullError::NestedIndex),
+                }
             }
-        }
-    };
+        };
 
     let config_digest = Digest::parse(&image.config.digest)?;
     let config_bytes = client.get_blob_bytes(&config_digest, Some(image.config.size))?;
-    let config_file: ConfigFile = serde_json::from_slice(&config_bytes).map_err(|e| PullError::Config(e.to_string()))?;
-    let config_json = String::from_utf8(config_bytes).map_err(|_| PullError::Config("config is not UTF-8".into()))?;
+    let config_file: ConfigFile =
+        serde_json::from_slice(&config_bytes).map_err(|e| PullError::Config(e.to_string()))?;
+    let config_json = String::from_utf8(config_bytes)
+        .map_err(|_| PullError::Config("config is not UTF-8".into()))?;
     if config_file.rootfs.diff_ids.len() != image.layers.len() {
         return Err(PullError::Config(format!(
             "{} layers in the manifest but {} diff_ids in the config",
@@ -153,14 +207,25 @@ pub fn pull(root: &Path, reference: &Reference, opts: &PullOptions, progress: &(
             config_file.rootfs.diff_ids.len()
         )));
     }
-    let diff_ids = config_file.rootfs.diff_ids.iter().map(|d| Digest::parse(d)).collect::<Result<Vec<_>, _>>()?;
-    progress(Progress::Resolved { manifest_digest: fetched.digest.to_string(), layers: image.layers.len() });
+    let diff_ids = config_file
+        .rootfs
+        .diff_ids
+        .iter()
+        .map(|d| Digest::parse(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    progress(Progress::Resolved {
+        manifest_digest: fetched.digest.to_string(),
+        layers: image.layers.len(),
+    });
 
     // Which layers need work (once per diff_id).
     let mut todo: Vec<(usize, &Descriptor, &Digest)> = Vec::new();
     for (i, (desc, diff)) in image.layers.iter().zip(&diff_ids).enumerate() {
         if paths.layer_json(diff.hex()).exists() {
-            progress(Progress::LayerCached { index: i, diff_id: diff.to_string() });
+            progress(Progress::LayerCached {
+                index: i,
+                diff_id: diff.to_string(),
+            });
         } else if !todo.iter().any(|(_, _, d)| *d == diff) {
             todo.push((i, desc, diff));
         }
@@ -176,7 +241,9 @@ pub fn pull(root: &Path, reference: &Reference, opts: &PullOptions, progress: &(
                     return;
                 }
                 let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&(i, desc, diff)) = todo.get(k) else { return };
+                let Some(&(i, desc, diff)) = todo.get(k) else {
+                    return;
+                };
                 if let Err(e) = fetch_layer(&client, &paths, i, desc, diff, progress) {
                     if let Ok(mut f) = failure.lock() {
                         f.get_or_insert(e);
@@ -191,7 +258,11 @@ pub fn pull(root: &Path, reference: &Reference, opts: &PullOptions, progress: &(
     }
 
     let platform = if !config_file.os.is_empty() && !config_file.architecture.is_empty() {
-        Platform::new(&config_file.os, &config_file.architecture, config_file.variant.as_deref())
+        Platform::new(
+            &config_file.os,
+            &config_file.architecture,
+            config_file.variant.as_deref(),
+        )
     } else {
         index_platform.unwrap_or(wanted)
     };
@@ -232,7 +303,10 @@ fn fetch_layer(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), PullError> {
     if !manifest::is_layer_type(&desc.media_type) {
-        return Err(PullError::UnsupportedLayer { digest: desc.digest.clone(), media_type: desc.media_type.clone() });
+        return Err(PullError::UnsupportedLayer {
+            digest: desc.digest.clone(),
+            media_type: desc.media_type.clone(),
+        });
     }
     let digest = Digest::parse(&desc.digest)?;
     let name = fsutil::unique_name("layer-");
@@ -240,22 +314,46 @@ fn fetch_layer(
     let blob = paths.tmp().join(format!("{name}.blob"));
     let _cleanup = Cleanup(vec![blob.clone(), stage.clone()]);
 
-    progress(Progress::LayerStarted { index, digest: digest.to_string(), size: desc.size });
+    progress(Progress::LayerStarted {
+        index,
+        digest: digest.to_string(),
+        size: desc.size,
+    });
     let total = desc.size;
-    client.fetch_blob(&digest, Some(desc.size), &blob, &|n| progress(Progress::LayerBytes { index, downloaded: n, total }))?;
+    client.fetch_blob(&digest, Some(desc.size), &blob, &|n| {
+        progress(Progress::LayerBytes {
+            index,
+            downloaded: n,
+            total,
+        })
+    })?;
 
     progress(Progress::LayerExtracting { index });
     let diff_dir = stage.join("diff");
     fs::create_dir(&stage).map_err(io_err(&stage))?;
     fs::create_dir(&diff_dir).map_err(io_err(&diff_dir))?;
     let f = fs::File::open(&blob).map_err(io_err(&blob))?;
-    let out = extract_layer(BufReader::with_capacity(256 << 10, f), &diff_dir)
-        .map_err(|source| PullError::Extract { digest: digest.to_string(), source })?;
+    let out =
+        extract_layer(BufReader::with_capacity(256 << 10, f), &diff_dir).map_err(|source| {
+            PullError::Extract {
+                digest: digest.to_string(),
+                source,
+            }
+        })?;
     let _ = fs::remove_file(&blob);
     if &out.diff_id != diff {
-        return Err(PullError::DiffIdMismatch { digest: digest.to_string(), expected: diff.to_string(), actual: out.diff_id.to_string() });
+        return Err(PullError::DiffIdMismatch {
+            digest: digest.to_string(),
+            expected: diff.to_string(),
+            actual: out.diff_id.to_string(),
+        });
     }
-    let rec = LayerRecord { diff_id: diff.to_string(), digest: digest.to_string(), size: out.tar_size, media_type: desc.media_type.clone() };
+    let rec = LayerRecord {
+        diff_id: diff.to_string(),
+        digest: digest.to_string(),
+        size: out.tar_size,
+        media_type: desc.media_type.clone(),
+    };
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| PullError::Config(e.to_string()))?;
     let rec_path = stage.join(crate::image::paths::LAYER_JSON);
     fsutil::write_atomic(&rec_path, &json, 0o644).map_err(io_err(&rec_path))?;
@@ -265,10 +363,18 @@ fn fetch_layer(
     if fsutil::rename_noreplace(&stage, &dest).map_err(io_err(&dest))? {
         fsutil::fsync_dir(&paths.layers()).map_err(io_err(&paths.layers()))?;
     } else if !paths.layer_json(diff.hex()).exists() {
-        return Err(PullError::Io { path: dest.display().to_string(), source: io::Error::other("exists but has no layer.json") });
+        return Err(PullError::Io {
+            path: dest.display().to_string(),
+            source: io::Error::other("exists but has no layer.json"),
+        });
     }
     // else another pull won the race; ours is removed by the cleanup guard
-    progress(Progress::LayerDone { index, diff_id: diff.to_string(), files: out.stats.files, bytes: out.stats.bytes });
+    progress(Progress::LayerDone {
+        index,
+        diff_id: diff.to_string(),
+        files: out.stats.files,
+        bytes: out.stats.bytes,
+    });
     Ok(())
 }
 
@@ -282,9 +388,17 @@ pub fn clean_tmp(tmp: &Path, max_age: Duration) -> io::Result<usize> {
             Ok(m) => m,
             Err(_) => continue,
         };
-        let old = m.modified().ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age > max_age);
+        let old = m
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > max_age);
         if old {
-            let r = if m.is_dir() { fs::remove_dir_all(e.path()) } else { fs::remove_file(e.path()) };
+            let r = if m.is_dir() {
+                fs::remove_dir_all(e.path())
+            } else {
+                fs::remove_file(e.path())
+            };
             if r.is_ok() {
                 n += 1;
             }

@@ -28,7 +28,10 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(input: &str) -> Result<Reference, RefError> {
-        let err = |reason| RefError { input: input.to_string(), reason };
+        let err = |reason| RefError {
+            input: input.to_string(),
+            reason,
+        };
         if input.is_empty() {
             return Err(err("empty reference"));
         }
@@ -38,7 +41,8 @@ impl Reference {
         // digest
         let (rest, digest) = match input.split_once('@') {
             Some((r, d)) => {
-                let d = Digest::parse(d).map_err(|_| err("digest must be sha256:<64 lowercase hex>"))?;
+                let d = Digest::parse(d)
+                    .map_err(|_| err("digest must be sha256:<64 lowercase hex>"))?;
                 (r, Some(d))
             }
             None => (input, None),
@@ -68,7 +72,11 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
-        let registry = if registry == "index.docker.io" { DOCKER_HUB.to_string() } else { registry };
+        let registry = if registry == "index.docker.io" {
+            DOCKER_HUB.to_string()
+        } else {
+            registry
+        };
         if path.is_empty() {
             return Err(err("empty repository path"));
         }
@@ -76,7 +84,9 @@ impl Reference {
             return Err(err("repository name must be lowercase"));
         }
         if !path.split('/').all(valid_component) {
-            return Err(err("repository path components must match [a-z0-9]+([._-][a-z0-9]+)*"));
+            return Err(err(
+                "repository path components must match [a-z0-9]+([._-][a-z0-9]+)*",
+            ));
         }
         let repository = if registry == DOCKER_HUB && !path.contains('/') {
             format!("library/{path}")
@@ -90,7 +100,12 @@ impl Reference {
             (None, None) => Some("latest".to_string()),
             _ => tag,
         };
-        Ok(Reference { registry, repository, tag, digest })
+        Ok(Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
     }
 
     /// The registry as named in references (`docker.io`, `127.0.0.1:5000`).
@@ -131,14 +146,20 @@ impl Reference {
 
     /// The same reference pinned to a digest (tag kept).
     pub fn with_digest(&self, digest: Digest) -> Reference {
-        Reference { digest: Some(digest), ..self.clone() }
+        Reference {
+            digest: Some(digest),
+            ..self.clone()
+        }
     }
 
     /// Short form as shown to users: `busybox:latest`,
     /// `127.0.0.1:5000/busybox:latest`, `user/app@sha256:...`.
     pub fn familiar(&self) -> String {
         let name = if self.registry == DOCKER_HUB {
-            self.repository.strip_prefix("library/").unwrap_or(&self.repository).to_string()
+            self.repository
+                .strip_prefix("library/")
+                .unwrap_or(&self.repository)
+                .to_string()
         } else {
             format!("{}/{}", self.registry, self.repository)
         };
@@ -214,7 +235,10 @@ fn valid_host(h: &str) -> bool {
 }
 
 fn valid_port(p: &str) -> bool {
-    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+    !p.is_empty()
+        && p.len() <= 5
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.parse::<u32>().is_ok_and(|n| n <= 65535)
 }
 
 /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
@@ -248,7 +272,10 @@ fn valid_component(c: &str) -> bool {
 fn valid_tag(t: &str) -> bool {
     let w = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
     let b = t.as_bytes();
-    !b.is_empty() && b.len() <= 128 && w(b[0]) && b[1..].iter().all(|&x| w(x) || x == b'.' || x == b'-')
+    !b.is_empty()
+        && b.len() <= 128
+        && w(b[0])
+        && b[1..].iter().all(|&x| w(x) || x == b'.' || x == b'-')
 }
 
 #[cfg(test)]
@@ -277,8 +304,14 @@ mod tests {
         assert_eq!(r.to_string(), "docker.io/user/app:1.0");
 
         assert_eq!(p("docker.io/busybox").repository(), "library/busybox");
-        assert_eq!(p("index.docker.io/library/busybox:1").to_string(), "docker.io/library/busybox:1");
-        assert_eq!(p("docker.io/library/busybox:latest").familiar(), "busybox:latest");
+        assert_eq!(
+            p("index.docker.io/library/busybox:1").to_string(),
+            "docker.io/library/busybox:1"
+        );
+        assert_eq!(
+            p("docker.io/library/busybox:latest").familiar(),
+            "busybox:latest"
+        );
     }
 
     #[test]
@@ -326,7 +359,16 @@ mod tests {
 
     #[test]
     fn separators() {
-        for ok in ["a.b", "a_b", "a__b", "a-b", "a---b", "a1/b2", "0/1", "x/a.b-c_d/e"] {
+        for ok in [
+            "a.b",
+            "a_b",
+            "a__b",
+            "a-b",
+            "a---b",
+            "a1/b2",
+            "0/1",
+            "x/a.b-c_d/e",
+        ] {
             p(ok);
         }
     }
@@ -379,6 +421,9 @@ mod tests {
     #[test]
     fn error_message_is_one_line() {
         let e = Reference::parse("Foo").unwrap_err().to_string();
-        assert_eq!(e, "invalid reference \"Foo\": repository name must be lowercase");
+        assert_eq!(
+            e,
+            "invalid reference \"Foo\": repository name must be lowercase"
+        );
     }
 }

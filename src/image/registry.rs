@@ -1,17 +1,17 @@
 //! A small blocking client for the OCI distribution (registry v2) API.
 //!
 //! `/v2/` probe, `WWW-Authenticate` Bearer/Basic, manifests with the full
-//! Accept list, blobs streamed to disk while hashed, and the push side
-//! (blob upload, manifest PUT).
+//! Accept list, blobs streamed to disk while hashed. The push side (blob
+//! upload, manifest PUT) is in `push.rs`.
 
 use crate::image::auth::{parse_challenge, Credentials};
 use crate::image::digest::{Digest, DigestError};
 use crate::image::manifest::{ManifestError, ACCEPT_MANIFESTS};
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Mutex;
@@ -25,19 +25,34 @@ pub enum RegistryError {
     #[error("{url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("{url}: HTTP {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("{url}: unauthorized{detail}")]
     Unauthorized { url: String, detail: String },
     #[error("{what} not found ({url})")]
     NotFound { what: String, url: String },
     #[error("{what}: digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch { what: String, expected: String, actual: String },
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{what}: size mismatch: expected {expected} bytes, got {actual}")]
-    SizeMismatch { what: String, expected: u64, actual: u64 },
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("{what}: larger than {limit} bytes")]
     TooLarge { what: String, limit: u64 },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad authentication challenge: {0}")]
     Challenge(String),
     #[error(transparent)]
@@ -70,7 +85,9 @@ fn host_only(host: &str) -> &str {
 /// Loopback hosts are spoken to in plain HTTP, and never through a proxy.
 pub fn is_loopback(host: &str) -> bool {
     let h = host_only(host);
-    h == "localhost" || h == "::1" || (h.starts_with("127.") && h.parse::<std::net::Ipv4Addr>().is_ok())
+    h == "localhost"
+        || h == "::1"
+        || (h.starts_with("127.") && h.parse::<std::net::Ipv4Addr>().is_ok())
 }
 
 /// `http` for loopback and `BOCKER_INSECURE_REGISTRIES` (comma-separated,
@@ -80,7 +97,11 @@ pub fn scheme_for(host: &str) -> &'static str {
         return "http";
     }
     let list = std::env::var("BOCKER_INSECURE_REGISTRIES").unwrap_or_default();
-    let insecure = list.split(',').map(str::trim).filter(|s| !s.is_empty()).any(|e| e == host || e == host_only(host));
+    let insecure = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .any(|e| e == host || e == host_only(host));
     if insecure {
         "http"
     } else {
@@ -99,7 +120,7 @@ pub struct FetchedManifest {
 
 pub struct RegistryClient {
     http: Client,
-    base: String,
+    pub(crate) base: String,
     repository: String,
     creds: Option<Credentials>,
     actions: &'static str,
@@ -117,7 +138,10 @@ impl RegistryClient {
         if is_loopback(host) {
             b = b.no_proxy();
         }
-        let http = b.build().map_err(|source| RegistryError::Http { url: host.into(), source })?;
+        let http = b.build().map_err(|source| RegistryError::Http {
+            url: host.into(),
+            source,
+        })?;
         Ok(RegistryClient {
             http,
             base: format!("{}://{}", scheme_for(host), host),
@@ -134,24 +158,38 @@ impl RegistryClient {
         self
     }
 
-    fn url(&self, tail: &str) -> String {
+    pub(crate) fn url(&self, tail: &str) -> String {
         format!("{}/v2/{}/{}", self.base, self.repository, tail)
     }
 
     /// Send a request, answering one authentication challenge if needed.
-    fn send(&self, url: &str, build: &dyn Fn(&Client) -> RequestBuilder) -> Result<Response> {
+    pub(crate) fn send(
+        &self,
+        url: &str,
+        build: &dyn Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response> {
         for attempt in 0..2 {
             let mut rb = build(&self.http);
             if let Some(h) = self.auth.lock().ok().and_then(|g| g.clone()) {
                 rb = rb.header(AUTHORIZATION, h);
             }
-            let resp = rb.send().map_err(|source| RegistryError::Http { url: url.into(), source })?;
+            let resp = rb.send().map_err(|source| RegistryError::Http {
+                url: url.into(),
+                source,
+            })?;
             if resp.status() != StatusCode::UNAUTHORIZED || attempt == 1 {
                 return Ok(resp);
             }
-            let challenge = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let challenge = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let Some(ch) = challenge else {
-                return Err(RegistryError::Unauthorized { url: url.into(), detail: " (no challenge)".into() });
+                return Err(RegistryError::Unauthorized {
+                    url: url.into(),
+                    detail: " (no challenge)".into(),
+                });
             };
             self.authenticate(url, &ch)?;
         }
@@ -163,33 +201,53 @@ impl RegistryClient {
         let value = match ch.scheme.as_str() {
             "basic" => match &self.creds {
                 Some(c) => format!("Basic {}", c.encoded()),
-                None => return Err(RegistryError::Unauthorized { url: url.into(), detail: ": credentials required (bocker login)".into() }),
+                None => {
+                    return Err(RegistryError::Unauthorized {
+                        url: url.into(),
+                        detail: ": credentials required (bocker login)".into(),
+                    })
+                }
             },
             "bearer" => {
-                let realm = ch.params.get("realm").ok_or_else(|| RegistryError::Challenge(header.into()))?;
+                let realm = ch
+                    .params
+                    .get("realm")
+                    .ok_or_else(|| RegistryError::Challenge(header.into()))?;
                 let mut q: Vec<(&str, String)> = Vec::new();
                 if let Some(s) = ch.params.get("service") {
                     q.push(("service", s.clone()));
                 }
                 if !self.repository.is_empty() {
-                    q.push(("scope", format!("repository:{}:{}", self.repository, self.actions)));
+                    q.push((
+                        "scope",
+                        format!("repository:{}:{}", self.repository, self.actions),
+                    ));
                 }
                 if let Some(c) = &self.creds {
                     q.push(("account", c.username.clone()));
                 }
-                let mut token_url = reqwest::Url::parse(realm).map_err(|_| RegistryError::Challenge(format!("bad realm {realm}")))?;
+                let mut token_url = reqwest::Url::parse(realm)
+                    .map_err(|_| RegistryError::Challenge(format!("bad realm {realm}")))?;
                 if !matches!(token_url.scheme(), "http" | "https") {
                     return Err(RegistryError::Challenge(format!("bad realm {realm}")));
                 }
-                token_url.query_pairs_mut().extend_pairs(q.iter().map(|(k, v)| (*k, v.as_str())));
+                token_url
+                    .query_pairs_mut()
+                    .extend_pairs(q.iter().map(|(k, v)| (*k, v.as_str())));
                 let mut rb = self.http.get(token_url);
                 if let Some(c) = &self.creds {
                     rb = rb.basic_auth(&c.username, Some(&c.password));
                 }
-                let resp = rb.send().map_err(|source| RegistryError::Http { url: realm.clone(), source })?;
+                let resp = rb.send().map_err(|source| RegistryError::Http {
+                    url: realm.clone(),
+                    source,
+                })?;
                 let status = resp.status();
                 if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                    return Err(RegistryError::Unauthorized { url: realm.clone(), detail: ": token refused (check credentials)".into() });
+                    return Err(RegistryError::Unauthorized {
+                        url: realm.clone(),
+                        detail: ": token refused (check credentials)".into(),
+                    });
                 }
                 let body = read_limited(resp, 1 << 20, realm)?;
                 if !status.is_success() {
@@ -200,13 +258,24 @@ impl RegistryClient {
                     token: Option<String>,
                     access_token: Option<String>,
                 }
-                let t: Tok = serde_json::from_slice(&body).map_err(|_| RegistryError::Challenge(format!("bad token response from {realm}")))?;
-                let tok = t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Challenge(format!("no token from {realm}")))?;
+                let t: Tok = serde_json::from_slice(&body).map_err(|_| {
+                    RegistryError::Challenge(format!("bad token response from {realm}"))
+                })?;
+                let tok = t
+                    .token
+                    .or(t.access_token)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| RegistryError::Challenge(format!("no token from {realm}")))?;
                 format!("Bearer {tok}")
             }
-            other => return Err(RegistryError::Challenge(format!("unsupported auth scheme {other}"))),
+            other => {
+                return Err(RegistryError::Challenge(format!(
+                    "unsupported auth scheme {other}"
+                )))
+            }
         };
-        let hv = HeaderValue::from_str(&value).map_err(|_| RegistryError::Challenge("token is not a valid header value".into()))?;
+        let hv = HeaderValue::from_str(&value)
+            .map_err(|_| RegistryError::Challenge("token is not a valid header value".into()))?;
         if let Ok(mut g) = self.auth.lock() {
             *g = Some(hv);
         }
@@ -225,7 +294,10 @@ impl RegistryClient {
         let url = format!("{}/v2/", self.base);
         let resp = self.send(&url, &|c| c.get(&url))?;
         if resp.status() == StatusCode::UNAUTHORIZED {
-            return Err(RegistryError::Unauthorized { url, detail: ": credentials rejected".into() });
+            return Err(RegistryError::Unauthorized {
+                url,
+                detail: ": credentials rejected".into(),
+            });
         }
         check_status(resp, &url, "registry").map(|_| ())
     }
@@ -234,17 +306,33 @@ impl RegistryClient {
     pub fn get_manifest(&self, reference: &str) -> Result<FetchedManifest> {
         let url = self.url(&format!("manifests/{reference}"));
         let resp = self.send(&url, &|c| c.get(&url).header(ACCEPT, ACCEPT_MANIFESTS))?;
-        let resp = check_status(resp, &url, &format!("manifest {}:{reference}", self.repository))?;
-        let media_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let resp = check_status(
+            resp,
+            &url,
+            &format!("manifest {}:{reference}", self.repository),
+        )?;
+        let media_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = read_limited(resp, MAX_SMALL_BLOB, &url)?;
         let digest = Digest::of_bytes(&bytes);
         if reference.starts_with("sha256:") {
             let want = Digest::parse(reference)?;
             if want != digest {
-                return Err(RegistryError::DigestMismatch { what: format!("manifest {}", self.repository), expected: want.to_string(), actual: digest.to_string() });
+                return Err(RegistryError::DigestMismatch {
+                    what: format!("manifest {}", self.repository),
+                    expected: want.to_string(),
+                    actual: digest.to_string(),
+                });
             }
         }
-        Ok(FetchedManifest { bytes, media_type, digest })
+        Ok(FetchedManifest {
+            bytes,
+            media_type,
+            digest,
+        })
     }
 
     fn get_blob(&self, digest: &Digest) -> Result<(String, Response)> {
@@ -258,14 +346,26 @@ impl RegistryClient {
     pub fn get_blob_bytes(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
         let (url, resp) = self.get_blob(digest)?;
         let bytes = read_limited(resp, MAX_SMALL_BLOB, &url)?;
-        verify(&format!("blob {digest}"), digest, size, &Digest::of_bytes(&bytes), bytes.len() as u64)?;
+        verify(
+            &format!("blob {digest}"),
+            digest,
+            size,
+            &Digest::of_bytes(&bytes),
+            bytes.len() as u64,
+        )?;
         Ok(bytes)
     }
 
     /// Stream a blob into `dest` (created, must not exist) while hashing;
     /// on any mismatch or error the file is removed. `progress` gets the
     /// running byte count.
-    pub fn fetch_blob(&self, digest: &Digest, size: Option<u64>, dest: &Path, progress: &dyn Fn(u64)) -> Result<u64> {
+    pub fn fetch_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        dest: &Path,
+        progress: &dyn Fn(u64),
+    ) -> Result<u64> {
         let res = self.fetch_blob_inner(digest, size, dest, progress);
         if res.is_err() {
             let _ = fs::remove_file(dest);
@@ -273,11 +373,24 @@ impl RegistryClient {
         res
     }
 
-    fn fetch_blob_inner(&self, digest: &Digest, size: Option<u64>, dest: &Path, progress: &dyn Fn(u64)) -> Result<u64> {
+    fn fetch_blob_inner(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        dest: &Path,
+        progress: &dyn Fn(u64),
+    ) -> Result<u64> {
         let what = format!("blob {digest}");
         let (url, mut resp) = self.get_blob(digest)?;
-        let io_err = |source| RegistryError::Io { path: dest.display().to_string(), source };
-        let mut f = OpenOptions::new().write(true).create_new(true).open(dest).map_err(io_err)?;
+        let io_err = |source| RegistryError::Io {
+            path: dest.display().to_string(),
+            source,
+        };
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dest)
+            .map_err(io_err)?;
         let mut h = Sha256::new();
         let mut n: u64 = 0;
         let mut buf = vec![0u8; 256 << 10];
@@ -286,12 +399,21 @@ impl RegistryClient {
                 Ok(0) => break,
                 Ok(k) => k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(RegistryError::Io { path: url.clone(), source: e }),
+                Err(e) => {
+                    return Err(RegistryError::Io {
+                        path: url.clone(),
+                        source: e,
+                    })
+                }
             };
             n += k as u64;
             if let Some(s) = size {
                 if n > s {
-                    return Err(RegistryError::SizeMismatch { what, expected: s, actual: n });
+                    return Err(RegistryError::SizeMismatch {
+                        what,
+                        expected: s,
+                        actual: n,
+                    });
                 }
             }
             h.update(&buf[..k]);
@@ -302,97 +424,77 @@ impl RegistryClient {
         verify(&what, digest, size, &Digest::from_hasher(h), n)?;
         Ok(n)
     }
-
-    /// HEAD a blob: does the registry have it already?
-    pub fn blob_exists(&self, digest: &Digest) -> Result<bool> {
-        let url = self.url(&format!("blobs/{digest}"));
-        let resp = self.send(&url, &|c| c.head(&url))?;
-        match resp.status() {
-            s if s.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            s => Err(status_error(&url, s, b"")),
-        }
-    }
-
-    /// Upload a blob from a file (monolithic: POST then PUT ?digest=),
-    /// skipping it if the registry already has it. Returns true if sent.
-    pub fn upload_blob(&self, digest: &Digest, path: &Path) -> Result<bool> {
-        if self.blob_exists(digest)? {
-            return Ok(false);
-        }
-        let start = self.url("blobs/uploads/");
-        let resp = self.send(&start, &|c| c.post(&start).header(CONTENT_LENGTH, "0"))?;
-        let resp = check_status(resp, &start, "upload session")?;
-        let loc = resp
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| RegistryError::Status { url: start.clone(), status: resp.status().as_u16(), body: "no Location header".into() })?
-            .to_string();
-        let loc = if loc.starts_with('/') { format!("{}{}", self.base, loc) } else { loc };
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let put = format!("{loc}{sep}digest={digest}");
-        let io_err = |source| RegistryError::Io { path: path.display().to_string(), source };
-        let len = fs::metadata(path).map_err(io_err)?.len();
-        let resp = self.send(&put, &|c| {
-            let body = match File::open(path) {
-                Ok(f) => reqwest::blocking::Body::sized(f, len),
-                Err(_) => reqwest::blocking::Body::from(Vec::new()),
-            };
-            c.request(Method::PUT, &put).header(CONTENT_TYPE, "application/octet-stream").body(body)
-        })?;
-        check_status(resp, &put, &format!("blob {digest}"))?;
-        Ok(true)
-    }
-
-    /// PUT a manifest under a tag (or its digest); returns its digest.
-    pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest> {
-        let url = self.url(&format!("manifests/{reference}"));
-        let resp = self.send(&url, &|c| c.put(&url).header(CONTENT_TYPE, media_type).body(bytes.to_vec()))?;
-        check_status(resp, &url, "manifest")?;
-        Ok(Digest::of_bytes(bytes))
-    }
 }
 
 fn verify(what: &str, want: &Digest, size: Option<u64>, got: &Digest, n: u64) -> Result<()> {
     if let Some(s) = size {
         if s != n {
-            return Err(RegistryError::SizeMismatch { what: what.into(), expected: s, actual: n });
+            return Err(RegistryError::SizeMismatch {
+                what: what.into(),
+                expected: s,
+                actual: n,
+            });
         }
     }
     if want != got {
-        return Err(RegistryError::DigestMismatch { what: what.into(), expected: want.to_string(), actual: got.to_string() });
+        return Err(RegistryError::DigestMismatch {
+            what: what.into(),
+            expected: want.to_string(),
+            actual: got.to_string(),
+        });
     }
     Ok(())
 }
 
 fn read_limited(resp: Response, limit: u64, url: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    resp.take(limit + 1).read_to_end(&mut out).map_err(|source| RegistryError::Io { path: url.into(), source })?;
+    resp.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|source| RegistryError::Io {
+            path: url.into(),
+            source,
+        })?;
     if out.len() as u64 > limit {
-        return Err(RegistryError::TooLarge { what: url.into(), limit });
+        return Err(RegistryError::TooLarge {
+            what: url.into(),
+            limit,
+        });
     }
     Ok(out)
 }
 
-fn status_error(url: &str, status: StatusCode, body: &[u8]) -> RegistryError {
-    let mut b: String = String::from_utf8_lossy(body).chars().filter(|c| !c.is_control()).take(300).collect();
+pub(crate) fn status_error(url: &str, status: StatusCode, body: &[u8]) -> RegistryError {
+    let mut b: String = String::from_utf8_lossy(body)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
     if b.is_empty() {
         b = status.canonical_reason().unwrap_or("error").into();
     }
-    RegistryError::Status { url: url.into(), status: status.as_u16(), body: b }
+    RegistryError::Status {
+        url: url.into(),
+        status: status.as_u16(),
+        body: b,
+    }
 }
 
-fn check_status(resp: Response, url: &str, what: &str) -> Result<Response> {
+pub(crate) fn check_status(resp: Response, url: &str, what: &str) -> Result<Response> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
     }
     if status == StatusCode::NOT_FOUND {
-        return Err(RegistryError::NotFound { what: what.into(), url: url.into() });
+        return Err(RegistryError::NotFound {
+            what: what.into(),
+            url: url.into(),
+        });
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Err(RegistryError::Unauthorized { url: url.into(), detail: format!(" (HTTP {})", status.as_u16()) });
+        return Err(RegistryError::Unauthorized {
+            url: url.into(),
+            detail: format!(" (HTTP {})", status.as_u16()),
+        });
     }
     let body = read_limited(resp, 4096, url).unwrap_or_default();
     Err(status_error(url, status, &body))

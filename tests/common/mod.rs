@@ -10,12 +10,19 @@ use std::process::Command;
 use std::sync::Mutex;
 
 pub fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
 }
 
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -49,13 +56,19 @@ impl Registry {
     }
     /// Path of a blob in the registry's filesystem storage.
     pub fn blob_path(&self, hex: &str) -> PathBuf {
-        self.dir.path().join(format!("data/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+        self.dir.path().join(format!(
+            "data/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ))
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = Command::new(script("registry.sh")).arg("stop").arg(self.dir.path()).status();
+        let _ = Command::new(script("registry.sh"))
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -89,13 +102,24 @@ impl Images {
         layout("bb", "linux/amd64", &["rootfs"]);
         layout("wh", "linux/amd64", &["rootfs", "l2"]);
         layout("bb-arm64", "linux/arm64/v8", &["rootfs", "arm"]);
-        digests.insert("multi".into(), run(Command::new(&mk).arg("index").arg(&lay).arg("multi").arg("bb").arg("bb-arm64")));
+        digests.insert(
+            "multi".into(),
+            run(Command::new(&mk)
+                .arg("index")
+                .arg(&lay)
+                .arg("multi")
+                .arg("bb")
+                .arg("bb-arm64")),
+        );
         Images { dir, digests }
     }
 
     pub fn push(&self, reg: &Registry, tag: &str, dest: &str, opts: &[&str], creds: Option<&str>) {
         let mut c = Command::new(script("mkimage.sh"));
-        c.arg("push").arg(self.dir.path().join("layout")).arg(tag).arg(format!("{}/{dest}", reg.host()));
+        c.arg("push")
+            .arg(self.dir.path().join("layout"))
+            .arg(tag)
+            .arg(format!("{}/{dest}", reg.host()));
         c.args(opts);
         if let Some(cr) = creds {
             c.env("SKOPEO_CREDS", cr);
@@ -105,7 +129,11 @@ impl Images {
 }
 
 /// Pull with a recording progress callback.
-pub fn pull_rec(root: &Path, r: &Reference, opts: &PullOptions) -> (Result<PulledImage, PullError>, Vec<Progress>) {
+pub fn pull_rec(
+    root: &Path,
+    r: &Reference,
+    opts: &PullOptions,
+) -> (Result<PulledImage, PullError>, Vec<Progress>) {
     let events = Mutex::new(Vec::new());
     let res = pull(root, r, opts, &|p| {
         if let Ok(mut e) = events.lock() {
@@ -117,7 +145,10 @@ pub fn pull_rec(root: &Path, r: &Reference, opts: &PullOptions) -> (Result<Pulle
 
 pub fn dir_names(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(p) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     };
     v.sort();

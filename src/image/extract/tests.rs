@@ -40,7 +40,9 @@ fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 
 impl Tb {
     fn new() -> Tb {
-        Tb { b: tar::Builder::new(Vec::new()) }
+        Tb {
+            b: tar::Builder::new(Vec::new()),
+        }
     }
     fn push(&mut self, mut h: Header, data: &[u8]) -> &mut Self {
         h.set_cksum();
@@ -48,9 +50,25 @@ impl Tb {
         self
     }
     fn file(&mut self, name: &str, data: &[u8]) -> &mut Self {
-        self.push(raw_header(name.as_bytes(), EntryType::Regular, data.len() as u64, 0o644), data)
+        self.push(
+            raw_header(
+                name.as_bytes(),
+                EntryType::Regular,
+                data.len() as u64,
+                0o644,
+            ),
+            data,
+        )
     }
-    fn file_with(&mut self, name: &str, data: &[u8], mode: u32, uid: u64, gid: u64, mtime: u64) -> &mut Self {
+    fn file_with(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        mtime: u64,
+    ) -> &mut Self {
         let mut h = raw_header(name.as_bytes(), EntryType::Regular, data.len() as u64, mode);
         h.set_uid(uid);
         h.set_gid(gid);
@@ -58,7 +76,10 @@ impl Tb {
         self.push(h, data)
     }
     fn dir(&mut self, name: &str) -> &mut Self {
-        self.push(raw_header(name.as_bytes(), EntryType::Directory, 0, 0o755), b"")
+        self.push(
+            raw_header(name.as_bytes(), EntryType::Directory, 0, 0o755),
+            b"",
+        )
     }
     fn dir_with(&mut self, name: &str, mode: u32, mtime: u64) -> &mut Self {
         let mut h = raw_header(name.as_bytes(), EntryType::Directory, 0, mode);
@@ -112,11 +133,18 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, i64, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut names: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         for p in names {
             let m = fs::symlink_metadata(&p).unwrap();
-            let data = if m.is_file() { fs::read(&p).unwrap() } else { Vec::new() };
+            let data = if m.is_file() {
+                fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
             if m.is_dir() {
                 stack.push(p.clone());
             }
@@ -136,7 +164,12 @@ impl Env {
         fs::write(canary.join("secret"), b"canary").unwrap();
         fs::create_dir(canary.join("sub")).unwrap();
         let before = snapshot(t.path().parent().map(|_| &canary).unwrap());
-        Env { root, canary, before, _t: t }
+        Env {
+            root,
+            canary,
+            before,
+            _t: t,
+        }
     }
     fn extract(&self, tar: &[u8]) -> Result<ExtractOutcome, ExtractError> {
         extract_layer(tar, &self.root)
@@ -144,9 +177,16 @@ impl Env {
     fn assert_canary(&self) {
         assert_eq!(snapshot(&self.canary), self.before, "canary changed");
         let parent = self.root.parent().unwrap();
-        let mut names: Vec<_> = fs::read_dir(parent).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut names: Vec<_> = fs::read_dir(parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         names.sort();
-        assert_eq!(names, vec!["canary", "root"], "something written beside the root");
+        assert_eq!(
+            names,
+            vec!["canary", "root"],
+            "something written beside the root"
+        );
     }
     fn p(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
@@ -161,7 +201,8 @@ fn is_whiteout(p: &Path) -> bool {
 }
 
 fn is_opaque(p: &Path) -> bool {
-    fsu::lgetxattr(p.as_os_str().as_encoded_bytes(), OVERLAY_OPAQUE_XATTR).unwrap() == Some(b"y".to_vec())
+    fsu::lgetxattr(p.as_os_str().as_encoded_bytes(), OVERLAY_OPAQUE_XATTR).unwrap()
+        == Some(b"y".to_vec())
 }
 
 #[test]
@@ -174,7 +215,10 @@ fn plain_layer_metadata_is_preserved() {
         .file_with("home/u/f", b"hello", 0o640, 1000, 1001, 888)
         .symlink("bin/sh", "/bin/busybox")
         .hardlink("bin/su2", "bin/su")
-        .pax(&[("SCHILY.xattr.user.test", b"v1"), ("SCHILY.xattr.trusted.overlay.redirect", b"/x")])
+        .pax(&[
+            ("SCHILY.xattr.user.test", b"v1"),
+            ("SCHILY.xattr.trusted.overlay.redirect", b"/x"),
+        ])
         .file("withx", b"x")
         .dev("dev/null", EntryType::Char, 1, 3)
         .dev("dev/fifo", EntryType::Fifo, 0, 0);
@@ -196,15 +240,24 @@ fn plain_layer_metadata_is_preserved() {
     assert_eq!((f.uid(), f.gid(), f.mode() & 0o7777), (1000, 1001, 0o640));
     let bin = fs::metadata(e.p("bin")).unwrap();
     assert_eq!((bin.mode() & 0o7777, bin.mtime()), (0o711, 12345));
-    assert_eq!(fs::read_link(e.p("bin/sh")).unwrap(), PathBuf::from("/bin/busybox"));
+    assert_eq!(
+        fs::read_link(e.p("bin/sh")).unwrap(),
+        PathBuf::from("/bin/busybox")
+    );
     let null = fs::metadata(e.p("dev/null")).unwrap();
     assert!(null.file_type().is_char_device());
     assert_eq!(null.rdev(), libc::makedev(1, 3));
     assert!(fs::metadata(e.p("dev/fifo")).unwrap().file_type().is_fifo());
     let wx = e.p("withx");
     let b = wx.as_os_str().as_encoded_bytes();
-    assert_eq!(fsu::lgetxattr(b, b"user.test").unwrap(), Some(b"v1".to_vec()));
-    assert_eq!(fsu::lgetxattr(b, b"trusted.overlay.redirect").unwrap(), None);
+    assert_eq!(
+        fsu::lgetxattr(b, b"user.test").unwrap(),
+        Some(b"v1".to_vec())
+    );
+    assert_eq!(
+        fsu::lgetxattr(b, b"trusted.overlay.redirect").unwrap(),
+        None
+    );
     assert_eq!(fs::metadata(&e.root).unwrap().mtime(), 5);
     e.assert_canary();
 }
@@ -234,7 +287,10 @@ fn dest_must_be_empty() {
     let e = Env::new();
     fs::write(e.p("x"), b"").unwrap();
     let tar = Tb::new().file("a", b"").bytes();
-    assert!(matches!(e.extract(&tar), Err(ExtractError::DestNotEmpty(_))));
+    assert!(matches!(
+        e.extract(&tar),
+        Err(ExtractError::DestNotEmpty(_))
+    ));
 }
 
 #[test]
@@ -261,7 +317,10 @@ fn symlink_to_root_then_write_through_it_stays_inside() {
     let tar = Tb::new().symlink("a", "/").file("a/etc/x", b"x").bytes();
     e.extract(&tar).unwrap();
     assert_eq!(fs::read(e.p("etc/x")).unwrap(), b"x");
-    assert!(fs::symlink_metadata(e.p("a")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(e.p("a"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     e.assert_canary();
 }
 
@@ -271,7 +330,11 @@ fn symlink_escaping_parent_is_refused() {
         let e = Env::new();
         let abs = e.canary.display().to_string();
         for t in [target, abs.as_str()] {
-            let tar = Tb::new().symlink("a", t).file("a/x", b"x").file("a/secret", b"pwned").bytes();
+            let tar = Tb::new()
+                .symlink("a", t)
+                .file("a/x", b"x")
+                .file("a/secret", b"pwned")
+                .bytes();
             let r = e.extract(&tar);
             assert!(r.is_err(), "{t}: {r:?}");
             e.assert_canary();
@@ -285,7 +348,12 @@ fn symlink_escaping_parent_is_refused() {
 fn symlink_dir_swap_is_refused() {
     let e = Env::new();
     let abs = e.canary.display().to_string();
-    let tar = Tb::new().dir("d/").file("d/f", b"f").symlink("d", &abs).file("d/g", b"pwned").bytes();
+    let tar = Tb::new()
+        .dir("d/")
+        .file("d/f", b"f")
+        .symlink("d", &abs)
+        .file("d/g", b"pwned")
+        .bytes();
     assert!(e.extract(&tar).is_err());
     e.assert_canary();
 }
@@ -294,7 +362,11 @@ fn symlink_dir_swap_is_refused() {
 fn hardlinks_must_resolve_inside() {
     let e = Env::new();
     let abs = format!("{}/secret", e.canary.display());
-    for (name, target) in [("h1", "../../etc/passwd"), ("h2", "../canary/secret"), ("h3", abs.as_str())] {
+    for (name, target) in [
+        ("h1", "../../etc/passwd"),
+        ("h2", "../canary/secret"),
+        ("h3", abs.as_str()),
+    ] {
         let tar = Tb::new().hardlink(name, target).bytes();
         assert!(e.extract(&tar).is_err(), "{target}");
         e.assert_canary();
@@ -303,13 +375,19 @@ fn hardlinks_must_resolve_inside() {
     }
     // through a symlinked parent pointing outside
     let canary = e.canary.display().to_string();
-    let tar = Tb::new().symlink("l", &canary).hardlink("h", "l/secret").bytes();
+    let tar = Tb::new()
+        .symlink("l", &canary)
+        .hardlink("h", "l/secret")
+        .bytes();
     assert!(e.extract(&tar).is_err());
     e.assert_canary();
     fs::remove_dir_all(&e.root).unwrap();
     fs::create_dir(&e.root).unwrap();
     // inside the layer, even via `..`, is fine
-    let tar = Tb::new().file("etc/passwd", b"root").hardlink("x/y", "../../etc/passwd").bytes();
+    let tar = Tb::new()
+        .file("etc/passwd", b"root")
+        .hardlink("x/y", "../../etc/passwd")
+        .bytes();
     e.extract(&tar).unwrap();
     assert_eq!(fs::metadata(e.p("x/y")).unwrap().nlink(), 2);
     e.assert_canary();
@@ -321,7 +399,10 @@ fn hardlink_to_a_symlink_links_the_symlink() {
     let abs = format!("{}/secret", e.canary.display());
     let tar = Tb::new().symlink("s", &abs).hardlink("h", "s").bytes();
     e.extract(&tar).unwrap();
-    assert!(fs::symlink_metadata(e.p("h")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(e.p("h"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     e.assert_canary();
 }
 
@@ -342,7 +423,10 @@ fn final_symlink_is_replaced_not_followed() {
     e.extract(&tar).unwrap();
     assert_eq!(fs::read(e.p("f")).unwrap(), b"pwned");
     assert!(fs::symlink_metadata(e.p("d")).unwrap().is_dir());
-    assert!(fs::symlink_metadata(e.p("n")).unwrap().file_type().is_fifo());
+    assert!(fs::symlink_metadata(e.p("n"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
     e.assert_canary();
 }
 
@@ -406,7 +490,10 @@ fn whiteout_never_removes_what_the_layer_created() {
         .bytes();
     e.extract(&tar).unwrap();
     assert_eq!(fs::read(e.p("p/child")).unwrap(), b"c");
-    assert!(is_opaque(&e.p("p")), "a whited-out dir the layer created becomes opaque");
+    assert!(
+        is_opaque(&e.p("p")),
+        "a whited-out dir the layer created becomes opaque"
+    );
     assert_eq!(fs::read(e.p("keep")).unwrap(), b"k");
     e.assert_canary();
 }
@@ -414,10 +501,19 @@ fn whiteout_never_removes_what_the_layer_created() {
 #[test]
 fn whiteout_then_recreate() {
     let e = Env::new();
-    let tar = Tb::new().file(".wh.d", b"").dir("d/").file("d/new", b"n").file(".wh.f", b"").file("f", b"f").bytes();
+    let tar = Tb::new()
+        .file(".wh.d", b"")
+        .dir("d/")
+        .file("d/new", b"n")
+        .file(".wh.f", b"")
+        .file("f", b"f")
+        .bytes();
     e.extract(&tar).unwrap();
     assert!(fs::metadata(e.p("d")).unwrap().is_dir());
-    assert!(is_opaque(&e.p("d")), "a dir replacing a whiteout must hide the lower dir");
+    assert!(
+        is_opaque(&e.p("d")),
+        "a dir replacing a whiteout must hide the lower dir"
+    );
     assert_eq!(fs::read(e.p("f")).unwrap(), b"f");
     e.assert_canary();
 }
@@ -430,7 +526,12 @@ fn whiteout_through_escaping_symlink_is_refused() {
         let tar = Tb::new().symlink("l", &abs).file(name, b"").bytes();
         assert!(e.extract(&tar).is_err());
         e.assert_canary();
-        assert!(fsu::lgetxattr(e.canary.as_os_str().as_encoded_bytes(), OVERLAY_OPAQUE_XATTR).unwrap().is_none());
+        assert!(fsu::lgetxattr(
+            e.canary.as_os_str().as_encoded_bytes(),
+            OVERLAY_OPAQUE_XATTR
+        )
+        .unwrap()
+        .is_none());
         fs::remove_dir_all(&e.root).unwrap();
         fs::create_dir(&e.root).unwrap();
     }
@@ -447,21 +548,32 @@ fn whiteout_through_escaping_symlink_is_refused() {
 fn parent_that_is_a_file_is_refused() {
     let e = Env::new();
     let tar = Tb::new().file("f", b"").file("f/x", b"").bytes();
-    assert!(matches!(e.extract(&tar), Err(ExtractError::Rejected { .. })));
+    assert!(matches!(
+        e.extract(&tar),
+        Err(ExtractError::Rejected { .. })
+    ));
     e.assert_canary();
 }
 
 #[test]
 fn weird_entry_types_are_refused() {
     let e = Env::new();
-    let tar = Tb::new().push(raw_header(b"sparse", EntryType::GNUSparse, 0, 0o644), b"").bytes();
+    let tar = Tb::new()
+        .push(raw_header(b"sparse", EntryType::GNUSparse, 0, 0o644), b"")
+        .bytes();
     assert!(e.extract(&tar).is_err());
     e.assert_canary();
 }
 
 #[test]
 fn clean_components_cases() {
-    let c = |s: &str| clean_components(s.as_bytes()).iter().map(|c| String::from_utf8(c.clone()).unwrap()).collect::<Vec<_>>().join("/");
+    let c = |s: &str| {
+        clean_components(s.as_bytes())
+            .iter()
+            .map(|c| String::from_utf8(c.clone()).unwrap())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     assert_eq!(c("/a//b/./c/"), "a/b/c");
     assert_eq!(c("../../x"), "x");
     assert_eq!(c("a/b/../../.."), "");
