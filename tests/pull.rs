@@ -459,3 +459,55 @@ fn killed_pull_leaves_no_partial_layer() {
         assert!(read_layer_record(root.path(), hex).is_some());
     }
 }
+
+/// Unmounts on drop.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn pulled_layers_stack_as_overlay_lower_dirs() {
+    let imgs = Images::build();
+    let reg = Registry::start(None);
+    imgs.push(&reg, "wh", "wh:1", &[], None);
+    let root = tempfile::tempdir().unwrap();
+    let (res, _) = pull_rec(root.path(), &reg.reference("wh:1"), &PullOptions::default());
+    let img = res.unwrap();
+    let lower = img
+        .layers
+        .iter()
+        .rev()
+        .map(|h| layer_diff(root.path(), h).display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let mnt = root.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    nix::mount::mount(
+        Some("overlay"),
+        &mnt,
+        Some("overlay"),
+        nix::mount::MsFlags::MS_RDONLY,
+        Some(format!("lowerdir={lower}").as_str()),
+    )
+    .unwrap();
+    let _m = Mounted(mnt.clone());
+    assert!(mnt.join("bin/busybox").exists());
+    assert!(fs::symlink_metadata(mnt.join("bin/sh")).is_ok());
+    assert!(
+        fs::symlink_metadata(mnt.join("bin/vi")).is_err(),
+        "whiteout hides bin/vi"
+    );
+    assert_eq!(
+        dir_names(&mnt.join("etc")),
+        vec!["motd"],
+        "opaque etc hides the lower etc"
+    );
+    assert_eq!(
+        fs::read_to_string(mnt.join("data/hello.txt")).unwrap(),
+        "hello\n"
+    );
+}

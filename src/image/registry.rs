@@ -168,32 +168,33 @@ impl RegistryClient {
         url: &str,
         build: &dyn Fn(&Client) -> RequestBuilder,
     ) -> Result<Response> {
-        for attempt in 0..2 {
+        let attempt = || {
             let mut rb = build(&self.http);
             if let Some(h) = self.auth.lock().ok().and_then(|g| g.clone()) {
                 rb = rb.header(AUTHORIZATION, h);
             }
-            let resp = rb.send().map_err(|source| RegistryError::Http {
+            rb.send().map_err(|source| RegistryError::Http {
                 url: url.into(),
                 source,
-            })?;
-            if resp.status() != StatusCode::UNAUTHORIZED || attempt == 1 {
-                return Ok(resp);
-            }
-            let challenge = resp
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let Some(ch) = challenge else {
-                return Err(RegistryError::Unauthorized {
-                    url: url.into(),
-                    detail: " (no challenge)".into(),
-                });
-            };
-            self.authenticate(url, &ch)?;
+            })
+        };
+        let resp = attempt()?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
         }
-        unreachable!("the loop returns on its second pass")
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let Some(ch) = challenge else {
+            return Err(RegistryError::Unauthorized {
+                url: url.into(),
+                detail: " (no challenge)".into(),
+            });
+        };
+        self.authenticate(url, &ch)?;
+        attempt()
     }
 
     fn authenticate(&self, url: &str, header: &str) -> Result<()> {
