@@ -45,7 +45,8 @@ impl Default for PullOptions {
 
 /// Events for a progress display. `index` is the layer's position in the
 /// manifest (bottom first).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     Resolved {
         manifest_digest: String,
@@ -77,7 +78,7 @@ pub enum Progress {
 }
 
 /// What the lead's image store records.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PulledImage {
     pub reference: Reference,
     /// Digest of the manifest that was pulled (after platform selection).

@@ -427,3 +427,30 @@ mod tests {
         );
     }
 }
+
+impl serde::Serialize for Reference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Reference {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Reference, D::Error> {
+        let s = String::deserialize(d)?;
+        Reference::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn serde_as_canonical_string() {
+        let r = Reference::parse("busybox").unwrap();
+        let j = serde_json::to_string(&r).unwrap();
+        assert_eq!(j, "\"docker.io/library/busybox:latest\"");
+        assert_eq!(serde_json::from_str::<Reference>(&j).unwrap(), r);
+        assert!(serde_json::from_str::<Reference>("\"Bad\"").is_err());
+    }
+}
