@@ -1,4 +1,5 @@
 //! bocker: a container engine whose verbs are written in Lua.
+<<<<<<< HEAD
 //!
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
@@ -12,3 +13,6 @@ pub mod repl;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+=======
+pub mod image;
+>>>>>>> image

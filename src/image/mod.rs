@@ -1,0 +1,22 @@
+//! Images: references, the registry client, safe layer extraction and pull.
+//!
+//! Everything here is a plain blocking library; the Lua verbs sit on top.
+
+pub mod auth;
+pub mod digest;
+pub mod extract;
+pub mod fsutil;
+pub mod layer_tar;
+pub mod manifest;
+pub mod paths;
+pub mod platform;
+pub mod pull;
+pub mod push;
+pub mod reference;
+pub mod registry;
+
+pub use digest::Digest;
+pub use platform::Platform;
+
+pub use pull::{pull, Progress, PullError, PullOptions, PulledImage};
+pub use reference::Reference;
