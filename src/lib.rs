@@ -1,11 +1,11 @@
 //! bocker: a container engine whose verbs are written in Lua.
-<<<<<<< HEAD
 //!
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
 pub mod cgroup;
 pub mod container;
 pub mod frontdoor;
+pub mod image;
 pub mod images;
 pub mod logs;
 pub mod lua;
@@ -13,6 +13,3 @@ pub mod repl;
 pub mod runtime;
 pub mod state;
 pub mod storage;
-=======
-pub mod image;
->>>>>>> image
