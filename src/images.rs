@@ -87,3 +87,92 @@ pub fn remove(store: &Store, reference: &str, force: bool) -> Result<Removed> {
     let layers = store.delete_image(&img.id, &keep)?;
     Ok(Removed { id: img.id, layers })
 }
+
+/// Pulls `reference` from its registry into the layer store and records
+/// the image (tagged with its familiar name). Progress events are handed
+/// to `on_event` on the calling thread, so a Lua callback can draw them.
+pub fn pull(
+    store: &Store,
+    reference: &str,
+    platform: Option<&str>,
+    on_event: &mut dyn FnMut(crate::image::Progress),
+) -> std::result::Result<ImageRecord, String> {
+    use crate::image::{Platform, PullOptions, Reference};
+    let r = Reference::parse(reference).map_err(|e| e.to_string())?;
+    let platform = match platform {
+        Some(p) => Some(Platform::parse(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let opts = PullOptions { platform, ..PullOptions::default() };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = store.root().to_path_buf();
+    let pulled = std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let tx = std::sync::Mutex::new(tx);
+            let send = move |p: crate::image::Progress| {
+                if let Ok(t) = tx.lock() {
+                    let _ = t.send(p);
+                }
+            };
+            crate::image::pull(&root, &r, &opts, &send)
+        });
+        for ev in rx {
+            on_event(ev);
+        }
+        worker.join()
+    })
+    .map_err(|_| "pull: worker panicked".to_string())?
+    .map_err(|e| format!("{e:#}"))?;
+    record_pulled(store, &pulled).map_err(|e| e.to_string())
+}
+
+fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRecord> {
+    let _lock = store.images_lock()?;
+    let name = p.reference.familiar();
+    let existing = store
+        .list_images()?
+        .into_iter()
+        .find(|i| i.manifest_digest.as_deref() == Some(p.config_digest.as_str()));
+    let c = &p.config;
+    let config = ImageConfig {
+        entrypoint: c.entrypoint.clone(),
+        cmd: c.cmd.clone(),
+        env: c.env.clone().unwrap_or_default(),
+        working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
+        user: c.user.clone().filter(|u| !u.is_empty()),
+        exposed_ports: c.exposed_ports.clone().unwrap_or_default(),
+        volumes: c.volumes.clone().unwrap_or_default(),
+        labels: c.labels.clone().unwrap_or_default(),
+    };
+    let size = p.layers.iter().map(|l| store.read_layer(l).map(|r| r.size).unwrap_or(0)).sum();
+    let mut img = match existing {
+        Some(i) => i,
+        None => ImageRecord {
+            id: store.new_image_id(),
+            source: name.clone(),
+            tags: Vec::new(),
+            created: crate::state::now(),
+            layers: Vec::new(),
+            config: ImageConfig::default(),
+            size: 0,
+            parent: None,
+            history: vec![HistoryEntry {
+                created: crate::state::now(),
+                created_by: format!("bocker pull {}", p.reference),
+                ..Default::default()
+            }],
+            // the config digest identifies the image (as Docker's image id)
+            manifest_digest: Some(p.config_digest.clone()),
+            platform: None,
+        },
+    };
+    img.layers = p.layers.clone();
+    img.config = config;
+    img.size = size;
+    img.platform = Some(p.platform.to_string());
+    if !img.tags.contains(&name) {
+        img.tags.push(name);
+    }
+    store.save_image(&img)?;
+    Ok(img)
+}

@@ -9,6 +9,15 @@ struct RemoveOpts {
     force: bool,
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PullOpts {
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(skip)]
+    progress: Option<mlua::Function>,
+}
+
 pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
     t.set(
@@ -90,6 +99,57 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             }
         })?,
     )?;
+    t.set(
+        "pull",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: PullOpts = match o {
+                Some(Value::Nil) | None => PullOpts::default(),
+                Some(Value::Table(tbl)) => {
+                    let progress: Option<mlua::Function> = tbl.get("progress")?;
+                    tbl.set("progress", Value::Nil)?;
+                    let mut o: PullOpts = super::convert::spec(lua, "bocker.image.pull options", Value::Table(tbl))?;
+                    o.progress = progress;
+                    o
+                }
+                Some(_) => return Err(mlua::Error::RuntimeError("bocker.image.pull: options must be a table".into())),
+            };
+            let s = store(lua)?;
+            let mut cb_err = None;
+            let mut on_event = |ev: crate::image::Progress| {
+                if let Some(f) = &o.progress {
+                    if cb_err.is_none() {
+                        if let Err(e) = to_lua(lua, &ev).and_then(|v| f.call::<()>(v)) {
+                            cb_err = Some(e);
+                        }
+                    }
+                }
+            };
+            let r = crate::images::pull(&s, &reference, o.platform.as_deref(), &mut on_event);
+            if let Some(e) = cb_err {
+                return Err(e);
+            }
+            match r {
+                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
     bocker.set("image", t)?;
+    let reg = lua.create_table()?;
+    reg.set(
+        "login",
+        lua.create_function(|lua, (registry, user, pass): (String, String, String)| {
+            let s = store(lua)?;
+            result(lua, crate::image::auth::login(s.root(), &registry, &user, &pass).map(|_| true))
+        })?,
+    )?;
+    reg.set(
+        "logout",
+        lua.create_function(|lua, registry: String| {
+            let s = store(lua)?;
+            result(lua, crate::image::auth::logout(s.root(), &registry))
+        })?,
+    )?;
+    bocker.set("registry", reg)?;
     Ok(())
 }

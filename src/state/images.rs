@@ -121,7 +121,11 @@ impl Store {
         }
         let images = self.list_images()?;
         let tag = normalize_tag(reference);
-        if let Some(img) = images.iter().find(|i| i.tags.iter().any(|t| *t == tag || *t == reference)) {
+        let familiar = crate::image::Reference::parse(reference).map(|r| r.familiar()).unwrap_or_else(|_| tag.clone());
+        if let Some(img) = images
+            .iter()
+            .find(|i| i.tags.iter().any(|t| *t == tag || *t == reference || *t == familiar))
+        {
             return Ok(img.clone());
         }
         let hits: Vec<&ImageRecord> = images.iter().filter(|i| i.id.starts_with(reference)).collect();
