@@ -70,7 +70,7 @@ rootfs)
     for a in $(/bin/busybox --list); do
         [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
     done
-    echo "root:x:0:0:root:/root:/bin/sh" > "$d/etc/passwd"
+    printf "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\n" > "$d/etc/passwd"
     echo "root:x:0:" > "$d/etc/group"
     chmod 1777 "$d/tmp"
     ;;
@@ -100,8 +100,10 @@ layout)
         diffs="$diffs${diffs:+,}\"sha256:$diff\""
     done
     c="$l/.tmp.config"
-    printf '{%s,"config":{"Cmd":["/bin/sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"WorkingDir":"/","Labels":{"test.platform":"%s"}},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
-        "$(platform_json "$plat")" "$plat" "$diffs" > "$c"
+    # IMAGE_CONFIG (optional) replaces the image's runtime config object
+    cfg=${IMAGE_CONFIG:-'{"Cmd":["/bin/sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"WorkingDir":"/","Labels":{"test.platform":"'"$plat"'"}}'}
+    printf '{%s,"config":%s,"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+        "$(platform_json "$plat")" "$cfg" "$diffs" > "$c"
     set -- $(blob_put "$l" "$c")
     m="$l/.tmp.manifest"
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
