@@ -208,3 +208,18 @@ function bocker.container.remove(ref, opts) end
 ---BOCKER_MEM_LIMIT).
 ---@return { cpu_shares: integer, memory: integer }|nil, string|nil err
 function bocker.container.default_limits() end
+
+---Pulls an image from its registry into the store. `progress` gets event
+---tables: `{event="resolved", manifest_digest, layers}`,
+---`{event="layer_cached"|"layer_started"|"layer_bytes"|"layer_extracting"|"layer_done", index, ...}`.
+---@param ref string `busybox`, `NAME:TAG`, `NAME@sha256:…`, `HOST[:PORT]/PATH:TAG`
+---@param opts? { platform?: string, progress?: fun(event: table) }
+---@return bocker.Image|nil, string|nil err
+function bocker.image.pull(ref, opts) end
+
+bocker.registry = {}
+---Checks credentials against the registry, then stores them in $BOCKER_ROOT/auth.json (0600).
+---@return boolean|nil, string|nil err
+function bocker.registry.login(registry, user, password) end
+---@return boolean|nil found, string|nil err
+function bocker.registry.logout(registry) end
