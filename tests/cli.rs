@@ -101,12 +101,15 @@ fn repl_evaluates_continues_and_keeps_history() {
         &exp,
         format!(
             r#"set timeout 10
-expect_after {{ timeout {{ puts "TIMEOUT"; exit 1 }} eof {{ puts "EOF"; exit 1 }} }}
 spawn {bin}
+expect_after {{ timeout {{ puts "TIMEOUT"; exit 1 }} eof {{ puts "EOF"; exit 1 }} }}
 expect "Ctrl-D exits"
 expect "> "
 send "1+1\r"
 expect -re "\n2\r"
+expect "> "
+send "bocker.vers\t\r"
+expect -re "\"{ver}\""
 expect "> "
 send "function twice(x)\r"
 expect ">> "
@@ -115,8 +118,6 @@ expect "> "
 send "twice(21)\r"
 expect -re "\n42\r"
 expect "> "
-send "bocker.vers\t\r"
-expect -re "\"{ver}\""
 send "\x04"
 expect_after
 expect eof
@@ -142,7 +143,7 @@ expect eof
     // a second session starts with that history
     std::fs::write(
         &exp,
-        format!("set timeout 10\nexpect_after {{ timeout {{ exit 1 }} }}\nspawn {}\nexpect \"> \"\nsend \"\\033\\[A\\r\"\nexpect -re \"\\n42\\r\"\nsend \"\\x04\"\nexpect_after\nexpect eof\n", common::bin()),
+        format!("set timeout 10\nspawn {}\nexpect_after {{ timeout {{ exit 1 }} eof {{ exit 1 }} }}\nexpect \"> \"\nsend \"\\033\\[A\\r\"\nexpect \"global 'twice'\"\nsend \"\\x04\"\nexpect_after\nexpect eof\n", common::bin()),
     )
     .unwrap();
     let o = run();
