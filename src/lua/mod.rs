@@ -8,6 +8,9 @@ pub mod image;
 pub mod sys;
 pub mod verbs;
 
+#[cfg(test)]
+mod tests;
+
 use mlua::{Lua, Table};
 
 mod embedded {
