@@ -126,15 +126,6 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
 /// In the forked child, inside the container: set up and exec.
 fn child(args: &[String], env: &[String], workdir: &str, user: &str) -> i32 {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let ids = match super::user::resolve(user, &passwd, &group) {
-        Ok(i) => i,
-        Err(m) => {
-            eprintln!("bocker exec: {m}");
-            return 125;
-        }
-    };
     let wd = if workdir.is_empty() { "/" } else { workdir };
     if let Err(e) = std::env::set_current_dir(wd) {
         eprintln!("bocker exec: chdir to {wd}: {e}");
@@ -144,14 +135,9 @@ fn child(args: &[String], env: &[String], workdir: &str, user: &str) -> i32 {
         eprintln!("bocker exec: {m}");
         return 125;
     }
-    if ids.uid != 0 || ids.gid != 0 {
-        unsafe {
-            let g = [ids.gid];
-            if libc::setgroups(1, g.as_ptr()) != 0 || libc::setgid(ids.gid) != 0 || libc::setuid(ids.uid) != 0 {
-                eprintln!("bocker exec: set user {user}: {}", std::io::Error::last_os_error());
-                return 125;
-            }
-        }
+    if let Err(m) = super::user::become_user(user) {
+        eprintln!("bocker exec: {m}");
+        return 125;
     }
     unsafe {
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);

@@ -83,25 +83,12 @@ fn prepare(plan: &InitPlan) -> Result<(), String> {
             }
         }
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let ids = super::user::resolve(&plan.user, &passwd, &group)?;
     let wd = if plan.workdir.is_empty() { "/" } else { plan.workdir.as_str() };
     if std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
         return Err(format!("workdir {wd}: cannot create"));
     }
     super::caps::apply_default()?;
-    if ids.uid != 0 || ids.gid != 0 {
-        unsafe {
-            let groups = [ids.gid];
-            if libc::setgroups(1, groups.as_ptr()) != 0
-                || libc::setgid(ids.gid) != 0
-                || libc::setuid(ids.uid) != 0
-            {
-                return Err(format!("set user {}: {}", plan.user, std::io::Error::last_os_error()));
-            }
-        }
-    }
+    super::user::become_user(&plan.user)?;
     std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
     // every fd above 2 is closed at exec (the error pipe is CLOEXEC already)
     unsafe {

@@ -66,3 +66,22 @@ mod tests {
         assert!(resolve("www:nogroup", PW, GR).is_err());
     }
 }
+
+/// Resolves `spec` in the current root's /etc/passwd and /etc/group and
+/// switches to that user (groups, gid, then uid). Root stays root.
+pub fn become_user(spec: &str) -> Result<Ids, String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let ids = resolve(spec, &passwd, &group)?;
+    if ids.uid != 0 || ids.gid != 0 {
+        let groups = [ids.gid];
+        // SAFETY: plain syscalls on values we own.
+        let failed = unsafe {
+            libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(ids.gid) != 0 || libc::setuid(ids.uid) != 0
+        };
+        if failed {
+            return Err(format!("set user {spec}: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(ids)
+}
