@@ -134,8 +134,19 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     if !["none", "host", "bridge"].contains(&network.as_str()) {
         return Err(ContainerError::Invalid(format!("network {network} not found (use bridge, none or host)")));
     }
-    for m in &spec.mounts {
+    let mut mounts = spec.mounts.clone();
+    for m in &mounts {
         validate_mount(m)?;
+    }
+    // the image's VOLUMEs become anonymous volumes unless mounted over
+    for v in &img.config.volumes {
+        if !mounts.iter().any(|m| m.target.trim_end_matches('/') == v.trim_end_matches('/')) {
+            mounts.push(MountSpec { kind: "volume".into(), source: String::new(), target: v.clone(), readonly: false, options: None });
+        }
+    }
+    for m in mounts.iter_mut().filter(|m| m.kind == "volume") {
+        let name = if m.source.is_empty() { None } else { Some(m.source.as_str()) };
+        m.source = crate::volumes::create(store, name)?.name;
     }
     let id = store.reserve_container_id()?;
     let undo = |e: ContainerError| {
@@ -167,7 +178,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         interactive: spec.interactive,
         auto_remove: spec.rm,
         limits,
-        mounts: spec.mounts,
+        mounts,
         network,
         ports: spec.ports,
         created: crate::state::now(),
@@ -202,6 +213,11 @@ fn validate_mount(m: &MountSpec) -> Result<()> {
             Ok(())
         }
         "tmpfs" => Ok(()),
+        "volume" if m.source.is_empty() || crate::volumes::valid_name(&m.source) => Ok(()),
+        "volume" => Err(ContainerError::Invalid(format!(
+            "invalid volume name '{}': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+            m.source
+        ))),
         other => Err(ContainerError::Invalid(format!("unsupported mount type: {other}"))),
     }
 }
@@ -323,7 +339,7 @@ pub fn stop(store: &Store, reference: &str, timeout: std::time::Duration) -> Res
 
 /// Removes a container; a running one only with `force` (killed first).
 /// Also reclaims what a container whose monitor died still held.
-pub fn remove(store: &Store, reference: &str, force: bool) -> Result<String> {
+pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Result<String> {
     let info = inspect(store, reference)?;
     let id = info.record.id.clone();
     if info.running {
@@ -346,6 +362,13 @@ pub fn remove(store: &Store, reference: &str, force: bool) -> Result<String> {
     let st = store.load_state(&id)?;
     crate::runtime::netglue::teardown(store, &info.record, st.net.as_ref());
     store.delete_container(&info.record)?;
+    if volumes {
+        for m in info.record.mounts.iter().filter(|m| m.kind == "volume") {
+            if crate::volumes::get(store, &m.source).map(|v| v.anonymous).unwrap_or(false) {
+                let _ = crate::volumes::remove(store, &m.source, false);
+            }
+        }
+    }
     Ok(id)
 }
 

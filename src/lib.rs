@@ -13,3 +13,4 @@ pub mod repl;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+pub mod volumes;

@@ -10,6 +10,10 @@ end
 
 -- -v SRC:DST[:ro|rw]; SRC absolute = bind mount, else a named volume.
 function M.parse_volume(v)
+  -- -v /path alone: an anonymous volume
+  if v:sub(1, 1) == "/" and not v:find(":", 1, true) then
+    return { type = "volume", source = "", target = v, readonly = false }
+  end
   local parts = split(v, ":")
   if #parts < 2 or #parts > 3 or parts[1] == "" or parts[2] == "" then
     return nil, string.format("invalid volume specification: '%s'", v)

@@ -200,7 +200,7 @@ function bocker.container.wait(ref, timeout) end
 
 ---Removes a container (a running one only with force, killed first).
 ---@param ref string
----@param opts? { force?: boolean }
+---@param opts? { force?: boolean, volumes?: boolean } `volumes`: also its anonymous volumes
 ---@return string|nil id, string|nil err
 function bocker.container.remove(ref, opts) end
 
@@ -223,3 +223,32 @@ bocker.registry = {}
 function bocker.registry.login(registry, user, password) end
 ---@return boolean|nil found, string|nil err
 function bocker.registry.logout(registry) end
+
+---------------------------------------------------------------- volumes
+bocker.volume = {}
+
+---@class bocker.Volume
+---@field name string
+---@field created number
+---@field anonymous boolean
+---@field mountpoint string where the data lives on the host
+---@field containers? string[] (from `get`) containers that use it
+
+---Creates a volume (idempotent); no name makes an anonymous one.
+---@param name? string
+---@return bocker.Volume|nil, string|nil err
+function bocker.volume.create(name) end
+---@param name string
+---@return bocker.Volume|nil, string|nil err
+function bocker.volume.get(name) end
+---@return bocker.Volume[]
+function bocker.volume.list() end
+---Refused while a container uses it, unless `force`.
+---@param name string
+---@param opts? { force?: boolean }
+---@return string|nil name, string|nil err
+function bocker.volume.remove(name, opts) end
+---Removes unused anonymous volumes (all unused ones with `all`).
+---@param opts? { all?: boolean }
+---@return string[]|nil removed, string|nil err
+function bocker.volume.prune(opts) end

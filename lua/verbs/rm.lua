@@ -14,11 +14,9 @@ return {
     if #pos == 0 then return cli.usage_error("rm", "bocker rm [-f] CONTAINER [CONTAINER...]", '"rm" requires at least 1 argument') end
     local status = 0
     for _, ref in ipairs(pos) do
-      local c = bocker.container.get(ref)
-      local id, err = bocker.container.remove(ref, { force = o.force })
+      local id, err = bocker.container.remove(ref, { force = o.force, volumes = o.volumes })
       if id then
         print("Removed: " .. id)
-        if o.volumes and c and bocker.volume then bocker.volume.remove_anonymous(c) end
       else
         status = cli.fail(1, "rm", err)
       end

@@ -25,6 +25,8 @@ struct LogOpts {
 struct RemoveOpts {
     #[serde(default)]
     force: bool,
+    #[serde(default)]
+    volumes: bool,
 }
 
 fn opts<T: serde::de::DeserializeOwned + Default>(lua: &Lua, what: &str, v: Option<Value>) -> mlua::Result<T> {
@@ -85,7 +87,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
             let o: RemoveOpts = opts(lua, "bocker.container.remove options", o)?;
             let s = store(lua)?;
-            result(lua, ops::remove(&s, &reference, o.force))
+            result(lua, ops::remove(&s, &reference, o.force, o.volumes))
         })?,
     )?;
     t.set(

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod image;
 pub mod sys;
 pub mod verbs;
+pub mod volume;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    volume::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;

@@ -79,14 +79,7 @@ fn ensure_target(root: &OwnedFd, target: &str, file: bool) -> Result<OwnedFd, St
 
 /// Mounts one bind/tmpfs into the container root `root` (host path).
 pub fn mount_into(root: &Path, b: &BindPlan) -> Result<(), String> {
-    let rootfd = {
-        let c = CString::new(root.as_os_str().as_bytes()).map_err(|_| "NUL in path".to_string())?;
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(format!("open rootfs: {}", std::io::Error::last_os_error()));
-        }
-        unsafe { OwnedFd::from_raw_fd(fd) }
-    };
+    let rootfd = open_dir(root)?;
     let none: Option<&str> = None;
     let is_file = b.tmpfs_options.is_none() && std::fs::metadata(&b.source).map(|m| !m.is_dir()).unwrap_or(false);
     let target = ensure_target(&rootfd, &b.target, is_file)?;
@@ -111,4 +104,45 @@ pub fn mount_into(root: &Path, b: &BindPlan) -> Result<(), String> {
             .map_err(|e| format!("read-only {}: {e}", b.target))?;
     }
     Ok(())
+}
+
+/// Fills the new volumes among `binds` from the image, right after the
+/// overlay root is mounted (before /proc, /sys and /dev are).
+pub fn fill_volumes(root: &Path, binds: &[BindPlan]) -> Result<(), String> {
+    if binds.iter().all(|b| b.fill_marker.is_none()) {
+        return Ok(());
+    }
+    let rootfd = open_dir(root)?;
+    for b in binds {
+        if let Some(marker) = &b.fill_marker {
+            fill_volume(&rootfd, b)?;
+            let _ = std::fs::remove_file(marker);
+        }
+    }
+    Ok(())
+}
+
+fn open_dir(root: &Path) -> Result<OwnedFd, String> {
+    let c = CString::new(root.as_os_str().as_bytes()).map_err(|_| "NUL in path".to_string())?;
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("open rootfs: {}", std::io::Error::last_os_error()));
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Fills an empty new volume with what the image has at the target, the
+/// image path resolved inside the root (a symlinked target stays inside).
+fn fill_volume(rootfd: &OwnedFd, b: &BindPlan) -> Result<(), String> {
+    let empty = std::fs::read_dir(&b.source).map(|mut d| d.next().is_none()).unwrap_or(false);
+    if !empty {
+        return Ok(());
+    }
+    let src = match open_in_root(rootfd, &b.target, libc::O_PATH | libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(_) => return Ok(()), // nothing (or not a folder) there in the image
+    };
+    let p = format!("/proc/self/fd/{}", src.as_raw_fd());
+    crate::storage::copy_contents(Path::new(&p), &b.source)
+        .map_err(|e| format!("fill volume for {} from the image: {e}", b.target))
 }

@@ -25,6 +25,9 @@ pub struct BindPlan {
     pub target: String,
     pub readonly: bool,
     pub tmpfs_options: Option<String>,
+    /// a new volume: fill `source` from the image's `target` first, then
+    /// remove this marker file
+    pub fill_marker: Option<PathBuf>,
 }
 
 fn err<E: std::fmt::Display>(what: impl std::fmt::Display) -> impl FnOnce(E) -> String {
@@ -51,6 +54,7 @@ pub fn setup(plan: &RootfsPlan) -> Result<(), String> {
     mount(Some("overlay"), plan.rootfs, Some("overlay"), MsFlags::empty(), Some(plan.mount_options))
         .map_err(err("mount overlay root"))?;
     let root = plan.rootfs;
+    super::mounts::fill_volumes(root, plan.binds)?;
     let nosx = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
     mkdir_p(&inside(root, "/proc"))?;
     mount(Some("proc"), &inside(root, "/proc"), Some("proc"), nosx, none).map_err(err("mount /proc"))?;
@@ -58,6 +62,10 @@ pub fn setup(plan: &RootfsPlan) -> Result<(), String> {
     mount(Some("sysfs"), &inside(root, "/sys"), Some("sysfs"), nosx | MsFlags::MS_RDONLY, none)
         .map_err(err("mount /sys"))?;
     setup_dev(root)?;
+    // volumes first, then /etc/hostname and /etc/hosts (Docker's order)
+    for b in plan.binds {
+        super::mounts::mount_into(root, b)?;
+    }
     for (name, host) in plan.etc_files {
         let target = inside(root, name);
         if let Some(parent) = target.parent() {
@@ -70,9 +78,6 @@ pub fn setup(plan: &RootfsPlan) -> Result<(), String> {
             std::fs::write(&target, b"").map_err(err(format!("create {name}")))?;
         }
         mount(Some(host.as_path()), &target, none, MsFlags::MS_BIND, none).map_err(err(format!("bind {name}")))?;
-    }
-    for b in plan.binds {
-        super::mounts::mount_into(root, b)?;
     }
     for p in MASKED {
         let t = inside(root, p);

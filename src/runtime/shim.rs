@@ -108,14 +108,23 @@ fn write_etc_files(store: &Store, c: &ContainerRecord, extra: &[(String, String)
     Ok(out)
 }
 
-fn binds_of(c: &ContainerRecord) -> Vec<BindPlan> {
+fn binds_of(store: &Store, c: &ContainerRecord) -> Vec<BindPlan> {
     c.mounts
         .iter()
-        .map(|m| BindPlan {
-            source: m.source.clone().into(),
-            target: m.target.clone(),
-            readonly: m.readonly,
-            tmpfs_options: if m.kind == "tmpfs" { Some(m.options.clone().unwrap_or_default()) } else { None },
+        .map(|m| {
+            let (source, fill_marker) = if m.kind == "volume" {
+                let marker = store.volume_dir(&m.source).join(".fill");
+                (store.volume_data(&m.source), marker.exists().then_some(marker))
+            } else {
+                (m.source.clone().into(), None)
+            };
+            BindPlan {
+                source,
+                target: m.target.clone(),
+                readonly: m.readonly,
+                tmpfs_options: if m.kind == "tmpfs" { Some(m.options.clone().unwrap_or_default()) } else { None },
+                fill_marker,
+            }
         })
         .collect()
 }
@@ -181,7 +190,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         layers_dir: store.layers_dir(),
         mount_options,
         rootfs,
-        binds: binds_of(c),
+        binds: binds_of(store, c),
         etc_files,
         readonly_rootfs: false,
         hostname: c.hostname.clone(),

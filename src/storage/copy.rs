@@ -75,6 +75,16 @@ pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
     set_meta(dst, &md)
 }
 
+/// Copies the contents of folder `src` into the existing folder `dst`
+/// (a volume being filled from the image), keeping `dst`'s own metadata
+/// but taking `src`'s owner and mode, as Docker does.
+pub fn copy_contents(src: &Path, dst: &Path) -> io::Result<()> {
+    let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
+    let md = std::fs::metadata(src)?;
+    copy_dir(src, dst, &mut links)?;
+    set_meta(dst, &md)
+}
+
 fn copy_dir(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::path::PathBuf>) -> io::Result<()> {
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;

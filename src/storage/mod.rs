@@ -3,7 +3,7 @@
 pub mod copy;
 pub mod overlay;
 
-pub use copy::copy_tree;
+pub use copy::{copy_contents, copy_tree};
 
 /// Removes a tree (overlay work dirs included); a missing tree is fine.
 pub fn remove_tree(path: &std::path::Path) -> std::io::Result<()> {

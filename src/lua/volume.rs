@@ -1,0 +1,87 @@
+//! `bocker.volume`: named and anonymous volumes as tables.
+use super::convert::{result, spec, store, to_lua};
+use mlua::{Lua, MultiValue, Table, Value};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RemoveOpts {
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PruneOpts {
+    #[serde(default)]
+    all: bool,
+}
+
+fn one<T: serde::Serialize>(lua: &Lua, r: Result<T, crate::state::StateError>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(v) => Ok(MultiValue::from_iter([to_lua(lua, &v)?])),
+        Err(e) => result::<Value, _>(lua, Err(e)),
+    }
+}
+
+pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
+    let t = lua.create_table()?;
+    t.set(
+        "create",
+        lua.create_function(|lua, name: Option<String>| {
+            let s = store(lua)?;
+            one(lua, crate::volumes::create(&s, name.as_deref()))
+        })?,
+    )?;
+    t.set(
+        "get",
+        lua.create_function(|lua, name: String| {
+            let s = store(lua)?;
+            let r = crate::volumes::get(&s, &name).and_then(|v| {
+                let users = crate::volumes::users(&s, &name)?;
+                Ok((v, users))
+            });
+            match r {
+                Ok((v, users)) => {
+                    let t = match to_lua(lua, &v)? {
+                        Value::Table(t) => t,
+                        _ => lua.create_table()?,
+                    };
+                    t.set("containers", users)?;
+                    Ok(MultiValue::from_iter([Value::Table(t)]))
+                }
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "list",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            to_lua(lua, &crate::volumes::list(&s).map_err(super::ext)?)
+        })?,
+    )?;
+    t.set(
+        "remove",
+        lua.create_function(|lua, (name, o): (String, Option<Value>)| {
+            let o: RemoveOpts = match o {
+                Some(Value::Nil) | None => RemoveOpts::default(),
+                Some(v) => spec(lua, "bocker.volume.remove options", v)?,
+            };
+            let s = store(lua)?;
+            one(lua, crate::volumes::remove(&s, &name, o.force))
+        })?,
+    )?;
+    t.set(
+        "prune",
+        lua.create_function(|lua, o: Option<Value>| {
+            let o: PruneOpts = match o {
+                Some(Value::Nil) | None => PruneOpts::default(),
+                Some(v) => spec(lua, "bocker.volume.prune options", v)?,
+            };
+            let s = store(lua)?;
+            one(lua, crate::volumes::prune(&s, o.all))
+        })?,
+    )?;
+    bocker.set("volume", t)?;
+    Ok(())
+}
