@@ -36,7 +36,9 @@ fn run_output_exit_codes_and_isolation() {
     assert_eq!(o.status.code(), Some(127));
     assert!(text(&o.stderr).contains("executable file not found"), "{}", text(&o.stderr));
     assert_eq!(e.run(&["run", &img, "/etc/passwd"]).status.code(), Some(126));
-    assert_eq!(e.run(&["run", "no-such-image", "true"]).status.code(), Some(125));
+    // (no name that could send a pull off this machine)
+    assert_eq!(e.run(&["run", "--pull", "never", "no-such-image", "true"]).status.code(), Some(125));
+    assert_eq!(e.run(&["run", "img_0000000000", "true"]).status.code(), Some(125));
     // pid namespace: the command is PID 1 and alone
     let ps = e.ok(&["run", &img, "ps", "-o", "pid,args"]);
     let lines: Vec<&str> = ps.lines().skip(1).collect();
@@ -234,4 +236,51 @@ fn run_rm_cycles_leave_nothing_behind() {
     }
     assert_eq!(common::mounts_under(&e.root()), 0);
     assert!(std::fs::read_dir(e.root().join("containers")).unwrap().next().is_none());
+}
+
+#[test]
+fn interactive_stdin_and_a_terminal() {
+    let e = Env::new();
+    let img = e.busybox();
+    // -i: stdin reaches the container
+    let mut c = e.cmd(&["run", "-i", "--rm", &img, "sh", "-c", "cat; echo end"]);
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"piped in\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(text(&o.stdout), "piped in\nend\n");
+    // -it: a pty of the container's own devpts, typed into through expect
+    let exp = e.dir.path().join("tty.exp");
+    std::fs::write(
+        &exp,
+        format!(
+            r##"set timeout 10
+spawn {bin} run -it --rm {img} sh
+expect_after {{ timeout {{ puts TIMEOUT; exit 99 }} eof {{ puts EOF; exit 98 }} }}
+expect "# "
+send "tty; echo \$((6*7))\r"
+expect "/dev/pts/0"
+expect "42"
+expect "# "
+send "exit 5\r"
+expect_after
+expect eof
+catch wait result
+exit [lindex $result 3]
+"##,
+            bin = common::bin()
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new("expect")
+        .arg(&exp)
+        .env("BOCKER_ROOT", e.root())
+        .output()
+        .expect("expect is installed by scripts/test.sh");
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stdout));
+    // -d -t: the terminal's output goes to the log
+    let id = e.ok(&["run", "-d", "-t", &img, "sh", "-c", "tty"]).trim().to_string();
+    assert_eq!(e.ok(&["wait", &id]).trim(), "0");
+    assert_eq!(e.ok(&["logs", &id]).replace('\r', ""), "/dev/pts/0\n");
 }

@@ -26,6 +26,7 @@ local spec = {
   { long = "publish", short = "p", kind = "list", arg = "[IP:]HOST:CTR[/udp]", help = "Publish a container port" },
   { long = "publish-all", short = "P", kind = "bool", help = "Publish the image's exposed ports" },
   { long = "platform", kind = "string", help = "Platform when the image must be pulled" },
+  { long = "pull", kind = "string", arg = "missing|always|never", default = "missing", help = "When to pull the image" },
 }
 
 local function read_env_file(path, env)
@@ -77,8 +78,13 @@ function M.run(args)
   end
   local mounts, err = (require "bocker.mounts").from_flags(o)
   if not mounts then return cli.fail(125, "run", err) end
-  if not bocker.image.get(image) and bocker.image.pull then
-    io.stderr:write("Unable to find image '", image, "' locally\n")
+  if o.pull ~= "missing" and o.pull ~= "always" and o.pull ~= "never" then
+    return cli.fail(125, "run", 'invalid --pull "%s" (missing, always or never)', o.pull)
+  end
+  -- img_… names an image of this store: never something to pull
+  local pullable = not image:match("^img_")
+  if pullable and (o.pull == "always" or (o.pull == "missing" and not bocker.image.get(image))) then
+    if o.pull == "missing" then io.stderr:write("Unable to find image '", image, "' locally\n") end
     local ok, perr = bocker.image.pull(image, { platform = o.platform, progress = (require "bocker.progress").new() })
     if not ok then return cli.fail(125, "run", perr) end
   end

@@ -23,6 +23,8 @@ pub struct InitPlan {
     /// fds for the container's 0, 1, 2
     pub stdio: [RawFd; 3],
     pub tty: bool,
+    /// with a tty: the socket to send the pty master over
+    pub console: Option<RawFd>,
     /// bring `lo` up (the container has its own network namespace)
     pub loopback: bool,
 }
@@ -70,7 +72,14 @@ fn prepare(plan: &InitPlan) -> Result<(), String> {
     }
     nix::unistd::sethostname(&plan.hostname).map_err(|e| format!("sethostname: {e}"))?;
     // stdio
-    for (i, fd) in plan.stdio.iter().enumerate() {
+    let stdio = match plan.console {
+        Some(sock) => {
+            let slave = open_console(sock)?;
+            [slave; 3]
+        }
+        None => plan.stdio,
+    };
+    for (i, fd) in stdio.iter().enumerate() {
         if unsafe { libc::dup2(*fd, i as i32) } < 0 {
             return Err(format!("dup2: {}", std::io::Error::last_os_error()));
         }
@@ -184,4 +193,32 @@ fn loopback_up() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Opens a pty in the container's own devpts, sends the master to the
+/// shim over `sock` and returns the slave (so `tty` names /dev/pts/0).
+fn open_console(sock: RawFd) -> Result<RawFd, String> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+    unsafe {
+        let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if master < 0 {
+            return Err(os("open /dev/ptmx"));
+        }
+        let unlock: libc::c_int = 0;
+        if libc::ioctl(master, libc::TIOCSPTLCK, &unlock) < 0 {
+            return Err(os("unlock pty"));
+        }
+        let slave = libc::ioctl(master, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY);
+        if slave < 0 {
+            return Err(os("open pty slave"));
+        }
+        let fds = [master];
+        let iov = [std::io::IoSlice::new(b"m")];
+        sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+            .map_err(|e| format!("send pty master: {e}"))?;
+        libc::close(master);
+        libc::close(sock);
+        Ok(slave)
+    }
 }

@@ -131,12 +131,31 @@ fn binds_of(store: &Store, c: &ContainerRecord) -> Vec<BindPlan> {
 
 enum Stdio {
     Pipes { out_r: OwnedFd, err_r: OwnedFd, child: [OwnedFd; 3] },
-    Pty { master: OwnedFd, slave: OwnedFd },
+    Pty { console: OwnedFd, child_console: OwnedFd },
 }
 
 enum ParentIo {
     Pipes { out_r: OwnedFd, err_r: OwnedFd },
+    /// waiting for the pty master from the container
+    Console(OwnedFd),
     Pty { master: OwnedFd },
+}
+
+/// Receives the pty master that init sends over the console socket.
+fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                return Some(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    None
 }
 
 fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, String)> {
@@ -167,11 +186,12 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
 
     let attach_stdin = c.interactive && !detach;
     let stdio = if c.tty {
-        let pty = nix::pty::openpty(None, None).map_err(|e| (125, format!("openpty: {e}")))?;
-        if !detach {
-            copy_winsize(0, pty.master.as_raw_fd());
-        }
-        Stdio::Pty { master: pty.master, slave: pty.slave }
+        // the terminal is made inside the container's own devpts by init,
+        // which sends its master end back over this socket (as runc does)
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| (125, format!("console socket: {e}")))?;
+        Stdio::Pty { console: ours, child_console: theirs }
     } else {
         let (out_r, out_w) = pipe().map_err(fail)?;
         let (err_r, err_w) = pipe().map_err(fail)?;
@@ -183,7 +203,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         Stdio::Pipes { out_r, err_r, child: [stdin, out_w, err_w] }
     };
     let child_fds: [RawFd; 3] = match &stdio {
-        Stdio::Pty { slave, .. } => [slave.as_raw_fd(); 3],
+        Stdio::Pty { .. } => [-1; 3],
         Stdio::Pipes { child, .. } => [child[0].as_raw_fd(), child[1].as_raw_fd(), child[2].as_raw_fd()],
     };
     let plan = InitPlan {
@@ -200,6 +220,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         user: c.user.clone(),
         stdio: child_fds,
         tty: c.tty,
+        console: match &stdio {
+            Stdio::Pty { child_console, .. } => Some(child_console.as_raw_fd()),
+            _ => None,
+        },
         loopback: c.network != "host",
     };
     let (go_read, go_write) = pipe().map_err(fail)?;
@@ -230,9 +254,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     drop(plan);
     // keep only the parent's ends of stdio
     let stdio = match stdio {
-        Stdio::Pty { master, slave } => {
-            drop(slave);
-            ParentIo::Pty { master }
+        Stdio::Pty { console, child_console } => {
+            drop(child_console);
+            ParentIo::Console(console)
         }
         Stdio::Pipes { out_r, err_r, child } => {
             drop(child);
@@ -269,6 +293,18 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     // go
     let _ = nix::unistd::write(&go_write, b"g");
     drop(go_write);
+    let stdio = match stdio {
+        ParentIo::Console(sock) => match receive_master(&sock) {
+            Some(master) => {
+                if !detach {
+                    copy_winsize(0, master.as_raw_fd());
+                }
+                ParentIo::Pty { master }
+            }
+            None => ParentIo::Console(sock), // init failed; its error follows
+        },
+        other => other,
+    };
     let mut report = Vec::new();
     let mut f = std::fs::File::from(err_read);
     let _ = std::io::Read::read_to_end(&mut f, &mut report);
@@ -395,6 +431,7 @@ fn pump(stdio: &ParentIo, log: std::fs::File, detach: bool, forward_stdin: bool)
     let mut sources: Vec<(RawFd, RawFd)> = match stdio {
         ParentIo::Pipes { out_r, err_r } => vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)],
         ParentIo::Pty { master } => vec![(master.as_raw_fd(), 1)],
+        ParentIo::Console(_) => Vec::new(),
     };
     let master = match stdio {
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
