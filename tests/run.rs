@@ -284,3 +284,23 @@ exit [lindex $result 3]
     assert_eq!(e.ok(&["wait", &id]).trim(), "0");
     assert_eq!(e.ok(&["logs", &id]).replace('\r', ""), "/dev/pts/0\n");
 }
+
+#[test]
+fn a_killed_monitor_is_reclaimed_by_rm() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", &img, "sleep", "60"]).trim().to_string();
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(e.root().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let monitor = st["monitor_pid"].as_i64().unwrap() as i32;
+    let pid = st["pid"].as_i64().unwrap() as i32;
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // the container outlives its monitor; ps still tells the truth
+    assert!(e.ok(&["ps"]).contains("Up "));
+    e.ok(&["rm", "-f", &id]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "container process left");
+    assert!(cgroups_of(&id).is_empty(), "cgroup left");
+    assert_eq!(e.ok(&["ps", "-q"]), "");
+}
