@@ -33,3 +33,11 @@ pub fn store(lua: &Lua) -> mlua::Result<crate::state::Store> {
     lua.set_app_data(s.clone());
     Ok(s)
 }
+
+/// `Ok(v)` -> v as a table; `Err(e)` -> nil, "message".
+pub fn table_result<T: Serialize, E: std::fmt::Display>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(v) => Ok(MultiValue::from_iter([to_lua(lua, &v)?])),
+        Err(e) => (Value::Nil, format!("{e}")).into_lua_multi(lua),
+    }
+}

@@ -1,5 +1,5 @@
 //! `bocker.image`: images as tables.
-use super::convert::{result, store, to_lua};
+use super::convert::{result, store, table_result, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
 #[derive(serde::Deserialize, Default)]
@@ -24,11 +24,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "init",
         lua.create_function(|lua, dir: String| {
             let s = store(lua)?;
-            let r = crate::images::init_from_dir(&s, std::path::Path::new(&dir)).map(|img| to_lua(lua, &img));
-            match r {
-                Ok(v) => Ok(MultiValue::from_iter([v?])),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, crate::images::init_from_dir(&s, std::path::Path::new(&dir)))
         })?,
     )?;
     t.set(
@@ -43,10 +39,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "get",
         lua.create_function(|lua, reference: String| {
             let s = store(lua)?;
-            match s.resolve_image(&reference) {
-                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, s.resolve_image(&reference))
         })?,
     )?;
     t.set(
@@ -74,10 +67,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "tag",
         lua.create_function(|lua, (reference, name): (String, String)| {
             let s = store(lua)?;
-            match crate::images::tag(&s, &reference, &name) {
-                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, crate::images::tag(&s, &reference, &name))
         })?,
     )?;
     t.set(
@@ -128,10 +118,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             if let Some(e) = cb_err {
                 return Err(e);
             }
-            match r {
-                Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, r)
         })?,
     )?;
     bocker.set("image", t)?;

@@ -1,5 +1,5 @@
 //! `bocker.volume`: named and anonymous volumes as tables.
-use super::convert::{result, spec, store, to_lua};
+use super::convert::{result, spec, store, table_result, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
 #[derive(serde::Deserialize, Default)]
@@ -16,12 +16,6 @@ struct PruneOpts {
     all: bool,
 }
 
-fn one<T: serde::Serialize>(lua: &Lua, r: Result<T, crate::state::StateError>) -> mlua::Result<MultiValue> {
-    match r {
-        Ok(v) => Ok(MultiValue::from_iter([to_lua(lua, &v)?])),
-        Err(e) => result::<Value, _>(lua, Err(e)),
-    }
-}
 
 pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
@@ -29,7 +23,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "create",
         lua.create_function(|lua, name: Option<String>| {
             let s = store(lua)?;
-            one(lua, crate::volumes::create(&s, name.as_deref()))
+            table_result(lua, crate::volumes::create(&s, name.as_deref()))
         })?,
     )?;
     t.set(
@@ -68,7 +62,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 Some(v) => spec(lua, "bocker.volume.remove options", v)?,
             };
             let s = store(lua)?;
-            one(lua, crate::volumes::remove(&s, &name, o.force))
+            table_result(lua, crate::volumes::remove(&s, &name, o.force))
         })?,
     )?;
     t.set(
@@ -79,7 +73,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 Some(v) => spec(lua, "bocker.volume.prune options", v)?,
             };
             let s = store(lua)?;
-            one(lua, crate::volumes::prune(&s, o.all))
+            table_result(lua, crate::volumes::prune(&s, o.all))
         })?,
     )?;
     bocker.set("volume", t)?;
