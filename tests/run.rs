@@ -283,6 +283,30 @@ exit [lindex $result 3]
     let id = e.ok(&["run", "-d", "-t", &img, "sh", "-c", "tty"]).trim().to_string();
     assert_eq!(e.ok(&["wait", &id]).trim(), "0");
     assert_eq!(e.ok(&["logs", &id]).replace('\r', ""), "/dev/pts/0\n");
+    // exec -it gets a pty of its own in the container
+    let id = e.ok(&["run", "-d", &img, "sleep", "60"]).trim().to_string();
+    std::fs::write(
+        &exp,
+        format!(
+            r##"set timeout 10
+spawn {bin} exec -it {id} sh
+expect_after {{ timeout {{ puts TIMEOUT; exit 99 }} eof {{ puts EOF; exit 98 }} }}
+expect "# "
+send "tty\r"
+expect "/dev/pts/"
+expect "# "
+send "exit 4\r"
+expect_after
+expect eof
+catch wait result
+exit [lindex $result 3]
+"##,
+            bin = common::bin()
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new("expect").arg(&exp).env("BOCKER_ROOT", e.root()).output().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stdout));
 }
 
 #[test]

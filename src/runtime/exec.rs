@@ -99,13 +99,31 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     }
     let workdir = spec.workdir.clone().unwrap_or_else(|| c.workdir.clone());
     let user = spec.user.clone().unwrap_or_else(|| c.user.clone());
+    // with -t: a pty of the container's devpts (we are in its mount ns)
+    let pty = if spec.tty { Some(super::term::open_pty().map_err(e125)?) } else { None };
     match unsafe { nix::unistd::fork() } {
         Err(e) => Err(e125(format!("fork: {e}"))),
         Ok(nix::unistd::ForkResult::Child) => {
+            if let Some((_, slave)) = &pty {
+                if let Err(m) = super::term::take_terminal(slave.as_raw_fd()) {
+                    eprintln!("bocker exec: {m}");
+                    unsafe { libc::_exit(125) }
+                }
+            }
             let code = child(&spec.args, &env, &workdir, &user);
             unsafe { libc::_exit(code) }
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
+            if let Some((master, slave)) = pty {
+                drop(slave);
+                let _raw = if unsafe { libc::isatty(0) } == 1 {
+                    super::term::copy_winsize(0, master.as_raw_fd());
+                    super::term::RawMode::enter(0)
+                } else {
+                    None
+                };
+                super::term::relay(master.as_raw_fd(), spec.interactive);
+            }
             EXEC_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::SeqCst);
             for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
                 unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };

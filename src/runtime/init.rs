@@ -199,26 +199,13 @@ fn loopback_up() -> Result<(), String> {
 /// shim over `sock` and returns the slave (so `tty` names /dev/pts/0).
 fn open_console(sock: RawFd) -> Result<RawFd, String> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
-    unsafe {
-        let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        if master < 0 {
-            return Err(os("open /dev/ptmx"));
-        }
-        let unlock: libc::c_int = 0;
-        if libc::ioctl(master, libc::TIOCSPTLCK, &unlock) < 0 {
-            return Err(os("unlock pty"));
-        }
-        let slave = libc::ioctl(master, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY);
-        if slave < 0 {
-            return Err(os("open pty slave"));
-        }
-        let fds = [master];
-        let iov = [std::io::IoSlice::new(b"m")];
-        sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-            .map_err(|e| format!("send pty master: {e}"))?;
-        libc::close(master);
-        libc::close(sock);
-        Ok(slave)
-    }
+    use std::os::fd::IntoRawFd;
+    let (master, slave) = super::term::open_pty()?;
+    let fds = [master.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(b"m")];
+    sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+        .map_err(|e| format!("send pty master: {e}"))?;
+    drop(master);
+    unsafe { libc::close(sock) };
+    Ok(slave.into_raw_fd())
 }

@@ -9,6 +9,7 @@ pub mod mounts;
 pub mod netglue;
 pub mod rootfs;
 pub mod shim;
+pub mod term;
 pub mod user;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! session, reports "ok" (or the failure) on stdout and outlives the CLI.
 use super::init::{self, InitPipes, InitPlan};
 use super::rootfs::BindPlan;
+use super::term::{copy_winsize, write_all, RawMode};
 use super::{netglue, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
@@ -374,53 +375,6 @@ impl Drop for Cleanup<'_> {
             }
         }
     }
-}
-
-fn copy_winsize(from: RawFd, to: RawFd) {
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
-        }
-    }
-}
-
-struct RawMode {
-    fd: RawFd,
-    saved: libc::termios,
-}
-impl RawMode {
-    fn enter(fd: RawFd) -> Option<RawMode> {
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) != 0 {
-                return None;
-            }
-            let saved = t;
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(fd, libc::TCSANOW, &t);
-            Some(RawMode { fd, saved })
-        }
-    }
-}
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
-    }
-}
-
-fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
-    while !buf.is_empty() {
-        let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return false;
-        }
-        buf = &buf[n as usize..];
-    }
-    true
 }
 
 /// Copies the container's output to the log (and the terminal unless
