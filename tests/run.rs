@@ -328,3 +328,31 @@ fn a_killed_monitor_is_reclaimed_by_rm() {
     assert!(cgroups_of(&id).is_empty(), "cgroup left");
     assert_eq!(e.ok(&["ps", "-q"]), "");
 }
+
+#[test]
+fn lua_scripts_drive_containers_through_handles() {
+    let e = Env::new();
+    let img = e.busybox();
+    let script = e.dir.path().join("h.lua");
+    std::fs::write(
+        &script,
+        r#"
+local img = assert(bocker.image.open(arg[1]))
+local c, status = img:run{ cmd = {"sh", "-c", "echo from-lua; exit 7"}, name = "hdl" }
+assert(status == 7, "status " .. tostring(status))
+assert(bocker.container.open("hdl") == c)
+local d = img:run{ cmd = {"sleep", "30"}, detach = true }
+assert(d:info().running)
+assert(d:exec{ args = {"true"} } == 0)
+d:stop(0.2)
+assert(d:wait() == 137)
+d:remove(); c:remove()
+local none, err = bocker.container.open("hdl")
+assert(none == nil and err:find("No such container"), err)
+print("ok")
+"#,
+    )
+    .unwrap();
+    let out = e.ok(&["script", script.to_str().unwrap(), &img]);
+    assert_eq!(out, "from-lua\nok\n");
+}

@@ -252,3 +252,35 @@ function bocker.volume.remove(name, opts) end
 ---@param opts? { all?: boolean }
 ---@return string[]|nil removed, string|nil err
 function bocker.volume.prune(opts) end
+
+---------------------------------------------------------------- handles
+---A container handle: holds the id; methods call the primitives above.
+---@class bocker.ContainerHandle
+---@field id string
+---@field info fun(self): bocker.Container|nil, string|nil
+---@field start fun(self, opts?: { detach?: boolean }): integer|nil, string|nil
+---@field wait fun(self, timeout?: number): integer|nil, string|nil
+---@field exec fun(self, spec: table): integer|nil, string|nil
+---@field logs fun(self, opts?: table): boolean|nil, string|nil
+---@field kill fun(self, signal?: string): string|nil, string|nil
+---@field stop fun(self, timeout?: number): string|nil, string|nil
+---@field remove fun(self, opts?: table): string|nil, string|nil
+
+---@param ref string
+---@return bocker.ContainerHandle|nil, string|nil err
+function bocker.container.open(ref) end
+
+---An image handle. `run(spec)` = create (spec as bocker.container.create,
+---without `image`, plus `detach`) + start; returns the container handle and
+---the start results (exit status, or 0 when detached).
+---@class bocker.ImageHandle
+---@field id string
+---@field info fun(self): bocker.Image|nil, string|nil
+---@field layers fun(self): table[]|nil, string|nil
+---@field tag fun(self, name: string): bocker.Image|nil, string|nil
+---@field remove fun(self, opts?: table): table|nil, string|nil
+---@field run fun(self, spec?: table): bocker.ContainerHandle|nil, integer|string|nil
+
+---@param ref string
+---@return bocker.ImageHandle|nil, string|nil err
+function bocker.image.open(ref) end

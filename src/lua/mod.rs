@@ -4,6 +4,7 @@
 //! keys; expected failures return `nil, err`, misuse raises.
 pub mod container;
 pub mod convert;
+pub mod handle;
 pub mod image;
 pub mod sys;
 pub mod verbs;
@@ -36,6 +37,8 @@ pub fn new() -> mlua::Result<Lua> {
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
+    handle::register(&lua, &bocker)?;
+    lua.set_named_registry_value("bocker", bocker.clone())?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
