@@ -4,7 +4,7 @@
 //! The pair is created in a single RTM_NEWLINK: host end named
 //! [`host_veth_name`], enslaved to the bridge and up; the peer is created
 //! directly inside the container netns (IFLA_NET_NS_FD) already named `eth0`,
-//! with its MAC and up — no move, no rename. The rest (address, `lo` up,
+//! with its MAC — no move, no rename. The rest (address, `lo` up,
 //! default route) is done over a netlink socket opened on a thread that
 //! joined the container's netns.
 
@@ -74,8 +74,8 @@ pub fn attach(cfg: &NetConfig, container_id: &str, pid: u32, ip: Ipv4Addr) -> Re
             .name(CONTAINER_IFNAME.to_string())
             .address(mac.to_vec())
             .setns_by_fd(nsfd)
-            .up()
-            .build();
+            .build(); // no .up() here: the kernel answers ENOTCONN; set up inside
+
         let msg = LinkVeth::new(&host2, CONTAINER_IFNAME)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
             .controller(br.header.index)
