@@ -139,6 +139,23 @@ pub fn tagged_rules(table: &str, tag: &str) -> Result<Vec<Vec<String>>> {
         .collect())
 }
 
+/// Counts rules tagged `tag` in all tables with a single `iptables-save` call
+/// (the cheap check on the hot path).
+pub fn count_tagged_all(tag: &str) -> Result<usize> {
+    let out = Command::new("iptables-save")
+        .output()
+        .map_err(|e| NetError::io("running iptables-save", e))?;
+    if !out.status.success() {
+        return Err(NetError::Iptables {
+            args: "(iptables-save)".into(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    let needle = format!("--comment \"{tag}\"");
+    let s = String::from_utf8_lossy(&out.stdout);
+    Ok(s.lines().filter(|l| l.starts_with("-A ") && l.contains(&needle)).count())
+}
+
 /// Deletes every rule of `table` tagged `tag`; returns how many were deleted.
 /// A rule that vanished meanwhile is not an error.
 pub fn delete_tagged(table: &str, tag: &str) -> Result<usize> {

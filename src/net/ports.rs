@@ -189,10 +189,10 @@ pub fn add_rules(container_id: &str, container_ip: Ipv4Addr, m: &PortMapping) ->
     Ok(())
 }
 
-/// Removes every rule tagged `bocker:<container_id>`; returns how many.
+/// Removes every rule tagged `bocker:<container_id>` (all per-container
+/// rules live in the nat table); returns how many.
 pub fn remove_rules_for(container_id: &str) -> Result<usize> {
-    let tag = container_tag(container_id);
-    Ok(iptables::delete_tagged("nat", &tag)? + iptables::delete_tagged("filter", &tag)?)
+    iptables::delete_tagged("nat", &container_tag(container_id))
 }
 
 // ---------------------------------------------------------------- proxy
