@@ -289,3 +289,22 @@ fn setup_timing() {
     );
     net::teardown(env.root(), &env.cfg, &s0).unwrap();
 }
+
+#[test]
+fn existing_non_bridge_interface_is_refused() {
+    let env = Env::new();
+    let name = env.cfg.bridge.clone();
+    let peer = format!("{name}p");
+    bocker::net::nl::run(|h| async move {
+        h.link()
+            .add(rtnetlink::LinkVeth::new(&name, &peer).build())
+            .execute()
+            .await
+            .map_err(|e| bocker::net::NetError::Netlink { context: "veth".into(), source: e })
+    })
+    .unwrap();
+    let e = bridge::ensure_bridge(&env.cfg).unwrap_err();
+    assert!(e.to_string().contains("not a bridge"), "{e}");
+    bridge::remove_bridge(&env.cfg).unwrap();
+    assert!(!link_exists(&env.cfg.bridge));
+}

@@ -103,6 +103,9 @@ fn ensure_link(cfg: &NetConfig) -> Result<()> {
                 })?
             }
         };
+        if !nl::is_bridge(&link) {
+            return Err(NetError::Config(format!("interface {} exists but is not a bridge", cfg.bridge)));
+        }
         let index = link.header.index;
         let gw = IpAddr::V4(cfg.gateway);
         let mut addrs = h

@@ -105,7 +105,8 @@ pub fn allocate(
 }
 
 /// Removes the leases of containers that are not alive. Returns how many.
-/// Leases that are empty (being written right now) are left alone.
+/// Empty leases (being written right now) are left alone unless older than
+/// a minute (their writer crashed between create and write).
 pub fn reclaim_dead(root: &Path, cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<usize> {
     let dir = lease_dir(root, cfg);
     let rd = match fs::read_dir(&dir) {
@@ -122,7 +123,18 @@ pub fn reclaim_dead(root: &Path, cfg: &NetConfig, is_alive: &dyn Fn(&str) -> boo
         }
         let path = ent.path();
         let Ok(owner) = fs::read_to_string(&path) else { continue };
-        if owner.is_empty() || is_alive(&owner) {
+        if owner.is_empty() {
+            let stale = ent
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .map(|age| age.as_secs() > 60)
+                .unwrap_or(false);
+            if !stale {
+                continue;
+            }
+        } else if is_alive(&owner) {
             continue;
         }
         let tmp = dir.join(format!(".reclaim.{}.{}", std::process::id(), name));

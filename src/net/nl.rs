@@ -90,6 +90,15 @@ pub fn is_up(m: &LinkMessage) -> bool {
     m.header.flags.contains(LinkFlags::Up)
 }
 
+/// Whether the link is a Linux bridge.
+pub fn is_bridge(m: &LinkMessage) -> bool {
+    use rtnetlink::packet_route::link::{InfoKind, LinkInfo};
+    m.attributes.iter().any(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge))),
+        _ => false,
+    })
+}
+
 /// Name of a link message.
 pub fn link_name(m: &LinkMessage) -> Option<&str> {
     m.attributes.iter().find_map(|a| match a {
