@@ -288,6 +288,9 @@ fn setup_timing() {
         first, times[times.len() / 2], times[0], times[times.len() - 1], down[down.len() / 2]
     );
     net::teardown(env.root(), &env.cfg, &s0).unwrap();
+    net::reset(env.root(), &env.cfg).unwrap();
+    assert!(!link_exists(&env.cfg.bridge));
+    assert!(!env.root().join("net").join(&env.cfg.bridge).exists());
 }
 
 #[test]

@@ -207,6 +207,20 @@ pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
     }
 }
 
+/// `bocker network prune`-style reset of one bridge network: removes the
+/// bridge and its rules (see [`bridge::remove_bridge`]) and all leases.
+/// Per-container DNAT rules and proxies belong to [`teardown`]; call it for
+/// every container first.
+pub fn reset(root: &Path, cfg: &NetConfig) -> Result<()> {
+    bridge::remove_bridge(cfg)?;
+    let dir = root.join("net").join(&cfg.bridge);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NetError::io(format!("removing {}", dir.display()), e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
