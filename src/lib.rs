@@ -9,6 +9,7 @@ pub mod image;
 pub mod images;
 pub mod logs;
 pub mod lua;
+pub mod net;
 pub mod repl;
 pub mod runtime;
 pub mod state;

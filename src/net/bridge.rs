@@ -1,0 +1,230 @@
+//! The host bridge of a network and the host-wide settings it needs.
+//!
+//! `ensure_bridge(cfg)` is idempotent and safe to race (EEXIST is success):
+//!
+//! 1. the bridge `cfg.bridge` exists, carries `cfg.gateway/prefix`, and is up
+//!    (rtnetlink, host netns);
+//! 2. `net.ipv4.ip_forward=1` (needed even for an isolated bridge: a container
+//!    reaching a published port through the gateway is routed bridge->bridge).
+//!    If bocker flips it from 0, the old value is kept in
+//!    `/run/bocker/ip_forward.orig` and restored by the `remove_bridge` that
+//!    removes the last bocker bridge;
+//! 3. iptables rules, each tagged `-m comment --comment bocker-br:<bridge>`:
+//!    - nat POSTROUTING `-s SUBNET -o BR -m conntrack --ctstate DNAT -j MASQUERADE`
+//!      (hairpin: a container reaching another one's published port via
+//!      the gateway gets answers back through the host);
+//!    - filter FORWARD (inserted at the top) `-o BR --ctstate RELATED,ESTABLISHED
+//!      -j ACCEPT`, `-i BR -o BR -j ACCEPT`;
+//!    - egress on (default): nat POSTROUTING `-s SUBNET ! -o BR -j MASQUERADE`,
+//!      FORWARD `-i BR ! -o BR -j ACCEPT` and `-o BR --ctstate DNAT -j ACCEPT`
+//!      (published ports reachable from outside);
+//!    - egress off (`BOCKER_NET_EGRESS=0`, all tests): instead, on top of
+//!      FORWARD, `-i BR ! -o BR -j DROP` and `! -i BR -o BR -j DROP`: nothing
+//!      is forwarded between the bridge and any other interface (eth0
+//!      included), in either direction. Host <-> container traffic (INPUT /
+//!      OUTPUT) and container <-> container traffic still work.
+//!
+//! `remove_bridge(cfg)` deletes the bridge and every rule tagged for it.
+
+use super::config::NetConfig;
+use super::error::{NetError, Result};
+use super::iptables::{self, Pos};
+use super::nl;
+use futures::TryStreamExt;
+use rtnetlink::LinkBridge;
+use std::fs;
+use std::io::ErrorKind;
+use std::net::IpAddr;
+
+const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+const IP_FORWARD_ORIG: &str = "/run/bocker/ip_forward.orig";
+
+/// The comment tag of the bridge-wide rules.
+pub fn bridge_tag(cfg: &NetConfig) -> String {
+    format!("bocker-br:{}", cfg.bridge)
+}
+
+/// One iptables rule: table, chain, where to add it, and its match/target args.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub table: &'static str,
+    pub chain: &'static str,
+    pub pos: Pos,
+    pub args: Vec<String>,
+}
+
+fn rule(table: &'static str, chain: &'static str, pos: Pos, args: &str, tag: &str, target: &str) -> Rule {
+    let mut a: Vec<String> = args.split_whitespace().map(String::from).collect();
+    a.extend(["-m", "comment", "--comment", tag, "-j"].map(String::from));
+    a.extend(target.split_whitespace().map(String::from));
+    Rule { table, chain, pos, args: a }
+}
+
+/// The rules `ensure_bridge` installs, in installation order (inserted rules
+/// later in the list end up above earlier ones).
+pub fn bridge_rules(cfg: &NetConfig) -> Vec<Rule> {
+    let (br, net, tag) = (&cfg.bridge, cfg.subnet.to_string(), bridge_tag(cfg));
+    let mut v = vec![
+        rule("nat", "POSTROUTING", Pos::Append, &format!("-s {net} -o {br} -m conntrack --ctstate DNAT"), &tag, "MASQUERADE"),
+        rule("filter", "FORWARD", Pos::Insert, &format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED"), &tag, "ACCEPT"),
+        rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} -o {br}"), &tag, "ACCEPT"),
+    ];
+    if cfg.egress {
+        v.push(rule("nat", "POSTROUTING", Pos::Append, &format!("-s {net} ! -o {br}"), &tag, "MASQUERADE"));
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} ! -o {br}"), &tag, "ACCEPT"));
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-o {br} -m conntrack --ctstate DNAT"), &tag, "ACCEPT"));
+    } else {
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} ! -o {br}"), &tag, "DROP"));
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("! -i {br} -o {br}"), &tag, "DROP"));
+    }
+    v
+}
+
+/// Makes sure the bridge, ip_forward and the bridge rules are in place.
+pub fn ensure_bridge(cfg: &NetConfig) -> Result<()> {
+    ensure_link(cfg)?;
+    ensure_ip_forward()?;
+    ensure_rules(cfg)
+}
+
+fn ensure_link(cfg: &NetConfig) -> Result<()> {
+    let cfg = cfg.clone();
+    nl::run(|h| async move {
+        let link = match nl::link_by_name(&h, &cfg.bridge).await? {
+            Some(l) => l,
+            None => {
+                match h.link().add(LinkBridge::new(&cfg.bridge).build()).execute().await {
+                    Ok(()) => {}
+                    Err(e) if nl::is_errno(&e, libc::EEXIST) => {}
+                    Err(e) => return Err(NetError::nl(format!("creating bridge {}", cfg.bridge), e)),
+                }
+                nl::link_by_name(&h, &cfg.bridge).await?.ok_or_else(|| {
+                    NetError::Config(format!("bridge {} vanished right after creation", cfg.bridge))
+                })?
+            }
+        };
+        if !nl::is_bridge(&link) {
+            return Err(NetError::Config(format!("interface {} exists but is not a bridge", cfg.bridge)));
+        }
+        let index = link.header.index;
+        let gw = IpAddr::V4(cfg.gateway);
+        let mut addrs = h
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .set_address_filter(gw)
+            .execute();
+        let has = addrs
+            .try_next()
+            .await
+            .map_err(|e| NetError::nl(format!("listing addresses of {}", cfg.bridge), e))?
+            .is_some();
+        drop(addrs);
+        if !has {
+            match h.address().add(index, gw, cfg.subnet.prefix).execute().await {
+                Ok(()) => {}
+                Err(e) if nl::is_errno(&e, libc::EEXIST) => {}
+                Err(e) => {
+                    return Err(NetError::nl(format!("adding {}/{} to {}", cfg.gateway, cfg.subnet.prefix, cfg.bridge), e))
+                }
+            }
+        }
+        if !nl::is_up(&link) {
+            nl::set_up(&h, index, &cfg.bridge).await?;
+        }
+        Ok(())
+    })
+}
+
+fn ensure_ip_forward() -> Result<()> {
+    let cur = fs::read_to_string(IP_FORWARD).map_err(|e| NetError::io(format!("reading {IP_FORWARD}"), e))?;
+    if cur.trim() == "1" {
+        return Ok(());
+    }
+    let _ = fs::create_dir_all("/run/bocker");
+    // Remember the original value once (first flipper wins).
+    if let Ok(mut f) = fs::OpenOptions::new().write(true).create_new(true).open(IP_FORWARD_ORIG) {
+        use std::io::Write;
+        let _ = f.write_all(cur.trim().as_bytes());
+    }
+    fs::write(IP_FORWARD, "1").map_err(|e| NetError::io(format!("writing 1 to {IP_FORWARD}"), e))
+}
+
+fn ensure_rules(cfg: &NetConfig) -> Result<()> {
+    let rules = bridge_rules(cfg);
+    let tag = bridge_tag(cfg);
+    // Fast path: a single iptables-save instead of one `-C` per rule.
+    if iptables::count_tagged_all(&tag)? == rules.len() {
+        return Ok(());
+    }
+    let _lock = iptables::lock()?;
+    for r in &rules {
+        let a: Vec<&str> = r.args.iter().map(String::as_str).collect();
+        iptables::ensure(r.table, r.chain, r.pos, &a)?;
+    }
+    Ok(())
+}
+
+/// Removes the bridge and every rule tagged for it. Missing pieces are fine.
+pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
+    let name = cfg.bridge.clone();
+    let mut errs = vec![];
+    if let Err(e) = nl::run(|h| async move { nl::delete_link(&h, &name).await.map(|_| ()) }) {
+        errs.push(e.to_string());
+    }
+    let tag = bridge_tag(cfg);
+    {
+        let _lock = iptables::lock();
+        for t in ["nat", "filter"] {
+            if let Err(e) = iptables::delete_tagged(t, &tag) {
+                errs.push(e.to_string());
+            }
+        }
+    }
+    if let Err(e) = maybe_restore_ip_forward() {
+        errs.push(e.to_string());
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(NetError::Teardown(errs))
+    }
+}
+
+/// Restores ip_forward to the value saved by `ensure_bridge` when no bocker
+/// bridge rules are left on the host.
+fn maybe_restore_ip_forward() -> Result<()> {
+    let orig = match fs::read_to_string(IP_FORWARD_ORIG) {
+        Ok(s) => s,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(NetError::io(format!("reading {IP_FORWARD_ORIG}"), e)),
+    };
+    let _lock = iptables::lock()?;
+    let all = iptables::run(&["-t", "filter", "-S", "FORWARD"])?;
+    if all.contains("\"bocker-br:") {
+        return Ok(()); // another bocker bridge still needs forwarding
+    }
+    if orig.trim() == "0" {
+        fs::write(IP_FORWARD, "0").map_err(|e| NetError::io(format!("writing 0 to {IP_FORWARD}"), e))?;
+    }
+    let _ = fs::remove_file(IP_FORWARD_ORIG);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn rules_shape() {
+        let c = NetConfig::parse(Some("bk1"), Some("10.213.7.0/24"), Some("0")).unwrap();
+        let r = bridge_rules(&c);
+        assert!(r.iter().all(|r| r.args.windows(2).any(|w| w[0] == "--comment" && w[1] == "bocker-br:bk1")));
+        // isolated: no MASQUERADE out, the last inserted FORWARD rules are DROPs
+        assert!(!r.iter().any(|r| r.args.join(" ").contains("! -o bk1 -m comment --comment bocker-br:bk1 -j MASQUERADE")));
+        assert_eq!(r.last().unwrap().args.last().unwrap(), "DROP");
+        let c = NetConfig::parse(Some("bk1"), Some("10.213.7.0/24"), Some("1")).unwrap();
+        let r = bridge_rules(&c);
+        assert!(r.iter().any(|r| r.table == "nat" && r.args.join(" ").starts_with("-s 10.213.7.0/24 ! -o bk1")));
+        assert!(!r.iter().any(|r| r.args.last().unwrap() == "DROP"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Container networking: bridge, veth pairs, address allocation, NAT and
+//! published ports. Pure library; the caller (the shim that holds the paused
+//! container child) calls [`setup`] with the child's pid and stores the
+//! returned [`NetState`] in the container record; [`teardown`] undoes it
+//! (idempotent; any piece may already be gone).
+//!
+//! Files: `config` (env, CIDR), `ipam` (leases), `bridge` (bridge + host
+//! rules), `veth` (per-container link), `ports` (-p, DNAT, proxy),
+//! `files` (resolv.conf/hosts/hostname), `iptables`, `nl` (netlink plumbing).
+
+pub mod bridge;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod ipam;
+pub mod iptables;
+pub mod nl;
+pub mod ports;
+pub mod veth;
+
+pub use config::{Ipv4Net, NetConfig};
+pub use error::{NetError, Result};
+pub use ports::{PortMapping, PortSpec, Proto, ProxyLauncher};
+
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::Path;
+use std::str::FromStr;
+
+/// `--network` mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetMode {
+    /// veth on the bridge, address from the pool, NAT, published ports.
+    Bridge,
+    /// own netns with `lo` only.
+    None,
+    /// the host's netns (the caller does not unshare CLONE_NEWNET).
+    Host,
+}
+
+impl FromStr for NetMode {
+    type Err = NetError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "bridge" | "default" => Ok(NetMode::Bridge),
+            "none" => Ok(NetMode::None),
+            "host" => Ok(NetMode::Host),
+            _ => Err(NetError::Config(format!("unknown network mode {s:?} (bridge, none, host)"))),
+        }
+    }
+}
+
+/// Everything [`teardown`] needs; serde so it can live in the container record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetState {
+    pub container_id: String,
+    pub mode: NetMode,
+    #[serde(default)]
+    pub bridge: Option<String>,
+    #[serde(default)]
+    pub ip: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub prefix: Option<u8>,
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub host_veth: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+    #[serde(default)]
+    pub proxy_pids: Vec<u32>,
+}
+
+impl NetState {
+    fn empty(container_id: &str, mode: NetMode) -> Self {
+        NetState {
+            container_id: container_id.to_string(),
+            mode,
+            bridge: None,
+            ip: None,
+            prefix: None,
+            gateway: None,
+            mac: None,
+            host_veth: None,
+            ports: vec![],
+            proxy_pids: vec![],
+        }
+    }
+}
+
+/// [`setup_with`] using the default proxy launcher (`/proc/self/exe __proxy`).
+pub fn setup(
+    root: &Path,
+    cfg: &NetConfig,
+    container_id: &str,
+    pid: u32,
+    mode: NetMode,
+    ports: &[PortSpec],
+    is_alive: &dyn Fn(&str) -> bool,
+) -> Result<NetState> {
+    setup_with(root, cfg, container_id, pid, mode, ports, is_alive, &ProxyLauncher::default())
+}
+
+/// Sets up networking for the container whose (paused) init is `pid`.
+/// On error everything done so far is undone.
+#[allow(clippy::too_many_arguments)]
+pub fn setup_with(
+    root: &Path,
+    cfg: &NetConfig,
+    container_id: &str,
+    pid: u32,
+    mode: NetMode,
+    ports: &[PortSpec],
+    is_alive: &dyn Fn(&str) -> bool,
+    launcher: &ProxyLauncher,
+) -> Result<NetState> {
+    let mut st = NetState::empty(container_id, mode);
+    match mode {
+        NetMode::Host | NetMode::None if !ports.is_empty() => {
+            Err(NetError::Config(format!("published ports need --network bridge, not {mode:?}").to_lowercase()))
+        }
+        NetMode::Host => Ok(st),
+        NetMode::None => {
+            veth::loopback_up(pid)?;
+            Ok(st)
+        }
+        NetMode::Bridge => {
+            // Host ports first: fail before touching anything.
+            let reserved = ports.iter().map(ports::reserve).collect::<Result<Vec<_>>>()?;
+            bridge::ensure_bridge(cfg)?;
+            st.bridge = Some(cfg.bridge.clone());
+            match bridge_rest(root, cfg, pid, &mut st, reserved, is_alive, launcher) {
+                Ok(()) => Ok(st),
+                Err(e) => {
+                    let _ = teardown(root, cfg, &st);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn bridge_rest(
+    root: &Path,
+    cfg: &NetConfig,
+    pid: u32,
+    st: &mut NetState,
+    reserved: Vec<(PortMapping, ports::Reserved)>,
+    is_alive: &dyn Fn(&str) -> bool,
+    launcher: &ProxyLauncher,
+) -> Result<()> {
+    let ip = ipam::allocate(root, cfg, &st.container_id, is_alive)?;
+    st.ip = Some(ip);
+    st.prefix = Some(cfg.subnet.prefix);
+    st.gateway = Some(cfg.gateway);
+    st.host_veth = Some(veth::host_veth_name(&st.container_id));
+    let a = veth::attach(cfg, &st.container_id, pid, ip)?;
+    st.mac = Some(a.mac);
+    for (m, sock) in reserved {
+        st.ports.push(m.clone());
+        ports::add_rules(&st.container_id, ip, &m)?;
+        if let ports::Reserved::Tcp(l) = sock {
+            let target = SocketAddr::V4(SocketAddrV4::new(ip, m.container_port));
+            st.proxy_pids.push(ports::spawn_proxy(launcher, l, target)?);
+        }
+    }
+    Ok(())
+}
+
+/// Undoes [`setup`]: kills proxies, removes the container's rules, deletes the
+/// veth, releases the lease. Idempotent; keeps going past failures and
+/// reports them all. The bridge itself stays (see [`bridge::remove_bridge`]).
+pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
+    if st.mode != NetMode::Bridge {
+        return Ok(());
+    }
+    let mut errs = vec![];
+    for pid in &st.proxy_pids {
+        if let Err(e) = ports::kill_proxy(*pid) {
+            errs.push(e.to_string());
+        }
+    }
+    if let Err(e) = ports::remove_rules_for(&st.container_id) {
+        errs.push(e.to_string());
+    }
+    let host_veth = st.host_veth.clone().unwrap_or_else(|| veth::host_veth_name(&st.container_id));
+    if let Err(e) = veth::detach(&host_veth) {
+        errs.push(e.to_string());
+    }
+    if let Some(ip) = st.ip {
+        let mut c = cfg.clone();
+        if let Some(b) = &st.bridge {
+            c.bridge = b.clone();
+        }
+        if let Err(e) = ipam::release(root, &c, ip, &st.container_id) {
+            errs.push(e.to_string());
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(NetError::Teardown(errs))
+    }
+}
+
+/// `bocker network prune`-style reset of one bridge network: removes the
+/// bridge and its rules (see [`bridge::remove_bridge`]) and all leases.
+/// Per-container DNAT rules and proxies belong to [`teardown`]; call it for
+/// every container first.
+pub fn reset(root: &Path, cfg: &NetConfig) -> Result<()> {
+    bridge::remove_bridge(cfg)?;
+    let dir = root.join("net").join(&cfg.bridge);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NetError::io(format!("removing {}", dir.display()), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn state_roundtrip_and_modes() {
+        let mut st = NetState::empty("abc", NetMode::Bridge);
+        st.ip = Some(Ipv4Addr::new(10, 0, 0, 2));
+        st.ports.push(PortMapping { host_ip: Ipv4Addr::UNSPECIFIED, host_port: 8080, container_port: 80, proto: Proto::Tcp });
+        let j = serde_json::to_string(&st).unwrap();
+        assert!(j.contains("\"mode\":\"bridge\"") && j.contains("\"proto\":\"tcp\""), "{j}");
+        assert_eq!(serde_json::from_str::<NetState>(&j).unwrap(), st);
+        assert!(serde_json::from_str::<NetState>(r#"{"container_id":"a","mode":"none","bogus":1}"#).is_err());
+        assert_eq!("none".parse::<NetMode>().unwrap(), NetMode::None);
+        assert!("weird".parse::<NetMode>().is_err());
+        let t = tempfile::tempdir().unwrap();
+        let cfg = NetConfig::parse(Some("bt9"), None, Some("0")).unwrap();
+        // host mode + ports is refused; teardown of non-bridge is a no-op
+        let e = setup(t.path(), &cfg, "x", 1, NetMode::Host, &[ports::parse("80").unwrap()], &|_: &str| true);
+        assert!(e.is_err());
+        teardown(t.path(), &cfg, &NetState::empty("x", NetMode::None)).unwrap();
+    }
+}

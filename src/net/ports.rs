@@ -1,0 +1,418 @@
+//! Published ports (`-p`): parsing, host-port reservation, DNAT rules and the
+//! userspace proxy for loopback.
+//!
+//! For a mapping HOSTIP:HOSTPORT -> CONTAINER:CPORT:
+//! - nat PREROUTING `-p P [-d HOSTIP] --dport HOSTPORT -m addrtype --dst-type LOCAL
+//!   -j DNAT --to-destination CIP:CPORT` (traffic arriving from other hosts and
+//!   from containers, which reach it via the gateway address);
+//! - nat OUTPUT, same but `! -d 127.0.0.0/8` (host processes using a non-loopback
+//!   host address);
+//! - 127.0.0.1:HOSTPORT from the host: a userspace TCP proxy process (like
+//!   docker-proxy) that also keeps the host port bound (reserved) for the
+//!   container's lifetime. The proxy listens on HOSTIP:HOSTPORT (0.0.0.0 when no
+//!   IP was given).
+//! - a HOSTIP in 127.0.0.0/8 gets the proxy only (no DNAT).
+//!
+//! Rules carry `-m comment --comment bocker:<container_id>` and are removed with
+//! [`remove_rules_for`]. UDP ports get the DNAT rules only (no proxy): UDP to
+//! 127.0.0.1 is not forwarded.
+
+use super::error::{NetError, Result};
+use super::iptables;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Transport protocol of a published port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// A `-p` argument as the user wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortSpec {
+    /// `None`: all host addresses.
+    pub host_ip: Option<Ipv4Addr>,
+    /// `None`: pick a free port.
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub proto: Proto,
+}
+
+/// A resolved, active mapping (stored in `NetState`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// 0.0.0.0 = all host addresses.
+    pub host_ip: Ipv4Addr,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for PortMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}->{}/{}", self.host_ip, self.host_port, self.container_port, self.proto.as_str())
+    }
+}
+
+fn port(spec: &str, s: &str, what: &str, zero_ok: bool) -> Result<u16> {
+    let bad = |reason: String| NetError::PortSpec { spec: spec.into(), reason };
+    let p: u16 = s.parse().map_err(|_| bad(format!("{what} {s:?} is not a number 1-65535")))?;
+    if p == 0 && !zero_ok {
+        return Err(bad(format!("{what} must not be 0")));
+    }
+    Ok(p)
+}
+
+/// Parses `[[IP:]HOSTPORT:]CPORT[/tcp|/udp]` (also `IP::CPORT`).
+pub fn parse(spec: &str) -> Result<PortSpec> {
+    let bad = |reason: &str| NetError::PortSpec { spec: spec.into(), reason: reason.into() };
+    let (body, proto) = match spec.rsplit_once('/') {
+        Some((b, "tcp")) => (b, Proto::Tcp),
+        Some((b, "udp")) => (b, Proto::Udp),
+        Some(_) => return Err(bad("protocol must be tcp or udp")),
+        None => (spec, Proto::Tcp),
+    };
+    let parts: Vec<&str> = body.split(':').collect();
+    let (ip, hp, cp) = match parts.as_slice() {
+        [c] => (None, None, *c),
+        [h, c] => (None, Some(*h), *c),
+        [i, h, c] => (Some(*i), Some(*h), *c),
+        _ => return Err(bad("expected [[IP:]HOSTPORT:]CONTAINERPORT[/PROTO]")),
+    };
+    let host_ip = match ip {
+        None | Some("") => None,
+        Some(i) => Some(i.parse::<Ipv4Addr>().map_err(|_| bad("host IP is not an IPv4 address"))?),
+    };
+    let host_port = match hp {
+        None | Some("") => None,
+        Some(h) => Some(port(spec, h, "host port", true)?).filter(|p| *p != 0),
+    };
+    let container_port = port(spec, cp, "container port", false)?;
+    Ok(PortSpec { host_ip, host_port, container_port, proto })
+}
+
+impl FromStr for PortSpec {
+    type Err = NetError;
+    fn from_str(s: &str) -> Result<Self> {
+        parse(s)
+    }
+}
+
+/// The bound host socket that reserves a host port until it is handed to the
+/// proxy (TCP) or dropped (UDP).
+#[derive(Debug)]
+pub enum Reserved {
+    Tcp(TcpListener),
+    Udp(UdpSocket),
+}
+
+/// Binds the host port (the "is it free?" test). A random port is picked
+/// when none was given.
+pub fn reserve(spec: &PortSpec) -> Result<(PortMapping, Reserved)> {
+    let ip = spec.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let addr = SocketAddr::V4(SocketAddrV4::new(ip, spec.host_port.unwrap_or(0)));
+    let in_use = |source| NetError::PortInUse { addr, proto: spec.proto.as_str(), source };
+    let (port, r) = match spec.proto {
+        Proto::Tcp => {
+            let l = TcpListener::bind(addr).map_err(in_use)?;
+            let p = l.local_addr().map_err(|e| NetError::io("local_addr", e))?.port();
+            (p, Reserved::Tcp(l))
+        }
+        Proto::Udp => {
+            let s = UdpSocket::bind(addr).map_err(in_use)?;
+            let p = s.local_addr().map_err(|e| NetError::io("local_addr", e))?.port();
+            (p, Reserved::Udp(s))
+        }
+    };
+    Ok((PortMapping { host_ip: ip, host_port: port, container_port: spec.container_port, proto: spec.proto }, r))
+}
+
+/// Comment tag of a container's rules.
+pub fn container_tag(container_id: &str) -> String {
+    format!("bocker:{container_id}")
+}
+
+/// The nat rules (chain, args) for one mapping; empty for a loopback host IP.
+pub fn dnat_rules(container_id: &str, container_ip: Ipv4Addr, m: &PortMapping) -> Vec<(&'static str, Vec<String>)> {
+    if m.host_ip.is_loopback() {
+        return vec![];
+    }
+    let to = format!("{container_ip}:{}", m.container_port);
+    let tag = container_tag(container_id);
+    let mk = |dst: Vec<String>| -> Vec<String> {
+        let mut a: Vec<String> = vec!["-p".into(), m.proto.as_str().into()];
+        a.extend(dst);
+        a.extend(
+            ["--dport", &m.host_port.to_string(), "-m", "addrtype", "--dst-type", "LOCAL", "-m", "comment", "--comment", &tag, "-j", "DNAT", "--to-destination", &to]
+                .map(String::from),
+        );
+        a
+    };
+    if m.host_ip.is_unspecified() {
+        vec![
+            ("PREROUTING", mk(vec![])),
+            ("OUTPUT", mk(vec!["!".into(), "-d".into(), "127.0.0.0/8".into()])),
+        ]
+    } else {
+        let d = vec!["-d".into(), m.host_ip.to_string()];
+        vec![("PREROUTING", mk(d.clone())), ("OUTPUT", mk(d))]
+    }
+}
+
+/// Installs the DNAT rules of one mapping.
+pub fn add_rules(container_id: &str, container_ip: Ipv4Addr, m: &PortMapping) -> Result<()> {
+    for (chain, args) in dnat_rules(container_id, container_ip, m) {
+        let mut a: Vec<&str> = vec!["-t", "nat", "-A", chain];
+        a.extend(args.iter().map(String::as_str));
+        iptables::run(&a)?;
+    }
+    Ok(())
+}
+
+/// Removes every rule tagged `bocker:<container_id>` (all per-container
+/// rules live in the nat table); returns how many.
+pub fn remove_rules_for(container_id: &str) -> Result<usize> {
+    iptables::delete_tagged("nat", &container_tag(container_id))
+}
+
+// ---------------------------------------------------------------- proxy
+
+/// The argument that selects the proxy entry point: `EXE __proxy tcp fd:3 TARGET`.
+pub const PROXY_ARG: &str = "__proxy";
+
+/// How to start a proxy process: `program args... __proxy tcp fd:3 TARGET`.
+#[derive(Clone, Debug)]
+pub struct ProxyLauncher {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Default for ProxyLauncher {
+    /// Re-executes the current binary (`/proc/self/exe __proxy ...`).
+    fn default() -> Self {
+        ProxyLauncher { program: PathBuf::from("/proc/self/exe"), args: vec![] }
+    }
+}
+
+/// Starts a proxy process that inherits `listener` as fd 3 and forwards each
+/// connection to `target`. Returns its pid. The caller (shim) is its parent;
+/// [`kill_proxy`] reaps it when it can.
+pub fn spawn_proxy(launcher: &ProxyLauncher, listener: TcpListener, target: SocketAddr) -> Result<u32> {
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new(&launcher.program);
+    cmd.args(&launcher.args)
+        .args([PROXY_ARG, "tcp", "fd:3", &target.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    // SAFETY: only async-signal-safe calls (dup2, fcntl, setsid) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == 3 {
+                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| NetError::io(format!("starting proxy {}", launcher.program.display()), e))?;
+    drop(listener);
+    Ok(child.id())
+}
+
+/// Entry point of the hidden subcommand; `args` are the words after
+/// `__proxy`: `tcp fd:N TARGET` or `tcp LISTENADDR TARGET`.
+pub fn proxy_main(args: &[String]) -> ! {
+    let r = (|| -> Result<(TcpListener, SocketAddr)> {
+        let bad = || NetError::Config(format!("usage: {PROXY_ARG} tcp fd:N|ADDR:PORT TARGET:PORT (got {args:?})"));
+        let [proto, listen, target] = args else { return Err(bad()) };
+        if proto != "tcp" {
+            return Err(bad());
+        }
+        let target: SocketAddr = target.parse().map_err(|_| bad())?;
+        let l = if let Some(n) = listen.strip_prefix("fd:") {
+            let n: i32 = n.parse().map_err(|_| bad())?;
+            // SAFETY: fd handed to us by spawn_proxy, owned by this process from now on.
+            unsafe { TcpListener::from_raw_fd(n) }
+        } else {
+            let a: SocketAddr = listen.parse().map_err(|_| bad())?;
+            TcpListener::bind(a).map_err(|e| NetError::io(format!("binding {a}"), e))?
+        };
+        Ok((l, target))
+    })();
+    match r {
+        Ok((l, t)) => run_proxy(l, t),
+        Err(e) => {
+            eprintln!("bocker proxy: {e}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// Forwards every accepted connection to `target`, one thread per
+/// connection (two copy directions, half-close propagated). Never returns.
+pub fn run_proxy(listener: TcpListener, target: SocketAddr) -> ! {
+    loop {
+        match listener.accept() {
+            Ok((client, _)) => {
+                let _ = std::thread::Builder::new().spawn(move || proxy_conn(client, target));
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+fn proxy_conn(client: TcpStream, target: SocketAddr) {
+    let Ok(server) = TcpStream::connect_timeout(&target, Duration::from_secs(10)) else {
+        return; // client sees the connection closed
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else { return };
+    let up = std::thread::spawn(move || pipe(c2, s2));
+    pipe(server, client);
+    let _ = up.join();
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let _ = io::copy(&mut from, &mut to);
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+/// Kills a proxy started by [`spawn_proxy`] if `pid` still is one (checked via
+/// /proc/PID/cmdline, so a recycled pid is left alone) and reaps it if it is
+/// our child. Missing process is fine.
+pub fn kill_proxy(pid: u32) -> Result<()> {
+    let Ok(pid_i) = i32::try_from(pid) else { return Ok(()) };
+    if pid_i <= 1 {
+        return Ok(());
+    }
+    let cmdline = match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(c) => c,
+        Err(_) => return Ok(()),
+    };
+    if !cmdline.split(|b| *b == 0).any(|w| w == PROXY_ARG.as_bytes()) {
+        return Ok(());
+    }
+    // SAFETY: plain syscalls on a pid.
+    unsafe {
+        if libc::kill(pid_i, libc::SIGKILL) != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                return Err(NetError::io(format!("killing proxy {pid}"), e));
+            }
+        }
+        let mut st = 0;
+        libc::waitpid(pid_i, &mut st, 0); // ECHILD when not our child: fine
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PortSpec {
+        parse(s).unwrap()
+    }
+
+    #[test]
+    fn parse_forms() {
+        assert_eq!(p("8080:80"), PortSpec { host_ip: None, host_port: Some(8080), container_port: 80, proto: Proto::Tcp });
+        assert_eq!(p("80"), PortSpec { host_ip: None, host_port: None, container_port: 80, proto: Proto::Tcp });
+        assert_eq!(
+            p("127.0.0.1:8080:80/udp"),
+            PortSpec { host_ip: Some(Ipv4Addr::LOCALHOST), host_port: Some(8080), container_port: 80, proto: Proto::Udp }
+        );
+        assert_eq!(p("10.1.1.1::53/udp").host_port, None);
+        assert_eq!(p("0:80").host_port, None);
+        assert_eq!(p("53/tcp").proto, Proto::Tcp);
+    }
+
+    #[test]
+    fn parse_errors() {
+        for s in ["", "x", "80/sctp", "1:2:3:4", "70000:80", "8080:0", "a.b.c.d:1:2", "8080:", ":"] {
+            let e = parse(s).unwrap_err().to_string();
+            assert!(e.contains("invalid port spec"), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn reserve_detects_busy_port() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let e = reserve(&p(&format!("127.0.0.1:{port}:80"))).unwrap_err();
+        assert!(matches!(e, NetError::PortInUse { .. }), "{e}");
+        assert!(e.to_string().contains("already in use"));
+        let (m, _r) = reserve(&p("127.0.0.1::80")).unwrap();
+        assert_ne!(m.host_port, 0);
+    }
+
+    #[test]
+    fn dnat_shape() {
+        let m = PortMapping { host_ip: Ipv4Addr::UNSPECIFIED, host_port: 8080, container_port: 80, proto: Proto::Tcp };
+        let r = dnat_rules("abc", Ipv4Addr::new(10, 0, 0, 2), &m);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, "PREROUTING");
+        let out = r[1].1.join(" ");
+        assert!(out.contains("! -d 127.0.0.0/8"), "{out}");
+        assert!(out.contains("--comment bocker:abc"));
+        assert!(out.ends_with("--to-destination 10.0.0.2:80"));
+        let lo = PortMapping { host_ip: Ipv4Addr::LOCALHOST, ..m };
+        assert!(dnat_rules("abc", Ipv4Addr::new(10, 0, 0, 2), &lo).is_empty());
+    }
+
+    #[test]
+    fn proxy_in_thread_forwards() {
+        // echo server
+        let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ea = echo.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in echo.incoming().flatten() {
+                let mut r = s.try_clone().unwrap();
+                let mut w = s;
+                std::thread::spawn(move || {
+                    let _ = io::copy(&mut r, &mut w);
+                });
+            }
+        });
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let la = l.local_addr().unwrap();
+        std::thread::spawn(move || run_proxy(l, ea));
+        let mut c = TcpStream::connect(la).unwrap();
+        use std::io::{Read, Write};
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut s = String::new();
+        c.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "hello");
+    }
+}
