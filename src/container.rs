@@ -130,10 +130,30 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         limits.memory = m;
     }
     limits.pids = spec.pids_limit;
-    let network = spec.network.unwrap_or_else(|| "none".into());
+    let network = match spec.network.as_deref() {
+        None | Some("default") => "bridge".to_string(),
+        Some(n) => n.to_string(),
+    };
     if !["none", "host", "bridge"].contains(&network.as_str()) {
         return Err(ContainerError::Invalid(format!("network {network} not found (use bridge, none or host)")));
     }
+    // published ports: checked now, so a typo fails before anything starts
+    let mut ports = spec.ports.clone();
+    if spec.publish_all {
+        ports.extend(img.config.exposed_ports.iter().cloned());
+    }
+    for p in &ports {
+        crate::net::ports::parse(p).map_err(|e| ContainerError::Invalid(e.to_string()))?;
+    }
+    if !ports.is_empty() && network != "bridge" {
+        return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {network}")));
+    }
+    let net_config = if network == "bridge" {
+        let cfg = crate::net::NetConfig::from_env().map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        Some(serde_json::to_value(cfg).map_err(|e| ContainerError::Invalid(e.to_string()))?)
+    } else {
+        None
+    };
     let mut mounts = spec.mounts.clone();
     for m in &mounts {
         validate_mount(m)?;
@@ -180,7 +200,8 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         limits,
         mounts,
         network,
-        ports: spec.ports,
+        ports,
+        net_config,
         created: crate::state::now(),
     };
     let saved = store.save_container(&rec).and_then(|_| {

@@ -48,8 +48,8 @@ fn run_output_exit_codes_and_isolation() {
     let host = e.ok(&["run", "--name", "hn", &img, "hostname"]);
     let id = e.ok(&["ps", "-q"]).lines().last().unwrap().to_string();
     assert_eq!(host.trim(), id);
-    // loopback only
-    let links = e.ok(&["run", &img, "ls", "/sys/class/net"]);
+    // --network none: loopback only
+    let links = e.ok(&["run", "--network", "none", &img, "ls", "/sys/class/net"]);
     assert_eq!(links.split_whitespace().collect::<Vec<_>>(), vec!["lo"]);
     // /sys read-only, /proc/sys read-only, /dev populated
     assert_ne!(e.run(&["run", &img, "touch", "/sys/x"]).status.code(), Some(0));

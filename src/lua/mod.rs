@@ -6,6 +6,7 @@ pub mod container;
 pub mod convert;
 pub mod handle;
 pub mod image;
+pub mod network;
 pub mod sys;
 pub mod verbs;
 pub mod volume;
@@ -37,6 +38,7 @@ pub fn new() -> mlua::Result<Lua> {
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
+    network::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     lua.globals().set("bocker", bocker.clone())?;

@@ -1,22 +1,113 @@
-//! Where the runtime meets networking. Until a network is configured a
-//! container gets its own namespace with loopback only.
+//! Where the runtime meets networking (`crate::net`). The shim calls
+//! `etc_files` before the clone, `setup` with the paused child's pid, and
+//! `release` after the container exited; `rm` calls `teardown` for a
+//! container whose monitor died. The NetState lives in state.json (`net`).
 use super::RuntimeError;
+use crate::net::{self, NetConfig, NetMode, NetState};
 use crate::state::containers::ContainerRecord;
 use crate::state::Store;
 
-/// Extra /etc files (name, content) the network provides.
-pub fn etc_files(_store: &Store, _c: &ContainerRecord) -> Result<Vec<(String, String)>, RuntimeError> {
-    Ok(Vec::new())
+fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
+    match &c.net_config {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| RuntimeError::Setup(format!("network config: {e}"))),
+        None => NetConfig::from_env().map_err(|e| RuntimeError::Setup(e.to_string())),
+    }
 }
 
-/// Called by the shim with the paused child's pid.
-pub fn setup(_store: &Store, _c: &ContainerRecord, _pid: i32) -> Result<Option<serde_json::Value>, RuntimeError> {
-    Ok(None)
+/// Extra /etc files (path, content) bind-mounted into the container.
+pub fn etc_files(_store: &Store, c: &ContainerRecord) -> Result<Vec<(String, String)>, RuntimeError> {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = if c.network == "host" { host } else { net::files::resolv_conf(&host) };
+    Ok(vec![("/etc/resolv.conf".into(), resolv)])
 }
 
-/// Releases what `setup` took; idempotent.
-pub fn teardown(_store: &Store, _c: &ContainerRecord, _net: Option<&serde_json::Value>) {}
+/// Other running containers on the same bridge, for /etc/hosts by name.
+fn neighbours(store: &Store, c: &ContainerRecord, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)> {
+    let mut out = Vec::new();
+    let Ok(all) = crate::container::list(store) else { return out };
+    for other in all {
+        if other.record.id == c.id || !other.running {
+            continue;
+        }
+        let Some(st) = other.state.net.clone().and_then(|v| serde_json::from_value::<NetState>(v).ok()) else { continue };
+        if st.bridge.as_deref() != Some(bridge) {
+            continue;
+        }
+        if let Some(ip) = st.ip {
+            if let Some(n) = &other.record.name {
+                out.push((ip, n.clone()));
+            }
+            out.push((ip, other.record.hostname.clone()));
+        }
+    }
+    out
+}
 
-pub fn hidden_entry(_args: &[String]) -> Option<u8> {
+/// Sets up the container's network; for `bridge`: a veth, an address,
+/// published ports, and /etc/hosts with the address and its neighbours.
+pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<serde_json::Value>, RuntimeError> {
+    if c.network != "bridge" {
+        return Ok(None); // host: the host's stack; none: init brings lo up
+    }
+    let cfg = config_of(c)?;
+    let mut specs = Vec::new();
+    for p in &c.ports {
+        specs.push(net::ports::parse(p).map_err(|e| RuntimeError::Setup(e.to_string()))?);
+    }
+    let is_alive = |id: &str| {
+        crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false)
+    };
+    let st = net::setup(store.root(), &cfg, &c.id, pid as u32, NetMode::Bridge, &specs, &is_alive)
+        .map_err(|e| RuntimeError::Setup(e.to_string()))?;
+    let hosts = net::files::hosts(st.ip, &c.hostname, &neighbours(store, c, &cfg.bridge));
+    let path = store.container_dir(&c.id).join("hosts");
+    if let Err(e) = std::fs::write(&path, hosts) {
+        release_state(store, &cfg, &st);
+        return Err(RuntimeError::Setup(format!("{}: {e}", path.display())));
+    }
+    serde_json::to_value(&st).map(Some).map_err(|e| RuntimeError::Setup(e.to_string()))
+}
+
+fn parse_state(net: Option<&serde_json::Value>) -> Option<NetState> {
+    net.and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// After the container exited: proxies, rules and the address go. The
+/// veth went with the container's network namespace, so it is not
+/// deleted by hand (that costs the kernel 10-25 ms).
+pub fn release(store: &Store, c: &ContainerRecord, net: Option<&serde_json::Value>) {
+    let (Some(st), Ok(cfg)) = (parse_state(net), config_of(c)) else { return };
+    release_state(store, &cfg, &st);
+}
+
+fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
+    for pid in &st.proxy_pids {
+        let _ = net::ports::kill_proxy(*pid);
+    }
+    if !st.ports.is_empty() {
+        let _ = net::ports::remove_rules_for(&st.container_id);
+    }
+    if let Some(ip) = st.ip {
+        let mut cfg = cfg.clone();
+        if let Some(b) = &st.bridge {
+            cfg.bridge = b.clone();
+        }
+        let _ = net::ipam::release(store.root(), &cfg, ip, &st.container_id);
+    }
+}
+
+/// Everything `setup` took, also the veth: for a container whose monitor
+/// died. Idempotent.
+pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&serde_json::Value>) {
+    let (Some(st), Ok(cfg)) = (parse_state(net), config_of(c)) else { return };
+    if let Err(e) = net::teardown(store.root(), &cfg, &st) {
+        eprintln!("bocker: network teardown of {}: {e}", c.id);
+    }
+}
+
+pub fn hidden_entry(args: &[String]) -> Option<u8> {
+    if args.get(1).map(String::as_str) == Some(net::ports::PROXY_ARG) {
+        net::ports::proxy_main(&args[2..]);
+    }
     None
 }

@@ -288,7 +288,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         ..Default::default()
     };
     if let Err(e) = store.save_state(&c.id, &state) {
-        netglue::teardown(store, c, net.as_ref());
+        netglue::release(store, c, net.as_ref());
         return Err(kill_child(e.to_string()));
     }
     // go
@@ -314,7 +314,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         let (code, msg) = text.split_once('\n').unwrap_or(("125", &text));
         let code: i32 = code.parse().unwrap_or(125);
         let _ = nix::sys::wait::waitpid(child, None);
-        netglue::teardown(store, c, net.as_ref());
+        netglue::release(store, c, net.as_ref());
         drop(guard);
         return Err((code, msg.to_string()));
     }
@@ -331,7 +331,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     pump(&stdio, log, detach, attach_stdin && c.tty);
     drop(raw);
     let status = wait_child(child);
-    netglue::teardown(store, c, net.as_ref());
+    netglue::release(store, c, net.as_ref());
     drop(guard);
     state.status = "exited".into();
     state.finished = Some(crate::state::now());

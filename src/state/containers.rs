@@ -59,6 +59,9 @@ pub struct ContainerRecord {
     pub network: String,
     #[serde(default)]
     pub ports: Vec<String>,
+    /// The bridge network chosen at create (bridge, subnet, egress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_config: Option<serde_json::Value>,
     pub created: f64,
 }
 

@@ -11,13 +11,45 @@ pub fn bin() -> &'static str {
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// this test's own bridge network: index into 10.214.X.0/24
+    pub net: u8,
+}
+
+/// Reserves a subnet number no other running test holds (O_EXCL files).
+fn reserve_subnet() -> u8 {
+    let dir = test_base().join("subnets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let start = (std::process::id() as usize * 7 + std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as usize) % 250;
+    for i in 0..250 {
+        let n = ((start + i) % 250 + 1) as u8;
+        let p = dir.join(n.to_string());
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+            Ok(_) => return n,
+            Err(_) => {
+                // a stale reservation of a test process that is gone
+                let owner = std::fs::read_to_string(&p).unwrap_or_default();
+                if !owner.is_empty() && !Path::new(&format!("/proc/{owner}")).exists() {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
+        }
+    }
+    panic!("no free test subnet");
 }
 
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::Builder::new().prefix("bocker-test-").tempdir_in(test_base()).expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        Env { dir }
+        let net = reserve_subnet();
+        let _ = std::fs::write(test_base().join("subnets").join(net.to_string()), std::process::id().to_string());
+        Env { dir, net }
+    }
+    pub fn bridge(&self) -> String {
+        format!("bkr{}", self.net)
+    }
+    pub fn subnet(&self) -> String {
+        format!("10.214.{}.0/24", self.net)
     }
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
@@ -30,6 +62,9 @@ impl Env {
         c.args(args)
             .env("BOCKER_ROOT", self.root())
             .env("HOME", self.home())
+            .env("BOCKER_BRIDGE", self.bridge())
+            .env("BOCKER_SUBNET", self.subnet())
+            .env("BOCKER_NET_EGRESS", "0")
             .env_remove("BOCKER_VERBS")
             .env_remove("BOCKER_CPU_SHARE")
             .env_remove("BOCKER_MEM_LIMIT")
@@ -61,7 +96,9 @@ impl Drop for Env {
             for id in text(&ids.stdout).lines() {
                 let _ = self.run(&["rm", "-f", id]);
             }
+            let _ = self.run(&["network", "prune"]);
         }
+        let _ = std::fs::remove_file(test_base().join("subnets").join(self.net.to_string()));
     }
 }
 
