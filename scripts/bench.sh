@@ -19,8 +19,11 @@ cargo build --release --locked -q
 bocker=$PWD/target/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$work/root
+# the bridge network of this run only, isolated from the outside
+export BOCKER_BRIDGE=bkbench0 BOCKER_SUBNET=10.215.0.0/24 BOCKER_NET_EGRESS=0
 cleanup() {
   for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
+  $bocker network prune >/dev/null 2>&1 || true
   podman rmi -f bocker-bench >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -37,10 +40,12 @@ tar -C "$work/bundle/rootfs" -c . | podman import -q - bocker-bench >/dev/null
 ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
 
 hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
-  -n bocker "$bocker run --rm $img /bin/true" \
+  -n bocker "$bocker run --rm --network none $img /bin/true" \
+  -n "bocker (bridge)" "$bocker run --rm $img /bin/true" \
   -n crun "crun run --bundle $work/bundle bench-crun-$$" \
   -n runc "runc run --bundle $work/bundle bench-runc-$$" \
-  -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" >/dev/null
+  -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" \
+  -n "podman (default network)" "podman run --rm $ulim bocker-bench /bin/true" >/dev/null
 
 hyperfine -N -w 20 -r 200 --export-json "$work/help.json" -n "bocker help" "$bocker help" >/dev/null
 

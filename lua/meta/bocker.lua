@@ -284,3 +284,15 @@ function bocker.container.open(ref) end
 ---@param ref string
 ---@return bocker.ImageHandle|nil, string|nil err
 function bocker.image.open(ref) end
+
+---------------------------------------------------------------- network
+bocker.network = {}
+---The bridge network of this environment (BOCKER_BRIDGE, BOCKER_SUBNET, BOCKER_NET_EGRESS).
+---@return { bridge: string, subnet: string, gateway: string, egress: boolean }|nil, string|nil err
+function bocker.network.config() end
+---Running containers on it.
+---@return { id: string, ip: string }[]|nil, string|nil err
+function bocker.network.containers() end
+---Removes the bridge, its rules and leases; refused while containers use it.
+---@return string|nil bridge, string|nil err
+function bocker.network.remove() end
