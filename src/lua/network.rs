@@ -24,7 +24,17 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
     t.set(
         "config",
-        lua.create_function(|lua, ()| table_result(lua, crate::net::NetConfig::from_env()))?,
+        lua.create_function(|lua, ()| {
+            let r = crate::net::NetConfig::from_env().map(|c| {
+                serde_json::json!({
+                    "bridge": c.bridge,
+                    "subnet": c.subnet.to_string(),
+                    "gateway": c.gateway.to_string(),
+                    "egress": c.egress,
+                })
+            });
+            table_result(lua, r)
+        })?,
     )?;
     t.set(
         "containers",
