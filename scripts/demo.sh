@@ -17,13 +17,14 @@ cargo build --release --locked
 bocker=$PWD/target/release/bocker
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/bocker}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# leave the machine as it was: the demo's container, image and bridge go
+trap 'set +e; $bocker rm -f demo-$$ >/dev/null 2>&1; $bocker rmi -f "${img:-none}" >/dev/null 2>&1; $bocker network prune >/dev/null 2>&1; rm -rf "$work"' EXIT
 bash scripts/mkrootfs.sh "$work/rootfs" >/dev/null
 set -x
 $bocker init "$work/rootfs"
 $bocker images
 img=$($bocker images -q | tail -n 1)
-$bocker run --name demo-$$ "$img" sh -c 'echo "hello from $(hostname)"; cat /proc/1/cgroup | grep -E "memory|cpu:"'
+$bocker run --name demo-$$ "$img" sh -c 'echo "hello from $(hostname) at $(ip -4 -o addr show eth0 | awk "{print \$4}")"; grep -E "memory|cpu:" /proc/1/cgroup'
 $bocker ps
 $bocker logs demo-$$
 $bocker rm demo-$$
