@@ -127,15 +127,7 @@ expect eof
         ),
     )
     .unwrap();
-    let run = || {
-        std::process::Command::new("expect")
-            .arg(&exp)
-            .env("HOME", e.home())
-            .env("BOCKER_ROOT", e.root())
-            .env_remove("XDG_STATE_HOME")
-            .output()
-            .expect("expect is installed by scripts/test.sh")
-    };
+    let run = || e.expect(&exp);
     let o = run();
     assert!(o.status.success(), "REPL session failed:\n{}", text(&o.stdout));
     let hist = std::fs::read_to_string(e.home().join(".local/state/bocker/history")).unwrap();

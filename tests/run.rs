@@ -273,11 +273,7 @@ exit [lindex $result 3]
         ),
     )
     .unwrap();
-    let o = std::process::Command::new("expect")
-        .arg(&exp)
-        .env("BOCKER_ROOT", e.root())
-        .output()
-        .expect("expect is installed by scripts/test.sh");
+    let o = e.expect(&exp);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o.stdout));
     // -d -t: the terminal's output goes to the log
     let id = e.ok(&["run", "-d", "-t", &img, "sh", "-c", "tty"]).trim().to_string();
@@ -305,7 +301,7 @@ exit [lindex $result 3]
         ),
     )
     .unwrap();
-    let o = std::process::Command::new("expect").arg(&exp).env("BOCKER_ROOT", e.root()).output().unwrap();
+    let o = e.expect(&exp);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o.stdout));
 }
 

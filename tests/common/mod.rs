@@ -73,6 +73,20 @@ impl Env {
             .stdin(Stdio::null());
         c
     }
+    /// `expect SCRIPT` with this test's environment (root, home, network).
+    pub fn expect(&self, script: &Path) -> Output {
+        let mut c = self.cmd(&[]);
+        c.env_remove("XDG_STATE_HOME");
+        let mut e = Command::new("expect");
+        e.arg(script);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => e.env(k, v),
+                None => e.env_remove(k),
+            };
+        }
+        e.output().expect("expect is installed by scripts/test.sh")
+    }
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run bocker")
     }
