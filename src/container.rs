@@ -58,6 +58,12 @@ pub struct CreateSpec {
     pub ports: Vec<String>,
     #[serde(default)]
     pub publish_all: bool,
+    /// bridge network: override BOCKER_BRIDGE / BOCKER_SUBNET for this
+    /// container (a script can build its own topology of bridges)
+    #[serde(default)]
+    pub bridge: Option<String>,
+    #[serde(default)]
+    pub subnet: Option<String>,
 }
 
 /// The seed's defaults: BOCKER_CPU_SHARE (512) and BOCKER_MEM_LIMIT in MB
@@ -149,7 +155,11 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {network}")));
     }
     let net_config = if network == "bridge" {
-        let cfg = crate::net::NetConfig::from_env().map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let env = |k: &str| std::env::var(k).ok();
+        let bridge = spec.bridge.clone().or_else(|| env("BOCKER_BRIDGE"));
+        let subnet = spec.subnet.clone().or_else(|| env("BOCKER_SUBNET"));
+        let cfg = crate::net::NetConfig::parse(bridge.as_deref(), subnet.as_deref(), env("BOCKER_NET_EGRESS").as_deref())
+            .map_err(|e| ContainerError::Invalid(e.to_string()))?;
         Some(serde_json::to_value(cfg).map_err(|e| ContainerError::Invalid(e.to_string()))?)
     } else {
         None

@@ -132,6 +132,8 @@ bocker.container = {}
 ---@field mounts? bocker.Mount[]
 ---@field network? "none"|"bridge"|"host"
 ---@field ports? string[] `[IP:]HOST:CTR[/udp]`
+---@field bridge? string bridge for this container (default $BOCKER_BRIDGE or bridge0)
+---@field subnet? string its subnet (default $BOCKER_SUBNET or 10.0.0.0/24)
 ---@field publish_all? boolean
 
 ---@class bocker.Container
