@@ -2,6 +2,7 @@
 //! `require "bocker"`), registered in pieces: one `register` per area.
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
+pub mod build;
 pub mod container;
 pub mod convert;
 pub mod image;
@@ -34,6 +35,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    build::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
@@ -45,6 +47,12 @@ pub fn new() -> mlua::Result<Lua> {
         let f = lua.load(*src).set_name(chunk_name).into_function()?;
         preload.set(format!("bocker.{name}"), f)?;
     }
+    // `bocker.build.from(...)` is `require("bocker.build").from(...)`
+    lua.load(
+        r#"setmetatable(bocker.build, { __index = function(_, k) return require("bocker.build")[k] end })"#,
+    )
+    .set_name("=bocker.build")
+    .exec()?;
     Ok(lua)
 }
 
