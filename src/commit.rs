@@ -307,6 +307,34 @@ impl Drop for Frozen {
     }
 }
 
+/// What the runtime itself puts into an upper dir when the image lacks
+/// it: empty mount points (`/proc`, `/sys`, `/dev`) and the empty files
+/// `/etc/hostname` and `/etc/hosts` are bind-mounted on. They are not the
+/// container's changes, so they stay out of the layer (as in Docker).
+fn prune_runtime_artifacts(diff: &Path, lowers: &[PathBuf]) {
+    let in_lowers = |rel: &str| lowers.iter().any(|l| std::fs::symlink_metadata(l.join(rel)).is_ok());
+    for f in ["etc/hostname", "etc/hosts"] {
+        let p = diff.join(f);
+        if let Ok(m) = std::fs::symlink_metadata(&p) {
+            if m.is_file() && m.len() == 0 && !in_lowers(f) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    for d in ["proc", "sys", "dev", "etc"] {
+        let p = diff.join(d);
+        let empty = std::fs::read_dir(&p).map(|mut r| r.next().is_none()).unwrap_or(false);
+        let opaque = crate::image::fsutil::lgetxattr(p.as_os_str().as_encoded_bytes(), crate::image::extract::OVERLAY_OPAQUE_XATTR)
+            .ok()
+            .flatten()
+            .is_some();
+        // an empty dir the image lacks (a mount point), or one it has (no change)
+        if empty && !opaque && (d != "etc" || in_lowers(d)) {
+            let _ = std::fs::remove_dir(&p);
+        }
+    }
+}
+
 /// `bocker commit`: the container's upper dir becomes a new layer on top
 /// of its image's layers. A running container is frozen meanwhile.
 pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Committed> {
@@ -330,7 +358,10 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
         };
         stage_layer(store, |diff| {
             if upper.is_dir() {
-                crate::storage::copy_tree(&upper, diff).map_err(io_err(&upper))
+                crate::storage::copy_tree(&upper, diff).map_err(io_err(&upper))?;
+                let lowers: Vec<PathBuf> = rec.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
+                prune_runtime_artifacts(diff, &lowers);
+                Ok(())
             } else {
                 std::fs::create_dir(diff).map_err(io_err(diff))
             }
