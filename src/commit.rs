@@ -595,7 +595,7 @@ mod tests {
             ..Default::default()
         };
         ch.apply(&mut c).unwrap();
-        assert_eq!(c.env, vec!["PATH=/x".to_string(), "A=1".into()]);
+        assert_eq!(c.env, vec!["A=1".to_string(), "PATH=/x".into()]);
         assert_eq!(c.working_dir.as_deref(), Some("/app"));
         assert_eq!(c.exposed_ports, vec!["80/tcp".to_string(), "53/udp".into()]);
         assert!(c.cmd.is_none());
