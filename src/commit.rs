@@ -28,7 +28,7 @@ pub enum CommitError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("freezing {id}: {source}")]
-    Freeze { id: String, source: crate::cgroup::CgroupError },
+    Freeze { id: String, source: Box<crate::cgroup::CgroupError> },
 }
 
 pub type Result<T> = std::result::Result<T, CommitError>;
@@ -351,7 +351,7 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
         let _frozen = if info.running {
             let cg = crate::cgroup::ContainerCgroup::load(&rec.id);
             let frozen = Frozen(Some(crate::cgroup::ContainerCgroup::load(&rec.id)));
-            cg.freeze().map_err(|source| CommitError::Freeze { id: rec.id.clone(), source })?;
+            cg.freeze().map_err(|e| CommitError::Freeze { id: rec.id.clone(), source: Box::new(e) })?;
             frozen
         } else {
             Frozen(None)
@@ -429,7 +429,8 @@ fn make_parents(diff: &Path, lowers: &[PathBuf], rel: &Path) -> Result<()> {
             Err(_) => {}
         }
         let below = lowers.iter().rev().map(|l| l.join(&cur)).find(|p| std::fs::symlink_metadata(p).is_ok());
-        match below.and_then(|p| std::fs::metadata(&p).ok().filter(|m| m.is_dir())) {
+        // never followed: a symlink in the image may point anywhere on the host
+        match below.and_then(|p| std::fs::symlink_metadata(&p).ok().filter(|m| m.is_dir())) {
             Some(m) => {
                 std::fs::create_dir(&target).map_err(io_err(&target))?;
                 let c = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
@@ -494,8 +495,8 @@ pub fn add_layer(store: &Store, reference: &str, spec: &AddLayerSpec) -> Result<
             let dst_abs = clean_abs(&workdir, &c.dst);
             let dst_rel = PathBuf::from(dst_abs.trim_start_matches('/'));
             let into_dir = c.dst.ends_with('/')
-                || lowers.iter().any(|l| std::fs::metadata(l.join(&dst_rel)).map(|m| m.is_dir()).unwrap_or(false))
-                || std::fs::metadata(diff.join(&dst_rel)).map(|m| m.is_dir()).unwrap_or(false);
+                || lowers.iter().any(|l| std::fs::symlink_metadata(l.join(&dst_rel)).map(|m| m.is_dir()).unwrap_or(false))
+                || std::fs::symlink_metadata(diff.join(&dst_rel)).map(|m| m.is_dir()).unwrap_or(false);
             let sm = std::fs::metadata(&src).map_err(io_err(&src))?;
             if sm.is_dir() {
                 make_parents(diff, &lowers, &dst_rel)?;
