@@ -23,7 +23,10 @@ bocker=$PWD/target/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-build.XXXXXX)
 export BOCKER_ROOT=$work/root
 ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
+before=$(podman images -q --no-trunc | sort)
 cleanup() {
+  # podman build leaves its intermediate images: remove those this run made
+  comm -13 <(echo "$before") <(podman images -q --no-trunc | sort) | xargs -r podman rmi -f >/dev/null 2>&1 || true
   for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
   podman rm -f bench-writer >/dev/null 2>&1 || true
   podman rmi -f bench-commit bench-build bocker-bench-base >/dev/null 2>&1 || true
