@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-pkgs=(busybox-static iptables iproute2 expect procps docker-registry skopeo umoci
+pkgs=(busybox-static iptables iproute2 expect procps docker-registry skopeo umoci podman
       apache2-utils ca-certificates curl gcc make pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do

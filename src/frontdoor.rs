@@ -106,11 +106,21 @@ fn run_chunk(lua: &Lua, name: &str, src: &[u8], script: &str, args: &[String]) -
             let mut it = ret.into_iter();
             match it.next() {
                 Some(Value::Boolean(true)) => it.next().map(|v| status_of(&v)).unwrap_or(0),
-                _ => {
-                    let err = it.next().map(|v| lua_value_text(&v)).unwrap_or_default();
-                    eprintln!("bocker: {err}");
-                    1
-                }
+                _ => match it.next() {
+                    // a build error (lua/lib/build.lua): its message and status
+                    Some(Value::Table(t)) if matches!(t.get::<Value>("status"), Ok(Value::Integer(_))) => {
+                        let msg: String = t.get("message").unwrap_or_default();
+                        if !msg.is_empty() {
+                            eprintln!("bocker: {msg}");
+                        }
+                        t.get::<i64>("status").map(|s| s.clamp(1, 255) as u8).unwrap_or(1)
+                    }
+                    v => {
+                        let err = v.map(|v| lua_value_text(&v)).unwrap_or_default();
+                        eprintln!("bocker: {err}");
+                        1
+                    }
+                },
             }
         }
         Err(e) => {

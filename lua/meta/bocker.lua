@@ -219,6 +219,127 @@ function bocker.container.default_limits() end
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.pull(ref, opts) end
 
+---------------------------------------------------------------- builds
+
+---@class bocker.ConfigChanges
+---@field cmd? string[] an empty list clears it
+---@field entrypoint? string[] an empty list clears it
+---@field env? string[] `K=V`, merged over the image's
+---@field workdir? string relative to the current one unless absolute
+---@field user? string
+---@field expose? string[] `80`, `80/tcp`, `53/udp`
+---@field labels? table<string,string>
+---@field volumes? string[]
+
+---Makes a new image from a container's changes (its overlay upper dir
+---becomes a layer on top of its image's layers; whiteouts stay
+---whiteouts). A running container is frozen (cgroup freezer) meanwhile.
+---`replace` names an image whose id the new one takes (the seed's
+---`bocker commit ps_… img_…`); the result then has `replaced = id`.
+---@param ref string container id, name or prefix
+---@param opts? { message?: string, changes?: bocker.ConfigChanges, tag?: string, replace?: string, created_by?: string }
+---@return bocker.Image|nil, string|nil err
+function bocker.container.commit(ref, opts) end
+
+---A new image on `ref`'s layers with a changed config (no new layer).
+---@param ref string
+---@param opts? { changes?: bocker.ConfigChanges, created_by?: string, comment?: string, tag?: string }
+---@return bocker.Image|nil, string|nil err
+function bocker.image.derive(ref, opts) end
+
+---COPY: files from a build context into a new layer on top of `ref`.
+---Sources must stay inside `context` (also through symlinks); a folder's
+---contents go into `dst`; a file goes to `dst`, or into it when `dst`
+---ends with `/` or is a folder in the image. Relative `dst` is relative to
+---the image's working dir. Owners, modes and xattrs are kept.
+---@param ref string
+---@param spec { copy: { src: string, dst: string }[], context: string, created_by?: string, tag?: string }
+---@return bocker.Image|nil, string|nil err
+function bocker.image.add_layer(ref, spec) end
+
+---An empty image (no layers), what builds `FROM scratch` start from.
+---@return bocker.Image|nil, string|nil err
+function bocker.image.scratch() end
+
+---Writes the image as a tar of an OCI image layout (`oci-archive:`),
+---its first tag (or the NAME:TAG given) as the ref name.
+---@param ref string
+---@param opts { output: string }
+---@return bocker.Image|nil, string|nil err
+function bocker.image.save(ref, opts) end
+
+---Loads every image of an OCI archive (blobs and diff_ids checked, layers
+---extracted safely); tags them with their ref names.
+---@param file string
+---@return bocker.Image[]|nil, string|nil err
+function bocker.image.load(file) end
+
+---Pushes an image (layers as gzip, OCI manifest) to `dest` or, by default,
+---to the registry its NAME:TAG names. Credentials as for pull.
+---@param ref string
+---@param opts? { dest?: string }
+---@return string|nil manifest_digest, string|nil err
+function bocker.image.push(ref, opts) end
+
+---sha256 of a string, hex.
+---@param s string
+---@return string
+function bocker.sha256(s) end
+
+---The build library (lua/lib/build.lua), also `require "bocker.build"`.
+---@class bocker.build
+bocker.build = {}
+
+---A content hash of build-context sources (paths, modes, owners, contents).
+---@param context string
+---@param srcs string[]
+---@return string|nil hex, string|nil err
+function bocker.build.hash_sources(context, srcs) end
+
+---Starts a build. Each method is one cached step that makes an image and
+---returns the build, so calls chain. A failing step raises a build error
+---`{ status, message }` after removing its container and every image this
+---build made; `bocker script` and `bocker build` exit with its status.
+---@param ref string NAME[:TAG], image id, or "scratch" (pulled if missing)
+---@param opts? { context?: string, steps?: integer, quiet?: boolean, no_cache?: boolean }
+---@return bocker.Build
+function bocker.build.from(ref, opts) end
+
+---@class bocker.Build
+---@field image string the current image id
+local Build = {}
+---RUN: a shell command (`/bin/sh -c`) or an argv, in a container without
+---network; its changes are committed.
+---@param cmd string|string[]
+---@param opts? { env?: string[] }
+function Build:run(cmd, opts) end
+---COPY from the build context (default: the script's folder).
+---@param src string|string[]
+---@param dst string
+function Build:copy(src, dst) end
+---@param k string|table name, or `{ K = V }` / `{ {k, v}, ... }`
+---@param v? string
+function Build:env(k, v) end
+function Build:label(k, v) end
+---@param dir string
+function Build:workdir(dir) end
+---@param user string|integer
+function Build:user(user) end
+---@param argv string|string[] a string is the shell form
+function Build:cmd(argv) end
+---Also clears a Cmd inherited from the base image (Docker's rule).
+---@param argv string|string[]
+function Build:entrypoint(argv) end
+---@param ... string|integer ports, or one list
+function Build:expose(...) end
+function Build:volume(...) end
+---Tags the result; returns its image id.
+---@param name string NAME[:TAG]
+---@return string
+function Build:tag(name) end
+---@return string
+function Build:id() end
+
 bocker.registry = {}
 ---Checks credentials against the registry, then stores them in $BOCKER_ROOT/auth.json (0600).
 ---@return boolean|nil, string|nil err

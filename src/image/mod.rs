@@ -2,6 +2,7 @@
 //!
 //! Everything here is a plain blocking library; the Lua verbs sit on top.
 
+pub mod archive;
 pub mod auth;
 pub mod digest;
 pub mod extract;

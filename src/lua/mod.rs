@@ -2,6 +2,7 @@
 //! `require "bocker"`), registered in pieces: one `register` per area.
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
+pub mod build;
 pub mod container;
 pub mod convert;
 pub mod handle;
@@ -41,6 +42,7 @@ pub fn new() -> mlua::Result<Lua> {
     network::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
+    build::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
@@ -52,6 +54,12 @@ pub fn new() -> mlua::Result<Lua> {
         let f = lua.load(*src).set_name(chunk_name).into_function()?;
         preload.set(format!("bocker.{name}"), f)?;
     }
+    // `bocker.build.from(...)` is `require("bocker.build").from(...)`
+    lua.load(
+        r#"setmetatable(bocker.build, { __index = function(_, k) return require("bocker.build")[k] end })"#,
+    )
+    .set_name("=bocker.build")
+    .exec()?;
     Ok(lua)
 }
 

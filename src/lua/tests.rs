@@ -82,3 +82,75 @@ assert(fmt.status({ running = false, state = { status = "exited", exit_code = 0,
 assert(fmt.command({ "sh", "-c", "exit 3" }) == 'sh -c "exit 3"')
 "#);
 }
+
+#[test]
+fn dockerfile_parser() {
+    check(r#"
+local df = require "bocker.dockerfile"
+local ins = df.parse([[
+# syntax comment
+FROM busybox AS base
+ARG V=1.0
+ENV A=1 \
+    # a comment inside a continuation
+    B="two words"
+
+RUN echo ${V} \
+  && echo done
+copy [ "a b", "/dst/" ]
+CMD ["echo", "hi"]
+ENTRYPOINT exec top
+]])
+assert(#ins == 7, #ins)
+assert(ins[1].cmd == "FROM" and ins[1].line == 2)
+assert(ins[3].cmd == "ENV" and ins[3].args == 'A=1 B="two words"', ins[3].args)
+assert(ins[4].line == 8 and ins[4].args == "echo ${V} && echo done", ins[4].args)
+assert(ins[5].cmd == "COPY")
+local steps = assert(df.plan(ins, { V = "2.0" }))
+assert(#steps == 6)
+assert(steps[1].op == "from" and steps[1].args[1] == "busybox")
+assert(steps[2].op == "env" and steps[2].args[1][2][1] == "B" and steps[2].args[1][2][2] == "two words")
+assert(steps[3].op == "run" and steps[3].args[1] == "echo ${V} && echo done")
+assert(steps[3].args[2].env[1] == "V=2.0")           -- ARGs reach RUN as env
+assert(steps[4].op == "copy" and steps[4].args[1] == "a b" and steps[4].args[2] == "/dst/")
+assert(steps[5].op == "cmd" and steps[5].args[1][1] == "echo" and #steps[5].args[1] == 2)
+local ep = steps[6].args[1]
+assert(ep[1] == "/bin/sh" and ep[2] == "-c" and ep[3] == "exec top")
+-- substitution
+assert(df.expand("${A}/${B:-dflt}/$C/\\$D", { A = "x", C = "z" }) == "x/dflt/z/$D")
+local s = assert(df.plan(df.parse("ARG BASE=alpine\nFROM ${BASE}:3\nENV P=/opt\nWORKDIR $P/app\n")))
+assert(s[1].args[1] == "alpine:3" and s[3].args[1] == "/opt/app")
+-- the old ENV form, LABEL, EXPOSE
+s = assert(df.plan(df.parse("FROM x\nENV K the value\nLABEL a=b \"c d\"=e\nEXPOSE 80 53/udp\n")))
+assert(s[2].args[1][1][1] == "K" and s[2].args[1][1][2] == "the value")
+assert(s[3].args[1][2][1] == "c d")
+assert(s[4].args[1][2] == "53/udp")
+-- errors name the line
+local _, err = df.plan(df.parse("FROM x\n\nHEALTHCHECK NONE\n"))
+assert(err:find("line 3") and err:find("HEALTHCHECK"), err)
+_, err = df.plan(df.parse("RUN x\n"))
+assert(err:find("line 1") and err:find("before FROM"), err)
+_, err = df.plan(df.parse("FROM a\nFROM b\n"))
+assert(err:find("line 2") and err:find("multi%-stage"), err)
+_, err = df.plan(df.parse("FROM a\nADD https://x/y /z\n"))
+assert(err:find("URL"), err)
+_, err = df.plan(df.parse("FROM a\nCOPY a b /c\n"))
+assert(err:find("ending in /"), err)
+_, err = df.plan(df.parse("FROM a\nCOPY --chown=1 a /c\n"))
+assert(err:find("not supported"), err)
+_, err = df.plan(df.parse(""))
+assert(err:find("no FROM"), err)
+-- words
+local w = df.words([[a "b c" 'd e' f\ g ""]])
+assert(#w == 5 and w[2] == "b c" and w[3] == "d e" and w[4] == "f g" and w[5] == "", #w)
+-- commit -c changes
+local ch = assert(df.change('CMD ["a"]'))
+ch = assert(df.change("ENV X=1 Y=2", ch))
+ch = assert(df.change("EXPOSE 80", ch))
+ch = assert(df.change("LABEL k=v", ch))
+assert(ch.cmd[1] == "a" and ch.env[2] == "Y=2" and ch.expose[1] == "80" and ch.labels.k == "v")
+assert(df.change("WORKDIR /w").workdir == "/w" and df.change("USER 1:1").user == "1:1")
+assert(not df.change("RUN true"))
+assert(bocker.build.from and bocker.build.hash_sources)  -- the library, as bocker.build
+"#);
+}

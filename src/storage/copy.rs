@@ -85,6 +85,25 @@ pub fn copy_contents(src: &Path, dst: &Path) -> io::Result<()> {
     set_meta(dst, &md)
 }
 
+/// Copies one non-directory entry (file, symlink, device, fifo) with its
+/// owner, mode, times and xattrs; `dst` must not exist.
+pub fn copy_entry(src: &Path, dst: &Path) -> io::Result<()> {
+    let md = std::fs::symlink_metadata(src)?;
+    let ft = md.file_type();
+    if ft.is_dir() {
+        return copy_tree(src, dst);
+    } else if ft.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(src)?, dst)?;
+    } else if ft.is_file() {
+        std::fs::copy(src, dst)?;
+    } else {
+        let c = cstr(dst)?;
+        unsafe { check(libc::mknod(c.as_ptr(), md.mode(), md.rdev()))? };
+    }
+    copy_xattrs(src, dst)?;
+    set_meta(dst, &md)
+}
+
 fn copy_dir(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::path::PathBuf>) -> io::Result<()> {
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;

@@ -1,0 +1,80 @@
+-- bocker build [-t NAME:TAG] [-f FILE] [--build-arg K=V] [--no-cache] [-q] DIR
+-- DIR/build.lua (a Lua build script) if present, else DIR/Dockerfile,
+-- translated to the same build steps (lua/lib/dockerfile.lua).
+local cli = require "bocker.cli"
+local spec = {
+  { long = "tag", short = "t", kind = "string", arg = "NAME[:TAG]", help = "Name the resulting image" },
+  { long = "file", short = "f", kind = "string", arg = "FILE", help = "The build.lua or Dockerfile to use (default DIR/build.lua, then DIR/Dockerfile)" },
+  { long = "build-arg", kind = "list", arg = "K=V", help = "Set a Dockerfile ARG" },
+  { long = "no-cache", kind = "bool", help = "Do not use the build cache" },
+  { long = "quiet", short = "q", kind = "bool", help = "Print only the image id" },
+}
+local usage = "bocker build [-t NAME[:TAG]] [-f FILE] [--build-arg K=V] [--no-cache] [-q] DIR"
+
+local function exists(p)
+  local f = io.open(p)
+  if f then f:close() return true end
+  return false
+end
+
+local function read(p)
+  local f, err = io.open(p)
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+return {
+  summary = "Build an image from DIR/build.lua or DIR/Dockerfile",
+  usage = usage,
+  flags = spec,
+  run = function(args)
+    local o, pos = cli.parse("build", args, spec)
+    if not o then return pos or 125 end
+    if #pos ~= 1 then return cli.usage_error("build", usage, '"build" requires exactly 1 argument') end
+    local dir = pos[1]:gsub("(.)/+$", "%1")
+    local file = o.file
+    if not file then
+      if exists(dir .. "/build.lua") then file = dir .. "/build.lua"
+      elseif exists(dir .. "/Dockerfile") then file = dir .. "/Dockerfile"
+      else return cli.fail(1, "build", "%s: no build.lua or Dockerfile", dir) end
+    end
+    local build_args = {}
+    for _, kv in ipairs(o.build_arg) do
+      local k, v = kv:match("^([^=]+)=(.*)$")
+      if not k then k, v = kv, os.getenv(kv) end
+      build_args[k] = v
+    end
+    local build = require "bocker.build"
+    build.defaults.quiet = o.quiet
+    build.defaults.no_cache = o.no_cache
+    build.defaults.context = dir
+    local ok, b = pcall(function()
+      if file:match("%.lua$") then
+        return build.script(file, dir, { dir })
+      end
+      local df = require "bocker.dockerfile"
+      local text, err = read(file)
+      if not text then error(setmetatable({ status = 1, message = err }, build.BuildError), 0) end
+      local steps, perr = df.plan(df.parse(text), build_args)
+      if not steps then error(setmetatable({ status = 1, message = perr }, build.BuildError), 0) end
+      return df.run(steps, { context = dir, quiet = o.quiet, no_cache = o.no_cache })
+    end)
+    if not ok then
+      if getmetatable(b) == build.BuildError then return cli.fail(b.status, "build", b.message) end
+      error(b, 0)
+    end
+    if not b or not b.image then return cli.fail(1, "build", "%s made no image (call bocker.build.from)", file) end
+    if o.tag then
+      local img, err = bocker.image.tag(b.image, o.tag)
+      if not img then return cli.fail(1, "build", err) end
+    end
+    if o.quiet then print(b.image)
+    else
+      print("Successfully built " .. b.image)
+      if o.tag then print("Successfully tagged " .. o.tag) end
+    end
+    return 0
+  end,
+}

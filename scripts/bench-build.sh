@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Side-by-side commit and build benchmark (one run, same machine, same
+# busybox rootfs), timed by hyperfine:
+#  - commit of an exited container that wrote 100 MB in 1,000 files:
+#    bocker commit vs podman commit;
+#  - a 5-step Dockerfile (RUN, COPY, ENV, RUN, CMD on a busybox base),
+#    without cache: bocker build vs podman build (buildah).
+# Prints medians and ratios to bocker.
+#   scripts/bench-build.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-10}
+[ "$(id -u)" = 0 ] || { echo "bench-build.sh: run as root" >&2; exit 1; }
+pkgs=(busybox-static hyperfine podman jq)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+cargo build --release --locked -q
+bocker=$PWD/target/release/bocker
+work=$(mktemp -d /var/tmp/bocker-bench-build.XXXXXX)
+export BOCKER_ROOT=$work/root
+ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
+before=$(podman images -q --no-trunc | sort)
+cleanup() {
+  # podman build leaves its intermediate images: remove those this run made
+  comm -13 <(echo "$before") <(podman images -q --no-trunc | sort) | xargs -r podman rmi -f >/dev/null 2>&1 || true
+  for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
+  podman rm -f bench-writer >/dev/null 2>&1 || true
+  podman rmi -f bench-commit bench-build bocker-bench-base >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash scripts/mkrootfs.sh "$work/rootfs" >/dev/null
+img=$($bocker init "$work/rootfs" | sed 's/Created: //')
+$bocker tag "$img" bench-base:latest
+tar -C "$work/rootfs" -c . | podman import -q - bocker-bench-base >/dev/null
+
+# 100 MB in 1,000 files of 100 KB (incompressible), written by a container
+write='mkdir /data && i=0; while [ $i -lt 1000 ]; do head -c 102400 /dev/urandom > /data/f$i; i=$((i+1)); done'
+$bocker run --name bench-writer -m 1g bench-base sh -c "$write"
+podman run --name bench-writer --network none $ulim bocker-bench-base sh -c "$write"
+
+hyperfine -N -w 1 -r "$runs" --export-json "$work/commit.json" \
+  --prepare "$bocker rmi -f bench-commit:1" \
+  -n "bocker commit" "$bocker commit bench-writer bench-commit:1" \
+  --prepare "podman rmi -f bench-commit" \
+  -n "podman commit" "podman commit -q bench-writer bench-commit" >/dev/null 2>&1 ||
+hyperfine -N -w 1 -r "$runs" --export-json "$work/commit.json" \
+  --prepare "sh -c '$bocker rmi -f bench-commit:1 >/dev/null 2>&1; podman rmi -f bench-commit >/dev/null 2>&1; true'" \
+  -n "bocker commit" "$bocker commit bench-writer bench-commit:1" \
+  -n "podman commit" "podman commit -q bench-writer bench-commit" >/dev/null
+
+# the 5-step build, no cache
+ctx=$work/ctx
+mkdir -p "$ctx/src"
+for i in $(seq 1 50); do head -c 4096 /dev/urandom | base64 > "$ctx/src/file$i.txt"; done
+cat > "$ctx/Dockerfile" <<'DF'
+ARG BASE
+FROM $BASE
+RUN mkdir -p /app && echo built > /app/stamp
+COPY src /app/src
+ENV APP_HOME=/app MODE=bench
+RUN ls /app/src | wc -l > /app/count
+CMD ["cat", "/app/count"]
+DF
+hyperfine -N -w 1 -r "$runs" --export-json "$work/build.json" \
+  -n "bocker build" "$bocker build -q --no-cache --build-arg BASE=bench-base -t bench-build:1 $ctx" \
+  -n "podman build" "podman build -q --no-cache --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-build $ctx" >/dev/null
+
+echo "commit (100 MB in 1,000 files) and a 5-step build, median of $runs runs ($(date -u +%F), $(nproc) cores)"
+for f in commit build; do
+  jq -r '.results as $r | ($r[0].median) as $b |
+    $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to bocker \((.median/$b)*100 | round / 100)"' "$work/$f.json"
+done | column -t -s $'\t'

@@ -1,0 +1,445 @@
+//! Images leaving and entering the store: `save` (an OCI image layout in a
+//! tar, what `skopeo`/`podman load` read as `oci-archive:`), `load` (such
+//! an archive into the layer store, extracted safely), `push` (to a
+//! registry with the client `pull` uses).
+//!
+//! Layers leave as gzip tars written from the layer dirs by `layer_tar`
+//! (overlay whiteouts become `.wh.` entries), so a layer's diff_id is that
+//! of our own tar, whatever the tar it was pulled as.
+use crate::image::digest::{Digest, HashingReader};
+use crate::image::manifest::{self, Descriptor, ImageIndex, ImageManifest, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
+use crate::image::{fsutil, layer_tar, Platform, Reference};
+use crate::state::images::{normalize_tag, HistoryEntry, ImageRecord, LayerRecord};
+use crate::state::{StateError, Store};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error(transparent)]
+    Layer(#[from] layer_tar::LayerTarError),
+    #[error(transparent)]
+    Extract(#[from] crate::image::extract::ExtractError),
+    #[error(transparent)]
+    Registry(#[from] crate::image::registry::RegistryError),
+    #[error(transparent)]
+    Reference(#[from] crate::image::reference::RefError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+type Result<T> = std::result::Result<T, ArchiveError>;
+
+fn io_err(p: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io { path: p.display().to_string(), source }
+}
+
+/// A staging dir under `tmp/`, removed on drop.
+struct Staging(PathBuf);
+impl Staging {
+    fn new(store: &Store, what: &str) -> Result<Staging> {
+        let p = store.tmp_dir().join(fsutil::unique_name(what));
+        fs::create_dir(&p).map_err(io_err(&p))?;
+        Ok(Staging(p))
+    }
+}
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = crate::storage::remove_tree(&self.0);
+    }
+}
+
+/// An image as OCI blobs in a staging dir.
+struct Exported {
+    _stage: Staging,
+    /// (descriptor, file) for each layer, bottom first.
+    layers: Vec<(Descriptor, PathBuf)>,
+    config: Vec<u8>,
+    config_desc: Descriptor,
+    manifest: Vec<u8>,
+    manifest_desc: Descriptor,
+}
+
+/// RFC 3339 UTC time of `secs` since the epoch.
+pub fn rfc3339(secs: f64) -> String {
+    let s = secs.max(0.0) as i64;
+    let (days, rem) = (s.div_euclid(86400), s.rem_euclid(86400));
+    // civil from days (Howard Hinnant)
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn platform_of(img: &ImageRecord) -> Platform {
+    img.platform.as_deref().and_then(|p| Platform::parse(p).ok()).unwrap_or_else(Platform::host)
+}
+
+fn export(store: &Store, img: &ImageRecord) -> Result<Exported> {
+    let stage = Staging::new(store, "export-")?;
+    let mut layers = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (i, l) in img.layers.iter().enumerate() {
+        let diff = store.layer_dir(l).join("diff");
+        let out = stage.0.join(format!("layer-{i}"));
+        let f = File::create(&out).map_err(io_err(&out))?;
+        let mut w = BufWriter::with_capacity(256 << 10, f);
+        let d = layer_tar::write_layer_tar_gz(&diff, &mut w)?;
+        w.flush().map_err(io_err(&out))?;
+        diff_ids.push(d.diff_id.to_string());
+        let desc = Descriptor {
+            media_type: OCI_LAYER_GZIP.into(),
+            digest: d.digest.to_string(),
+            size: d.compressed_size,
+            platform: None,
+            urls: None,
+            annotations: None,
+        };
+        layers.push((desc, out));
+    }
+    let c = &img.config;
+    let cfg = manifest::ImageConfig {
+        entrypoint: c.entrypoint.clone(),
+        cmd: c.cmd.clone(),
+        env: (!c.env.is_empty()).then(|| c.env.clone()),
+        working_dir: c.working_dir.clone(),
+        user: c.user.clone(),
+        exposed_ports: (!c.exposed_ports.is_empty()).then(|| c.exposed_ports.clone()),
+        volumes: (!c.volumes.is_empty()).then(|| c.volumes.clone()),
+        labels: (!c.labels.is_empty()).then(|| c.labels.clone()),
+    };
+    // history must have one non-empty entry per layer
+    let non_empty = img.history.iter().filter(|h| !h.empty_layer).count();
+    let history: Vec<HistoryEntry> = if non_empty == img.layers.len() {
+        img.history.clone()
+    } else {
+        img.layers
+            .iter()
+            .map(|l| HistoryEntry { created: img.created, created_by: format!("layer {l}"), comment: None, empty_layer: false })
+            .collect()
+    };
+    let history: Vec<serde_json::Value> = history
+        .iter()
+        .map(|h| {
+            let mut v = serde_json::json!({ "created": rfc3339(h.created), "created_by": h.created_by });
+            if let Some(cm) = &h.comment {
+                v["comment"] = cm.clone().into();
+            }
+            if h.empty_layer {
+                v["empty_layer"] = true.into();
+            }
+            v
+        })
+        .collect();
+    let p = platform_of(img);
+    let mut config = serde_json::json!({
+        "created": rfc3339(img.created),
+        "architecture": p.architecture,
+        "os": p.os,
+        "config": cfg,
+        "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        "history": history,
+    });
+    if let Some(v) = &p.variant {
+        config["variant"] = v.clone().into();
+    }
+    let config = serde_json::to_vec(&config).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+    let config_desc = Descriptor {
+        media_type: OCI_CONFIG.into(),
+        digest: Digest::of_bytes(&config).to_string(),
+        size: config.len() as u64,
+        platform: None,
+        urls: None,
+        annotations: None,
+    };
+    let m = ImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        config: config_desc.clone(),
+        layers: layers.iter().map(|(d, _)| d.clone()).collect(),
+        annotations: None,
+    };
+    let manifest = serde_json::to_vec(&m).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+    let manifest_desc = Descriptor {
+        media_type: OCI_MANIFEST.into(),
+        digest: Digest::of_bytes(&manifest).to_string(),
+        size: manifest.len() as u64,
+        platform: Some(p),
+        urls: None,
+        annotations: None,
+    };
+    Ok(Exported { _stage: stage, layers, config, config_desc, manifest, manifest_desc })
+}
+
+fn append_bytes<W: Write>(b: &mut tar::Builder<W>, path: &str, data: &[u8]) -> io::Result<()> {
+    let mut h = tar::Header::new_ustar();
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, path, data)
+}
+
+fn hex_of(d: &str) -> &str {
+    d.strip_prefix("sha256:").unwrap_or(d)
+}
+
+/// `bocker save`: writes `reference` to `out` as a tar of an OCI image
+/// layout; the image's first tag (or its id) is the ref name.
+pub fn save(store: &Store, reference: &str, out: &Path) -> Result<ImageRecord> {
+    let img = store.resolve_image(reference)?;
+    let ex = export(store, &img)?;
+    let name = if reference.contains(':') && !reference.starts_with("img_") {
+        normalize_tag(reference)
+    } else {
+        img.tags.first().cloned().unwrap_or_else(|| img.id.clone())
+    };
+    let mut desc = ex.manifest_desc.clone();
+    desc.annotations = Some(BTreeMap::from([(REF_NAME.to_string(), name)]));
+    let index = ImageIndex { schema_version: 2, media_type: Some(OCI_INDEX.into()), manifests: vec![desc] };
+    let index = serde_json::to_vec(&index).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+    let tmp = out.with_file_name(format!(
+        ".{}.{}",
+        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        crate::state::ids::random_hex(4)
+    ));
+    let r = (|| -> io::Result<()> {
+        let f = File::create(&tmp)?;
+        let mut b = tar::Builder::new(BufWriter::with_capacity(256 << 10, f));
+        append_bytes(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        append_bytes(&mut b, "index.json", &index)?;
+        let mut dir = tar::Header::new_ustar();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        dir.set_mtime(0);
+        b.append_data(&mut dir.clone(), "blobs/", io::empty())?;
+        b.append_data(&mut dir, "blobs/sha256/", io::empty())?;
+        let mut seen = std::collections::HashSet::new();
+        for (d, path) in &ex.layers {
+            if seen.insert(d.digest.clone()) {
+                let mut f = File::open(path)?;
+                let mut h = tar::Header::new_ustar();
+                h.set_mode(0o644);
+                h.set_size(d.size);
+                h.set_mtime(0);
+                b.append_data(&mut h, format!("blobs/sha256/{}", hex_of(&d.digest)), &mut f)?;
+            }
+        }
+        append_bytes(&mut b, &format!("blobs/sha256/{}", hex_of(&ex.config_desc.digest)), &ex.config)?;
+        append_bytes(&mut b, &format!("blobs/sha256/{}", hex_of(&ex.manifest_desc.digest)), &ex.manifest)?;
+        let mut w = b.into_inner()?;
+        w.flush()?;
+        w.get_ref().sync_all()?;
+        fs::rename(&tmp, out)
+    })();
+    if let Err(e) = r {
+        let _ = fs::remove_file(&tmp);
+        return Err(ArchiveError::Io { path: out.display().to_string(), source: e });
+    }
+    Ok(img)
+}
+
+/// `bocker push`: uploads the layers and config, then the manifest under
+/// the tag. Returns the manifest digest.
+pub fn push(store: &Store, reference: &str, dest: Option<&str>) -> Result<String> {
+    let img = store.resolve_image(reference)?;
+    let target = Reference::parse(dest.unwrap_or(reference))?;
+    let creds = crate::image::auth::lookup(Some(store.root()), target.registry());
+    let client = crate::image::registry::RegistryClient::new(target.registry_host(), target.repository(), creds)?.for_push();
+    let ex = export(store, &img)?;
+    for (d, path) in &ex.layers {
+        client.upload_blob(&Digest::parse(&d.digest).map_err(|e| ArchiveError::Invalid(e.to_string()))?, path)?;
+    }
+    let cpath = ex._stage.0.join("config.json");
+    fs::write(&cpath, &ex.config).map_err(io_err(&cpath))?;
+    client.upload_blob(&Digest::parse(&ex.config_desc.digest).map_err(|e| ArchiveError::Invalid(e.to_string()))?, &cpath)?;
+    let tag = target.tag().unwrap_or("latest").to_string();
+    let d = client.put_manifest(&tag, OCI_MANIFEST, &ex.manifest)?;
+    Ok(d.to_string())
+}
+
+/// `bocker load`: an OCI archive (tar of an OCI image layout) into the
+/// store. Only `oci-layout`, `index.json` and `blobs/sha256/<hex>` are
+/// read from it; blobs are checked against their digests, layers against
+/// the config's diff_ids, and extracted with the safe extractor.
+pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
+    let stage = Staging::new(store, "load-")?;
+    let blobs = stage.0.join("blobs");
+    fs::create_dir(&blobs).map_err(io_err(&blobs))?;
+    let f = File::open(file).map_err(io_err(file))?;
+    let (_, plain) = crate::image::extract::decompress(BufReader::new(f)).map_err(io_err(file))?;
+    let mut a = tar::Archive::new(plain);
+    let mut index = None;
+    for e in a.entries().map_err(io_err(file))? {
+        let mut e = e.map_err(io_err(file))?;
+        if e.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let path = path.trim_start_matches("./");
+        if path == "index.json" {
+            let mut v = Vec::new();
+            e.by_ref().take(manifest_limit()).read_to_end(&mut v).map_err(io_err(file))?;
+            index = Some(v);
+        } else if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+            if !crate::image::digest::is_hex64(hex) {
+                continue;
+            }
+            let out = blobs.join(hex);
+            let mut w = BufWriter::new(File::create(&out).map_err(io_err(&out))?);
+            let mut hr = HashingReader::new(&mut e);
+            io::copy(&mut hr, &mut w).map_err(io_err(&out))?;
+            w.flush().map_err(io_err(&out))?;
+            let (got, _) = hr.finish().map_err(io_err(&out))?;
+            if got.hex() != hex {
+                return Err(ArchiveError::Invalid(format!("blob {hex}: digest mismatch (content is {got})")));
+            }
+        }
+    }
+    let index = index.ok_or_else(|| ArchiveError::Invalid(format!("{}: not an OCI archive (no index.json)", file.display())))?;
+    let index: ImageIndex = serde_json::from_slice(&index).map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
+    let blob = |d: &str| -> Result<Vec<u8>> {
+        let p = blobs.join(hex_of(d));
+        if !crate::image::digest::is_hex64(hex_of(d)) || !p.is_file() {
+            return Err(ArchiveError::Invalid(format!("blob {d} missing from the archive")));
+        }
+        fs::read(&p).map_err(io_err(&p))
+    };
+    let mut out = Vec::new();
+    for desc in &index.manifests {
+        let name = desc.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned();
+        let mut m = manifest::Manifest::parse(Some(&desc.media_type), &blob(&desc.digest)?)
+            .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        let mut mdigest = desc.digest.clone();
+        if let manifest::Manifest::Index(ix) = &m {
+            let host = Platform::host();
+            let pick = host
+                .choose(ix.manifests.iter().filter_map(|d| d.platform.as_ref().map(|p| (p, d))))
+                .or(ix.manifests.first())
+                .ok_or_else(|| ArchiveError::Invalid("empty image index".into()))?
+                .clone();
+            mdigest = pick.digest.clone();
+            m = manifest::Manifest::parse(Some(&pick.media_type), &blob(&pick.digest)?)
+                .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        }
+        let manifest::Manifest::Image(im) = m else {
+            return Err(ArchiveError::Invalid("nested image index is not supported".into()));
+        };
+        let _ = mdigest;
+        let cfg_bytes = blob(&im.config.digest)?;
+        let cfg: manifest::ConfigFile =
+            serde_json::from_slice(&cfg_bytes).map_err(|e| ArchiveError::Invalid(format!("image config: {e}")))?;
+        if cfg.rootfs.diff_ids.len() != im.layers.len() {
+            return Err(ArchiveError::Invalid("image config: diff_ids do not match the layers".into()));
+        }
+        let mut layer_ids = Vec::new();
+        for (l, want) in im.layers.iter().zip(&cfg.rootfs.diff_ids) {
+            let want = Digest::parse(want).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+            layer_ids.push(want.hex().to_string());
+            if store.layer_dir(want.hex()).join("layer.json").is_file() {
+                continue;
+            }
+            let src = blobs.join(hex_of(&l.digest));
+            if !crate::image::digest::is_hex64(hex_of(&l.digest)) || !src.is_file() {
+                return Err(ArchiveError::Invalid(format!("layer {} missing from the archive", l.digest)));
+            }
+            let ls = stage.0.join(format!("layer-{}", want.hex()));
+            let diff = ls.join("diff");
+            fs::create_dir_all(&diff).map_err(io_err(&diff))?;
+            let f = File::open(&src).map_err(io_err(&src))?;
+            let x = crate::image::extract::extract_layer(BufReader::with_capacity(256 << 10, f), &diff)?;
+            if x.diff_id != want {
+                return Err(ArchiveError::Invalid(format!(
+                    "layer {}: diff_id mismatch: config says {want}, content is {}",
+                    l.digest, x.diff_id
+                )));
+            }
+            let rec = LayerRecord {
+                diff_id: Some(want.to_string()),
+                digest: Some(l.digest.clone()),
+                size: x.tar_size,
+                media_type: Some(l.media_type.clone()),
+            };
+            crate::state::atomic::write_json(&ls.join("layer.json"), &rec)?;
+            let dest = store.layer_dir(want.hex());
+            fsutil::rename_noreplace(&ls, &dest).map_err(io_err(&dest))?;
+        }
+        let c = cfg.config.clone().unwrap_or_default();
+        let config = crate::state::images::ImageConfig {
+            entrypoint: c.entrypoint,
+            cmd: c.cmd,
+            env: c.env.unwrap_or_default(),
+            working_dir: c.working_dir.filter(|w| !w.is_empty()),
+            user: c.user.filter(|u| !u.is_empty()),
+            exposed_ports: c.exposed_ports.unwrap_or_default(),
+            volumes: c.volumes.unwrap_or_default(),
+            labels: c.labels.unwrap_or_default(),
+        };
+        let config_digest = Digest::of_bytes(&cfg_bytes).to_string();
+        let _lock = store.images_lock()?;
+        let existing = store.list_images()?.into_iter().find(|i| i.manifest_digest.as_deref() == Some(config_digest.as_str()));
+        let size = layer_ids.iter().map(|l| store.read_layer(l).map(|r| r.size).unwrap_or(0)).sum();
+        let mut img = existing.unwrap_or_else(|| ImageRecord {
+            id: store.new_image_id(),
+            source: file.display().to_string(),
+            tags: Vec::new(),
+            created: crate::state::now(),
+            layers: Vec::new(),
+            config: Default::default(),
+            size: 0,
+            parent: None,
+            history: vec![HistoryEntry {
+                created: crate::state::now(),
+                created_by: format!("bocker load -i {}", file.display()),
+                ..Default::default()
+            }],
+            manifest_digest: Some(config_digest.clone()),
+            platform: None,
+        });
+        img.layers = layer_ids;
+        img.config = config;
+        img.size = size;
+        img.platform = Some(Platform::new(&cfg.os, &cfg.architecture, cfg.variant.as_deref()).to_string());
+        if let Some(n) = name.filter(|n| !n.starts_with("img_") && Reference::parse(n).is_ok()) {
+            let t = normalize_tag(&n);
+            if !img.tags.contains(&t) {
+                img.tags.push(t);
+            }
+        }
+        store.save_image(&img)?;
+        out.push(img);
+    }
+    if out.is_empty() {
+        return Err(ArchiveError::Invalid("the archive holds no image".into()));
+    }
+    Ok(out)
+}
+
+fn manifest_limit() -> u64 {
+    crate::image::registry::MAX_SMALL_BLOB
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times() {
+        assert_eq!(super::rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000.5), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,126 @@
+//! The primitives image builds are made of: `bocker.container.commit`,
+//! `bocker.image.add_layer`, `.derive`, `.scratch`, `.save`, `.load`,
+//! `.push`, `bocker.build.hash_sources`, `bocker.sha256`. Registered into
+//! the tables `image` and `container` made before.
+use super::convert::{result, spec, store, to_lua};
+use mlua::{Lua, MultiValue, Table, Value};
+
+fn opts<T: serde::de::DeserializeOwned + Default>(lua: &Lua, what: &str, v: Option<Value>) -> mlua::Result<T> {
+    match v {
+        Some(Value::Nil) | None => Ok(T::default()),
+        Some(v) => spec(lua, what, v),
+    }
+}
+
+fn image_or_err<E: std::fmt::Display>(
+    lua: &Lua,
+    r: std::result::Result<crate::state::images::ImageRecord, E>,
+) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
+        Err(e) => result::<Value, _>(lua, Err(e)),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SaveOpts {
+    output: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PushOpts {
+    #[serde(default)]
+    dest: Option<String>,
+}
+
+pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
+    let container: Table = bocker.get("container")?;
+    container.set(
+        "commit",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: crate::commit::CommitSpec = opts(lua, "bocker.container.commit options", o)?;
+            let s = store(lua)?;
+            match crate::commit::commit(&s, &reference, &o) {
+                Ok(c) => {
+                    let v = to_lua(lua, &c.image)?;
+                    if let (Value::Table(t), Some(r)) = (&v, c.replaced) {
+                        t.set("replaced", r)?;
+                    }
+                    Ok(MultiValue::from_iter([v]))
+                }
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    let image: Table = bocker.get("image")?;
+    image.set(
+        "add_layer",
+        lua.create_function(|lua, (reference, v): (String, Value)| {
+            let o: crate::commit::AddLayerSpec = spec(lua, "bocker.image.add_layer", v)?;
+            let s = store(lua)?;
+            image_or_err(lua, crate::commit::add_layer(&s, &reference, &o))
+        })?,
+    )?;
+    image.set(
+        "derive",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: crate::commit::DeriveSpec = opts(lua, "bocker.image.derive options", o)?;
+            let s = store(lua)?;
+            image_or_err(lua, crate::commit::derive(&s, &reference, &o))
+        })?,
+    )?;
+    image.set(
+        "scratch",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            image_or_err(lua, crate::commit::scratch(&s))
+        })?,
+    )?;
+    image.set(
+        "save",
+        lua.create_function(|lua, (reference, v): (String, Value)| {
+            let o: SaveOpts = spec(lua, "bocker.image.save options", v)?;
+            let s = store(lua)?;
+            image_or_err(lua, crate::image::archive::save(&s, &reference, std::path::Path::new(&o.output)))
+        })?,
+    )?;
+    image.set(
+        "load",
+        lua.create_function(|lua, file: String| {
+            let s = store(lua)?;
+            match crate::image::archive::load(&s, std::path::Path::new(&file)) {
+                Ok(imgs) => Ok(MultiValue::from_iter([to_lua(lua, &imgs)?])),
+                Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    image.set(
+        "push",
+        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
+            let o: PushOpts = opts(lua, "bocker.image.push options", o)?;
+            let s = store(lua)?;
+            result(lua, crate::image::archive::push(&s, &reference, o.dest.as_deref()))
+        })?,
+    )?;
+    bocker.set(
+        "sha256",
+        lua.create_function(|_, data: mlua::LuaString| {
+            use sha2::Digest as _;
+            Ok(hex::encode(sha2::Sha256::digest(&data.as_bytes()[..])))
+        })?,
+    )?;
+    let b: Table = match bocker.get::<Value>("build")? {
+        Value::Table(t) => t,
+        _ => lua.create_table()?,
+    };
+    b.set(
+        "hash_sources",
+        lua.create_function(|lua, (context, srcs): (String, Vec<String>)| {
+            result(lua, crate::commit::hash_sources(&context, &srcs))
+        })?,
+    )?;
+    bocker.set("build", b)?;
+    Ok(())
+}
