@@ -67,6 +67,8 @@ pub fn tag(store: &Store, reference: &str, name: &str) -> Result<ImageRecord> {
 pub struct Removed {
     pub id: String,
     pub layers: Vec<String>,
+    /// untagged parents (build steps) removed with it, as Docker does
+    pub parents: Vec<String>,
 }
 
 /// Removes an image and the layers no other image uses. Refuses an image
@@ -83,9 +85,30 @@ pub fn remove(store: &Store, reference: &str, force: bool) -> Result<Removed> {
         }
     }
     // layers under a container's root stay until that container goes
-    let keep = store.list_containers()?.into_iter().flat_map(|c| c.layers).collect();
-    let layers = store.delete_image(&img.id, &keep)?;
-    Ok(Removed { id: img.id, layers })
+    let containers = store.list_containers()?;
+    let keep: std::collections::HashSet<String> = containers.iter().flat_map(|c| c.layers.clone()).collect();
+    let mut layers = store.delete_image(&img.id, &keep)?;
+    // then the untagged parents nothing else needs (intermediate build images)
+    let mut parents = Vec::new();
+    let mut next = img.parent.clone();
+    while let Some(pid) = next.take() {
+        let images = store.list_images()?;
+        let Some(p) = images.iter().find(|i| i.id == pid) else { break };
+        // only images made from images (build steps, commits): never what
+        // `init` or `pull` made
+        let derived = p.source.starts_with("img_") || p.source == "scratch";
+        let needed = !derived
+            || !p.tags.is_empty()
+            || images.iter().any(|i| i.parent.as_deref() == Some(pid.as_str()))
+            || containers.iter().any(|c| c.image == pid);
+        if needed {
+            break;
+        }
+        next = p.parent.clone();
+        layers.extend(store.delete_image(&pid, &keep)?);
+        parents.push(pid);
+    }
+    Ok(Removed { id: img.id, layers, parents })
 }
 
 /// Pulls `reference` from its registry into the layer store and records

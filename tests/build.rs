@@ -273,18 +273,36 @@ fn push_then_skopeo_pulls_and_podman_runs_it() {
     let e2 = Env::new();
     assert_eq!(e2.ok(&["run", "--rm", &name]), "pushed\n");
     // podman runs it (it works on this machine with these ulimits)
-    if has("podman") {
-        let o = Command::new("podman")
-            .args(["run", "--rm", "--network", "none", "--tls-verify=false"])
-            .args(["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000"])
-            .arg(&name)
-            .output()
-            .unwrap();
-        let _ = Command::new("podman").args(["rmi", "-f", &name]).output();
-        assert!(o.status.success(), "podman: {}", text(&o.stderr));
-        assert_eq!(text(&o.stdout), "pushed\n");
-    }
+    assert!(has("podman"), "podman is installed by scripts/test.sh");
+    let o = Command::new("podman")
+        .args(["run", "--rm", "--network", "none", "--tls-verify=false"])
+        .args(["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000"])
+        .arg(&name)
+        .output()
+        .unwrap();
+    let _ = Command::new("podman").args(["rmi", "-f", &name]).output();
+    assert!(o.status.success(), "podman: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "pushed\n");
     // a second push sends only the manifest (blobs exist); bad refs fail
     e.ok(&["push", &name]);
     assert_eq!(e.run(&["push", "no-such-image:1"]).status.code(), Some(1));
+}
+
+#[test]
+fn intermediate_images_are_hidden_and_go_with_the_final_one() {
+    let e = Env::new();
+    let bb = e.busybox();
+    let d = e.dir.path().join("steps");
+    write(&d.join("Dockerfile"), &format!("FROM {bb}\nRUN echo 1 > /one\nRUN echo 2 > /two\nENV X=3\n"));
+    let out = e.ok(&["build", "-t", "steps:1", d.to_str().unwrap()]);
+    let id = built_id(&out);
+    let shown = e.ok(&["images", "-q"]);
+    assert_eq!(shown.lines().count(), 2, "base and final only:\n{shown}");
+    assert!(shown.contains(&id) && shown.contains(&bb));
+    let all = e.ok(&["images", "-a", "-q"]);
+    assert!(all.lines().count() > 2, "{all}");
+    let out = e.ok(&["rmi", "steps:1"]);
+    assert!(out.lines().count() > 1, "parents removed too:\n{out}");
+    // the image `init` made stays, and only it
+    assert_eq!(e.ok(&["images", "-a", "-q"]).trim(), bb);
 }

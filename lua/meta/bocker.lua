@@ -101,7 +101,8 @@ function bocker.image.tag(ref, name) end
 ---Removes an image and the layers no other image or container uses.
 ---@param ref string
 ---@param opts? { force?: boolean }
----@return { id: string, layers: string[] }|nil, string|nil err
+---Untagged parents nothing else needs (build steps) go too (`parents`).
+---@return { id: string, layers: string[], parents: string[] }|nil, string|nil err
 function bocker.image.remove(ref, opts) end
 
 ---------------------------------------------------------------- containers

@@ -12,7 +12,12 @@ return {
     local status = 0
     for _, ref in ipairs(pos) do
       local r, err = bocker.image.remove(ref, { force = o.force })
-      if r then print("Removed: " .. r.id) else status = cli.fail(1, "rmi", err) end
+      if r then
+        print("Removed: " .. r.id)
+        for _, p in ipairs(r.parents or {}) do print("Removed: " .. p) end
+      else
+        status = cli.fail(1, "rmi", err)
+      end
     end
     return status
   end,

@@ -83,6 +83,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                     let t = lua.create_table()?;
                     t.set("id", r.id)?;
                     t.set("layers", r.layers)?;
+                    t.set("parents", r.parents)?;
                     Ok(MultiValue::from_iter([Value::Table(t)]))
                 }
                 Err(e) => result::<Value, _>(lua, Err(e)),
