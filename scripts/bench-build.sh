@@ -22,12 +22,16 @@ cargo build --release --locked -q
 bocker=$PWD/target/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-build.XXXXXX)
 export BOCKER_ROOT=$work/root
+# the bridge network of this run only, isolated from the outside
+export BOCKER_BRIDGE=bkbench1 BOCKER_SUBNET=10.215.1.0/24 BOCKER_NET_EGRESS=0
 ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
 before=$(podman images -q --no-trunc | sort)
 cleanup() {
+  set +e
   # podman build leaves its intermediate images: remove those this run made
   comm -13 <(echo "$before") <(podman images -q --no-trunc | sort) | xargs -r podman rmi -f >/dev/null 2>&1 || true
   for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
+  $bocker network prune >/dev/null 2>&1
   podman rm -f bench-writer >/dev/null 2>&1 || true
   podman rmi -f bench-commit bench-build bocker-bench-base >/dev/null 2>&1 || true
   rm -rf "$work"

@@ -21,10 +21,12 @@ work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$work/root
 # the bridge network of this run only, isolated from the outside
 export BOCKER_BRIDGE=bkbench0 BOCKER_SUBNET=10.215.0.0/24 BOCKER_NET_EGRESS=0
-podman_br_before=$(ip -o link show cni-podman0 2>/dev/null | wc -l)
+podman_br_before=0
+ip link show cni-podman0 >/dev/null 2>&1 && podman_br_before=1
 cleanup() {
+  set +e
   # podman's default network leaves its bridge behind: remove it if we made it
-  [ "$podman_br_before" = 0 ] && ip link del cni-podman0 >/dev/null 2>&1
+  if [ "$podman_br_before" = 0 ]; then ip link del cni-podman0 >/dev/null 2>&1; fi
   for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
   $bocker network prune >/dev/null 2>&1 || true
   podman rmi -f bocker-bench >/dev/null 2>&1 || true
