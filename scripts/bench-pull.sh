@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-[ "$(id -u)" = 0 ] || { echo "bench-pull.sh: run as root" >&2; exit 1; }
+. scripts/lib.sh
+need_root bench-pull.sh
+ensure_packages busybox-static hyperfine skopeo umoci podman docker-registry jq curl python3
 cargo build --release --locked -q
 bocker=$PWD/target/release/bocker
 w=$(mktemp -d /var/tmp/bocker-bench-pull.XXXXXX)

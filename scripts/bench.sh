@@ -7,14 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-50}
-[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
-pkgs=(busybox-static hyperfine crun runc podman jq)
-missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib.sh
+need_root bench.sh
+ensure_packages busybox-static hyperfine crun runc podman jq
 cargo build --release --locked -q
 bocker=$PWD/target/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)

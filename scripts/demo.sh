@@ -4,15 +4,10 @@
 # containers from it -- the seed's example usage, end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root" >&2; exit 1; }
-pkgs=(busybox-static iptables iproute2 gcc make)
-missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+. scripts/lib.sh
+need_root demo.sh
+ensure_packages busybox-static iptables iproute2 gcc make
+use_cargo
 cargo build --release --locked
 bocker=$PWD/target/release/bocker
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/bocker}

@@ -29,12 +29,7 @@ struct RemoveOpts {
     volumes: bool,
 }
 
-fn opts<T: serde::de::DeserializeOwned + Default>(lua: &Lua, what: &str, v: Option<Value>) -> mlua::Result<T> {
-    match v {
-        Some(Value::Nil) | None => Ok(T::default()),
-        Some(v) => spec(lua, what, v),
-    }
-}
+use super::convert::options as opts;
 
 fn ok_table<T: serde::Serialize>(lua: &Lua, v: &T) -> mlua::Result<MultiValue> {
     Ok(MultiValue::from_iter([to_lua(lua, v)?]))

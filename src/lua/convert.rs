@@ -16,6 +16,22 @@ pub fn spec<T: DeserializeOwned>(lua: &Lua, what: &str, v: Value) -> mlua::Resul
         .map_err(|e| mlua::Error::RuntimeError(format!("{what}: {}", super::error_message(&e))))
 }
 
+/// An optional options table (nil or absent = defaults), unknown keys rejected.
+pub fn options<T: DeserializeOwned + Default>(lua: &Lua, what: &str, v: Option<Value>) -> mlua::Result<T> {
+    match v {
+        Some(Value::Nil) | None => Ok(T::default()),
+        Some(v) => spec(lua, what, v),
+    }
+}
+
+/// `{ force = bool }`, the options of the remove primitives.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ForceOpts {
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// `Ok(v)` -> v; `Err(e)` -> nil, "message".
 pub fn result<T: IntoLuaMulti, E: std::fmt::Display>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
     match r {

@@ -4,13 +4,6 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RemoveOpts {
-    #[serde(default)]
-    force: bool,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct PullOpts {
     #[serde(default)]
     platform: Option<String>,
@@ -73,10 +66,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     t.set(
         "remove",
         lua.create_function(|lua, (reference, opts): (String, Option<Value>)| {
-            let opts: RemoveOpts = match opts {
-                Some(v) => super::convert::spec(lua, "bocker.image.remove options", v)?,
-                None => RemoveOpts::default(),
-            };
+            let opts: super::convert::ForceOpts = super::convert::options(lua, "bocker.image.remove options", opts)?;
             let s = store(lua)?;
             match crate::images::remove(&s, &reference, opts.force) {
                 Ok(r) => {

@@ -1,13 +1,6 @@
 //! `bocker.volume`: named and anonymous volumes as tables.
-use super::convert::{result, spec, store, table_result, to_lua};
+use super::convert::{result, store, table_result, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RemoveOpts {
-    #[serde(default)]
-    force: bool,
-}
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -57,10 +50,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     t.set(
         "remove",
         lua.create_function(|lua, (name, o): (String, Option<Value>)| {
-            let o: RemoveOpts = match o {
-                Some(Value::Nil) | None => RemoveOpts::default(),
-                Some(v) => spec(lua, "bocker.volume.remove options", v)?,
-            };
+            let o: super::convert::ForceOpts = super::convert::options(lua, "bocker.volume.remove options", o)?;
             let s = store(lua)?;
             table_result(lua, crate::volumes::remove(&s, &name, o.force))
         })?,
@@ -68,10 +58,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     t.set(
         "prune",
         lua.create_function(|lua, o: Option<Value>| {
-            let o: PruneOpts = match o {
-                Some(Value::Nil) | None => PruneOpts::default(),
-                Some(v) => spec(lua, "bocker.volume.prune options", v)?,
-            };
+            let o: PruneOpts = super::convert::options(lua, "bocker.volume.prune options", o)?;
             let s = store(lua)?;
             table_result(lua, crate::volumes::prune(&s, o.all))
         })?,

@@ -37,7 +37,7 @@ fn open_in_root(root: &OwnedFd, path: &str, flags: i32) -> std::io::Result<Owned
 /// every component resolved inside root.
 fn ensure_target(root: &OwnedFd, target: &str, file: bool) -> Result<OwnedFd, String> {
     let comps: Vec<&str> = target.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-    if comps.iter().any(|c| *c == "..") {
+    if comps.contains(&"..") {
         return Err(format!("mount destination {target} must not contain '..'"));
     }
     let mut cur = String::new();

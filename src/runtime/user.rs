@@ -51,22 +51,6 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<Ids, String> {
     Ok(Ids { uid, gid, home })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    const PW: &str = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\n";
-    const GR: &str = "root:x:0:\nstaff:x:50:\n";
-    #[test]
-    fn names_and_numbers() {
-        assert_eq!(resolve("www", PW, GR).unwrap(), Ids { uid: 33, gid: 34, home: Some("/var/www".into()) });
-        assert_eq!(resolve("1000", PW, GR).unwrap().uid, 1000);
-        assert_eq!(resolve("1000:50", PW, GR).unwrap().gid, 50);
-        assert_eq!(resolve("www:staff", PW, GR).unwrap().gid, 50);
-        assert!(resolve("nobody", PW, GR).is_err());
-        assert!(resolve("www:nogroup", PW, GR).is_err());
-    }
-}
-
 /// Resolves `spec` in the current root's /etc/passwd and /etc/group and
 /// switches to that user (groups, gid, then uid). Root stays root.
 pub fn become_user(spec: &str) -> Result<Ids, String> {
@@ -84,4 +68,20 @@ pub fn become_user(spec: &str) -> Result<Ids, String> {
         }
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const PW: &str = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\n";
+    const GR: &str = "root:x:0:\nstaff:x:50:\n";
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(resolve("www", PW, GR).unwrap(), Ids { uid: 33, gid: 34, home: Some("/var/www".into()) });
+        assert_eq!(resolve("1000", PW, GR).unwrap().uid, 1000);
+        assert_eq!(resolve("1000:50", PW, GR).unwrap().gid, 50);
+        assert_eq!(resolve("www:staff", PW, GR).unwrap().gid, 50);
+        assert!(resolve("nobody", PW, GR).is_err());
+        assert!(resolve("www:nogroup", PW, GR).is_err());
+    }
 }
