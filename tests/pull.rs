@@ -64,11 +64,12 @@ fn pull_oci_manifest() {
         0o1777
     );
     let rec = read_layer_record(root.path(), &img.layers[0]).unwrap();
-    assert_eq!(rec.diff_id, format!("sha256:{}", img.layers[0]));
-    assert!(rec.digest.starts_with("sha256:") && rec.digest != rec.diff_id);
+    assert_eq!(rec.diff_id.as_deref(), Some(format!("sha256:{}", img.layers[0]).as_str()));
+    let digest = rec.digest.clone().unwrap();
+    assert!(digest.starts_with("sha256:") && Some(&digest) != rec.diff_id.as_ref());
     assert!(rec.size > 1_000_000);
     assert_eq!(
-        rec.media_type,
+        rec.media_type.as_deref().unwrap_or_default(),
         "application/vnd.oci.image.layer.v1.tar+gzip"
     );
     assert!(ev.iter().any(|e| matches!(e, Progress::LayerBytes { .. })));
@@ -112,7 +113,7 @@ fn pull_docker_v2s2_with_whiteouts() {
     assert!(!top.join("etc/.wh..wh..opq").exists() && !top.join("bin/.wh.vi").exists());
     let rec = read_layer_record(root.path(), &img.layers[1]).unwrap();
     assert_eq!(
-        rec.media_type,
+        rec.media_type.as_deref().unwrap_or_default(),
         "application/vnd.docker.image.rootfs.diff.tar.gzip"
     );
     assert_clean_tmp(root.path());

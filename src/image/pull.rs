@@ -94,15 +94,8 @@ pub struct PulledImage {
     pub platform: Platform,
 }
 
-/// `$ROOT/layers/<hex>/layer.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRecord {
-    pub diff_id: String,
-    pub digest: String,
-    /// Bytes of the uncompressed tar.
-    pub size: u64,
-    pub media_type: String,
-}
+/// `$ROOT/layers/<hex>/layer.json`: the store's one layer record.
+pub use crate::state::images::LayerRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -350,10 +343,10 @@ fn fetch_layer(
         });
     }
     let rec = LayerRecord {
-        diff_id: diff.to_string(),
-        digest: digest.to_string(),
+        diff_id: Some(diff.to_string()),
+        digest: Some(digest.to_string()),
         size: out.tar_size,
-        media_type: desc.media_type.clone(),
+        media_type: Some(desc.media_type.clone()),
     };
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| PullError::Config(e.to_string()))?;
     let rec_path = stage.join(crate::image::paths::LAYER_JSON);

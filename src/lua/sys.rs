@@ -25,7 +25,9 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     json.set(
         "encode",
         lua.create_function(|lua, v: Value| {
-            let j: serde_json::Value = lua.from_value(v)?;
+            // an empty table is most often an empty list (`ps` with nothing)
+            let opts = mlua::serde::DeserializeOptions::new().encode_empty_tables_as_array(true);
+            let j: serde_json::Value = lua.from_value_with(v, opts)?;
             serde_json::to_string(&j).map_err(super::ext)
         })?,
     )?;
