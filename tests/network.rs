@@ -169,3 +169,61 @@ fn a_killed_monitor_releases_the_network_on_rm() {
     let leases = e.root().join("net").join(e.bridge()).join("leases");
     assert_eq!(std::fs::read_dir(&leases).map(|d| d.count()).unwrap_or(0), 0);
 }
+
+/// A static UDP echo server, built here (busybox has none), mounted in.
+fn udp_echo_binary(e: &Env) -> std::path::PathBuf {
+    let src = e.dir.path().join("udpecho.c");
+    std::fs::write(
+        &src,
+        r#"#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(atoi(argv[1]));
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) return 1;
+    for (;;) {
+        char buf[2048];
+        struct sockaddr_in from;
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+        if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&from, len);
+    }
+}
+"#,
+    )
+    .unwrap();
+    let bin = e.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let st = Command::new("gcc").args(["-static", "-O2", "-o"]).arg(bin.join("udpecho")).arg(&src).status().expect("gcc is installed by scripts/test.sh");
+    assert!(st.success(), "gcc -static failed");
+    bin
+}
+
+#[test]
+fn published_udp_port_reaches_the_container_from_loopback() {
+    let e = Env::new();
+    let img = e.busybox();
+    let bin = udp_echo_binary(&e);
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let id = e
+        .ok(&["run", "-d", "-p", &format!("{port}:9000/udp"), "-v", &format!("{}:/opt/bin:ro", bin.display()), &img, "/opt/bin/udpecho", "9000"])
+        .trim()
+        .to_string();
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 64];
+    let mut answer = None;
+    for _ in 0..30 {
+        client.send_to(b"ping-udp", ("127.0.0.1", port)).unwrap();
+        if let Ok((n, _)) = client.recv_from(&mut buf) {
+            answer = Some(buf[..n].to_vec());
+            break;
+        }
+    }
+    assert_eq!(answer.as_deref(), Some(&b"ping-udp"[..]), "no echo through the UDP proxy");
+    e.ok(&["rm", "-f", &id]);
+    assert!(std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok(), "host UDP port still held");
+}

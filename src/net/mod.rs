@@ -163,10 +163,12 @@ fn bridge_rest(
     for (m, sock) in reserved {
         st.ports.push(m.clone());
         ports::add_rules(&st.container_id, ip, &m)?;
-        if let ports::Reserved::Tcp(l) = sock {
-            let target = SocketAddr::V4(SocketAddrV4::new(ip, m.container_port));
-            st.proxy_pids.push(ports::spawn_proxy(launcher, l, target)?);
-        }
+        let target = SocketAddr::V4(SocketAddrV4::new(ip, m.container_port));
+        let pid = match sock {
+            ports::Reserved::Tcp(l) => ports::spawn_proxy(launcher, l, target)?,
+            ports::Reserved::Udp(u) => ports::spawn_udp_proxy(launcher, u, target)?,
+        };
+        st.proxy_pids.push(pid);
     }
     Ok(())
 }

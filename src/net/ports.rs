@@ -218,10 +218,19 @@ impl Default for ProxyLauncher {
 /// connection to `target`. Returns its pid. The caller (shim) is its parent;
 /// [`kill_proxy`] reaps it when it can.
 pub fn spawn_proxy(launcher: &ProxyLauncher, listener: TcpListener, target: SocketAddr) -> Result<u32> {
-    let fd = listener.as_raw_fd();
+    spawn_proxy_fd(launcher, "tcp", listener.into(), target)
+}
+
+/// Like [`spawn_proxy`] for a bound UDP socket.
+pub fn spawn_udp_proxy(launcher: &ProxyLauncher, socket: UdpSocket, target: SocketAddr) -> Result<u32> {
+    spawn_proxy_fd(launcher, "udp", socket.into(), target)
+}
+
+fn spawn_proxy_fd(launcher: &ProxyLauncher, proto: &str, sock: std::os::fd::OwnedFd, target: SocketAddr) -> Result<u32> {
+    let fd = sock.as_raw_fd();
     let mut cmd = Command::new(&launcher.program);
     cmd.args(&launcher.args)
-        .args([PROXY_ARG, "tcp", "fd:3", &target.to_string()])
+        .args([PROXY_ARG, proto, "fd:3", &target.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     // SAFETY: only async-signal-safe calls (dup2, fcntl, setsid) between fork and exec.
@@ -241,7 +250,7 @@ pub fn spawn_proxy(launcher: &ProxyLauncher, listener: TcpListener, target: Sock
     let child = cmd
         .spawn()
         .map_err(|e| NetError::io(format!("starting proxy {}", launcher.program.display()), e))?;
-    drop(listener);
+    drop(sock);
     Ok(child.id())
 }
 
@@ -251,10 +260,15 @@ pub fn proxy_main(args: &[String]) -> ! {
     let r = (|| -> Result<(TcpListener, SocketAddr)> {
         let bad = || NetError::Config(format!("usage: {PROXY_ARG} tcp fd:N|ADDR:PORT TARGET:PORT (got {args:?})"));
         let [proto, listen, target] = args else { return Err(bad()) };
-        if proto != "tcp" {
+        if proto != "tcp" && proto != "udp" {
             return Err(bad());
         }
         let target: SocketAddr = target.parse().map_err(|_| bad())?;
+        if proto == "udp" {
+            let n: i32 = listen.strip_prefix("fd:").and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+            // SAFETY: fd handed to us by spawn_udp_proxy, owned from now on.
+            run_udp_proxy(unsafe { UdpSocket::from_raw_fd(n) }, target)
+        }
         let l = if let Some(n) = listen.strip_prefix("fd:") {
             let n: i32 = n.parse().map_err(|_| bad())?;
             // SAFETY: fd handed to us by spawn_proxy, owned by this process from now on.
@@ -271,6 +285,48 @@ pub fn proxy_main(args: &[String]) -> ! {
             eprintln!("bocker proxy: {e}");
             std::process::exit(2)
         }
+    }
+}
+
+/// Relays datagrams between host clients and `target`: one connected
+/// socket (and reply thread) per client address, dropped after a minute
+/// of silence, as docker-proxy does for UDP. Never returns.
+pub fn run_udp_proxy(socket: UdpSocket, target: SocketAddr) -> ! {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let flows: Arc<Mutex<HashMap<SocketAddr, UdpSocket>>> = Arc::new(Mutex::new(HashMap::new()));
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, client)) = socket.recv_from(&mut buf) else { continue };
+        let existing = flows.lock().ok().and_then(|m| m.get(&client).and_then(|s| s.try_clone().ok()));
+        let upstream = match existing {
+            Some(s) => s,
+            None => {
+                let Ok(up) = UdpSocket::bind(("0.0.0.0", 0)) else { continue };
+                if up.connect(target).is_err() {
+                    continue;
+                }
+                let _ = up.set_read_timeout(Some(Duration::from_secs(60)));
+                let (Ok(reader), Ok(back)) = (up.try_clone(), socket.try_clone()) else { continue };
+                if let Ok(mut m) = flows.lock() {
+                    if let Ok(c) = up.try_clone() {
+                        m.insert(client, c);
+                    }
+                }
+                let flows = Arc::clone(&flows);
+                let _ = std::thread::Builder::new().spawn(move || {
+                    let mut b = vec![0u8; 65536];
+                    while let Ok(n) = reader.recv(&mut b) {
+                        let _ = back.send_to(&b[..n], client);
+                    }
+                    if let Ok(mut m) = flows.lock() {
+                        m.remove(&client);
+                    }
+                });
+                up
+            }
+        };
+        let _ = upstream.send(&buf[..n]);
     }
 }
 
