@@ -7,15 +7,14 @@
 //!   from containers, which reach it via the gateway address);
 //! - nat OUTPUT, same but `! -d 127.0.0.0/8` (host processes using a non-loopback
 //!   host address);
-//! - 127.0.0.1:HOSTPORT from the host: a userspace TCP proxy process (like
-//!   docker-proxy) that also keeps the host port bound (reserved) for the
-//!   container's lifetime. The proxy listens on HOSTIP:HOSTPORT (0.0.0.0 when no
+//! - 127.0.0.1:HOSTPORT from the host: a userspace proxy process (like
+//!   docker-proxy; TCP per connection, UDP per client address) that also keeps
+//!   the host port bound (reserved) for the container's lifetime. The proxy listens on HOSTIP:HOSTPORT (0.0.0.0 when no
 //!   IP was given).
 //! - a HOSTIP in 127.0.0.0/8 gets the proxy only (no DNAT).
 //!
 //! Rules carry `-m comment --comment bocker:<container_id>` and are removed with
-//! [`remove_rules_for`]. UDP ports get the DNAT rules only (no proxy): UDP to
-//! 127.0.0.1 is not forwarded.
+//! [`remove_rules_for`].
 
 use super::error::{NetError, Result};
 use super::iptables;
