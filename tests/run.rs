@@ -352,3 +352,26 @@ print("ok")
     let out = e.ok(&["script", script.to_str().unwrap(), &img]);
     assert_eq!(out, "from-lua\nok\n");
 }
+
+#[test]
+fn create_start_and_restart_keep_the_container() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["create", "--name", "keeper", &img, "sh", "-c", "echo run >> /count; wc -l < /count"]).trim().to_string();
+    assert!(e.ok(&["ps"]).contains("Created"));
+    // -a: attached, the container's status
+    assert_eq!(e.ok(&["start", "-a", "keeper"]), "1\n");
+    // the same root filesystem the second time
+    assert_eq!(e.ok(&["start", "-a", &id]), "2\n");
+    e.ok(&["start", "keeper"]);
+    assert_eq!(e.ok(&["wait", "keeper"]).trim(), "0");
+    assert_eq!(e.ok(&["logs", "--tail", "1", "keeper"]), "3\n");
+    // restart of a running one; start of a running one is a no-op
+    let s = e.ok(&["run", "-d", "--name", "sleeper", &img, "sleep", "60"]).trim().to_string();
+    let pid_before = e.ok(&["inspect", "sleeper"]);
+    e.ok(&["start", "sleeper"]);
+    assert_eq!(e.ok(&["inspect", "sleeper"]), pid_before, "start of a running container changed it");
+    e.ok(&["restart", "-t", "0", "sleeper"]);
+    assert!(e.ok(&["ps"]).lines().any(|l| l.contains(&s) && l.contains("Up ")));
+    e.ok(&["rm", "-f", "sleeper", "keeper"]);
+}

@@ -1,22 +1,25 @@
 -- Output helpers for verbs: aligned tables, ages, sizes, statuses.
 local M = {}
 
+-- Display width of a string (characters, not bytes).
+local function width(s) return utf8.len(s) or #s end
+
 -- Prints rows under headers, columns padded to line up (as docker does).
 function M.table(headers, rows, out)
   out = out or io.stdout
   local widths = {}
-  for i, h in ipairs(headers) do widths[i] = #h end
+  for i, h in ipairs(headers) do widths[i] = width(h) end
   for _, r in ipairs(rows) do
     for i = 1, #headers do
       local s = tostring(r[i] or "")
-      if #s > widths[i] then widths[i] = #s end
+      if width(s) > widths[i] then widths[i] = width(s) end
     end
   end
   local function line(cells)
     local parts = {}
     for i = 1, #headers do
       local s = tostring(cells[i] or "")
-      if i < #headers then s = s .. string.rep(" ", widths[i] - #s + 3) end
+      if i < #headers then s = s .. string.rep(" ", widths[i] - width(s) + 3) end
       parts[i] = s
     end
     out:write((table.concat(parts):gsub("%s+$", "")), "\n")
@@ -36,7 +39,14 @@ end
 
 function M.ago(t, now)
   if not t then return "" end
-  return M.duration((now or bocker.now()) - t) .. " ago"
+  -- Shortens text to n characters, ending in "…" when cut.
+function M.truncate(s, n)
+  s = tostring(s or "")
+  if utf8.len(s) and utf8.len(s) <= n then return s end
+  return s:sub(1, utf8.offset(s, n) - 1) .. "…"
+end
+
+return M.duration((now or bocker.now()) - t) .. " ago"
 end
 
 -- 1536 -> "1.5kB" (decimal units, as docker prints sizes)
@@ -70,6 +80,13 @@ function M.command(args)
     out[i] = a
   end
   return table.concat(out, " ")
+end
+
+-- Shortens text to n characters, ending in "…" when cut.
+function M.truncate(s, n)
+  s = tostring(s or "")
+  if utf8.len(s) and utf8.len(s) <= n then return s end
+  return s:sub(1, utf8.offset(s, n) - 1) .. "…"
 end
 
 return M

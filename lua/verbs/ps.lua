@@ -5,10 +5,11 @@ local spec = {
   { long = "all", short = "a", kind = "bool", help = "Show all containers (the default, as in the seed)" },
   { long = "quiet", short = "q", kind = "bool", help = "Only show container ids" },
   { long = "format", kind = "string", arg = "json", help = "Print as JSON" },
+  { long = "no-trunc", kind = "bool", help = "Do not shorten long commands" },
 }
 return {
   summary = "List containers",
-  usage = "bocker ps [-q] [--format json]",
+  usage = "bocker ps [-q] [--no-trunc] [--format json]",
   flags = spec,
   run = function(args)
     local o, pos = cli.parse("ps", args, spec)
@@ -35,7 +36,9 @@ return {
     local now, rows = bocker.now(), {}
     for _, c in ipairs(list) do
       local ip = c.state.net and c.state.net.ip or ""
-      rows[#rows + 1] = { c.id, c.image_ref, fmt.command(c.args), fmt.ago(c.created, now), fmt.status(c, now), ip, c.name or "" }
+      local cmd = fmt.command(c.args)
+      if not o.no_trunc then cmd = fmt.truncate(cmd, 40) end
+      rows[#rows + 1] = { c.id, c.image_ref, cmd, fmt.ago(c.created, now), fmt.status(c, now), ip, c.name or "" }
     end
     fmt.table({ "CONTAINER_ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "IP", "NAMES" }, rows)
     return 0

@@ -59,34 +59,39 @@ local M = {
   flags = spec,
 }
 
-function M.run(args)
-  local o, pos = cli.parse("run", args, spec, { interspersed = false })
-  if not o then return pos or 125 end
-  if #pos < 1 then return cli.usage_error("run", M.usage, '"run" requires at least 1 argument') end
+-- Parses run's flags and creates the container (pulling the image first if
+-- needed). Returns the container and the flags, or nil and an exit status.
+-- Shared with `bocker create`.
+function M.create(verb, args)
+  local o, pos = cli.parse(verb, args, spec, { interspersed = false })
+  if not o then return nil, pos or 125 end
+  if #pos < 1 then
+    return nil, cli.usage_error(verb, (M.usage:gsub("^bocker run", "bocker " .. verb)), '"' .. verb .. '" requires at least 1 argument')
+  end
   local image = table.remove(pos, 1)
   local env = {}
   for _, f in ipairs(o.env_file) do
     local ok, err = read_env_file(f, env)
-    if not ok then return cli.fail(125, "run", "open env file: %s", err) end
+    if not ok then return nil, cli.fail(125, verb, "open env file: %s", err) end
   end
   for _, e in ipairs(o.env) do env[#env + 1] = e end
   local memory
   if o.memory then
     local err
     memory, err = units.bytes(o.memory)
-    if not memory then return cli.fail(125, "run", "invalid argument for -m/--memory: %s", err) end
+    if not memory then return nil, cli.fail(125, verb, "invalid argument for -m/--memory: %s", err) end
   end
   local mounts, err = (require "bocker.mounts").from_flags(o)
-  if not mounts then return cli.fail(125, "run", err) end
+  if not mounts then return nil, cli.fail(125, verb, err) end
   if o.pull ~= "missing" and o.pull ~= "always" and o.pull ~= "never" then
-    return cli.fail(125, "run", 'invalid --pull "%s" (missing, always or never)', o.pull)
+    return nil, cli.fail(125, verb, 'invalid --pull "%s" (missing, always or never)', o.pull)
   end
   -- img_… names an image of this store: never something to pull
   local pullable = not image:match("^img_")
   if pullable and (o.pull == "always" or (o.pull == "missing" and not bocker.image.get(image))) then
     if o.pull == "missing" then io.stderr:write("Unable to find image '", image, "' locally\n") end
     local ok, perr = bocker.image.pull(image, { platform = o.platform, progress = (require "bocker.progress").new() })
-    if not ok then return cli.fail(125, "run", perr) end
+    if not ok then return nil, cli.fail(125, verb, perr) end
   end
   local c, cerr = bocker.container.create {
     image = image,
@@ -108,7 +113,13 @@ function M.run(args)
     ports = o.publish,
     publish_all = o.publish_all or nil,
   }
-  if not c then return cli.fail(125, "run", cerr) end
+  if not c then return nil, cli.fail(125, verb, cerr) end
+  return c, o
+end
+
+function M.run(args)
+  local c, o = M.create("run", args)
+  if not c then return o end
   local status, serr = bocker.container.start(c.id, { detach = o.detach })
   if not status then return cli.fail(125, "run", serr) end
   if o.detach then

@@ -80,6 +80,7 @@ assert(fmt.size(999) == "999B" and fmt.size(1536000) == "1.54MB")
 assert(fmt.status({ running = true, state = { started = 97 } }, 100) == "Up 3s")
 assert(fmt.status({ running = false, state = { status = "exited", exit_code = 0, finished = 95 } }, 100) == "Exited (0) 5s ago")
 assert(fmt.command({ "sh", "-c", "exit 3" }) == 'sh -c "exit 3"')
+assert(fmt.truncate("abcdef", 4) == "abc…" and fmt.truncate("abc", 4) == "abc")
 "#);
 }
 

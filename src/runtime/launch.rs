@@ -29,6 +29,10 @@ impl Drop for IgnoreSignals {
 }
 
 pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeError> {
+    // one monitor per container: a running one is not started twice
+    if crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false) {
+        return Err(RuntimeError::Setup(format!("container {id} is already running")));
+    }
     let mut cmd = Command::new(super::self_exe());
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
