@@ -157,7 +157,8 @@ bocker.container = {}
 ---@return bocker.Container|nil, string|nil err
 function bocker.container.create(spec) end
 
----Starts a created container. Foreground: waits and returns its exit
+---Starts a created (or exited: it runs again on the same root filesystem)
+---container; refused while it runs. Foreground: waits and returns its exit
 ---status (output goes to the terminal and the log). `detach`: returns 0
 ---once it runs, or its failure status and message.
 ---@param id string
