@@ -375,3 +375,22 @@ fn create_start_and_restart_keep_the_container() {
     assert!(e.ok(&["ps"]).lines().any(|l| l.contains(&s) && l.contains("Up ")));
     e.ok(&["rm", "-f", "sleeper", "keeper"]);
 }
+
+#[test]
+fn prune_removes_exited_containers_and_dangling_images() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["tag", &img, "keep:1"]);
+    let other = e.busybox(); // untagged and unused: dangling
+    e.ok(&["run", "-v", "/anon", &img, "true"]);
+    let running = e.ok(&["run", "-d", &img, "sleep", "30"]).trim().to_string();
+    let out = e.ok(&["prune"]);
+    assert!(out.contains(&other), "{out}");
+    assert_eq!(e.ok(&["ps", "-q"]).trim(), running, "only the running container stays");
+    let imgs = e.ok(&["images", "-q"]);
+    assert!(imgs.contains(&img) && !imgs.contains(&other), "{imgs}");
+    assert_eq!(e.ok(&["volume", "ls", "-q"]), "", "anonymous volume pruned");
+    e.ok(&["rm", "-f", &running]);
+    e.ok(&["prune", "-a"]);
+    assert_eq!(e.ok(&["images", "-q"]), "");
+}

@@ -1,0 +1,43 @@
+-- bocker prune [-a] [--volumes]: exited containers, then dangling images
+-- (untagged, unused, no child), then unused anonymous volumes.
+local cli = require "bocker.cli"
+local spec = {
+  { long = "all", short = "a", kind = "bool", help = "Also images no container uses, tagged or not" },
+  { long = "volumes", kind = "bool", help = "Also unused named volumes" },
+  { long = "force", short = "f", kind = "bool", help = "(accepted for docker compatibility)" },
+}
+return {
+  summary = "Remove exited containers, unused images and volumes",
+  usage = "bocker prune [-a] [--volumes]",
+  flags = spec,
+  run = function(args)
+    local o, pos = cli.parse("prune", args, spec)
+    if not o then return pos or 125 end
+    local status = 0
+    for _, c in ipairs(bocker.container.list()) do
+      if not c.running then
+        local id, err = bocker.container.remove(c.id, { volumes = true })
+        if id then print("Removed: " .. id) else status = cli.fail(1, "prune", err) end
+      end
+    end
+    -- images: repeat, as removing one can leave its parent unused
+    repeat
+      local used, removed_any = {}, false
+      for _, c in ipairs(bocker.container.list()) do used[c.image] = true end
+      local imgs = bocker.image.list()
+      for _, i in ipairs(imgs) do if i.parent then used[i.parent] = true end end
+      for _, i in ipairs(imgs) do
+        if not used[i.id] and (o.all or #(i.tags or {}) == 0) then
+          local r = bocker.image.remove(i.id)
+          if r then
+            removed_any = true
+            print("Removed: " .. r.id)
+            for _, p in ipairs(r.parents or {}) do print("Removed: " .. p) end
+          end
+        end
+      end
+    until not removed_any
+    for _, v in ipairs(bocker.volume.prune({ all = o.volumes }) or {}) do print("Deleted: " .. v) end
+    return status
+  end,
+}
