@@ -29,7 +29,9 @@ impl Drop for IgnoreSignals {
 }
 
 pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeError> {
-    // one monitor per container: a running one is not started twice
+    // one monitor per container: a running one is not started twice (the
+    // lock makes the check and the start one step for concurrent starts)
+    let _lock = crate::state::lock::Lock::exclusive(&store.container_dir(id).join(".start.lock"))?;
     if crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }

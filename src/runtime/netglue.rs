@@ -57,6 +57,12 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<serd
     let is_alive = |id: &str| {
         crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false)
     };
+    // a container started again soon after it exited: the kernel may not
+    // have removed the old host veth with the old namespace yet
+    let stale = net::veth::host_veth_name(&c.id);
+    if std::path::Path::new("/sys/class/net").join(&stale).exists() {
+        let _ = net::veth::detach(&stale);
+    }
     let st = net::setup(store.root(), &cfg, &c.id, pid as u32, NetMode::Bridge, &specs, &is_alive)
         .map_err(|e| RuntimeError::Setup(e.to_string()))?;
     let hosts = net::files::hosts(st.ip, &c.hostname, &neighbours(store, c, &cfg.bridge));
