@@ -1,8 +1,8 @@
 //! `bocker.container`: create, start, inspect, list, stop, kill, wait,
 //! exec, logs and remove containers. Containers cross as tables.
-use super::convert::{result, spec, store, to_lua};
+use super::convert::{result, spec, store, table_result, to_lua};
 use crate::container as ops;
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{IntoLuaMulti, Lua, Table, Value};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -31,9 +31,6 @@ struct RemoveOpts {
 
 use super::convert::options as opts;
 
-fn ok_table<T: serde::Serialize>(lua: &Lua, v: &T) -> mlua::Result<MultiValue> {
-    Ok(MultiValue::from_iter([to_lua(lua, v)?]))
-}
 
 pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
@@ -42,10 +39,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, v: Value| {
             let sp: ops::CreateSpec = spec(lua, "bocker.container.create", v)?;
             let s = store(lua)?;
-            match ops::create(&s, sp) {
-                Ok(rec) => ok_table(lua, &rec),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, ops::create(&s, sp))
         })?,
     )?;
     t.set(
@@ -54,7 +48,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             let o: StartOpts = opts(lua, "bocker.container.start options", o)?;
             let s = store(lua)?;
             match crate::runtime::launch::start(&s, &id, o.detach) {
-                Ok(st) => (st.status, st.error).into_lua_multi_ok(lua),
+                Ok(st) => (st.status, st.error).into_lua_multi(lua),
                 Err(e) => result::<Value, _>(lua, Err(e)),
             }
         })?,
@@ -63,10 +57,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "get",
         lua.create_function(|lua, reference: String| {
             let s = store(lua)?;
-            match ops::inspect(&s, &reference) {
-                Ok(i) => ok_table(lua, &i),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
+            table_result(lua, ops::inspect(&s, &reference))
         })?,
     )?;
     t.set(
@@ -159,21 +150,8 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     )?;
     t.set(
         "default_limits",
-        lua.create_function(|lua, ()| match ops::default_limits() {
-            Ok(l) => ok_table(lua, &l),
-            Err(e) => result::<Value, _>(lua, Err(e)),
-        })?,
+        lua.create_function(|lua, ()| table_result(lua, ops::default_limits()))?,
     )?;
     bocker.set("container", t)?;
     Ok(())
-}
-
-trait OkMulti {
-    fn into_lua_multi_ok(self, lua: &Lua) -> mlua::Result<MultiValue>;
-}
-impl OkMulti for (i32, Option<String>) {
-    fn into_lua_multi_ok(self, lua: &Lua) -> mlua::Result<MultiValue> {
-        use mlua::IntoLuaMulti;
-        self.into_lua_multi(lua)
-    }
 }
