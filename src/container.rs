@@ -64,6 +64,24 @@ pub struct CreateSpec {
     pub bridge: Option<String>,
     #[serde(default)]
     pub subnet: Option<String>,
+    /// Docker's --privileged
+    #[serde(default)]
+    pub privileged: bool,
+    /// capability names, with or without CAP_, or ALL
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// Docker's --security-opt: seccomp=unconfined|PROFILE.json,
+    /// no-new-privileges[=true|false]
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+    /// read-only root filesystem
+    #[serde(default)]
+    pub read_only: bool,
+    /// HOST[:CONTAINER][:rwm]
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// The seed's defaults: BOCKER_CPU_SHARE (512) and BOCKER_MEM_LIMIT in MB
@@ -178,6 +196,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         let name = if m.source.is_empty() { None } else { Some(m.source.as_str()) };
         m.source = crate::volumes::create(store, name)?.name;
     }
+    let security = crate::security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
     let id = store.reserve_container_id()?;
     let undo = |e: ContainerError| {
         let _ = std::fs::remove_dir_all(store.container_dir(&id));
@@ -212,6 +231,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         network,
         ports,
         net_config,
+        security,
         created: crate::state::now(),
     };
     let saved = store.save_container(&rec).and_then(|_| {

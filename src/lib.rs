@@ -13,6 +13,7 @@ pub mod lua;
 pub mod net;
 pub mod repl;
 pub mod runtime;
+pub mod security;
 pub mod state;
 pub mod storage;
 pub mod volumes;

@@ -1,25 +1,93 @@
-//! Capabilities: Docker's default set, everything else dropped from the
-//! bounding set; no_new_privs. Raw prctl/capset: async-signal-safe.
+//! Capabilities: Docker's default set adjusted by `--cap-add`/`--cap-drop`
+//! (or all of them with `--privileged`); everything else leaves the
+//! bounding set; the inheritable set is empty. Raw prctl/capset only:
+//! async-signal-safe, fit for the container's init and exec children.
+use crate::state::containers::Security;
 
-/// Docker's default capabilities (moby/oci/caps/defaults.go).
-pub const DEFAULT_CAPS: &[u32] = &[
-    0,  // CAP_CHOWN
-    1,  // CAP_DAC_OVERRIDE
-    3,  // CAP_FOWNER
-    4,  // CAP_FSETID
-    5,  // CAP_KILL
-    6,  // CAP_SETGID
-    7,  // CAP_SETUID
-    8,  // CAP_SETPCAP
-    10, // CAP_NET_BIND_SERVICE
-    13, // CAP_NET_RAW
-    18, // CAP_SYS_CHROOT
-    27, // CAP_MKNOD
-    29, // CAP_AUDIT_WRITE
-    31, // CAP_SETFCAP
+/// Capability names by number (linux/capability.h, up to CAP_CHECKPOINT_RESTORE).
+pub const NAMES: &[&str] = &[
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// Docker's default capabilities (moby's oci/caps/defaults.go).
+pub const DEFAULT_CAPS: &[u32] = &[0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31];
+
 const LAST_CAP: u32 = 63;
+
+/// A set of capability numbers (bit N = capability N).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CapSet(pub u64);
+
+impl CapSet {
+    pub fn docker_default() -> CapSet {
+        CapSet(DEFAULT_CAPS.iter().fold(0, |m, &c| m | 1 << c))
+    }
+    pub fn all() -> CapSet {
+        CapSet((1u64 << NAMES.len()) - 1)
+    }
+    pub fn has(&self, cap: u32) -> bool {
+        cap <= LAST_CAP && self.0 & (1 << cap) != 0
+    }
+    pub fn names(&self) -> Vec<&'static str> {
+        (0..NAMES.len() as u32).filter(|c| self.has(*c)).map(|c| NAMES[c as usize]).collect()
+    }
+}
+
+/// `net_admin`, `NET_ADMIN`, `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `all` → `ALL`.
+pub fn normalize_name(name: &str) -> Result<String, String> {
+    let up = name.trim().to_ascii_uppercase();
+    if up == "ALL" {
+        return Ok(up);
+    }
+    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    if NAMES.contains(&full.as_str()) {
+        Ok(full)
+    } else {
+        Err(format!("invalid capability: {name}"))
+    }
+}
+
+fn number(name: &str) -> Option<u32> {
+    NAMES.iter().position(|n| *n == name).map(|p| p as u32)
+}
+
+/// The capabilities a container's processes get: Docker's rule is that
+/// drops apply to the default set first, then adds (so `--cap-drop ALL
+/// --cap-add NET_ADMIN` leaves exactly NET_ADMIN).
+pub fn resolve(sec: &Security) -> CapSet {
+    if sec.privileged {
+        return CapSet::all();
+    }
+    let mut set = CapSet::docker_default();
+    for d in &sec.cap_drop {
+        match d.as_str() {
+            "ALL" => set = CapSet(0),
+            n => {
+                if let Some(c) = number(n) {
+                    set.0 &= !(1 << c);
+                }
+            }
+        }
+    }
+    for a in &sec.cap_add {
+        match a.as_str() {
+            "ALL" => set = CapSet::all(),
+            n => {
+                if let Some(c) = number(n) {
+                    set.0 |= 1 << c;
+                }
+            }
+        }
+    }
+    set
+}
 
 #[repr(C)]
 struct CapHeader {
@@ -34,11 +102,12 @@ struct CapData {
     inheritable: u32,
 }
 
-/// Drops every capability outside DEFAULT_CAPS from the bounding set and
-/// the effective/permitted/inheritable sets, then sets no_new_privs.
-pub fn apply_default() -> Result<(), String> {
+/// Drops every capability outside `set` from the bounding set, sets the
+/// effective and permitted sets to `set` and clears the inheritable set
+/// (and so the ambient one).
+pub fn apply(set: CapSet) -> Result<(), String> {
     for cap in 0..=LAST_CAP {
-        if DEFAULT_CAPS.contains(&cap) {
+        if set.has(cap) {
             continue;
         }
         // SAFETY: plain prctl; EINVAL for caps this kernel lacks is fine.
@@ -47,28 +116,74 @@ pub fn apply_default() -> Result<(), String> {
             return Err(format!("drop capability {cap}: {}", std::io::Error::last_os_error()));
         }
     }
-    let mut lo = 0u32;
-    let mut hi = 0u32;
-    for &c in DEFAULT_CAPS {
-        if c < 32 {
-            lo |= 1 << c;
-        } else {
-            hi |= 1 << (c - 32);
-        }
-    }
+    let lo = set.0 as u32;
+    let hi = (set.0 >> 32) as u32;
     let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
     let data = [
-        CapData { effective: lo, permitted: lo, inheritable: lo },
-        CapData { effective: hi, permitted: hi, inheritable: hi },
+        CapData { effective: lo, permitted: lo, inheritable: 0 },
+        CapData { effective: hi, permitted: hi, inheritable: 0 },
     ];
     // SAFETY: header and two data structs as capset(2) expects for v3.
     let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if r != 0 {
         return Err(format!("capset: {}", std::io::Error::last_os_error()));
     }
+    Ok(())
+}
+
+/// Sets no_new_privs: setuid binaries and file capabilities stop working.
+pub fn set_no_new_privs() -> Result<(), String> {
+    // SAFETY: plain prctl.
     let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     if r != 0 {
         return Err(format!("no_new_privs: {}", std::io::Error::last_os_error()));
     }
     Ok(())
+}
+
+/// Keeps permitted capabilities across the setuid to a non-root user, so
+/// the set can be applied after switching users (as runc does).
+pub fn keep_caps(on: bool) -> Result<(), String> {
+    // SAFETY: plain prctl.
+    let r = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0, 0, 0) };
+    if r != 0 {
+        return Err(format!("keepcaps: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sec(add: &[&str], drop: &[&str]) -> Security {
+        Security {
+            cap_add: add.iter().map(|s| normalize_name(s).unwrap()).collect(),
+            cap_drop: drop.iter().map(|s| normalize_name(s).unwrap()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(normalize_name("net_admin").unwrap(), "CAP_NET_ADMIN");
+        assert_eq!(normalize_name("CAP_SYS_ADMIN").unwrap(), "CAP_SYS_ADMIN");
+        assert_eq!(normalize_name("all").unwrap(), "ALL");
+        assert!(normalize_name("NET_ADMN").is_err());
+        assert_eq!(NAMES[21], "CAP_SYS_ADMIN");
+        assert_eq!(NAMES[40], "CAP_CHECKPOINT_RESTORE");
+    }
+
+    #[test]
+    fn docker_rules() {
+        assert_eq!(resolve(&Security::default()), CapSet::docker_default());
+        assert_eq!(resolve(&Security::default()).0, 0xa80425fb); // Docker's CapEff
+        assert_eq!(resolve(&sec(&[], &["ALL"])), CapSet(0));
+        assert_eq!(resolve(&sec(&["NET_ADMIN"], &["ALL"])), CapSet(1 << 12));
+        let s = resolve(&sec(&["net_admin"], &["chown"]));
+        assert!(s.has(12) && !s.has(0) && s.has(1));
+        assert_eq!(resolve(&sec(&["ALL"], &[])), CapSet::all());
+        let p = Security { privileged: true, ..Default::default() };
+        assert_eq!(resolve(&p).0, 0x1ff_ffff_ffff);
+    }
 }

@@ -149,7 +149,7 @@ fn child(args: &[String], env: &[String], workdir: &str, user: &str) -> i32 {
         eprintln!("bocker exec: chdir to {wd}: {e}");
         return 125;
     }
-    if let Err(m) = super::caps::apply_default() {
+    if let Err(m) = super::caps::apply(super::caps::CapSet::docker_default()).and_then(|_| super::caps::set_no_new_privs()) {
         eprintln!("bocker exec: {m}");
         return 125;
     }

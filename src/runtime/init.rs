@@ -96,7 +96,8 @@ fn prepare(plan: &InitPlan) -> Result<(), String> {
     if std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
         return Err(format!("workdir {wd}: cannot create"));
     }
-    super::caps::apply_default()?;
+    super::caps::apply(super::caps::CapSet::docker_default())?;
+    super::caps::set_no_new_privs()?;
     super::user::become_user(&plan.user)?;
     std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
     // every fd above 2 is closed at exec (the error pipe is CLOEXEC already)

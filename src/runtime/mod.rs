@@ -8,6 +8,7 @@ pub mod launch;
 pub mod mounts;
 pub mod netglue;
 pub mod rootfs;
+pub mod seccomp;
 pub mod shim;
 pub mod term;
 pub mod user;

@@ -29,6 +29,57 @@ pub struct MountSpec {
     pub options: Option<String>,
 }
 
+/// Which seccomp filter a container runs under.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Seccomp {
+    /// Docker's default profile
+    #[default]
+    Default,
+    /// no filter (`--security-opt seccomp=unconfined`, `--privileged`)
+    Unconfined,
+    /// a profile in Docker's JSON format, read at create
+    Profile { json: String },
+}
+
+/// A host device made available in the container (`--device`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// the host's device node (absolute path)
+    pub host: String,
+    /// where it appears in the container (absolute path)
+    pub container: String,
+    /// cgroup permissions: a subset of "rwm"
+    pub permissions: String,
+}
+
+/// How a container is confined. The default value is Docker's default
+/// confinement: records written before this existed get it too.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// all capabilities, no masked paths, every device, /sys read-write,
+    /// no seccomp
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// capability names (CAP_…) or ALL, added to Docker's default set
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// capability names (CAP_…) or ALL, dropped (applied before cap_add)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(default)]
+    pub seccomp: Seccomp,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_privileges: bool,
+    /// the root filesystem is mounted read-only
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceSpec>,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct ContainerRecord {
     pub id: String,
@@ -62,6 +113,9 @@ pub struct ContainerRecord {
     /// The bridge network chosen at create (bridge, subnet, egress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net_config: Option<serde_json::Value>,
+    /// confinement (capabilities, seccomp, devices, read-only root)
+    #[serde(default)]
+    pub security: Security,
     pub created: f64,
 }
 
