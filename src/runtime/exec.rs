@@ -5,8 +5,8 @@ use super::RuntimeError;
 use crate::cgroup::ContainerCgroup;
 use crate::state::Store;
 use serde::{Deserialize, Serialize};
-use std::os::fd::AsRawFd;
-use std::process::Command;
+use super::term::{pump, Pump};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 #[derive(Serialize, Deserialize, Debug, Default, Clone)]
 #[serde(deny_unknown_fields)]
@@ -27,7 +27,7 @@ pub struct ExecSpec {
 /// CLI side: runs the exec helper and returns its exit status.
 pub fn run(store: &Store, id: &str, spec: &ExecSpec) -> Result<i32, RuntimeError> {
     let json = serde_json::to_string(spec).map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    let mut cmd = Command::new(super::self_exe());
+    let (mut cmd, _sealed) = super::sealed_exe::command();
     cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
     if !spec.interactive {
         cmd.stdin(std::process::Stdio::null());
@@ -61,6 +61,10 @@ pub fn main(args: &[String]) -> u8 {
 
 fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     let e125 = |m: String| (125, m);
+    // nothing in the container may open this process's executable (the
+    // host's bocker) through /proc until it execs (CVE-2019-5736)
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let (Some(root), Some(id)) = (args.get(2), args.get(3)) else {
         return Err((125, "usage: __exec ROOT ID".into()));
     };
@@ -73,6 +77,8 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         ("running", true, Some(pid)) => pid,
         _ => return Err((1, format!("Container '{id}' exists but is not running"))),
     };
+    let caps = super::caps::resolve(&c.security);
+    let seccomp = super::seccomp::compile(&c.security.seccomp, caps).map_err(|e| e125(e.to_string()))?;
     // open every namespace first, then join (mnt last)
     let kinds = ["ipc", "uts", "net", "pid", "mnt"];
     let mut fds = Vec::new();
@@ -99,34 +105,61 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     }
     let workdir = spec.workdir.clone().unwrap_or_else(|| c.workdir.clone());
     let user = spec.user.clone().unwrap_or_else(|| c.user.clone());
-    // with -t: a pty of the container's devpts (we are in its mount ns)
-    let pty = if spec.tty { Some(super::term::open_pty().map_err(e125)?) } else { None };
+    // with -t: a pty of the container's devpts (we are in its mount ns);
+    // without: pipes, so our terminal never reaches the container
+    let io = if spec.tty {
+        let (master, slave) = super::term::open_pty().map_err(e125)?;
+        ExecIo::Pty { master, slave }
+    } else {
+        let p = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e125(format!("pipe: {e}")));
+        let (out_r, out_w) = p()?;
+        let (err_r, err_w) = p()?;
+        let (in_r, in_w) = if spec.interactive {
+            let (r, w) = p()?;
+            (r, Some(w))
+        } else {
+            (std::fs::File::open("/dev/null").map_err(|e| e125(format!("/dev/null: {e}")))?.into(), None)
+        };
+        ExecIo::Pipes { child: [in_r, out_w, err_w], out_r, err_r, in_w }
+    };
+    let plan = Plan { args: &spec.args, env: &env, workdir: &workdir, user: &user, caps, nnp: c.security.no_new_privileges, seccomp: seccomp.as_ref() };
     match unsafe { nix::unistd::fork() } {
         Err(e) => Err(e125(format!("fork: {e}"))),
         Ok(nix::unistd::ForkResult::Child) => {
-            if let Some((_, slave)) = &pty {
-                if let Err(m) = super::term::take_terminal(slave.as_raw_fd()) {
-                    eprintln!("bocker exec: {m}");
-                    unsafe { libc::_exit(125) }
-                }
+            let stdio = match &io {
+                ExecIo::Pty { slave, .. } => super::term::take_terminal(slave.as_raw_fd()),
+                ExecIo::Pipes { child, .. } => take_pipes(child),
+            };
+            if let Err(m) = stdio {
+                eprintln!("bocker exec: {m}");
+                unsafe { libc::_exit(125) }
             }
-            let code = child(&spec.args, &env, &workdir, &user);
+            let code = child(&plan);
             unsafe { libc::_exit(code) }
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
-            if let Some((master, slave)) = pty {
-                drop(slave);
-                let _raw = if unsafe { libc::isatty(0) } == 1 {
-                    super::term::copy_winsize(0, master.as_raw_fd());
-                    super::term::RawMode::enter(0)
-                } else {
-                    None
-                };
-                super::term::relay(master.as_raw_fd(), spec.interactive);
-            }
             EXEC_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::SeqCst);
             for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
                 unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
+            }
+            let never = std::sync::atomic::AtomicBool::new(false);
+            match io {
+                ExecIo::Pty { master, slave } => {
+                    drop(slave);
+                    let _raw = if unsafe { libc::isatty(0) } == 1 {
+                        super::term::copy_winsize(0, master.as_raw_fd());
+                        super::term::RawMode::enter(0)
+                    } else {
+                        None
+                    };
+                    let m = master.as_raw_fd();
+                    pump(Pump { outputs: vec![(m, 1)], master: Some(m), stdin_pipe: None, forward_stdin: spec.interactive, log: None, to_terminal: true }, &never);
+                }
+                ExecIo::Pipes { child: ends, out_r, err_r, in_w } => {
+                    drop(ends);
+                    let outputs = vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)];
+                    pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true }, &never);
+                }
             }
             use nix::sys::wait::{waitpid, WaitStatus};
             loop {
@@ -141,26 +174,58 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     }
 }
 
-/// In the forked child, inside the container: set up and exec.
-fn child(args: &[String], env: &[String], workdir: &str, user: &str) -> i32 {
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let wd = if workdir.is_empty() { "/" } else { workdir };
-    if let Err(e) = std::env::set_current_dir(wd) {
-        eprintln!("bocker exec: chdir to {wd}: {e}");
-        return 125;
-    }
-    if let Err(m) = super::caps::apply(super::caps::CapSet::docker_default()).and_then(|_| super::caps::set_no_new_privs()) {
-        eprintln!("bocker exec: {m}");
-        return 125;
-    }
-    if let Err(m) = super::user::become_user(user) {
-        eprintln!("bocker exec: {m}");
-        return 125;
-    }
+enum ExecIo {
+    Pty { master: OwnedFd, slave: OwnedFd },
+    Pipes { child: [OwnedFd; 3], out_r: OwnedFd, err_r: OwnedFd, in_w: Option<OwnedFd> },
+}
+
+/// The exec'd process's stdio: our pipe ends, in a session of its own.
+fn take_pipes(child: &[OwnedFd; 3]) -> Result<(), String> {
+    // SAFETY: setsid and dup2 on our own fds.
     unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::setsid();
+        for (i, fd) in child.iter().enumerate() {
+            if libc::dup2(fd.as_raw_fd(), i as i32) < 0 {
+                return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+            }
+        }
     }
-    let (code, msg) = super::init::exec_args(args, env);
+    Ok(())
+}
+
+struct Plan<'a> {
+    args: &'a [String],
+    env: &'a [String],
+    workdir: &'a str,
+    user: &'a str,
+    caps: super::caps::CapSet,
+    nnp: bool,
+    seccomp: Option<&'a super::seccomp::Filter>,
+}
+
+/// In the forked child, inside the container: confine and exec.
+fn child(p: &Plan) -> i32 {
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let confined = super::confine::enter(
+        &super::confine::ProcessPlan {
+            caps: p.caps,
+            no_new_privileges: p.nnp,
+            seccomp: p.seccomp,
+            user: p.user,
+            workdir: p.workdir,
+            create_workdir: false,
+            keep_fd: None,
+        },
+        p.env,
+    );
+    let env = match confined {
+        Ok(env) => env,
+        Err(m) => {
+            eprintln!("bocker exec: {m}");
+            return 125;
+        }
+    };
+    let (code, msg) = super::init::exec_args(p.args, &env);
     eprintln!("bocker exec: {msg}");
     code
 }

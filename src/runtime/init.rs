@@ -3,7 +3,9 @@
 //! tokio). It waits for the shim's go, builds the root, drops privileges
 //! and execs the command. Failures go back over a CLOEXEC pipe as
 //! "CODE\nmessage": EOF on that pipe means exec succeeded.
-use super::rootfs::{self, BindPlan, RootfsPlan};
+use super::caps::CapSet;
+use super::confine::{self, ProcessPlan};
+use super::rootfs::{self, BindPlan, DeviceNode, RootfsPlan};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
@@ -15,6 +17,11 @@ pub struct InitPlan {
     pub binds: Vec<BindPlan>,
     pub etc_files: Vec<(String, PathBuf)>,
     pub readonly_rootfs: bool,
+    pub privileged: bool,
+    pub devices: Vec<DeviceNode>,
+    pub caps: CapSet,
+    pub no_new_privileges: bool,
+    pub seccomp: Option<super::seccomp::Filter>,
     pub hostname: String,
     pub args: Vec<String>,
     pub env: Vec<String>,
@@ -42,11 +49,11 @@ pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
     if n != 1 {
         return 125;
     }
-    match prepare(plan) {
-        Ok(()) => {}
+    let env = match prepare(plan, pipes) {
+        Ok(env) => env,
         Err(msg) => return fail(pipes, 125, &msg),
-    }
-    let (code, msg) = exec(plan);
+    };
+    let (code, msg) = exec_args(&plan.args, &env);
     fail(pipes, code, &msg)
 }
 
@@ -58,7 +65,7 @@ fn fail(pipes: &InitPipes, code: i32, msg: &str) -> isize {
     code as isize
 }
 
-fn prepare(plan: &InitPlan) -> Result<(), String> {
+fn prepare(plan: &InitPlan, pipes: &InitPipes) -> Result<Vec<String>, String> {
     rootfs::setup(&RootfsPlan {
         layers_dir: &plan.layers_dir,
         mount_options: &plan.mount_options,
@@ -66,6 +73,8 @@ fn prepare(plan: &InitPlan) -> Result<(), String> {
         readonly_rootfs: plan.readonly_rootfs,
         binds: &plan.binds,
         etc_files: &plan.etc_files,
+        privileged: plan.privileged,
+        devices: &plan.devices,
     })?;
     if plan.loopback {
         loopback_up()?;
@@ -84,39 +93,31 @@ fn prepare(plan: &InitPlan) -> Result<(), String> {
             return Err(format!("dup2: {}", std::io::Error::last_os_error()));
         }
     }
-    if plan.tty {
-        unsafe {
-            libc::setsid();
-            if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
-            }
-        }
-    }
-    let wd = if plan.workdir.is_empty() { "/" } else { plan.workdir.as_str() };
-    if std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
-        return Err(format!("workdir {wd}: cannot create"));
-    }
-    super::caps::apply(super::caps::CapSet::docker_default())?;
-    super::caps::set_no_new_privs()?;
-    super::user::become_user(&plan.user)?;
-    std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
-    // every fd above 2 is closed at exec (the error pipe is CLOEXEC already)
+    // a session of its own: the caller's terminal is never the
+    // container's controlling terminal; its own pty is, with -t
+    // SAFETY: setsid and ioctl on our own stdin.
     unsafe {
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) != 0 {
-            for fd in 3..1024 {
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
+        libc::setsid();
+        if plan.tty && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+            return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
         }
     }
-    Ok(())
+    confine::enter(
+        &ProcessPlan {
+            caps: plan.caps,
+            no_new_privileges: plan.no_new_privileges,
+            seccomp: plan.seccomp.as_ref(),
+            user: &plan.user,
+            workdir: &plan.workdir,
+            create_workdir: true,
+            keep_fd: Some(pipes.err_write.as_raw_fd()),
+        },
+        &plan.env,
+    )
 }
 
 /// Finds and execs the command the way execvp does, with Docker's exit
 /// codes: 127 not found, 126 found but not executable.
-pub fn exec(plan: &InitPlan) -> (i32, String) {
-    exec_args(&plan.args, &plan.env)
-}
-
 pub fn exec_args(args: &[String], env: &[String]) -> (i32, String) {
     let Some(prog) = args.first() else {
         return (125, "no command given".into());

@@ -4,7 +4,7 @@
 use super::RuntimeError;
 use crate::state::Store;
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Outcome of a start: the exit status, and a message when bocker or the
 /// exec failed (already printed by the shim in the foreground case).
@@ -35,7 +35,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     if crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
-    let mut cmd = Command::new(super::self_exe());
+    let (mut cmd, _sealed) = super::sealed_exe::command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());

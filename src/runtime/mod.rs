@@ -2,12 +2,16 @@
 //! container (`shim`), the container's init (`init`, `rootfs`, `mounts`,
 //! `caps`, `user`) and `exec` into a running container.
 pub mod caps;
+pub mod confine;
+pub mod devices;
 pub mod exec;
 pub mod init;
+pub mod inroot;
 pub mod launch;
 pub mod mounts;
 pub mod netglue;
 pub mod rootfs;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod shim;
 pub mod term;
@@ -36,7 +40,8 @@ pub fn hidden_entry(args: &[String]) -> Option<u8> {
     }
 }
 
-/// Path of the running bocker binary, to re-execute.
+/// The running bocker binary, to re-execute (the monitor's helpers run
+/// from the same sealed executable as the monitor itself).
 pub fn self_exe() -> std::path::PathBuf {
-    std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into())
+    "/proc/self/exe".into()
 }

@@ -5,7 +5,7 @@
 //! session, reports "ok" (or the failure) on stdout and outlives the CLI.
 use super::init::{self, InitPipes, InitPlan};
 use super::rootfs::BindPlan;
-use super::term::{copy_winsize, write_all, RawMode};
+use super::term::{copy_winsize, pump, Pump, RawMode};
 use super::{netglue, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
@@ -131,12 +131,13 @@ fn binds_of(store: &Store, c: &ContainerRecord) -> Vec<BindPlan> {
 }
 
 enum Stdio {
-    Pipes { out_r: OwnedFd, err_r: OwnedFd, child: [OwnedFd; 3] },
+    Pipes { out_r: OwnedFd, err_r: OwnedFd, in_w: Option<OwnedFd>, child: [OwnedFd; 3] },
     Pty { console: OwnedFd, child_console: OwnedFd },
 }
 
 enum ParentIo {
-    Pipes { out_r: OwnedFd, err_r: OwnedFd },
+    /// `in_w`: the container's stdin pipe, fed from ours with -i
+    Pipes { out_r: OwnedFd, err_r: OwnedFd, in_w: Option<OwnedFd> },
     /// waiting for the pty master from the container
     Console(OwnedFd),
     Pty { master: OwnedFd },
@@ -196,24 +197,38 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     } else {
         let (out_r, out_w) = pipe().map_err(fail)?;
         let (err_r, err_w) = pipe().map_err(fail)?;
-        let stdin = if attach_stdin {
-            nix::unistd::dup(std::io::stdin()).map_err(|e| (125, format!("dup stdin: {e}")))?
+        // never our own stdin (it may be the caller's terminal): a pipe
+        // fed from it with -i, /dev/null otherwise
+        let (stdin, in_w) = if attach_stdin {
+            let (in_r, in_w) = pipe().map_err(fail)?;
+            // SAFETY: fcntl on our own fd.
+            unsafe { libc::fcntl(in_w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+            (in_r, Some(in_w))
         } else {
-            std::fs::File::open("/dev/null").map_err(|e| (125, e.to_string()))?.into()
+            (std::fs::File::open("/dev/null").map_err(|e| (125, e.to_string()))?.into(), None)
         };
-        Stdio::Pipes { out_r, err_r, child: [stdin, out_w, err_w] }
+        Stdio::Pipes { out_r, err_r, in_w, child: [stdin, out_w, err_w] }
     };
     let child_fds: [RawFd; 3] = match &stdio {
         Stdio::Pty { .. } => [-1; 3],
         Stdio::Pipes { child, .. } => [child[0].as_raw_fd(), child[1].as_raw_fd(), child[2].as_raw_fd()],
     };
+    let sec = &c.security;
+    let caps = super::caps::resolve(sec);
+    let seccomp = super::seccomp::compile(&sec.seccomp, caps).map_err(|e| (125, e.to_string()))?;
+    let devices = super::devices::nodes_for(sec).map_err(|e| (125, e))?;
     let plan = InitPlan {
         layers_dir: store.layers_dir(),
         mount_options,
         rootfs,
         binds: binds_of(store, c),
         etc_files,
-        readonly_rootfs: false,
+        readonly_rootfs: sec.read_only,
+        privileged: sec.privileged,
+        devices,
+        caps,
+        no_new_privileges: sec.no_new_privileges,
+        seccomp,
         hostname: c.hostname.clone(),
         args: c.args.clone(),
         env: c.env.clone(),
@@ -259,9 +274,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             drop(child_console);
             ParentIo::Console(console)
         }
-        Stdio::Pipes { out_r, err_r, child } => {
+        Stdio::Pipes { out_r, err_r, in_w, child } => {
             drop(child);
-            ParentIo::Pipes { out_r, err_r }
+            ParentIo::Pipes { out_r, err_r, in_w }
         }
     };
     install_forwarding();
@@ -328,7 +343,22 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         }
     }
     let raw = if c.tty && !detach && unsafe { libc::isatty(0) } == 1 { RawMode::enter(0) } else { None };
-    pump(&stdio, log, detach, attach_stdin && c.tty);
+    let mut stdio = stdio;
+    let stdin_pipe = match &mut stdio {
+        ParentIo::Pipes { in_w, .. } => in_w.take(),
+        _ => None,
+    };
+    let outputs: Vec<(RawFd, RawFd)> = match &stdio {
+        ParentIo::Pipes { out_r, err_r, .. } => vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)],
+        ParentIo::Pty { master } => vec![(master.as_raw_fd(), 1)],
+        ParentIo::Console(_) => Vec::new(),
+    };
+    let master = match &stdio {
+        ParentIo::Pty { master } => Some(master.as_raw_fd()),
+        _ => None,
+    };
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &WINCH);
+    let _ = log.sync_data();
     drop(raw);
     let status = wait_child(child);
     netglue::release(store, c, net.as_ref());
@@ -377,69 +407,3 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-/// Copies the container's output to the log (and the terminal unless
-/// detached) until every writer is gone; with a tty, stdin goes to it.
-fn pump(stdio: &ParentIo, log: std::fs::File, detach: bool, forward_stdin: bool) {
-    let logfd = log.as_raw_fd();
-    // (source fd, terminal fd to copy to)
-    let mut sources: Vec<(RawFd, RawFd)> = match stdio {
-        ParentIo::Pipes { out_r, err_r } => vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)],
-        ParentIo::Pty { master } => vec![(master.as_raw_fd(), 1)],
-        ParentIo::Console(_) => Vec::new(),
-    };
-    let master = match stdio {
-        ParentIo::Pty { master } => Some(master.as_raw_fd()),
-        _ => None,
-    };
-    let mut stdin_open = forward_stdin;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut term_ok = !detach;
-    while !sources.is_empty() {
-        if WINCH.swap(false, Ordering::SeqCst) {
-            if let Some(m) = master {
-                copy_winsize(0, m);
-            }
-        }
-        let mut pfds: Vec<libc::pollfd> =
-            sources.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 }).collect();
-        if stdin_open {
-            pfds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
-        }
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
-        if n < 0 {
-            continue; // EINTR from a forwarded signal
-        }
-        let mut closed = Vec::new();
-        for (i, p) in pfds.iter().enumerate() {
-            if p.revents == 0 {
-                continue;
-            }
-            if i >= sources.len() {
-                // stdin -> pty
-                let r = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-                if r <= 0 {
-                    stdin_open = false;
-                } else if let Some(m) = master {
-                    write_all(m, &buf[..r as usize]);
-                }
-                continue;
-            }
-            let (fd, term) = sources[i];
-            let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if r <= 0 {
-                if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                closed.push(fd);
-                continue;
-            }
-            let data = &buf[..r as usize];
-            write_all(logfd, data);
-            if term_ok && !write_all(term, data) {
-                term_ok = false; // the terminal went away: keep logging
-            }
-        }
-        sources.retain(|(fd, _)| !closed.contains(fd));
-    }
-    let _ = log.sync_data();
-}

@@ -86,36 +86,109 @@ pub fn take_terminal(slave: RawFd) -> Result<(), String> {
     Ok(())
 }
 
-/// Relays stdin to `master` (if `forward_stdin`) and `master` to stdout
-/// until the terminal's other side is gone.
-pub fn relay(master: RawFd, forward_stdin: bool) {
-    let mut stdin_open = forward_stdin;
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        let mut pfds = vec![libc::pollfd { fd: master, events: libc::POLLIN, revents: 0 }];
-        if stdin_open {
-            pfds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
-        }
-        if unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) } < 0 {
-            continue;
-        }
-        if pfds.len() > 1 && pfds[1].revents != 0 {
-            let r = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if r <= 0 {
-                stdin_open = false;
-            } else {
-                write_all(master, &buf[..r as usize]);
+/// What [`pump`] copies: container outputs to our terminal (and a log),
+/// and our stdin to the container.
+pub struct Pump<'a> {
+    /// (container output fd, our fd to copy it to)
+    pub outputs: Vec<(RawFd, RawFd)>,
+    /// the pty master, with -t: stdin goes there, window sizes follow
+    pub master: Option<RawFd>,
+    /// the container's stdin pipe, without -t
+    pub stdin_pipe: Option<OwnedFd>,
+    pub forward_stdin: bool,
+    pub log: Option<&'a std::fs::File>,
+    /// copy to our terminal too (not when detached)
+    pub to_terminal: bool,
+}
+
+/// Copies until every output is closed; stdin goes to the pty or the
+/// stdin pipe without ever blocking the output copy (the pipe is
+/// non-blocking; at most one read of stdin waits to go in).
+pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
+    use std::sync::atomic::Ordering;
+    let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, log, to_terminal } = p;
+    if let Some(w) = &stdin_pipe {
+        // SAFETY: fcntl on our own fd.
+        unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    }
+    let mut stdin_sink = master.or(stdin_pipe.as_ref().map(|w| w.as_raw_fd())).filter(|_| forward_stdin);
+    let sink_is_pipe = master.is_none();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut term_ok = to_terminal;
+    while !outputs.is_empty() {
+        if winch.swap(false, Ordering::SeqCst) {
+            if let Some(m) = master {
+                copy_winsize(0, m);
             }
         }
-        if pfds[0].revents != 0 {
-            let r = unsafe { libc::read(master, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        let mut pfds: Vec<libc::pollfd> =
+            outputs.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 }).collect();
+        let stdin_slot = pfds.len();
+        match stdin_sink {
+            // our stdin, when nothing is waiting to go in
+            Some(_) if pending.is_empty() => pfds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 }),
+            Some(sink) => pfds.push(libc::pollfd { fd: sink, events: libc::POLLOUT, revents: 0 }),
+            None => {}
+        }
+        // SAFETY: pfds is a valid array of pollfd.
+        if unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) } < 0 {
+            continue; // EINTR from a forwarded signal
+        }
+        let mut closed = Vec::new();
+        for (i, pfd) in pfds.iter().enumerate() {
+            if pfd.revents == 0 {
+                continue;
+            }
+            if i == stdin_slot {
+                let Some(sink) = stdin_sink else { continue };
+                if pending.is_empty() {
+                    let r = read(0, &mut buf);
+                    if r <= 0 {
+                        stdin_sink = None;
+                        drop(stdin_pipe.take()); // EOF reaches the container
+                        continue;
+                    }
+                    pending.extend_from_slice(&buf[..r as usize]);
+                }
+                if sink_is_pipe {
+                    // SAFETY: write from our buffer to our fd.
+                    let w = unsafe { libc::write(sink, pending.as_ptr() as *const libc::c_void, pending.len()) };
+                    if w > 0 {
+                        pending.drain(..w as usize);
+                    } else if w < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN) {
+                        pending.clear(); // the container closed its stdin
+                        stdin_sink = None;
+                        drop(stdin_pipe.take());
+                    }
+                } else {
+                    write_all(sink, &pending);
+                    pending.clear();
+                }
+                continue;
+            }
+            let (fd, term) = outputs[i];
+            let r = read(fd, &mut buf);
             if r <= 0 {
                 if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return;
+                closed.push(fd);
+                continue;
             }
-            write_all(1, &buf[..r as usize]);
+            let data = &buf[..r as usize];
+            if let Some(l) = log {
+                write_all(l.as_raw_fd(), data);
+            }
+            if term_ok && !write_all(term, data) {
+                term_ok = false; // the terminal went away: keep logging
+            }
         }
+        outputs.retain(|(fd, _)| !closed.contains(fd));
     }
+}
+
+fn read(fd: RawFd, buf: &mut [u8]) -> isize {
+    // SAFETY: read into our own buffer.
+    unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) }
 }

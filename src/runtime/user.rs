@@ -6,6 +6,9 @@ pub struct Ids {
     pub uid: u32,
     pub gid: u32,
     pub home: Option<String>,
+    /// supplementary groups: the user's memberships in the image's
+    /// /etc/group (never the host's)
+    pub groups: Vec<u32>,
 }
 
 fn lookup(file: &str, name: &str) -> Option<Vec<String>> {
@@ -22,9 +25,7 @@ fn lookup_by_id(file: &str, id: u32) -> Option<Vec<String>> {
 
 /// Resolves `spec` against passwd/group file contents.
 pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<Ids, String> {
-    if spec.is_empty() {
-        return Ok(Ids { uid: 0, gid: 0, home: Some("/root".into()) });
-    }
+    let spec = if spec.is_empty() { "0" } else { spec };
     let (u, g) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -48,36 +49,73 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<Ids, String> {
                 .ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?,
         };
     }
-    Ok(Ids { uid, gid, home })
-}
-
-/// Resolves `spec` in the current root's /etc/passwd and /etc/group and
-/// switches to that user (groups, gid, then uid). Root stays root.
-pub fn become_user(spec: &str) -> Result<Ids, String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let ids = resolve(spec, &passwd, &group)?;
-    if ids.uid != 0 || ids.gid != 0 {
-        let groups = [ids.gid];
-        // SAFETY: plain syscalls on values we own.
-        let failed = unsafe {
-            libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(ids.gid) != 0 || libc::setuid(ids.uid) != 0
-        };
-        if failed {
-            return Err(format!("set user {spec}: {}", std::io::Error::last_os_error()));
+    // the user's name, for its memberships (a bare uid that passwd does
+    // not know has none)
+    let name = match u.parse::<u32>() {
+        Ok(id) => lookup_by_id(passwd, id).map(|f| f[0].clone()),
+        Err(_) => Some(u.to_string()),
+    };
+    let mut groups = vec![gid];
+    if let Some(name) = name {
+        for f in group.lines().map(|l| l.split(':').collect::<Vec<_>>()).filter(|f| f.len() >= 4) {
+            if f[3].split(',').any(|m| m.trim() == name) {
+                if let Ok(g) = f[2].parse::<u32>() {
+                    if !groups.contains(&g) {
+                        groups.push(g);
+                    }
+                }
+            }
         }
     }
-    Ok(ids)
+    let home = home.or_else(|| Some(if uid == 0 { "/root".into() } else { "/".into() }));
+    Ok(Ids { uid, gid, home, groups })
+}
+
+/// Resolves `spec` in the current root's /etc/passwd and /etc/group
+/// (reads stop at 1 MiB: the image controls these files).
+pub fn lookup_user(spec: &str) -> Result<Ids, String> {
+    let read = |p: &str| {
+        use std::io::Read;
+        let mut s = String::new();
+        if let Ok(f) = std::fs::File::open(p) {
+            let _ = f.take(1 << 20).read_to_string(&mut s);
+        }
+        s
+    };
+    resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
+}
+
+/// Switches to the user: supplementary groups (always set, so the
+/// host's never leak in), gid, then uid.
+pub fn switch_to(ids: &Ids) -> Result<(), String> {
+    // SAFETY: plain syscalls on values we own.
+    let failed = unsafe {
+        libc::setgroups(ids.groups.len(), ids.groups.as_ptr()) != 0
+            || libc::setgid(ids.gid) != 0
+            || libc::setuid(ids.uid) != 0
+    };
+    if failed {
+        return Err(format!("set user {}:{}: {}", ids.uid, ids.gid, std::io::Error::last_os_error()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     const PW: &str = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\n";
-    const GR: &str = "root:x:0:\nstaff:x:50:\n";
+    const GR: &str = "root:x:0:\nstaff:x:50:www,root\nwheel:x:10:root\n";
     #[test]
     fn names_and_numbers() {
-        assert_eq!(resolve("www", PW, GR).unwrap(), Ids { uid: 33, gid: 34, home: Some("/var/www".into()) });
+        assert_eq!(
+            resolve("www", PW, GR).unwrap(),
+            Ids { uid: 33, gid: 34, home: Some("/var/www".into()), groups: vec![34, 50] }
+        );
+        assert_eq!(resolve("", PW, GR).unwrap().groups, vec![0, 50, 10]);
+        assert_eq!(resolve("", PW, GR).unwrap().home.as_deref(), Some("/root"));
+        assert_eq!(resolve("0", "", "").unwrap().groups, vec![0]);
+        assert_eq!(resolve("1000:1000", PW, GR).unwrap().groups, vec![1000]);
+        assert_eq!(resolve("1000", PW, GR).unwrap().home.as_deref(), Some("/"));
         assert_eq!(resolve("1000", PW, GR).unwrap().uid, 1000);
         assert_eq!(resolve("1000:50", PW, GR).unwrap().gid, 50);
         assert_eq!(resolve("www:staff", PW, GR).unwrap().gid, 50);

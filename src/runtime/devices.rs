@@ -1,0 +1,70 @@
+//! Device nodes for a container's /dev: the host devices named by
+//! `--device`, or every host device with `--privileged` (as Docker does).
+//! The cgroup side (who may open what) is in `crate::cgroup::devices`.
+use super::rootfs::DeviceNode;
+use crate::state::containers::Security;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+/// The node a host device path gives (symlinks followed, as docker does).
+pub fn host_node(host: &Path, container_path: &str) -> Result<DeviceNode, String> {
+    let md = std::fs::metadata(host).map_err(|e| {
+        format!("error gathering device information while adding custom device \"{}\": {e}", host.display())
+    })?;
+    let kind = if md.file_type().is_char_device() {
+        libc::S_IFCHR
+    } else if md.file_type().is_block_device() {
+        libc::S_IFBLK
+    } else {
+        return Err(format!(
+            "error gathering device information while adding custom device \"{}\": not a device node",
+            host.display()
+        ));
+    };
+    let rdev = md.rdev();
+    Ok(DeviceNode {
+        path: container_path.to_string(),
+        kind,
+        major: libc::major(rdev),
+        minor: libc::minor(rdev),
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+    })
+}
+
+/// Every char and block device under the host's /dev (two levels deep),
+/// but the ones a container makes for itself (pts, shm, mqueue, console).
+pub fn host_devices() -> Vec<DeviceNode> {
+    let mut out = Vec::new();
+    walk(Path::new("/dev"), "/dev", 0, &mut out);
+    out
+}
+
+fn walk(dir: &Path, inside: &str, depth: u32, out: &mut Vec<DeviceNode>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if depth == 0 && ["pts", "shm", "mqueue", "console", "ptmx", "fd", "core"].contains(&name.as_str()) {
+            continue;
+        }
+        let Ok(ft) = e.file_type() else { continue };
+        let path = format!("{inside}/{name}");
+        if ft.is_dir() && depth < 1 {
+            walk(&e.path(), &path, depth + 1, out);
+        } else if ft.is_char_device() || ft.is_block_device() {
+            if let Ok(n) = host_node(&e.path(), &path) {
+                out.push(n);
+            }
+        }
+    }
+}
+
+/// The extra nodes a container's /dev gets.
+pub fn nodes_for(sec: &Security) -> Result<Vec<DeviceNode>, String> {
+    let mut out = if sec.privileged { host_devices() } else { Vec::new() };
+    for d in &sec.devices {
+        out.push(host_node(Path::new(&d.host), &d.container)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,96 @@
+//! The binary the runtime re-executes as the monitor (`__shim`) and the
+//! exec helper (`__exec`), sealed so that nothing in a container can write
+//! to bocker's host binary through /proc/PID/exe (runc's CVE-2019-5736).
+//! First choice: a detached read-only bind mount of our own executable
+//! (open_tree + mount_setattr: no copy, a few microseconds); where the
+//! new mount API is missing, a sealed memfd copy (as runc did).
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// A close-on-exec fd of bocker's executable that cannot be written
+/// through; exec it as `/proc/self/fd/N`.
+pub fn sealed_self() -> io::Result<OwnedFd> {
+    readonly_mount().or_else(|_| memfd_copy())
+}
+
+fn readonly_mount() -> io::Result<OwnedFd> {
+    // SAFETY: open_tree on a constant path; returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c"/proc/self/exe".as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd from the kernel, owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: mount_setattr on our detached mount with a valid attr struct.
+    let r = unsafe {
+        libc::syscall(libc::SYS_mount_setattr, fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr as *const MountAttr, std::mem::size_of::<MountAttr>())
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+fn memfd_copy() -> io::Result<OwnedFd> {
+    // SAFETY: memfd_create with a constant name.
+    let fd = unsafe { libc::memfd_create(c"bocker".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd from the kernel.
+    let mut mem = unsafe { File::from_raw_fd(fd) };
+    io::copy(&mut File::open("/proc/self/exe")?, &mut mem)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on our own fd.
+    if unsafe { libc::fcntl(mem.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(mem.into())
+}
+
+/// A Command that runs sealed bocker (falls back to the plain binary only
+/// if neither way works, which the kernels we support never hit).
+pub fn command() -> (std::process::Command, Option<OwnedFd>) {
+    match sealed_self() {
+        Ok(fd) => {
+            let mut cmd = std::process::Command::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            cmd.arg0("bocker");
+            (cmd, Some(fd))
+        }
+        Err(_) => (std::process::Command::new(super::self_exe()), None),
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sealed_binary_refuses_writes() {
+        for fd in [super::readonly_mount(), super::memfd_copy()] {
+            let Ok(fd) = fd else { continue }; // not root: nothing to check
+            let p = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+            // refused at open (read-only mount) or at write (sealed memfd)
+            let e = match std::fs::OpenOptions::new().write(true).open(&p) {
+                Err(e) => e,
+                Ok(mut f) => std::io::Write::write(&mut f, b"x").unwrap_err(),
+            };
+            assert!(matches!(e.raw_os_error(), Some(libc::EROFS) | Some(libc::EPERM)), "{e}");
+        }
+    }
+}
