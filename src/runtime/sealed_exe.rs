@@ -26,9 +26,14 @@ pub fn sealed_self() -> io::Result<OwnedFd> {
 }
 
 fn readonly_mount() -> io::Result<OwnedFd> {
-    // SAFETY: open_tree on a constant path; returns a new fd or -1.
+    readonly_mount_of(c"/proc/self/exe")
+}
+
+/// A detached read-only bind mount of one file.
+fn readonly_mount_of(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    // SAFETY: open_tree on a valid C string; returns a new fd or -1.
     let fd = unsafe {
-        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c"/proc/self/exe".as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint)
+        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint)
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -82,7 +87,14 @@ use std::os::unix::process::CommandExt;
 mod tests {
     #[test]
     fn sealed_binary_refuses_writes() {
-        for fd in [super::readonly_mount(), super::memfd_copy()] {
+        // a file that is not running (writes to a running one fail with
+        // ETXTBSY before the mount's read-only flag is even checked)
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("exe");
+        std::fs::write(&f, b"#!/bin/sh\n").unwrap();
+        let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+        assert!(super::readonly_mount().is_ok() || unsafe { libc::geteuid() } != 0);
+        for fd in [super::readonly_mount_of(&c), super::memfd_copy()] {
             let Ok(fd) = fd else { continue }; // not root: nothing to check
             let p = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
             // refused at open (read-only mount) or at write (sealed memfd)
