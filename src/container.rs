@@ -188,6 +188,8 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     }
     // the image's VOLUMEs become anonymous volumes unless mounted over
     for v in &img.config.volumes {
+        crate::runtime::mounts::check_destination(v)
+            .map_err(|e| ContainerError::Invalid(format!("image {}: VOLUME {e}", spec.image)))?;
         if !mounts.iter().any(|m| m.target.trim_end_matches('/') == v.trim_end_matches('/')) {
             mounts.push(MountSpec { kind: "volume".into(), source: String::new(), target: v.clone(), readonly: false, options: None });
         }
@@ -250,6 +252,7 @@ fn validate_mount(m: &MountSpec) -> Result<()> {
     if !m.target.starts_with('/') {
         return Err(ContainerError::Invalid(format!("mount destination {} is not an absolute path", m.target)));
     }
+    crate::runtime::mounts::check_destination(&m.target).map_err(ContainerError::Invalid)?;
     match m.kind.as_str() {
         "bind" => {
             if !std::path::Path::new(&m.source).is_absolute() {

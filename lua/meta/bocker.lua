@@ -136,6 +136,21 @@ bocker.container = {}
 ---@field bridge? string bridge for this container (default $BOCKER_BRIDGE or bridge0)
 ---@field subnet? string its subnet (default $BOCKER_SUBNET or 10.0.0.0/24)
 ---@field publish_all? boolean
+---@field privileged? boolean all capabilities and host devices, no masked paths, /sys writable, no seccomp
+---@field cap_add? string[] capability names (`NET_ADMIN`, `CAP_SYS_TIME`, `ALL`) added to Docker's default set
+---@field cap_drop? string[] capability names (or `ALL`) dropped before cap_add applies
+---@field security_opt? string[] `seccomp=unconfined`, `seccomp=PROFILE.json` (Docker's format), `no-new-privileges[=true|false]`
+---@field read_only? boolean mount the root filesystem read-only
+---@field devices? string[] `HOST[:CONTAINER][:rwm]` host devices to add
+
+---@class bocker.Security
+---@field privileged? boolean
+---@field cap_add? string[] normalized `CAP_…` names
+---@field cap_drop? string[]
+---@field seccomp { mode: "default"|"unconfined"|"profile", json?: string }
+---@field no_new_privileges? boolean
+---@field read_only? boolean
+---@field devices? { host: string, container: string, permissions: string }[]
 
 ---@class bocker.Container
 ---@field id string `ps_…`
@@ -148,6 +163,7 @@ bocker.container = {}
 ---@field hostname string
 ---@field limits { cpu_shares: integer, memory: integer, pids?: integer }
 ---@field mounts bocker.Mount[]
+---@field security bocker.Security how it is confined
 ---@field created number
 ---@field running boolean
 ---@field state { status: "created"|"running"|"exited", pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table }

@@ -25,6 +25,12 @@ local spec = {
   { long = "net", kind = "string", arg = "MODE", help = "Same as --network" },
   { long = "publish", short = "p", kind = "list", arg = "[IP:]HOST:CTR[/udp]", help = "Publish a container port" },
   { long = "publish-all", short = "P", kind = "bool", help = "Publish the image's exposed ports" },
+  { long = "privileged", kind = "bool", help = "All capabilities and devices, no masks, no seccomp" },
+  { long = "cap-add", kind = "list", arg = "CAP", help = "Add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)" },
+  { long = "cap-drop", kind = "list", arg = "CAP", help = "Drop a capability (or ALL)" },
+  { long = "security-opt", kind = "list", arg = "OPT", help = "seccomp=unconfined|PROFILE.json, no-new-privileges" },
+  { long = "read-only", kind = "bool", help = "Mount the root filesystem read-only" },
+  { long = "device", kind = "list", arg = "HOST[:CTR][:rwm]", help = "Add a host device" },
   { long = "platform", kind = "string", help = "Platform when the image must be pulled" },
   { long = "pull", kind = "string", arg = "missing|always|never", default = "missing", help = "When to pull the image" },
 }
@@ -112,6 +118,12 @@ function M.create(verb, args)
     network = o.network or o.net,
     ports = o.publish,
     publish_all = o.publish_all or nil,
+    privileged = o.privileged or nil,
+    cap_add = o.cap_add,
+    cap_drop = o.cap_drop,
+    security_opt = o.security_opt,
+    read_only = o.read_only or nil,
+    devices = o.device,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
   return c, o

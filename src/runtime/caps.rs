@@ -102,10 +102,8 @@ struct CapData {
     inheritable: u32,
 }
 
-/// Drops every capability outside `set` from the bounding set, sets the
-/// effective and permitted sets to `set` and clears the inheritable set
-/// (and so the ambient one).
-pub fn apply(set: CapSet) -> Result<(), String> {
+/// Drops every capability outside `set` from the bounding set.
+pub fn drop_bounding(set: CapSet) -> Result<(), String> {
     for cap in 0..=LAST_CAP {
         if set.has(cap) {
             continue;
@@ -116,6 +114,26 @@ pub fn apply(set: CapSet) -> Result<(), String> {
             return Err(format!("drop capability {cap}: {}", std::io::Error::last_os_error()));
         }
     }
+    Ok(())
+}
+
+/// The calling thread's permitted set.
+fn permitted() -> Result<CapSet, String> {
+    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 };
+    let mut data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    // SAFETY: header and two data structs as capget(2) expects for v3.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
+    if r != 0 {
+        return Err(format!("capget: {}", std::io::Error::last_os_error()));
+    }
+    Ok(CapSet(data[0].permitted as u64 | (data[1].permitted as u64) << 32))
+}
+
+/// Sets the effective and permitted sets to `set` (as far as this process
+/// holds them: a sandboxed host may lack some) and clears the
+/// inheritable set (and so the ambient one).
+pub fn apply(set: CapSet) -> Result<(), String> {
+    let set = CapSet(set.0 & permitted()?.0);
     let lo = set.0 as u32;
     let hi = (set.0 >> 32) as u32;
     let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3

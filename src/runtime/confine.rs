@@ -60,8 +60,12 @@ pub fn enter(p: &ProcessPlan, env: &[String]) -> Result<Vec<String>, String> {
         }
     }
     let ids = user::lookup_user(p.user)?;
-    caps::apply(p.caps)?;
+    // bounding set first; the user switch still holds CAP_SETUID/SETGID;
+    // then root keeps the container's set and any other user none (the
+    // setuid cleared them; Docker gives non-root users no effective caps)
+    caps::drop_bounding(p.caps)?;
     user::switch_to(&ids)?;
+    caps::apply(if ids.uid == 0 { p.caps } else { CapSet(0) })?;
     std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
     // a cwd outside the root (a leaked host fd, runc's CVE-2024-21626)
     // shows as "(unreachable)…" or fails

@@ -58,6 +58,22 @@ fn components(path: &str) -> Result<Vec<&str>, String> {
     Ok(comps)
 }
 
+/// Components of a path with "." dropped and ".." applied (never above
+/// the root).
+fn lexical(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c.to_string()),
+        }
+    }
+    out
+}
+
 impl Root {
     /// Opens the root folder (a bocker-owned host path).
     pub fn open(path: &Path) -> Result<Root, String> {
@@ -75,14 +91,35 @@ impl Root {
         fsutil::openat2_in_root(self.fd(), path.trim_start_matches('/').as_bytes(), flags)
     }
 
-    /// `mkdir -p` inside the root; the directory's O_PATH fd.
+    /// `mkdir -p` inside the root; the directory's O_PATH fd. A dangling
+    /// symlink on the way gets its target made, inside the root.
     pub fn mkdir_all(&self, path: &str) -> Result<OwnedFd, String> {
-        let comps = components(path)?;
+        self.mkdir_all_depth(path, 0)
+    }
+
+    fn mkdir_all_depth(&self, path: &str, depth: u32) -> Result<OwnedFd, String> {
+        if depth > 40 {
+            return Err(format!("mkdir {path}: too many levels of symbolic links"));
+        }
+        let comps = lexical(path);
         let mut cur = String::new();
         for comp in comps {
             let parent = self.open_at(&cur, libc::O_PATH | libc::O_DIRECTORY).map_err(ctx("open", path))?;
             match fsutil::lstat_at(parent.as_fd(), comp.as_bytes()).map_err(ctx("stat", path))? {
-                Some(_) => {} // a dir, or a symlink resolved inside the root next round
+                Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                    let next = format!("{cur}/{comp}");
+                    match self.open_at(&next, libc::O_PATH) {
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                            // dangling: make its target, as seen from inside
+                            let target = fsutil::read_link_at(parent.as_fd(), comp.as_bytes()).map_err(ctx("readlink", path))?;
+                            let target = String::from_utf8_lossy(&target).into_owned();
+                            let resolved = if target.starts_with('/') { target } else { format!("{cur}/{target}") };
+                            self.mkdir_all_depth(&resolved, depth + 1)?;
+                        }
+                        _ => {}
+                    }
+                }
+                Some(_) => {}
                 None => match fsutil::mkdir_at(parent.as_fd(), comp.as_bytes(), 0o755) {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
@@ -90,7 +127,7 @@ impl Root {
                 },
             }
             cur.push('/');
-            cur.push_str(comp);
+            cur.push_str(&comp);
         }
         self.open_at(&cur, libc::O_PATH | libc::O_DIRECTORY).map_err(ctx("open", path))
     }
