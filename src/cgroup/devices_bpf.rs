@@ -244,14 +244,14 @@ pub mod sys {
                 Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
             }
         };
-        try_load(None).or_else(|source| {
+        try_load(None).map_err(|source| {
             let mut buf = vec![0u8; 64 * 1024];
             let _ = try_load(Some(&mut buf));
             let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
             let text = String::from_utf8_lossy(&buf[..end]);
             let last: Vec<&str> = text.lines().rev().take(4).collect();
             let log = last.into_iter().rev().collect::<Vec<_>>().join(" | ");
-            Err(BpfError::Load { source, log })
+            BpfError::Load { source, log }
         })
     }
 
@@ -343,6 +343,9 @@ mod tests {
         DevicePolicy::Rules(rules)
     }
 
+    /// program, device type, major, minor, access asked, allowed
+    type Row<'a> = (&'a [Insn], DeviceKind, u32, u32, &'a str, bool);
+
     #[test]
     fn decision_table() {
         let (docker, fuse_rw, all) = (
@@ -352,7 +355,7 @@ mod tests {
         );
         let (docker, fuse_rw, all): (&[Insn], &[Insn], &[Insn]) = (&docker, &fuse_rw, &all);
         #[rustfmt::skip]
-        let table: &[(&[Insn], DeviceKind, u32, u32, &str, bool)] = &[
+        let table: &[Row] = &[
             (docker, Char, 1, 3, "rw", true),    // null
             (docker, Char, 1, 5, "rw", true),    // zero
             (docker, Char, 1, 7, "rw", true),    // full
@@ -502,6 +505,9 @@ mod tests {
         for p in &policies {
             load(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
         }
+        // A rejected program is reported with the verifier's last words.
+        let e = sys::load(&[ins(op::EXIT, 0, 0, 0, 0)]).expect_err("exit without r0");
+        assert!(e.to_string().contains("verifier: ") && e.to_string().contains("R0"), "{e}");
         let Some(root) = cgroup2_root() else {
             eprintln!("real_cgroup2_attach: no cgroup2 mount, load tested only");
             return;
