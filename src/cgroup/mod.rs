@@ -1,9 +1,16 @@
 //! Per-container cgroups through cgroups-rs, on v1 (and hybrid) and v2.
 //! The cgroup is named after the container (`/ps_…`) at the root of each
 //! hierarchy, as the seed does, unless BOCKER_CGROUP_PARENT names a parent.
+//! The device policy goes to the v1 devices controller, or on v2 into a
+//! BPF program attached to the cgroup (devices, devices_bpf).
+pub mod devices;
+pub mod devices_bpf;
+
+pub use devices::{docker_default_rules, DevicePolicy, DeviceRule};
+
 use crate::state::containers::Limits;
-use cgroups_rs::fs::{cpu::CpuController, freezer::FreezerController, hierarchies, memory::MemController,
-    pid::PidController, Cgroup, MaxValue};
+use cgroups_rs::fs::{cpu::CpuController, devices::DevicesController, freezer::FreezerController, hierarchies,
+    memory::MemController, pid::PidController, Cgroup, Controller, MaxValue};
 use cgroups_rs::CgroupPid;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,11 +19,17 @@ pub enum CgroupError {
     Op { path: String, what: &'static str, source: cgroups_rs::fs::error::Error },
     #[error("cgroup {0}: still has processes")]
     Busy(String),
+    #[error("cgroup {path}: writing {line:?}: {source}")]
+    Devices { path: String, line: String, source: std::io::Error },
+    #[error("cgroup {0}: no devices controller (cgroup v1 without the devices hierarchy); refusing to run unconfined")]
+    NoDevicesController(String),
+    #[error("cgroup {path}: device policy: {source}")]
+    DeviceFilter { path: String, source: devices_bpf::BpfError },
 }
 
 type Result<T> = std::result::Result<T, CgroupError>;
 
-const V1_CONTROLLERS: [&str; 5] = ["cpu", "cpuacct", "memory", "pids", "freezer"];
+const V1_CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "freezer", "devices"];
 
 pub fn is_v2() -> bool {
     hierarchies::is_cgroup2_unified_mode()
@@ -52,8 +65,8 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 }
 
 impl ContainerCgroup {
-    /// Creates the container's cgroup and applies its limits.
-    pub fn create(id: &str, limits: &Limits) -> Result<ContainerCgroup> {
+    /// Creates the container's cgroup and applies its limits and device policy.
+    pub fn create(id: &str, limits: &Limits, devices: &DevicePolicy) -> Result<ContainerCgroup> {
         let path = path_for(id);
         let cg = handle(&path);
         let op = |what, source| CgroupError::Op { path: path.clone(), what, source };
@@ -71,13 +84,28 @@ impl ContainerCgroup {
                 let v = if max <= 0 { MaxValue::Max } else { MaxValue::Value(max) };
                 p.set_pid_max(v).map_err(|e| op("pids limit", e))?;
             }
-            Ok(())
+            me.apply_devices(devices)
         })();
         if let Err(e) = applied {
             let _ = me.delete();
             return Err(e);
         }
         Ok(me)
+    }
+
+    /// Writes the device policy: v1 devices.deny/devices.allow, or a BPF
+    /// program attached to the v2 cgroup directory.
+    fn apply_devices(&self, policy: &DevicePolicy) -> Result<()> {
+        if self.cg.v2() {
+            let dir = hierarchies::auto().root().join(&self.path);
+            return devices_bpf::apply_v2(&dir, policy)
+                .map_err(|source| CgroupError::DeviceFilter { path: self.path.clone(), source });
+        }
+        match self.cg.controller_of::<DevicesController>() {
+            Some(dc) => devices::apply_v1(dc.path(), policy),
+            None if *policy == DevicePolicy::AllowAll => Ok(()),
+            None => Err(CgroupError::NoDevicesController(self.path.clone())),
+        }
     }
 
     /// A handle on an existing container cgroup.
@@ -143,5 +171,37 @@ mod tests {
         assert_eq!(shares_to_weight(2), 1);
         assert_eq!(shares_to_weight(1024), 39);
         assert_eq!(shares_to_weight(262144), 10000);
+    }
+
+    /// Deletes the test cgroup however the test ends.
+    struct Gone(ContainerCgroup);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = self.0.delete();
+        }
+    }
+
+    /// As root on v1: the kernel's devices.list after create equals the
+    /// list the policy is meant to produce.
+    #[test]
+    fn v1_devices_list_is_the_policy() {
+        let root = std::path::Path::new("/sys/fs/cgroup/devices");
+        if !nix::unistd::geteuid().is_root() || is_v2() || !root.join("devices.list").exists() {
+            eprintln!("v1_devices_list_is_the_policy: needs root and a v1 devices hierarchy, skipped");
+            return;
+        }
+        let id = format!("bocker-devtest-{}", std::process::id());
+        let limits = Limits { cpu_shares: 1024, memory: -1, pids: None };
+        let mut with_device = docker_default_rules();
+        with_device.push("c 10:229 rw".parse().expect("rule"));
+        with_device.push(DeviceRule::parse("c 1:9 w", false).expect("rule"));
+        for policy in [DevicePolicy::Rules(docker_default_rules()), DevicePolicy::Rules(with_device), DevicePolicy::AllowAll] {
+            let cg = Gone(ContainerCgroup::create(&id, &limits, &policy).expect("create"));
+            let list = std::fs::read_to_string(root.join(path_for(&id)).join("devices.list")).expect("devices.list");
+            drop(cg);
+            let got: Vec<&str> = list.lines().collect();
+            assert_eq!(got, policy.device_list().render(), "{policy:?}");
+            assert!(!root.join(path_for(&id)).exists(), "deleted");
+        }
     }
 }
