@@ -25,7 +25,9 @@ pub fn from_create_spec(spec: &CreateSpec) -> Result<Security, String> {
         apply_security_opt(&mut sec, opt)?;
     }
     for d in &spec.devices {
-        sec.devices.push(parse_device(d)?);
+        let dev = parse_device(d)?;
+        crate::cgroup::devices::host_device(std::path::Path::new(&dev.host)).map_err(|e| e.to_string())?;
+        sec.devices.push(dev);
     }
     Ok(sec)
 }

@@ -275,7 +275,7 @@ fn push_then_skopeo_pulls_and_podman_runs_it() {
     // podman runs it (it works on this machine with these ulimits)
     assert!(has("podman"), "podman is installed by scripts/test.sh");
     let o = Command::new("podman")
-        .args(["run", "--rm", "--network", "none", "--tls-verify=false"])
+        .args(["--runtime", "runc", "run", "--rm", "--network", "none", "--tls-verify=false"])
         .args(["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000"])
         .arg(&name)
         .output()

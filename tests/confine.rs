@@ -268,3 +268,43 @@ fn the_monitor_runs_from_a_read_only_binary() {
     assert!(s.f_flag & libc::ST_RDONLY != 0, "{exe} is on a writable mount");
     e.ok(&["rm", "-f", id]);
 }
+
+/// The devices cgroup list of a running container (cgroup v1).
+fn devices_list(id: &str) -> String {
+    std::fs::read_to_string(format!("/sys/fs/cgroup/devices/{id}/devices.list")).unwrap_or_default()
+}
+
+#[test]
+fn device_cgroup_default_device_flag_and_privileged() {
+    let e = Env::new();
+    let img = e.busybox();
+    // Docker's default list: mknod of anything, read/write of the usual few
+    let id = e.ok(&["run", "-d", &img, "sleep", "30"]);
+    let id = id.trim();
+    let list = devices_list(id);
+    for rule in ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 136:* rwm", "c 5:2 rwm", "c *:* m", "b *:* m"] {
+        assert!(list.lines().any(|l| l == rule), "{rule} missing: {list}");
+    }
+    assert!(!list.contains("a *:* rwm") && !list.lines().any(|l| l.starts_with("b 7:")), "{list}");
+    // a block device made in the container can be made but not opened
+    let o = e.run(&["exec", id, "sh", "-c", "mknod /tmp/loop b 7 0 && head -c1 /tmp/loop"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("Operation not permitted"), "{}", text(&o.stderr));
+    e.ok(&["rm", "-f", id]);
+    // --device adds the node and its rule
+    let id = e.ok(&["run", "-d", "--device", "/dev/loop0:/dev/xloop:r", &img, "sleep", "30"]);
+    let id = id.trim();
+    assert!(devices_list(id).lines().any(|l| l == "b 7:0 r"), "{}", devices_list(id));
+    let ls = e.ok(&["exec", id, "ls", "-l", "/dev/xloop"]);
+    assert!(ls.starts_with('b') && ls.contains("7,   0"), "{ls}");
+    e.ok(&["rm", "-f", id]);
+    let o = e.run(&["run", "--rm", "--device", "/etc/passwd", &img, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o.stderr).contains("not a device node"), "{}", text(&o.stderr));
+    // --privileged: every device, and the host's nodes in /dev
+    let id = e.ok(&["run", "-d", "--privileged", &img, "sleep", "30"]);
+    let id = id.trim();
+    assert_eq!(devices_list(id).trim(), "a *:* rwm");
+    assert!(e.ok(&["exec", id, "ls", "/dev"]).split_whitespace().any(|d| d == "loop0"));
+    e.ok(&["rm", "-f", id]);
+}

@@ -3,34 +3,41 @@
 //! The cgroup side (who may open what) is in `crate::cgroup::devices`.
 use super::rootfs::DeviceNode;
 use crate::state::containers::Security;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use crate::cgroup::devices::{host_device, rule_for, DeviceKind, HostDevice};
+use crate::cgroup::{docker_default_rules, DevicePolicy};
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 /// The node a host device path gives (symlinks followed, as docker does).
 pub fn host_node(host: &Path, container_path: &str) -> Result<DeviceNode, String> {
-    let md = std::fs::metadata(host).map_err(|e| {
-        format!("error gathering device information while adding custom device \"{}\": {e}", host.display())
-    })?;
-    let kind = if md.file_type().is_char_device() {
-        libc::S_IFCHR
-    } else if md.file_type().is_block_device() {
-        libc::S_IFBLK
-    } else {
-        return Err(format!(
-            "error gathering device information while adding custom device \"{}\": not a device node",
-            host.display()
-        ));
-    };
-    let rdev = md.rdev();
-    Ok(DeviceNode {
+    let d = host_device(host).map_err(|e| e.to_string())?;
+    Ok(node_of(&d, container_path))
+}
+
+fn node_of(d: &HostDevice, container_path: &str) -> DeviceNode {
+    DeviceNode {
         path: container_path.to_string(),
-        kind,
-        major: libc::major(rdev),
-        minor: libc::minor(rdev),
-        mode: md.mode() & 0o7777,
-        uid: md.uid(),
-        gid: md.gid(),
-    })
+        kind: if d.kind == DeviceKind::Block { libc::S_IFBLK } else { libc::S_IFCHR },
+        major: d.major,
+        minor: d.minor,
+        mode: d.mode,
+        uid: d.uid,
+        gid: d.gid,
+    }
+}
+
+/// Who may open which device: Docker's allow list plus each `--device`,
+/// or everything with `--privileged`.
+pub fn cgroup_policy(sec: &Security) -> Result<DevicePolicy, String> {
+    if sec.privileged {
+        return Ok(DevicePolicy::AllowAll);
+    }
+    let mut rules = docker_default_rules();
+    for d in &sec.devices {
+        let dev = host_device(Path::new(&d.host)).map_err(|e| e.to_string())?;
+        rules.push(rule_for(&dev, &d.permissions));
+    }
+    Ok(DevicePolicy::Rules(rules))
 }
 
 /// Every char and block device under the host's /dev (two levels deep),

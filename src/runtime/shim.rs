@@ -183,7 +183,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
 
     let net_files = netglue::etc_files(store, c).map_err(fail)?;
     let etc_files = write_etc_files(store, c, &net_files).map_err(fail)?;
-    let cgroup = ContainerCgroup::create(&c.id, &c.limits, &crate::cgroup::DevicePolicy::Rules(crate::cgroup::docker_default_rules())).map_err(|e| (125, e.to_string()))?;
+    let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
+    let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
 
     let attach_stdin = c.interactive && !detach;
