@@ -22,21 +22,29 @@
 //! them). Other architectures: `compile` reports them unsupported.
 //!
 //! ## Why our own BPF emission (measured)
-//! Candidates: the `libseccomp` crate (Debian's libseccomp 2.5.4), the
+//! Candidates: the `libseccomp` crate 0.4 (Debian's libseccomp 2.5.4), the
 //! pure-Rust `seccompiler` 0.5, or our own emitter with a syscall table.
 //! `seccompiler` was ruled out on its API: its syscall tables are private
 //! (`mod syscall_table`), and one `SeccompFilter` has a single match action,
 //! so Docker's per-rule actions (EPERM default, ENOSYS for clone3, ALLOW)
-//! would need stacked filters. Measured on this machine (2 cores), Docker's
-//! default profile with Docker's default capabilities:
+//! would need stacked filters. Measured on this machine (2 shared cores,
+//! kernel 6.18, release build of a scratch crate that includes this module),
+//! Docker's default profile with Docker's default capabilities:
 //!
-//! MEASUREMENTS-TBD
+//! | | own emitter | libseccomp crate |
+//! |---|---|---|
+//! | compile to BPF, median of 2000 (300) runs | 52 µs (116 µs for a user profile: + JSON parse) | 1.4 ms x86_64 only; 10.3 ms with Docker's archMap (x86_64+x86+x32); rules added from pre-parsed JSON, + export |
+//! | program length | 171 instructions | 328 (x86_64 only), 983 (three arches) |
+//! | load, median of 200 (a second, stacked load in a fresh child) | 55 µs | 190 µs (the kernel's JIT and per-syscall action-cache emulation grow with the program's path length) |
+//! | build cost (release, 2 cores) | no new crate; this module: +3.0 s | +4 crates (libseccomp, libseccomp-sys, bitflags, pkg-config): +3.4 s |
+//! | binary size (stripped, scratch crate) | +206 KB (code, tables, the embedded profile) | +57 KB, plus libseccomp.so.2 (129 KB) |
+//! | runtime deps | none | libseccomp.so.2 on the host |
 //!
 //! libseccomp's `seccomp_load` also allocates (it generates the program at
 //! load), so it could not run in the async-signal-safe child anyway: its BPF
 //! would have to be exported in the monitor first. Our emitter does a binary
-//! search over syscall-number ranges, so the program is short and the check
-//! costs ~9 comparisons per syscall.
+//! search over syscall-number ranges, so the program is short and a syscall
+//! costs about log2(ranges) comparisons.
 mod arch;
 mod bpf;
 pub mod profile;

@@ -39,7 +39,7 @@ fn run(prog: &[libc::sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
         match f.code {
             0x20 => {
                 let k = f.k as usize;
-                assert!(k % 4 == 0 && k + 4 <= 64, "bad load offset {k}");
+                assert!(k.is_multiple_of(4) && k + 4 <= 64, "bad load offset {k}");
                 acc = u32::from_le_bytes(data[k..k + 4].try_into().unwrap());
             }
             0x54 => acc &= f.k,
