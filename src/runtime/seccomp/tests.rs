@@ -432,3 +432,9 @@ fn loaded_default_filter_blocks_user_namespaces() {
     assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
     assert_eq!(libc::WEXITSTATUS(status), 0, "child exit code (10 prctl, 11 load, 12/13 unshare, 14 clone3, 15 getpid)");
 }
+
+#[test]
+fn filter_is_send_sync_and_cheap_to_clone() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Filter>();
+}
