@@ -153,15 +153,3 @@ impl Filter {
         &self.prog
     }
 }
-
-/// A compiled filter (stub until the compiler lands).
-pub struct Filter;
-impl Filter {
-    pub fn load(&self) -> Result<(), std::io::Error> {
-        Ok(())
-    }
-}
-/// None for no filter (stub).
-pub fn compile(_choice: &crate::state::containers::Seccomp, _caps: super::caps::CapSet) -> Result<Option<Filter>, String> {
-    Ok(None)
-}
