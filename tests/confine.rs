@@ -308,3 +308,80 @@ fn device_cgroup_default_device_flag_and_privileged() {
     assert!(e.ok(&["exec", id, "ls", "/dev"]).split_whitespace().any(|d| d == "loop0"));
     e.ok(&["rm", "-f", id]);
 }
+
+fn status_field(e: &Env, flags: &[&str], img: &str, field: &str) -> String {
+    let mut a = vec!["run", "--rm"];
+    a.extend_from_slice(flags);
+    a.extend_from_slice(&[img, "grep", field, "/proc/self/status"]);
+    e.ok(&a).split_whitespace().nth(1).unwrap_or("").to_string()
+}
+
+#[test]
+fn seccomp_default_unconfined_and_profiles() {
+    let e = Env::new();
+    let img = e.busybox();
+    // Docker's default profile: filter mode, user namespaces refused
+    assert_eq!(status_field(&e, &[], &img, "Seccomp:"), "2");
+    let o = e.run(&["run", "--rm", &img, "unshare", "-U", "true"]);
+    assert_ne!(o.status.code(), Some(0), "unshare -U succeeded under the default profile");
+    assert!(text(&o.stderr).contains("Operation not permitted"), "{}", text(&o.stderr));
+    // unconfined: no filter, and the same call works
+    assert_eq!(status_field(&e, &["--security-opt", "seccomp=unconfined"], &img, "Seccomp:"), "0");
+    e.ok(&["run", "--rm", "--security-opt", "seccomp=unconfined", &img, "unshare", "-U", "true"]);
+    assert_eq!(status_field(&e, &["--privileged"], &img, "Seccomp:"), "0");
+    // with no-new-privileges the filter is loaded last, and still holds
+    assert_eq!(status_field(&e, &["--security-opt", "no-new-privileges"], &img, "Seccomp:"), "2");
+    // exec'd processes get the container's filter
+    let id = e.ok(&["run", "-d", &img, "sleep", "30"]);
+    let id = id.trim();
+    let st = e.ok(&["exec", id, "grep", "Seccomp:", "/proc/self/status"]);
+    assert_eq!(st.split_whitespace().nth(1), Some("2"), "{st}");
+    assert_ne!(e.run(&["exec", id, "unshare", "-U", "true"]).status.code(), Some(0));
+    e.ok(&["rm", "-f", id]);
+    // a profile in Docker's format: allow all but mkdir (EACCES)
+    let prof = e.dir.path().join("profile.json");
+    std::fs::write(
+        &prof,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", prof.display());
+    let o = e.run(&["run", "--rm", "--security-opt", &opt, &img, "mkdir", "/x"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("Permission denied"), "{}", text(&o.stderr));
+    e.ok(&["run", "--rm", "--security-opt", &opt, &img, "touch", "/x"]);
+    // a broken profile fails at create with one clear line
+    std::fs::write(&prof, r#"{"defaultAction":"SCMP_ACT_NOPE"}"#).unwrap();
+    let o = e.run(&["run", "--rm", "--security-opt", &opt, &img, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    let err = text(&o.stderr);
+    assert!(err.contains("seccomp profile") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn no_host_terminal_in_exec() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", &img, "sleep", "30"]);
+    let id = id.trim();
+    let bocker = common::bin();
+    let cmd = format!("{bocker} exec {id} sh -c 'cut -d\" \" -f7 /proc/self/stat; ls -l /proc/self/fd/0 /proc/self/fd/1'");
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .envs(e.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .expect("script (bsdutils)");
+    let out = text(&o.stdout);
+    let mut lines = out.lines();
+    assert_eq!(lines.next().map(str::trim), Some("0"), "tty_nr: {out}");
+    assert!(!out.contains("/dev/pts") && out.contains("pipe:"), "stdio: {out}");
+    // -t still gives a terminal: the container's own pty
+    let cmd = format!("{bocker} exec -t {id} tty");
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .envs(e.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    assert!(text(&o.stdout).contains("/dev/pts/"), "{}", text(&o.stdout));
+    e.ok(&["rm", "-f", id]);
+}
