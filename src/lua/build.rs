@@ -121,6 +121,14 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             result(lua, crate::commit::hash_sources(&context, &srcs))
         })?,
     )?;
+    b.set(
+        "cache_get",
+        lua.create_function(|lua, key: String| Ok(store(lua)?.build_cache_get(&key)))?,
+    )?;
+    b.set(
+        "cache_put",
+        lua.create_function(|lua, (key, id): (String, String)| result(lua, store(lua)?.build_cache_put(&key, &id).map(|_| true)))?,
+    )?;
     bocker.set("build", b)?;
     Ok(())
 }

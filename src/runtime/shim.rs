@@ -12,6 +12,7 @@ use crate::state::containers::{process_start_time, ContainerRecord, ContainerSta
 use crate::state::Store;
 use nix::sched::CloneFlags;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -177,6 +178,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(store.container_log_path(&c.id))
         .map_err(|e| (125, format!("open log: {e}")))?;
 
