@@ -246,7 +246,8 @@ fn spawn_proxy_fd(launcher: &ProxyLauncher, proto: &str, sock: std::os::fd::Owne
                 return Err(io::Error::last_os_error());
             }
             if libc::getppid() != parent {
-                return Err(io::Error::new(io::ErrorKind::Other, "the monitor exited before its proxy started"));
+                // the monitor is gone already (no allocation after fork)
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
             if fd == 3 {
                 if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
