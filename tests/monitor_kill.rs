@@ -77,9 +77,14 @@ fn start_and_kill_monitor(e: &Env, img: &str) -> (String, u16, serde_json::Value
     assert!(running(proxies[0]));
     let monitor = st["monitor_pid"].as_i64().unwrap();
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
+    let t = Instant::now();
     let took = wait_gone(proxies[0], Duration::from_secs(1));
     eprintln!("proxy gone {took:?} after the kill of its monitor");
-    assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(), "host port still held");
+    // its sockets close as it exits, a moment after its memory goes
+    while std::net::TcpListener::bind(("0.0.0.0", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(1), "host port still held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     (id, port, st)
 }
 
