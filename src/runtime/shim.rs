@@ -12,8 +12,8 @@ use crate::state::containers::{process_start_time, ContainerRecord, ContainerSta
 use crate::state::Store;
 use nix::sched::CloneFlags;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
