@@ -391,6 +391,58 @@ pub fn stop(store: &Store, reference: &str, timeout: std::time::Duration) -> Res
     Ok(id)
 }
 
+/// What a container whose monitor died still holds: processes left in its
+/// cgroup and the cgroup, its address, rules, proxies and host veth.
+/// Idempotent.
+fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
+    let cg = ContainerCgroup::load(&c.id);
+    if cg.exists() {
+        for p in cg.processes() {
+            // SAFETY: a plain signal to a process of this container
+            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+        }
+        cg.delete().map_err(crate::runtime::RuntimeError::from)?;
+    }
+    let st = store.load_state(&c.id)?;
+    crate::runtime::netglue::teardown(store, c, st.net.as_ref());
+    Ok(())
+}
+
+/// Before a start (under the start lock): a container whose monitor was
+/// killed (-9) and whose process is gone still holds its cgroup, address,
+/// DNAT rules and veth; give them back, and record it as exited. A monitor
+/// still finishing its own cleanup is waited for (up to 10 s), so it cannot
+/// remove the new run's rules. No-op for a running container (the start is
+/// refused next) and cheap for a cleanly exited one.
+pub fn reclaim(store: &Store, id: &str) -> Result<()> {
+    let st = store.load_state(id)?;
+    if st.status == "running" {
+        if st.alive() {
+            return Ok(());
+        }
+        wait(store, id, Some(std::time::Duration::from_secs(10)))?;
+    }
+    let st = store.load_state(id)?;
+    let stale = st.status == "running" && !st.alive();
+    let c = store.load_container(id)?;
+    if stale {
+        release_leftovers(store, &c)?;
+        let exited = ContainerState {
+            status: "exited".into(),
+            finished: Some(crate::state::now()),
+            exit_code: Some(st.exit_code.unwrap_or(-1)),
+            error: Some("the container monitor was killed".into()),
+            ..st
+        };
+        store.save_state(id, &exited)?;
+    } else if c.network == "bridge" {
+        // a monitor killed inside network setup recorded nothing: leases
+        // and rules are found by the id (the veth went with the netns)
+        crate::runtime::netglue::teardown(store, &c, None);
+    }
+    Ok(())
+}
+
 /// Removes a container; a running one only with `force` (killed first).
 /// Also reclaims what a container whose monitor died still held.
 pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Result<String> {
@@ -406,15 +458,7 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
         wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
     }
     // the monitor normally cleans up; after a kill -9 of it, we do
-    let cg = ContainerCgroup::load(&id);
-    if cg.exists() {
-        for p in cg.processes() {
-            unsafe { libc::kill(p as i32, libc::SIGKILL) };
-        }
-        cg.delete().map_err(crate::runtime::RuntimeError::from)?;
-    }
-    let st = store.load_state(&id)?;
-    crate::runtime::netglue::teardown(store, &info.record, st.net.as_ref());
+    release_leftovers(store, &info.record)?;
     store.delete_container(&info.record)?;
     if volumes {
         for m in info.record.mounts.iter().filter(|m| m.kind == "volume") {

@@ -306,3 +306,95 @@ fn intermediate_images_are_hidden_and_go_with_the_final_one() {
     // the image `init` made stays, and only it
     assert_eq!(e.ok(&["images", "-a", "-q"]).trim(), bb);
 }
+
+/// `bocker build DIR` of an untrusted context: its build.lua runs in a
+/// restricted Lua (no host commands, no host files outside the context).
+fn build_in(e: &Env, dir: &Path) -> std::process::Output {
+    e.cmd(&["build", dir.to_str().unwrap()]).current_dir(dir).output().unwrap()
+}
+
+#[test]
+fn build_lua_cannot_run_host_commands() {
+    let e = Env::new();
+    for (name, call) in [
+        ("execute", r#"os.execute("touch CANARY")"#),
+        ("popen", r#"io.popen("touch CANARY"):close()"#),
+        ("remove", r#"os.remove("msg.txt")"#),
+        ("write", r#"io.open("CANARY", "w"):write("x")"#),
+        ("loadlib", r#"package.loadlib("/lib/x86_64-linux-gnu/libc.so.6", "system")("touch CANARY")"#),
+        ("debug", r#"debug.getregistry()"#),
+        ("container", r#"bocker.container.create{ image = "x", cmd = { "true" } }"#),
+    ] {
+        let d = context(&e, &format!("evil-{name}"));
+        write(&d.join("build.lua"), &format!("local build = require \"bocker.build\"\n{call}\nprint(\"not reached\")\n"));
+        let o = build_in(&e, &d);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("is not available in a build (builds run in a restricted Lua; use 'bocker script' for your own automation)"), "{name}: {err}");
+        assert!(err.starts_with("bocker build: build.lua:2: "), "{name}: {err}");
+        assert!(!text(&o.stdout).contains("not reached"));
+        assert!(!d.join("CANARY").exists(), "{name} ran");
+        assert!(d.join("msg.txt").exists(), "{name} removed a file");
+    }
+    let d = e.dir.path().join("evil-execute");
+    let err = text(&build_in(&e, &d).stderr);
+    assert!(err.contains("build.lua:2: os.execute is not available in a build"), "{err}");
+    // `bocker script` is full Lua: the same script runs the command there
+    let o = e.cmd(&["script", d.join("build.lua").to_str().unwrap()]).current_dir(&d).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(d.join("CANARY").exists());
+}
+
+#[test]
+fn build_lua_reads_only_inside_its_context() {
+    let e = Env::new();
+    let bb = e.busybox();
+    let d = context(&e, "reader");
+    std::os::unix::fs::symlink("/etc/passwd", d.join("passwd-link")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../etc/passwd", d.join("passwd-rel")).unwrap();
+    write(&d.join("lib/helper.lua"), "return { greeting = function() return 'from helper' end }\n");
+    write(
+        &d.join("build.lua"),
+        &format!(
+            r#"local build = require "bocker.build"
+local helper = require "lib.helper"
+local msg = assert(io.open("msg.txt")):read("l")
+local same = assert(io.open(context .. "/msg.txt")):read("a")
+assert(same == msg .. "\n")
+for _, p in ipairs({{ "/etc/passwd", "passwd-link", "passwd-rel", "../../../../etc/passwd" }}) do
+  local f, err = io.open(p)
+  if f then print("LEAK " .. p .. ": " .. tostring(f:read("a"))) else print("refused " .. p .. ": " .. err) end
+end
+local b = build.from("{bb}")
+b:label("msg", msg)
+b:label("helper", helper.greeting())
+b:label("lines", tostring(#(function() local n = {{}} for l in io.lines("src/app.sh") do n[#n + 1] = l end return n end)()))
+"#
+        ),
+    );
+    let o = build_in(&e, &d);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{}\n{out}", text(&o.stderr));
+    assert!(!out.contains("LEAK") && !out.contains("root:x:0:0"), "{out}");
+    assert_eq!(out.matches("refused ").count(), 4, "{out}");
+    assert!(out.contains("refused /etc/passwd: /etc/passwd: outside the build context"), "{out}");
+    let id = built_id(&out);
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &id])).unwrap();
+    let labels = &j[0]["config"]["labels"];
+    assert_eq!(labels["msg"], "hello from the context");
+    assert_eq!(labels["helper"], "from helper");
+    assert_eq!(labels["lines"], "2");
+
+    // an assert on a refused read fails the build; so does a symlinked build.lua
+    write(&d.join("build.lua"), "assert(io.open('/etc/passwd'))\n");
+    let o = build_in(&e, &d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("outside the build context"), "{}", text(&o.stderr));
+    std::fs::remove_file(d.join("build.lua")).unwrap();
+    let outside = e.dir.path().join("outside.lua");
+    write(&outside, "print('outside script ran')\n");
+    std::os::unix::fs::symlink(&outside, d.join("build.lua")).unwrap();
+    let o = build_in(&e, &d);
+    assert!(!o.status.success());
+    assert!(!text(&o.stdout).contains("outside script ran"));
+}

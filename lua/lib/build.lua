@@ -36,30 +36,17 @@ local function script_dir()
   return "."
 end
 
-local function cache_dir()
-  return bocker.root() .. "/build-cache"
-end
+-- The cache lives in the core (private files under $BOCKER_ROOT/build-cache).
+local cache_get_raw, cache_put_raw = bocker.build.cache_get, bocker.build.cache_put
 
 local function cache_get(key)
-  local f = io.open(cache_dir() .. "/" .. key)
-  if not f then return nil end
-  local id = f:read("l")
-  f:close()
+  local id = cache_get_raw(key)
   if id and bocker.image.get(id) then return id end
   return nil
 end
 
 local function cache_put(key, id)
-  local tmp = cache_dir() .. "/." .. key .. ".tmp"
-  local f = io.open(tmp, "w")
-  if not f then
-    os.execute("mkdir -p '" .. cache_dir():gsub("'", "'\\''") .. "'")
-    f = io.open(tmp, "w")
-    if not f then return end
-  end
-  f:write(id, "\n")
-  f:close()
-  os.rename(tmp, cache_dir() .. "/" .. key)
+  cache_put_raw(key, id)
 end
 
 local Build = {}

@@ -314,6 +314,32 @@ bocker.build = {}
 ---@return string|nil hex, string|nil err
 function bocker.build.hash_sources(context, srcs) end
 
+---The build cache entry under `key` (a sha256 hex digest), or nil.
+---@param key string
+---@return string?
+function bocker.build.cache_get(key) end
+
+---Records `id` under `key` in `$BOCKER_ROOT/build-cache` (a 0600 file).
+---@param key string
+---@param id string
+---@return boolean|nil ok, string? err
+function bocker.build.cache_put(key, id) end
+
+---The canonical path of a build context folder.
+---@param dir string
+---@return string|nil path, string? err
+function bocker.build.context_root(dir) end
+
+---The contents of `path` inside `context` (relative, or absolute under it),
+---resolved with openat2 RESOLVE_IN_ROOT: no `..` or symlink leads out.
+---In a restricted build (`bocker build` of a build.lua) this is
+---`bocker.build.read(path)` with the context fixed, and what `io.open`,
+---`io.lines`, `dofile`, `loadfile` and `require` read through.
+---@param context string
+---@param path string
+---@return string|nil data, string? err
+function bocker.build.read_context(context, path) end
+
 ---Starts a build. Each method is one cached step that makes an image and
 ---returns the build, so calls chain. A failing step raises a build error
 ---`{ status, message }` after removing its container and every image this

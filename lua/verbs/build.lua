@@ -1,6 +1,8 @@
 -- bocker build [-t NAME:TAG] [-f FILE] [--build-arg K=V] [--no-cache] [-q] DIR
 -- DIR/build.lua (a Lua build script) if present, else DIR/Dockerfile,
--- translated to the same build steps (lua/lib/dockerfile.lua).
+-- translated to the same build steps (lua/lib/dockerfile.lua). A build.lua
+-- runs in a restricted Lua (lua/lib/sandbox.lua): no host commands, no
+-- host files outside the context.
 local cli = require "bocker.cli"
 local spec = {
   { long = "tag", short = "t", kind = "string", arg = "NAME[:TAG]", help = "Name the resulting image" },
@@ -52,7 +54,8 @@ return {
     build.defaults.context = dir
     local ok, b = pcall(function()
       if file:match("%.lua$") then
-        return build.script(file, dir, { dir })
+        -- the context may come from anyone: its script runs restricted
+        return require("bocker.sandbox").run_build(file, dir, build_args)
       end
       local df = require "bocker.dockerfile"
       local text, err = read(file)

@@ -121,6 +121,34 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             result(lua, crate::commit::hash_sources(&context, &srcs))
         })?,
     )?;
+    // a restricted build's file access: inside the context only
+    b.set(
+        "context_root",
+        lua.create_function(|lua, dir: String| {
+            result(lua, std::fs::canonicalize(&dir).map(|p| p.display().to_string()).map_err(|e| format!("build context {dir}: {e}")))
+        })?,
+    )?;
+    b.set(
+        "read_context",
+        lua.create_function(|lua, (context, path): (String, String)| {
+            let root = std::path::Path::new(&context);
+            let Some(rel) = crate::storage::inroot::relative_to(root, &path) else {
+                return result::<bool, _>(lua, Err(format!("{path}: outside the build context")));
+            };
+            match crate::storage::inroot::read_in_root(root, &rel) {
+                Ok(data) => Ok(MultiValue::from_iter([Value::String(lua.create_string(&data)?)])),
+                Err(e) => result::<bool, _>(lua, Err(format!("{path}: {e}"))),
+            }
+        })?,
+    )?;
+    b.set(
+        "cache_get",
+        lua.create_function(|lua, key: String| Ok(store(lua)?.build_cache_get(&key)))?,
+    )?;
+    b.set(
+        "cache_put",
+        lua.create_function(|lua, (key, id): (String, String)| result(lua, store(lua)?.build_cache_put(&key, &id).map(|_| true)))?,
+    )?;
     bocker.set("build", b)?;
     Ok(())
 }

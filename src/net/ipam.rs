@@ -182,6 +182,20 @@ pub fn release(root: &Path, cfg: &NetConfig, ip: Ipv4Addr, container_id: &str) -
     }
 }
 
+/// Releases every lease held by `container_id` (a container whose monitor
+/// died may hold one it never recorded); returns how many. One read_dir and
+/// one small read per lease.
+pub fn release_all_of(root: &Path, cfg: &NetConfig, container_id: &str) -> Result<usize> {
+    let mut n = 0;
+    for (ip, owner) in leases(root, cfg)? {
+        if owner == container_id {
+            release(root, cfg, ip, container_id)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// All current leases `(ip, container id)`, sorted by address.
 pub fn leases(root: &Path, cfg: &NetConfig) -> Result<Vec<(Ipv4Addr, String)>> {
     let dir = lease_dir(root, cfg);
@@ -243,6 +257,10 @@ mod tests {
         let ip = allocate(t.path(), &c, "c7", &|id: &str| id != "c2").unwrap();
         assert_eq!(ip, ips[2]);
         assert_eq!(leases(t.path(), &c).unwrap().len(), 5);
+        // all of one container's leases go, idempotently, others stay
+        assert_eq!(release_all_of(t.path(), &c, "c7").unwrap(), 1);
+        assert_eq!(release_all_of(t.path(), &c, "c7").unwrap(), 0);
+        assert_eq!(leases(t.path(), &c).unwrap().len(), 4);
     }
 
     #[test]

@@ -209,6 +209,53 @@ pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
     }
 }
 
+/// What a container may still hold after its monitor was killed (-9): the
+/// recorded `st` (proxies, rules, veth, lease) and, found by the container
+/// id, what was taken but never recorded (the monitor died inside
+/// [`setup`]): rules tagged with the id (looked up only when `ports`: one
+/// `iptables -S`), the host veth by its name, every lease the id holds.
+/// Idempotent, keeps going past failures and reports them all; cheap when
+/// nothing is left (a stat and a read_dir).
+pub fn reclaim(root: &Path, cfg: &NetConfig, container_id: &str, st: Option<&NetState>, ports: bool) -> Result<()> {
+    if st.is_some_and(|s| s.mode != NetMode::Bridge) {
+        return Ok(());
+    }
+    let mut errs = vec![];
+    if let Some(st) = st {
+        for pid in &st.proxy_pids {
+            // a recorded pid may be another container's proxy by now
+            if let Err(e) = ports::kill_proxy_of(*pid, st.ip) {
+                errs.push(e.to_string());
+            }
+        }
+    }
+    if ports || st.is_some_and(|s| !s.ports.is_empty()) {
+        if let Err(e) = ports::remove_rules_for(container_id) {
+            errs.push(e.to_string());
+        }
+    }
+    let recorded = st.and_then(|s| s.host_veth.clone());
+    for name in recorded.into_iter().chain([veth::host_veth_name(container_id)]) {
+        if Path::new("/sys/class/net").join(&name).exists() {
+            if let Err(e) = veth::detach(&name) {
+                errs.push(e.to_string());
+            }
+        }
+    }
+    let mut c = cfg.clone();
+    if let Some(b) = st.and_then(|s| s.bridge.clone()) {
+        c.bridge = b;
+    }
+    if let Err(e) = ipam::release_all_of(root, &c, container_id) {
+        errs.push(e.to_string());
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(NetError::Teardown(errs))
+    }
+}
+
 /// `bocker network prune`-style reset of one bridge network: removes the
 /// bridge and its rules (see [`bridge::remove_bridge`]) and all leases.
 /// Per-container DNAT rules and proxies belong to [`teardown`]; call it for

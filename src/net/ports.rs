@@ -232,9 +232,23 @@ fn spawn_proxy_fd(launcher: &ProxyLauncher, proto: &str, sock: std::os::fd::Owne
         .args([PROXY_ARG, proto, "fd:3", &target.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    // SAFETY: only async-signal-safe calls (dup2, fcntl, setsid) between fork and exec.
+    // The proxy dies with its monitor (a kill -9 of the shim must not leave
+    // it holding the host port). PDEATHSIG fires when the *thread* that
+    // forked dies: the shim spawns proxies from its main thread, which lives
+    // as long as the shim. If the parent died before the prctl, getppid()
+    // no longer names it: give up at once.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, dup2, fcntl,
+    // setsid) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // the monitor is gone already (no allocation after fork)
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
             if fd == 3 {
                 if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
                     return Err(io::Error::last_os_error());
@@ -366,6 +380,13 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 /// /proc/PID/cmdline, so a recycled pid is left alone) and reaps it if it is
 /// our child. Missing process is fine.
 pub fn kill_proxy(pid: u32) -> Result<()> {
+    kill_proxy_of(pid, None)
+}
+
+/// Like [`kill_proxy`]; with `target_ip`, only a proxy that forwards to
+/// that address is killed (for a recorded pid of a monitor that died long
+/// ago: it may name another container's proxy by now).
+pub fn kill_proxy_of(pid: u32, target_ip: Option<Ipv4Addr>) -> Result<()> {
     let Ok(pid_i) = i32::try_from(pid) else { return Ok(()) };
     if pid_i <= 1 {
         return Ok(());
@@ -374,8 +395,13 @@ pub fn kill_proxy(pid: u32) -> Result<()> {
         Ok(c) => c,
         Err(_) => return Ok(()),
     };
-    if !cmdline.split(|b| *b == 0).any(|w| w == PROXY_ARG.as_bytes()) {
-        return Ok(());
+    let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).filter(|w| !w.is_empty()).collect();
+    let Some(at) = words.iter().position(|w| *w == PROXY_ARG.as_bytes()) else { return Ok(()) };
+    if let Some(ip) = target_ip {
+        let prefix = format!("{ip}:");
+        if !words.get(at + 3).is_some_and(|t| t.starts_with(prefix.as_bytes())) {
+            return Ok(());
+        }
     }
     // SAFETY: plain syscalls on a pid.
     unsafe {

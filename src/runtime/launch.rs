@@ -32,6 +32,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     // one monitor per container: a running one is not started twice (the
     // lock makes the check and the start one step for concurrent starts)
     let _lock = crate::state::lock::Lock::exclusive(&store.container_dir(id).join(".start.lock"))?;
+    crate::container::reclaim(store, id).map_err(|e| RuntimeError::Setup(e.to_string()))?;
     if crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }

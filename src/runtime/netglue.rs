@@ -1,7 +1,7 @@
 //! Where the runtime meets networking (`crate::net`). The shim calls
 //! `etc_files` before the clone, `setup` with the paused child's pid, and
-//! `release` after the container exited; `rm` calls `teardown` for a
-//! container whose monitor died. The NetState lives in state.json (`net`).
+//! `release` after the container exited; `rm`, `prune` and `start` call
+//! `teardown` for a container whose monitor died (`container::reclaim`). The NetState lives in state.json (`net`).
 use super::RuntimeError;
 use crate::net::{self, NetConfig, NetMode, NetState};
 use crate::state::containers::ContainerRecord;
@@ -102,11 +102,16 @@ fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
     }
 }
 
-/// Everything `setup` took, also the veth: for a container whose monitor
-/// died. Idempotent.
+/// Everything `setup` took, also the veth and what it took but never
+/// recorded: for a container whose monitor died (`rm`, `prune`, and
+/// `start` again). Idempotent; cheap when nothing is left.
 pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&serde_json::Value>) {
-    let (Some(st), Ok(cfg)) = (parse_state(net), config_of(c)) else { return };
-    if let Err(e) = net::teardown(store.root(), &cfg, &st) {
+    if c.network != "bridge" {
+        return;
+    }
+    let Ok(cfg) = config_of(c) else { return };
+    let st = parse_state(net);
+    if let Err(e) = net::reclaim(store.root(), &cfg, &c.id, st.as_ref(), !c.ports.is_empty()) {
         eprintln!("bocker: network teardown of {}: {e}", c.id);
     }
 }

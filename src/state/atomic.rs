@@ -1,8 +1,10 @@
 //! Atomic record writes: temp file in the same folder, fsync, rename,
 //! fsync of the folder. A crash leaves either the old or the new record.
+//! Records are created mode 0600 (they may hold secrets: `-e`, credentials).
 use super::{io_err, Result, StateError};
 use serde::{de::DeserializeOwned, Serialize};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub fn write(path: &Path, data: &[u8]) -> Result<()> {
@@ -18,7 +20,13 @@ pub fn write_with(path: &Path, data: &[u8], durable: bool) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", super::ids::random_hex(6)));
     let res = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        // private from the start: no window in which the record is readable
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(super::PRIVATE_FILE_MODE)
+            .open(&tmp)
+            .map_err(io_err(&tmp))?;
         f.write_all(data).map_err(io_err(&tmp))?;
         if durable {
             f.sync_all().map_err(io_err(&tmp))?;

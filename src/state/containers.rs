@@ -165,6 +165,11 @@ impl ContainerState {
     }
 }
 
+/// How long a reserved container folder may lack its config.json before
+/// its name claim counts as left by a creator that died (a create writes
+/// it within milliseconds of naming).
+pub const STALE_CLAIM_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Store {
     pub fn container_config_path(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("config.json")
@@ -191,7 +196,9 @@ impl Store {
         Err(StateError::Conflict("could not allocate a container id".into()))
     }
 
-    /// Claims `name` for container `id` (O_EXCL: names are unique).
+    /// Claims `name` for container `id` (O_EXCL: names are unique). A claim
+    /// whose container is gone, or never got its record (its creator died
+    /// between naming it and writing config.json), is taken over.
     pub fn claim_name(&self, name: &str, id: &str) -> Result<()> {
         if !super::ids::valid_name(name) {
             return Err(StateError::Invalid(format!(
@@ -199,20 +206,63 @@ impl Store {
             )));
         }
         let p = self.names_dir().join(name);
-        match std::os::unix::fs::symlink(id, &p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let owner = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
-                if !owner.is_empty() && !self.container_dir(&owner).exists() {
-                    // stale claim of a container that is gone
-                    let _ = std::fs::remove_file(&p);
-                    return self.claim_name(name, id);
+        for _ in 0..8 {
+            match std::os::unix::fs::symlink(id, &p) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
+                    if owner.is_empty() || !self.claim_is_stale(&owner) {
+                        return Err(StateError::Conflict(format!(
+                            "the container name \"{name}\" is already in use by container \"{owner}\""
+                        )));
+                    }
+                    self.drop_stale_claim(&p, &owner);
                 }
-                Err(StateError::Conflict(format!(
-                    "the container name \"{name}\" is already in use by container \"{owner}\""
-                )))
+                Err(e) => return Err(io_err(&p)(e)),
             }
-            Err(e) => Err(io_err(&p)(e)),
+        }
+        Err(StateError::Conflict(format!("the container name \"{name}\" is contended; try again")))
+    }
+
+    /// A name's owner that will never be a container: its folder is gone,
+    /// or has had no config.json for longer than a create takes.
+    fn claim_is_stale(&self, owner: &str) -> bool {
+        if owner.contains('/') || owner.starts_with('.') {
+            return false;
+        }
+        let dir = self.container_dir(owner);
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else { return true };
+        if self.container_config_path(owner).exists() {
+            return false;
+        }
+        let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+        age >= STALE_CLAIM_AGE
+    }
+
+    /// Removes a stale claim without racing another claimer: the link is
+    /// renamed to a private name first (one racer wins), checked to still
+    /// name `owner` (else put back), then unlinked; the record-less folder
+    /// of the dead creator goes too.
+    fn drop_stale_claim(&self, link: &std::path::Path, owner: &str) {
+        let tmp = self.tmp_dir().join(format!("name-{}", super::ids::random_hex(6)));
+        if std::fs::rename(link, &tmp).is_err() {
+            return; // someone else took it: look again
+        }
+        let now = std::fs::read_link(&tmp).map(|t| t.display().to_string()).unwrap_or_default();
+        if now != owner {
+            // re-claimed meanwhile: give it back (fails if taken again, then
+            // the newer claim stands)
+            let _ = std::fs::hard_link(&tmp, link);
+            let _ = std::fs::remove_file(&tmp);
+            return;
+        }
+        let _ = std::fs::remove_file(&tmp);
+        let dir = self.container_dir(owner);
+        if dir.exists() && !self.container_config_path(owner).exists() {
+            let trash = self.tmp_dir().join(format!("rm-{owner}"));
+            if std::fs::rename(&dir, &trash).is_ok() {
+                let _ = crate::storage::remove_tree(&trash);
+            }
         }
     }
 
@@ -303,5 +353,40 @@ impl Store {
         let trash = self.tmp_dir().join(format!("rm-{}", c.id));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
         crate::storage::remove_tree(&trash).map_err(io_err(&trash))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(p: &std::path::Path, secs: u64) {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        let f = std::fs::File::open(p).unwrap();
+        f.set_modified(t).unwrap();
+    }
+
+    #[test]
+    fn a_claim_without_a_record_is_taken_over_once_old() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path().join("root")).unwrap();
+        // a creator that died after naming: folder, name, no config.json
+        let dead = s.reserve_container_id().unwrap();
+        s.claim_name("web", &dead).unwrap();
+        let other = s.reserve_container_id().unwrap();
+        // young: the creator may still be writing its record
+        assert!(matches!(s.claim_name("web", &other), Err(StateError::Conflict(_))));
+        age(&s.container_dir(&dead), 60);
+        s.claim_name("web", &other).unwrap();
+        assert_eq!(std::fs::read_link(s.names_dir().join("web")).unwrap().to_str(), Some(other.as_str()));
+        assert!(!s.container_dir(&dead).exists(), "the dead creator's folder goes");
+        // a container with a record keeps its name however old
+        std::fs::write(s.container_config_path(&other), "{}").unwrap();
+        age(&s.container_dir(&other), 60);
+        let third = s.reserve_container_id().unwrap();
+        assert!(matches!(s.claim_name("web", &third), Err(StateError::Conflict(_))));
+        // an owner whose folder is gone
+        std::fs::remove_dir_all(s.container_dir(&other)).unwrap();
+        s.claim_name("web", &third).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! On-disk state under one root (`BOCKER_ROOT`, default /var/bocker).
 //! Records are JSON files written atomically under a lock.
 pub mod atomic;
+pub mod buildcache;
 pub mod containers;
 pub mod ids;
 pub mod images;
@@ -36,6 +37,11 @@ pub struct Store {
 
 pub const DEFAULT_ROOT: &str = "/var/bocker";
 
+/// Mode of the store root: nothing in the store is for other users.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of every record, log and credential file in the store.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
 impl Store {
     /// The store at `BOCKER_ROOT` (or /var/bocker), created if missing.
     pub fn open_default() -> Result<Store> {
@@ -54,6 +60,7 @@ impl Store {
             std::env::current_dir().map_err(io_err(&root))?.join(root)
         };
         let s = Store { root };
+        s.ensure_private_root()?;
         for d in ["images", "layers", "containers", "tmp", "locks", "names"] {
             let p = s.root.join(d);
             if !p.is_dir() {
@@ -61,6 +68,32 @@ impl Store {
             }
         }
         Ok(s)
+    }
+
+    /// The root is private to root (0700): records hold `-e` secrets and
+    /// layers hold setuid files. Made so when missing; an existing root with
+    /// looser modes is tightened. One stat when all is well (`ps` speed).
+    fn ensure_private_root(&self) -> Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.permissions().mode() & 0o077 == 0 => Ok(()),
+            Ok(_) => std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+                .map_err(io_err(&self.root)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = self.root.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                }
+                match std::fs::DirBuilder::new().mode(PRIVATE_DIR_MODE).create(&self.root) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_err(&self.root)(e)),
+                }
+                // the umask may have taken bits away, never added: set exactly
+                std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+                    .map_err(io_err(&self.root))
+            }
+            Err(e) => Err(io_err(&self.root)(e)),
+        }
     }
 
     pub fn root(&self) -> &Path {

@@ -1,6 +1,8 @@
 //! Layer storage on the host: copying a folder into a layer, removing
-//! trees, and the overlay mount options a container's root is made of.
+//! trees, the overlay mount options a container's root is made of, and
+//! reading files inside an untrusted folder (`inroot`).
 pub mod copy;
+pub mod inroot;
 pub mod overlay;
 
 pub use copy::{copy_contents, copy_tree};
