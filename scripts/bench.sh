@@ -4,6 +4,8 @@
 # runc run of a prepared bundle, podman run --rm --network none.
 # Prints medians and ratios to bocker; hyperfine does the timing.
 #   scripts/bench.sh [RUNS]
+#   BOCKER_BASELINE=/path/to/older/bocker scripts/bench.sh [RUNS]
+#       adds that binary (same store and image) beside this one: a change's cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-50}
@@ -11,7 +13,7 @@ runs=${1:-50}
 need_root bench.sh
 ensure_packages busybox-static hyperfine crun runc podman jq
 cargo build --release --locked -q
-bocker=$PWD/target/release/bocker
+bocker=${CARGO_TARGET_DIR:-$PWD/target}/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$work/root
 # the bridge network of this run only, isolated from the outside
@@ -30,6 +32,11 @@ cleanup() {
 trap cleanup EXIT
 bash scripts/mkrootfs.sh "$work/bundle/rootfs" >/dev/null
 img=$($bocker init "$work/bundle/rootfs" | sed 's/Created: //')
+baseline=()
+if [ -n "${BOCKER_BASELINE:-}" ]; then
+  # the same store and image (records are compatible both ways)
+  baseline=(-n "baseline" "$BOCKER_BASELINE run --rm --network none $img /bin/true")
+fi
 
 # crun refuses this hybrid cgroup layout unless hugetlb is on v1 (FACTS.md)
 if [ -d /sys/fs/cgroup/unified ] && [ ! -d /sys/fs/cgroup/hugetlb ]; then
@@ -41,6 +48,7 @@ ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
 
 hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
   -n bocker "$bocker run --rm --network none $img /bin/true" \
+  "${baseline[@]}" \
   -n "bocker (bridge)" "$bocker run --rm $img /bin/true" \
   -n crun "crun run --bundle $work/bundle bench-crun-$$" \
   -n runc "runc run --bundle $work/bundle bench-runc-$$" \
