@@ -219,6 +219,16 @@ fn no_new_privileges_read_only_and_privileged_paths() {
     assert_eq!(bad.status.code(), Some(125));
 }
 
+/// Runs a shell command under `script`: with a terminal of its own, as a
+/// user at a terminal would (the test's environment, stdin /dev/null).
+fn under_script(e: &Env, cmd: &str) -> std::process::Output {
+    Command::new("script")
+        .args(["-qec", cmd, "/dev/null"])
+        .envs(e.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .expect("script (bsdutils)")
+}
+
 #[test]
 fn no_host_terminal_in_a_foreground_run() {
     let e = Env::new();
@@ -228,18 +238,7 @@ fn no_host_terminal_in_a_foreground_run() {
     // container's process must have no controlling terminal (tty_nr 0),
     // and its stdin is not that terminal
     let cmd = format!("{bocker} run --rm {img} sh -c 'cut -d\" \" -f7 /proc/self/stat; ls -l /proc/self/fd/0'");
-    let mut c = e.cmd(&[]);
-    let envs: Vec<_> = c.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
-    let mut s = Command::new("script");
-    s.args(["-qec", &cmd, "/dev/null"]);
-    for (k, v) in envs {
-        match v {
-            Some(v) => s.env(k, v),
-            None => s.env_remove(k),
-        };
-    }
-    let _ = &mut c;
-    let o = s.output().expect("script (bsdutils)");
+    let o = under_script(&e, &cmd);
     let out = text(&o.stdout);
     let mut lines = out.lines();
     assert_eq!(lines.next().map(str::trim), Some("0"), "tty_nr: {out}");
@@ -366,22 +365,13 @@ fn no_host_terminal_in_exec() {
     let id = id.trim();
     let bocker = common::bin();
     let cmd = format!("{bocker} exec {id} sh -c 'cut -d\" \" -f7 /proc/self/stat; ls -l /proc/self/fd/0 /proc/self/fd/1'");
-    let o = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .envs(e.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .output()
-        .expect("script (bsdutils)");
+    let o = under_script(&e, &cmd);
     let out = text(&o.stdout);
     let mut lines = out.lines();
     assert_eq!(lines.next().map(str::trim), Some("0"), "tty_nr: {out}");
     assert!(!out.contains("/dev/pts") && out.contains("pipe:"), "stdio: {out}");
     // -t still gives a terminal: the container's own pty
-    let cmd = format!("{bocker} exec -t {id} tty");
-    let o = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .envs(e.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .output()
-        .unwrap();
+    let o = under_script(&e, &format!("{bocker} exec -t {id} tty"));
     assert!(text(&o.stdout).contains("/dev/pts/"), "{}", text(&o.stdout));
     e.ok(&["rm", "-f", id]);
 }
