@@ -128,10 +128,20 @@ pub fn test_base() -> PathBuf {
     p
 }
 
-/// A busybox root filesystem, made once per test binary.
+static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+
+/// Removes the test binary's rootfs when the process exits.
+extern "C" fn remove_rootfs() {
+    if let Some(d) = ROOTFS.get() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// A busybox root filesystem, made once per test binary (removed at exit).
 pub fn rootfs() -> &'static Path {
-    static R: OnceLock<PathBuf> = OnceLock::new();
-    R.get_or_init(|| {
+    ROOTFS.get_or_init(|| {
+        // SAFETY: registers a plain extern "C" function once.
+        unsafe { libc::atexit(remove_rootfs) };
         let d = test_base().join(format!("bocker-rootfs-{}", std::process::id()));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mkrootfs.sh");
         let st = Command::new("bash").arg(script).arg(&d).status().expect("mkrootfs");
