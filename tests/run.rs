@@ -97,15 +97,21 @@ fn writes_land_in_the_upper_dir_not_the_image() {
 fn cgroup_limits_seed_defaults_and_overrides() {
     let e = Env::new();
     let img = e.busybox();
+    // a cgroup namespace: the container sees its own cgroup as its root
     let cg = e.ok(&["run", &img, "cat", "/proc/1/cgroup"]);
     let id = e.ok(&["ps", "-q"]).trim().to_string();
-    assert!(cg.contains(&format!("memory:/{id}")) && cg.contains(&format!("cpu:/{id}")), "{cg}");
+    assert!(cg.lines().any(|l| l.ends_with(":memory:/")) && cg.lines().any(|l| l.ends_with(":cpu:/")) && !cg.contains(&id), "{cg}");
+    let ns = e.ok(&["run", "--rm", &img, "readlink", "/proc/self/ns/cgroup"]);
+    assert_ne!(ns.trim(), std::fs::read_link("/proc/self/ns/cgroup").unwrap().to_string_lossy(), "shares the host's cgroup namespace");
     // defaults, read while the container runs
     let out = e.ok(&["run", "-d", &img, "sleep", "30"]);
     let c = out.trim().to_string();
     let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_string();
     assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "512");
     assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "512000000");
+    // exec joins the container's cgroup and its cgroup namespace
+    let ecg = e.ok(&["exec", &c, "cat", "/proc/self/cgroup"]);
+    assert!(ecg.lines().any(|l| l.ends_with(":memory:/")) && !ecg.contains(&c), "{ecg}");
     e.ok(&["rm", "-f", &c]);
     assert!(cgroups_of(&c).is_empty(), "cgroup left: {:?}", cgroups_of(&c));
     // the seed's environment overrides

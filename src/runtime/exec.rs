@@ -79,8 +79,9 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     };
     let caps = super::caps::resolve(&c.security);
     let seccomp = super::seccomp::compile(&c.security.seccomp, caps).map_err(|e| e125(e.to_string()))?;
-    // open every namespace first, then join (mnt last)
-    let kinds = ["ipc", "uts", "net", "pid", "mnt"];
+    // open every namespace first, then join (the cgroup one after the
+    // cgroup itself, mnt last)
+    let kinds = ["cgroup", "ipc", "uts", "net", "pid", "mnt"];
     let mut fds = Vec::new();
     for k in kinds {
         if k == "net" && c.network == "host" {

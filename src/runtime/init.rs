@@ -18,6 +18,8 @@ pub struct InitPlan {
     pub etc_files: Vec<(String, PathBuf)>,
     pub readonly_rootfs: bool,
     pub privileged: bool,
+    /// mount the (namespaced) cgroup2 filesystem at /sys/fs/cgroup
+    pub cgroup2: bool,
     pub devices: Vec<DeviceNode>,
     pub caps: CapSet,
     pub no_new_privileges: bool,
@@ -49,6 +51,12 @@ pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
     if n != 1 {
         return 125;
     }
+    // a cgroup namespace rooted at the container's cgroup, which the shim
+    // has just moved us into: the container sees its own cgroup as /
+    // SAFETY: plain unshare of our own process.
+    if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
+        return fail(pipes, 125, &format!("cgroup namespace: {}", std::io::Error::last_os_error()));
+    }
     let env = match prepare(plan, pipes) {
         Ok(env) => env,
         Err(msg) => return fail(pipes, 125, &msg),
@@ -74,6 +82,7 @@ fn prepare(plan: &InitPlan, pipes: &InitPipes) -> Result<Vec<String>, String> {
         binds: &plan.binds,
         etc_files: &plan.etc_files,
         privileged: plan.privileged,
+        cgroup2: plan.cgroup2,
         devices: &plan.devices,
     })?;
     if plan.loopback {

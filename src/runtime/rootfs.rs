@@ -20,6 +20,9 @@ pub struct RootfsPlan<'a> {
     pub etc_files: &'a [(String, PathBuf)],
     /// no masks, /sys read-write, the host's devices
     pub privileged: bool,
+    /// mount the cgroup2 filesystem (namespaced: the container's own
+    /// cgroup is its root) at /sys/fs/cgroup, read-only unless privileged
+    pub cgroup2: bool,
     /// extra device nodes (`--device`, or the host's with `--privileged`)
     pub devices: &'a [DeviceNode],
 }
@@ -97,6 +100,13 @@ pub fn setup(plan: &RootfsPlan) -> Result<(), String> {
     let sys_dir = root.fresh_dir("/sys")?;
     let sys_ro = if plan.privileged { MsFlags::empty() } else { MsFlags::MS_RDONLY };
     mount(Some("sysfs"), fd_path(&sys_dir).as_str(), Some("sysfs"), nosx | sys_ro, none).map_err(err("mount /sys"))?;
+    if plan.cgroup2 {
+        // sysfs is the kernel's: /sys/fs/cgroup is its own empty folder
+        let cg = root.open_at("/sys/fs/cgroup", libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .map_err(err("open /sys/fs/cgroup"))?;
+        mount(Some("cgroup2"), fd_path(&cg).as_str(), Some("cgroup2"), nosx | sys_ro, none)
+            .map_err(err("mount /sys/fs/cgroup"))?;
+    }
     setup_dev(&root, plan.devices)?;
     // volumes first, then /etc/hostname and /etc/hosts (Docker's order)
     for b in plan.binds {

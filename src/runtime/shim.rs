@@ -228,6 +228,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         etc_files,
         readonly_rootfs: sec.read_only,
         privileged: sec.privileged,
+        cgroup2: crate::cgroup::is_v2(),
         devices,
         caps,
         no_new_privileges: sec.no_new_privileges,
