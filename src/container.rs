@@ -2,6 +2,7 @@
 //! with live status, stop, kill, wait, remove.
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec};
+use crate::net::NetMode;
 use crate::state::{StateError, Store};
 use serde::{Deserialize, Serialize};
 
@@ -155,12 +156,11 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     }
     limits.pids = spec.pids_limit;
     let network = match spec.network.as_deref() {
-        None | Some("default") => "bridge".to_string(),
-        Some(n) => n.to_string(),
+        None => NetMode::Bridge,
+        Some(n) => n
+            .parse::<NetMode>()
+            .map_err(|_| ContainerError::Invalid(format!("network {n} not found (use bridge, none or host)")))?,
     };
-    if !["none", "host", "bridge"].contains(&network.as_str()) {
-        return Err(ContainerError::Invalid(format!("network {network} not found (use bridge, none or host)")));
-    }
     // published ports: checked now, so a typo fails before anything starts
     let mut ports = spec.ports.clone();
     if spec.publish_all {
@@ -169,16 +169,17 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     for p in &ports {
         crate::net::ports::parse(p).map_err(|e| ContainerError::Invalid(e.to_string()))?;
     }
-    if !ports.is_empty() && network != "bridge" {
-        return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {network}")));
+    if !ports.is_empty() && network != NetMode::Bridge {
+        let name = serde_json::to_value(network).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {name}")));
     }
-    let net_config = if network == "bridge" {
+    let net_config = if network == NetMode::Bridge {
         let env = |k: &str| std::env::var(k).ok();
         let bridge = spec.bridge.clone().or_else(|| env("BOCKER_BRIDGE"));
         let subnet = spec.subnet.clone().or_else(|| env("BOCKER_SUBNET"));
         let cfg = crate::net::NetConfig::parse(bridge.as_deref(), subnet.as_deref(), env("BOCKER_NET_EGRESS").as_deref())
             .map_err(|e| ContainerError::Invalid(e.to_string()))?;
-        Some(serde_json::to_value(cfg).map_err(|e| ContainerError::Invalid(e.to_string()))?)
+        Some(cfg)
     } else {
         None
     };
@@ -435,7 +436,7 @@ pub fn reclaim(store: &Store, id: &str) -> Result<()> {
             ..st
         };
         store.save_state(id, &exited)?;
-    } else if c.network == "bridge" {
+    } else if c.network == NetMode::Bridge {
         // a monitor killed inside network setup recorded nothing: leases
         // and rules are found by the id (the veth went with the netns)
         crate::runtime::netglue::teardown(store, &c, None);

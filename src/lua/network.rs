@@ -10,8 +10,7 @@ fn containers_on(lua: &Lua, bridge: &str) -> mlua::Result<Vec<(String, String)>>
         if !c.running {
             continue;
         }
-        let st = c.state.net.clone().and_then(|v| serde_json::from_value::<crate::net::NetState>(v).ok());
-        if let Some(st) = st {
+        if let Some(st) = &c.state.net {
             if st.bridge.as_deref() == Some(bridge) {
                 out.push((c.record.id.clone(), st.ip.map(|i| i.to_string()).unwrap_or_default()));
             }

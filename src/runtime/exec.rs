@@ -84,7 +84,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     let kinds = ["cgroup", "ipc", "uts", "net", "pid", "mnt"];
     let mut fds = Vec::new();
     for k in kinds {
-        if k == "net" && c.network == "host" {
+        if k == "net" && c.network == crate::net::NetMode::Host {
             continue;
         }
         let p = format!("/proc/{pid}/ns/{k}");

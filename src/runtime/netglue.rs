@@ -9,7 +9,7 @@ use crate::state::Store;
 
 fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
     match &c.net_config {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| RuntimeError::Setup(format!("network config: {e}"))),
+        Some(cfg) => Ok(cfg.clone()),
         None => NetConfig::from_env().map_err(|e| RuntimeError::Setup(e.to_string())),
     }
 }
@@ -17,7 +17,7 @@ fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
 /// Extra /etc files (path, content) bind-mounted into the container.
 pub fn etc_files(_store: &Store, c: &ContainerRecord) -> Result<Vec<(String, String)>, RuntimeError> {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv = if c.network == "host" { host } else { net::files::resolv_conf(&host) };
+    let resolv = if c.network == NetMode::Host { host } else { net::files::resolv_conf(&host) };
     Ok(vec![("/etc/resolv.conf".into(), resolv)])
 }
 
@@ -29,7 +29,7 @@ fn neighbours(store: &Store, c: &ContainerRecord, bridge: &str) -> Vec<(std::net
         if other.record.id == c.id || !other.running {
             continue;
         }
-        let Some(st) = other.state.net.clone().and_then(|v| serde_json::from_value::<NetState>(v).ok()) else { continue };
+        let Some(st) = &other.state.net else { continue };
         if st.bridge.as_deref() != Some(bridge) {
             continue;
         }
@@ -45,8 +45,8 @@ fn neighbours(store: &Store, c: &ContainerRecord, bridge: &str) -> Vec<(std::net
 
 /// Sets up the container's network; for `bridge`: a veth, an address,
 /// published ports, and /etc/hosts with the address and its neighbours.
-pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<serde_json::Value>, RuntimeError> {
-    if c.network != "bridge" {
+pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<NetState>, RuntimeError> {
+    if c.network != NetMode::Bridge {
         return Ok(None); // host: the host's stack; none: init brings lo up
     }
     let cfg = config_of(c)?;
@@ -71,19 +71,15 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<serd
         release_state(store, &cfg, &st);
         return Err(RuntimeError::Setup(format!("{}: {e}", path.display())));
     }
-    serde_json::to_value(&st).map(Some).map_err(|e| RuntimeError::Setup(e.to_string()))
-}
-
-fn parse_state(net: Option<&serde_json::Value>) -> Option<NetState> {
-    net.and_then(|v| serde_json::from_value(v.clone()).ok())
+    Ok(Some(st))
 }
 
 /// After the container exited: proxies, rules and the address go. The
 /// veth went with the container's network namespace, so it is not
 /// deleted by hand (that costs the kernel 10-25 ms).
-pub fn release(store: &Store, c: &ContainerRecord, net: Option<&serde_json::Value>) {
-    let (Some(st), Ok(cfg)) = (parse_state(net), config_of(c)) else { return };
-    release_state(store, &cfg, &st);
+pub fn release(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
+    let (Some(st), Ok(cfg)) = (net, config_of(c)) else { return };
+    release_state(store, &cfg, st);
 }
 
 fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
@@ -105,13 +101,12 @@ fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
 /// Everything `setup` took, also the veth and what it took but never
 /// recorded: for a container whose monitor died (`rm`, `prune`, and
 /// `start` again). Idempotent; cheap when nothing is left.
-pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&serde_json::Value>) {
-    if c.network != "bridge" {
+pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
+    if c.network != NetMode::Bridge {
         return;
     }
     let Ok(cfg) = config_of(c) else { return };
-    let st = parse_state(net);
-    if let Err(e) = net::reclaim(store.root(), &cfg, &c.id, st.as_ref(), !c.ports.is_empty()) {
+    if let Err(e) = net::reclaim(store.root(), &cfg, &c.id, net, !c.ports.is_empty()) {
         eprintln!("bocker: network teardown of {}: {e}", c.id);
     }
 }

@@ -244,14 +244,14 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             Stdio::Pty { child_console, .. } => Some(child_console.as_raw_fd()),
             _ => None,
         },
-        loopback: c.network != "host",
+        loopback: c.network != crate::net::NetMode::Host,
     };
     let (go_read, go_write) = pipe().map_err(fail)?;
     let (err_read, err_write) = pipe().map_err(fail)?;
     let pipes = InitPipes { go_read, err_write };
 
     let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
-    if c.network != "host" {
+    if c.network != crate::net::NetMode::Host {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     let mut stack = vec![0u8; 1 << 20];

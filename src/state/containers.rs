@@ -1,6 +1,7 @@
 //! Container records: `$ROOT/containers/<id>/config.json` (what to run,
 //! written once) and `state.json` (what happened, rewritten atomically).
 use super::{atomic, io_err, Result, StateError, Store};
+use crate::net::{NetConfig, NetMode, NetState};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -107,20 +108,20 @@ pub struct ContainerRecord {
     #[serde(default)]
     pub mounts: Vec<MountSpec>,
     #[serde(default = "default_network")]
-    pub network: String,
+    pub network: NetMode,
     #[serde(default)]
     pub ports: Vec<String>,
     /// The bridge network chosen at create (bridge, subnet, egress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub net_config: Option<serde_json::Value>,
+    pub net_config: Option<NetConfig>,
     /// confinement (capabilities, seccomp, devices, read-only root)
     #[serde(default)]
     pub security: Security,
     pub created: f64,
 }
 
-fn default_network() -> String {
-    "none".into()
+fn default_network() -> NetMode {
+    NetMode::None
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -143,7 +144,7 @@ pub struct ContainerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub net: Option<serde_json::Value>,
+    pub net: Option<NetState>,
 }
 
 /// Start time of a process (clock ticks since boot), None if it is gone.
