@@ -99,19 +99,7 @@ pub fn default_limits() -> std::result::Result<Limits, String> {
     Ok(Limits { cpu_shares: cpu, memory: mem_mb * 1_000_000, pids: None })
 }
 
-fn env_key(e: &str) -> &str {
-    e.split('=').next().unwrap_or(e)
-}
-
-/// Merges environment lists: later entries replace earlier keys.
-pub fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = base.to_vec();
-    for e in extra {
-        out.retain(|x| env_key(x) != env_key(e));
-        out.push(e.clone());
-    }
-    out
-}
+pub use crate::runtime::process::merge_env;
 
 /// The argv a container runs: Docker's Entrypoint/Cmd rules.
 pub fn command_of(

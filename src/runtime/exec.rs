@@ -40,14 +40,6 @@ pub fn run(store: &Store, id: &str, spec: &ExecSpec) -> Result<i32, RuntimeError
     Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
-static EXEC_CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = EXEC_CHILD.load(std::sync::atomic::Ordering::SeqCst);
-    if pid > 0 {
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
 /// The hidden `__exec` entry point.
 pub fn main(args: &[String]) -> u8 {
     match inner(args) {
@@ -98,12 +90,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         }
     }
     drop(fds);
-    let mut env = c.env.clone();
-    for e in &spec.env {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
-    }
+    let env = super::process::merge_env(&c.env, &spec.env);
     let workdir = spec.workdir.clone().unwrap_or_else(|| c.workdir.clone());
     let user = spec.user.clone().unwrap_or_else(|| c.user.clone());
     // with -t: a pty of the container's devpts (we are in its mount ns);
@@ -139,10 +126,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
             unsafe { libc::_exit(code) }
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
-            EXEC_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::SeqCst);
-            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-                unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
-            }
+            super::process::forward_signals(child.as_raw(), &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT]);
             let never = std::sync::atomic::AtomicBool::new(false);
             match io {
                 ExecIo::Pty { master, slave } => {
@@ -162,15 +146,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
                     pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true }, &never);
                 }
             }
-            use nix::sys::wait::{waitpid, WaitStatus};
-            loop {
-                match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-                    Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => return Err(e125(format!("wait: {e}"))),
-                }
-            }
+            super::process::wait_exit(child).ok_or_else(|| e125("wait for the exec'd process failed".into()))
         }
     }
 }
@@ -182,9 +158,9 @@ enum ExecIo {
 
 /// The exec'd process's stdio: our pipe ends, in a session of its own.
 fn take_pipes(child: &[OwnedFd; 3]) -> Result<(), String> {
-    // SAFETY: setsid and dup2 on our own fds.
+    super::process::new_session(None)?;
+    // SAFETY: dup2 on our own fds.
     unsafe {
-        libc::setsid();
         for (i, fd) in child.iter().enumerate() {
             if libc::dup2(fd.as_raw_fd(), i as i32) < 0 {
                 return Err(format!("dup2: {}", std::io::Error::last_os_error()));

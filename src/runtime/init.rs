@@ -104,13 +104,7 @@ fn prepare(plan: &InitPlan, pipes: &InitPipes) -> Result<Vec<String>, String> {
     }
     // a session of its own: the caller's terminal is never the
     // container's controlling terminal; its own pty is, with -t
-    // SAFETY: setsid and ioctl on our own stdin.
-    unsafe {
-        libc::setsid();
-        if plan.tty && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-            return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
-        }
-    }
+    super::process::new_session(plan.tty.then_some(0))?;
     confine::enter(
         &ProcessPlan {
             caps: plan.caps,

@@ -10,6 +10,7 @@ pub mod inroot;
 pub mod launch;
 pub mod mounts;
 pub mod netglue;
+pub mod process;
 pub mod rootfs;
 pub mod sealed_exe;
 pub mod seccomp;

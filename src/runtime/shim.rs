@@ -14,32 +14,6 @@ use nix::sched::CloneFlags;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-
-static CHILD: AtomicI32 = AtomicI32::new(0);
-static WINCH: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn forward(sig: libc::c_int) {
-    if sig == libc::SIGWINCH {
-        WINCH.store(true, Ordering::SeqCst);
-        return;
-    }
-    let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
-fn install_forwarding() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH] {
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = forward as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-}
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::Setup(format!("pipe: {e}")))
@@ -268,7 +242,6 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     }
     .map_err(|e| (125, format!("clone: {e}")))?;
     let pid = child.as_raw();
-    CHILD.store(pid, Ordering::SeqCst);
     drop(pipes.go_read);
     drop(pipes.err_write);
     drop(plan);
@@ -283,7 +256,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             ParentIo::Pipes { out_r, err_r, in_w }
         }
     };
-    install_forwarding();
+    super::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
 
     let kill_child = |msg: String| {
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -361,10 +334,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &WINCH);
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &super::process::WINCH);
     let _ = log.sync_data();
     drop(raw);
-    let status = wait_child(child);
+    let status = super::process::wait_exit(child).unwrap_or(125);
     netglue::release(store, c, net.as_ref());
     drop(guard);
     state.status = "exited".into();
@@ -381,20 +354,6 @@ fn dev_null() -> OwnedFd {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         Ok(f) => f.into(),
         Err(_) => unsafe { OwnedFd::from_raw_fd(libc::dup(2)) },
-    }
-}
-
-/// Waits for the container's init; its status as a shell would give it.
-fn wait_child(child: nix::unistd::Pid) -> i32 {
-    use nix::sys::wait::{waitpid, WaitStatus};
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
-            Ok(_) => continue,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return 125,
-        }
     }
 }
 

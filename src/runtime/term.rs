@@ -72,18 +72,15 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd), String> {
 
 /// Makes `slave` the calling process's controlling terminal and stdio.
 pub fn take_terminal(slave: RawFd) -> Result<(), String> {
+    // SAFETY: dup2 of our own fd onto stdio.
     unsafe {
-        libc::setsid();
         for fd in 0..3 {
             if libc::dup2(slave, fd) < 0 {
                 return Err(format!("dup2: {}", std::io::Error::last_os_error()));
             }
         }
-        if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-            return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
-        }
     }
-    Ok(())
+    super::process::new_session(Some(0))
 }
 
 /// What [`pump`] copies: container outputs to our terminal (and a log),
