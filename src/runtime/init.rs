@@ -4,10 +4,11 @@
 //! and execs the command. Failures go back over a CLOEXEC pipe as
 //! "CODE\nmessage": EOF on that pipe means exec succeeded.
 use super::caps::CapSet;
+use super::message::Message;
 use super::confine::{self, ProcessPlan};
 use super::rootfs::{self, BindPlan, DeviceNode, RootfsPlan};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 
 pub struct InitPlan {
@@ -39,16 +40,15 @@ pub struct InitPlan {
 }
 
 pub struct InitPipes {
-    pub go_read: OwnedFd,
-    pub err_write: OwnedFd,
+    pub go_read: std::fs::File,
+    pub err_write: std::fs::File,
 }
 
 /// Runs in the cloned child; returns only to exit with the code.
 pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
-    // wait for the shim: cgroup joined, network ready
-    let mut b = [0u8; 1];
-    let n = unsafe { libc::read(pipes.go_read.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) };
-    if n != 1 {
+    // wait for the shim: cgroup joined, network ready (the shim writes Go
+    // and closes its end)
+    if Message::receive(&pipes.go_read) != Some(Message::Go) {
         return 125;
     }
     // a cgroup namespace rooted at the container's cgroup, which the shim
@@ -66,10 +66,7 @@ pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
 }
 
 fn fail(pipes: &InitPipes, code: i32, msg: &str) -> isize {
-    let out = format!("{code}\n{msg}");
-    unsafe {
-        libc::write(pipes.err_write.as_raw_fd(), out.as_ptr() as *const libc::c_void, out.len());
-    }
+    let _ = Message::failed(code, msg).send(&pipes.err_write);
     code as isize
 }
 

@@ -1,9 +1,9 @@
 //! The CLI side of starting a container: re-execute bocker as the shim
 //! (never fork the process that hosts Lua), then wait for it (foreground)
 //! or for its "started" report (detached).
+use super::message::Message;
 use super::RuntimeError;
 use crate::state::Store;
-use std::io::Read;
 use std::process::Stdio;
 
 /// Outcome of a start: the exit status, and a message when bocker or the
@@ -41,19 +41,16 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = cmd.spawn().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
-        let mut out = String::new();
-        if let Some(mut so) = child.stdout.take() {
-            let _ = so.read_to_string(&mut out);
-        }
+        let report = child.stdout.take().and_then(Message::receive);
         // The shim keeps running; reap it if it already exited.
         let _ = child.try_wait();
-        let out = out.trim_end();
-        if out == "ok" {
-            return Ok(Started { status: 0, error: None });
-        }
-        let (code, msg) = out.split_once('\n').unwrap_or(("125", out));
-        let msg = if msg.is_empty() { "the container monitor exited unexpectedly" } else { msg };
-        return Ok(Started { status: code.parse().unwrap_or(125), error: Some(msg.to_string()) });
+        return Ok(match report {
+            Some(Message::Started) => Started { status: 0, error: None },
+            Some(Message::Failed { code, message }) => Started { status: code, error: Some(message) },
+            Some(Message::Go) | None => {
+                Started { status: 125, error: Some("the container monitor exited unexpectedly".into()) }
+            }
+        });
     }
     let _ignore = IgnoreSignals::new();
     let status = cmd.status().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;

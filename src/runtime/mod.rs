@@ -8,6 +8,7 @@ pub mod exec;
 pub mod init;
 pub mod inroot;
 pub mod launch;
+pub mod message;
 pub mod mounts;
 pub mod netglue;
 pub mod process;

@@ -2,8 +2,10 @@
 //! single-threaded process per container: it creates the cgroup, clones the
 //! container's init into new namespaces, keeps the log, forwards signals,
 //! records the exit status and cleans up. With `detach` it starts its own
-//! session, reports "ok" (or the failure) on stdout and outlives the CLI.
+//! session, reports `Message::Started` (or the failure) on stdout and
+//! outlives the CLI.
 use super::init::{self, InitPipes, InitPlan};
+use super::message::Message;
 use super::rootfs::BindPlan;
 use super::term::{copy_winsize, pump, Pump, RawMode};
 use super::{netglue, RuntimeError};
@@ -11,7 +13,6 @@ use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
 use nix::sched::CloneFlags;
-use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -57,7 +58,7 @@ pub fn main(args: &[String]) -> u8 {
 
 fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
     if detach {
-        println!("{code}\n{msg}");
+        let _ = Message::failed(code, msg).send(std::io::stdout());
     } else {
         eprintln!("bocker: {msg}");
     }
@@ -222,7 +223,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     };
     let (go_read, go_write) = pipe().map_err(fail)?;
     let (err_read, err_write) = pipe().map_err(fail)?;
-    let pipes = InitPipes { go_read, err_write };
+    let pipes = InitPipes { go_read: go_read.into(), err_write: err_write.into() };
 
     let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
     if c.network != crate::net::NetMode::Host {
@@ -284,8 +285,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         return Err(kill_child(e.to_string()));
     }
     // go
-    let _ = nix::unistd::write(&go_write, b"g");
-    drop(go_write);
+    let _ = Message::Go.send(std::fs::File::from(go_write));
     let stdio = match stdio {
         ParentIo::Console(sock) => match receive_master(&sock) {
             Some(master) => {
@@ -298,22 +298,18 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         },
         other => other,
     };
-    let mut report = Vec::new();
-    let mut f = std::fs::File::from(err_read);
-    let _ = std::io::Read::read_to_end(&mut f, &mut report);
-    if !report.is_empty() {
-        let text = String::from_utf8_lossy(&report);
-        let (code, msg) = text.split_once('\n').unwrap_or(("125", &text));
-        let code: i32 = code.parse().unwrap_or(125);
+    if let Some(report) = Message::receive(std::fs::File::from(err_read)) {
+        let (code, msg) = match report {
+            Message::Failed { code, message } => (code, message),
+            other => (125, format!("unexpected message from the container's init: {other:?}")),
+        };
         let _ = nix::sys::wait::waitpid(child, None);
         netglue::release(store, c, net.as_ref());
         drop(guard);
-        return Err((code, msg.to_string()));
+        return Err((code, msg));
     }
     if detach {
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "ok");
-        let _ = out.flush();
+        let _ = Message::Started.send(std::io::stdout());
         let null = dev_null();
         for fd in 0..3 {
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
