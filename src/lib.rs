@@ -11,6 +11,7 @@ pub mod images;
 pub mod logs;
 pub mod lua;
 pub mod net;
+pub mod oci;
 pub mod repl;
 pub mod runtime;
 pub mod security;

@@ -54,6 +54,26 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         })?,
     )?;
     t.set(
+        "spec",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            let r = s.resolve_container(&reference).map_err(crate::oci::OciError::from).and_then(|c| crate::oci::bundle::spec_of(&s, &c));
+            table_result(lua, r)
+        })?,
+    )?;
+    t.set(
+        "bundle",
+        lua.create_function(|lua, (reference, dir): (String, String)| {
+            let s = store(lua)?;
+            let r = s
+                .resolve_container(&reference)
+                .map_err(crate::oci::OciError::from)
+                .and_then(|c| crate::oci::bundle::export(&s, &c, std::path::Path::new(&dir)))
+                .map(|p| p.display().to_string());
+            result(lua, r)
+        })?,
+    )?;
+    t.set(
         "get",
         lua.create_function(|lua, reference: String| {
             let s = store(lua)?;

@@ -4,12 +4,36 @@
 //! /proc/self/fd/N (as runc does).
 use super::inroot::{fd_path, Root};
 use super::rootfs::BindPlan;
+use crate::state::containers::ContainerRecord;
+use crate::state::Store;
 use nix::mount::{mount, MsFlags};
 use std::path::Path;
 
 /// Mount destinations the runtime owns: a volume or bind there could hide
 /// or redirect the kernel's files (Docker refuses the same).
 const RESERVED: &[&str] = &["/proc", "/sys", "/dev/pts"];
+
+/// The container's volumes, binds and tmpfs mounts, with their host paths.
+pub fn plans_for(store: &Store, c: &ContainerRecord) -> Vec<BindPlan> {
+    c.mounts
+        .iter()
+        .map(|m| {
+            let (source, fill_marker) = if m.kind == "volume" {
+                let marker = store.volume_dir(&m.source).join(".fill");
+                (store.volume_data(&m.source), marker.exists().then_some(marker))
+            } else {
+                (m.source.clone().into(), None)
+            };
+            BindPlan {
+                source,
+                target: m.target.clone(),
+                readonly: m.readonly,
+                tmpfs_options: if m.kind == "tmpfs" { Some(m.options.clone().unwrap_or_default()) } else { None },
+                fill_marker,
+            }
+        })
+        .collect()
+}
 
 /// Refuses a destination at or under /proc, /sys or /dev/pts.
 pub fn check_destination(target: &str) -> Result<(), String> {

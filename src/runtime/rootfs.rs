@@ -61,13 +61,13 @@ fn err<E: std::fmt::Display>(what: impl std::fmt::Display) -> impl FnOnce(E) -> 
 }
 
 /// Docker's masked paths.
-const MASKED: &[&str] = &[
+pub const MASKED: &[&str] = &[
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
     "/sys/firmware", "/sys/devices/virtual/powercap",
 ];
 /// Docker's read-only paths.
-const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /// The device nodes every container gets (Docker's defaults).
 const DEFAULT_NODES: &[(&str, u32, u32)] =

@@ -6,7 +6,6 @@
 //! outlives the CLI.
 use super::init::{self, InitPipes, InitPlan};
 use super::message::Message;
-use super::rootfs::BindPlan;
 use super::term::{copy_winsize, pump, Pump, RawMode};
 use super::{netglue, RuntimeError};
 use crate::cgroup::ContainerCgroup;
@@ -83,27 +82,6 @@ fn write_etc_files(store: &Store, c: &ContainerRecord, extra: &[(String, String)
         out.push((name, host));
     }
     Ok(out)
-}
-
-fn binds_of(store: &Store, c: &ContainerRecord) -> Vec<BindPlan> {
-    c.mounts
-        .iter()
-        .map(|m| {
-            let (source, fill_marker) = if m.kind == "volume" {
-                let marker = store.volume_dir(&m.source).join(".fill");
-                (store.volume_data(&m.source), marker.exists().then_some(marker))
-            } else {
-                (m.source.clone().into(), None)
-            };
-            BindPlan {
-                source,
-                target: m.target.clone(),
-                readonly: m.readonly,
-                tmpfs_options: if m.kind == "tmpfs" { Some(m.options.clone().unwrap_or_default()) } else { None },
-                fill_marker,
-            }
-        })
-        .collect()
 }
 
 enum Stdio {
@@ -199,7 +177,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         layers_dir: store.layers_dir(),
         mount_options,
         rootfs,
-        binds: binds_of(store, c),
+        binds: super::mounts::plans_for(store, c),
         etc_files,
         readonly_rootfs: sec.read_only,
         privileged: sec.privileged,

@@ -20,7 +20,7 @@ fn check(r: libc::c_int) -> io::Result<()> {
     }
 }
 
-fn copy_xattrs(src: &Path, dst: &Path) -> io::Result<()> {
+pub(super) fn copy_xattrs(src: &Path, dst: &Path) -> io::Result<()> {
     let s = cstr(src)?;
     let d = cstr(dst)?;
     let mut names = vec![0u8; 4096];
@@ -45,7 +45,7 @@ fn copy_xattrs(src: &Path, dst: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn set_meta(dst: &Path, md: &std::fs::Metadata) -> io::Result<()> {
+pub(super) fn set_meta(dst: &Path, md: &std::fs::Metadata) -> io::Result<()> {
     let d = cstr(dst)?;
     unsafe {
         check(libc::lchown(d.as_ptr(), md.uid(), md.gid()))?;

@@ -2,6 +2,7 @@
 //! trees, the overlay mount options a container's root is made of, and
 //! reading files inside an untrusted folder (`inroot`).
 pub mod copy;
+pub mod flatten;
 pub mod inroot;
 pub mod overlay;
 

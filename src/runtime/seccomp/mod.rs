@@ -49,6 +49,7 @@ mod arch;
 mod bpf;
 pub mod profile;
 mod rules;
+pub mod oci;
 mod x86_64;
 
 #[cfg(test)]
@@ -103,7 +104,7 @@ pub fn compile(choice: &Seccomp, caps: CapSet) -> Result<Option<Filter>, Seccomp
 }
 
 /// The embedded default profile, parsed once.
-fn default_profile() -> Result<&'static profile::Profile, SeccompError> {
+pub(crate) fn default_profile() -> Result<&'static profile::Profile, SeccompError> {
     static PARSED: std::sync::OnceLock<profile::Profile> = std::sync::OnceLock::new();
     if let Some(p) = PARSED.get() {
         return Ok(p);

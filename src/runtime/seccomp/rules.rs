@@ -168,7 +168,7 @@ impl Env {
 
     /// Docker's filtering of rules (moby `setupSeccomp`): excluded if any
     /// excluded arch/cap/kernel matches; included only if all includes do.
-    fn applies(&self, inc: &Conditions, exc: &Conditions, at: &str) -> Result<bool, SeccompError> {
+    pub(crate) fn applies(&self, inc: &Conditions, exc: &Conditions, at: &str) -> Result<bool, SeccompError> {
         // both minKernel strings are checked even when an earlier test decides
         let exc_kernel = !exc.min_kernel.is_empty() && self.kernel_at_least(&exc.min_kernel, at)?;
         let inc_kernel = inc.min_kernel.is_empty() || self.kernel_at_least(&inc.min_kernel, at)?;
