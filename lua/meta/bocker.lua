@@ -168,6 +168,17 @@ bocker.container = {}
 ---@field running boolean
 ---@field state { status: "created"|"running"|"exited", pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table }
 
+---A container's OCI runtime-spec configuration (what `config.json` of its bundle holds).
+---@param ref string id, name or prefix
+---@return table|nil spec, string|nil err
+function bocker.container.spec(ref) end
+
+---Writes the container as an OCI bundle: `dir/config.json` and `dir/rootfs` (its image's layers and its changes, flattened). `dir` must be missing or empty.
+---@param ref string
+---@param dir string
+---@return string|nil config_path, string|nil err
+function bocker.container.bundle(ref, dir) end
+
 ---Creates a container record (nothing runs yet).
 ---@param spec bocker.CreateSpec
 ---@return bocker.Container|nil, string|nil err
