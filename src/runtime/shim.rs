@@ -364,6 +364,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let _ = log.sync_data();
     drop(raw);
     let status = wait_child(child);
+    state.oom_killed = cgroup.oom_killed();
     netglue::release(store, c, net.as_ref());
     drop(guard);
     state.status = "exited".into();
