@@ -371,6 +371,75 @@ mod tests {
         }
     }
 
+    /// The v2 backend end to end on a real cgroup2 mount (the hybrid
+    /// /sys/fs/cgroup/unified here: no controllers offered, so no limit
+    /// files; a v2 host: all of them): create under a parent, the device
+    /// program attached and deciding, a process added, freeze/thaw and
+    /// paused, no OOM kill, delete of the leaf only.
+    #[test]
+    fn v2_backend_on_a_real_cgroup2_mount() {
+        let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].into_iter().map(Path::new).find(|p| {
+            nix::sys::statfs::statfs(*p).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        });
+        let Some(root) = root.filter(|_| nix::unistd::geteuid().is_root()) else {
+            eprintln!("v2_backend_on_a_real_cgroup2_mount: needs root and a cgroup2 mount, skipped");
+            return;
+        };
+        let parent = format!("bocker-cgtest-{}", std::process::id());
+        let path = format!("{parent}/ps_test");
+        struct Rm(std::path::PathBuf);
+        impl Drop for Rm {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(self.0.join("ps_test"));
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let _rm = Rm(root.join(&parent));
+        let limits = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
+        let cg = ContainerCgroup::create_v2(root, &path, &limits).expect("create");
+        let leaf = root.join(&path);
+        let offered = std::fs::read_to_string(root.join(&parent).join("cgroup.controllers")).expect("controllers");
+        if offered.split_whitespace().any(|c| c == "cpu") {
+            assert_eq!(std::fs::read_to_string(leaf.join("cpu.weight")).expect("weight").trim(), "39");
+        }
+        if offered.split_whitespace().any(|c| c == "pids") {
+            assert_eq!(std::fs::read_to_string(leaf.join("pids.max")).expect("pids").trim(), "10");
+        }
+        // Docker's list without /dev/full (1:7): a child here cannot open it
+        let policy = DevicePolicy::Rules(
+            docker_default_rules().into_iter().filter(|r| (r.major, r.minor) != (Some(1), Some(7))).collect(),
+        );
+        cg.apply_devices(&policy).expect("device program");
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read x; if head -c1 /dev/full >/dev/null 2>&1; then echo full; else echo denied; fi; exec sleep 30"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        cg.add_process(child.id() as i32).expect("add");
+        assert_eq!(cg.processes(), [child.id() as u64]);
+        {
+            use std::io::{BufRead, Write};
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(b"go\n").expect("go");
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read");
+            assert_eq!(line.trim(), "denied", "the device program stays attached after create returned");
+        }
+        assert!(!cg.is_frozen());
+        cg.freeze().expect("freeze");
+        assert!(cg.is_frozen());
+        cg.thaw().expect("thaw");
+        assert!(!cg.is_frozen());
+        assert!(!cg.oom_killed());
+        assert!(matches!(cg.delete(), Err(CgroupError::Busy(_))), "populated");
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        cg.delete().expect("delete");
+        assert!(!cg.exists() && !leaf.exists());
+        assert!(root.join(&parent).is_dir(), "the parent stays");
+    }
+
     /// As root on v1: the kernel's devices.list after create equals the
     /// list the policy is meant to produce.
     #[test]
