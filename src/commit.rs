@@ -348,7 +348,8 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
     spec.changes.apply(&mut config)?;
     let upper = store.container_dir(&rec.id).join("upper");
     let (layer, _) = {
-        let _frozen = if info.running {
+        // a paused container stays paused: neither frozen again nor thawed
+        let _frozen = if info.running && !info.paused {
             let cg = crate::cgroup::ContainerCgroup::load(&rec.id);
             let frozen = Frozen(Some(crate::cgroup::ContainerCgroup::load(&rec.id)));
             cg.freeze().map_err(|e| CommitError::Freeze { id: rec.id.clone(), source: Box::new(e) })?;

@@ -97,34 +97,42 @@ fn writes_land_in_the_upper_dir_not_the_image() {
 fn cgroup_limits_seed_defaults_and_overrides() {
     let e = Env::new();
     let img = e.busybox();
+    let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup").is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
     // a cgroup namespace: the container sees its own cgroup as its root
+    // (v1: every hierarchy at /; v2: the one line 0::/)
+    let own_root = |cg: &str| if v2 { cg.trim() == "0::/" } else { cg.lines().any(|l| l.ends_with(":memory:/")) && cg.lines().any(|l| l.ends_with(":cpu:/")) };
     let cg = e.ok(&["run", &img, "cat", "/proc/1/cgroup"]);
     let id = e.ok(&["ps", "-q"]).trim().to_string();
-    assert!(cg.lines().any(|l| l.ends_with(":memory:/")) && cg.lines().any(|l| l.ends_with(":cpu:/")) && !cg.contains(&id), "{cg}");
+    assert!(own_root(&cg) && !cg.contains(&id), "{cg}");
     let ns = e.ok(&["run", "--rm", &img, "readlink", "/proc/self/ns/cgroup"]);
     assert_ne!(ns.trim(), std::fs::read_link("/proc/self/ns/cgroup").unwrap().to_string_lossy(), "shares the host's cgroup namespace");
-    // defaults, read while the container runs
-    let out = e.ok(&["run", "-d", &img, "sleep", "30"]);
-    let c = out.trim().to_string();
-    let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_string();
-    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "512");
-    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "512000000");
+    // a limit file of a running container: (v1 controller, v1 file, v2 file)
+    let limit = |c: &str, ctl: &str, f1: &str, f2: &str| {
+        let p = if v2 { format!("/sys/fs/cgroup/bocker/{c}/{f2}") } else { format!("/sys/fs/cgroup/{ctl}/{c}/{f1}") };
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}")).trim().to_string()
+    };
+    let cpu = |c: &str| limit(c, "cpu", "cpu.shares", "cpu.weight");
+    let mem = |c: &str| limit(c, "memory", "memory.limit_in_bytes", "memory.max");
+    // defaults (cpu.shares 512 is cpu.weight 20 on v2), read while it runs
+    let c = e.ok(&["run", "-d", &img, "sleep", "30"]).trim().to_string();
+    assert_eq!(cpu(&c), if v2 { "20" } else { "512" });
+    assert_eq!(mem(&c), "512000000");
     // exec joins the container's cgroup and its cgroup namespace
     let ecg = e.ok(&["exec", &c, "cat", "/proc/self/cgroup"]);
-    assert!(ecg.lines().any(|l| l.ends_with(":memory:/")) && !ecg.contains(&c), "{ecg}");
+    assert!(own_root(&ecg) && !ecg.contains(&c), "{ecg}");
     e.ok(&["rm", "-f", &c]);
-    assert!(cgroups_of(&c).is_empty(), "cgroup left: {:?}", cgroups_of(&c));
-    // the seed's environment overrides
+    assert!(cgroups_of(&c).is_empty() && !std::path::Path::new(&format!("/sys/fs/cgroup/bocker/{c}")).exists(), "cgroup left");
+    // the seed's environment overrides (1024 shares: weight 39)
     let out = e.cmd(&["run", "-d", &img, "sleep", "30"]).env("BOCKER_CPU_SHARE", "1024").env("BOCKER_MEM_LIMIT", "1024").output().unwrap();
     let c = text(&out.stdout).trim().to_string();
-    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "1024");
-    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "1024000000");
+    assert_eq!(cpu(&c), if v2 { "39" } else { "1024" });
+    assert_eq!(mem(&c), "1024000000");
     e.ok(&["rm", "-f", &c]);
-    // flags win
+    // flags win (256 shares: weight 10)
     let c = e.ok(&["run", "-d", "--cpu-shares", "256", "-m", "64m", "--pids-limit", "20", &img, "sleep", "30"]).trim().to_string();
-    assert_eq!(read(&format!("/sys/fs/cgroup/cpu/{c}/cpu.shares")), "256");
-    assert_eq!(read(&format!("/sys/fs/cgroup/memory/{c}/memory.limit_in_bytes")), "67108864");
-    assert_eq!(read(&format!("/sys/fs/cgroup/pids/{c}/pids.max")), "20");
+    assert_eq!(cpu(&c), if v2 { "10" } else { "256" });
+    assert_eq!(mem(&c), "67108864");
+    assert_eq!(limit(&c, "pids", "pids.max", "pids.max"), "20");
     e.ok(&["rm", "-f", &c]);
     assert_eq!(e.run(&["run", "-m", "lots", &img, "true"]).status.code(), Some(125));
 }

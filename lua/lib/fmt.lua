@@ -63,7 +63,11 @@ end
 function M.status(c, now)
   now = now or bocker.now()
   local st = c.state or {}
-  if c.running then return "Up " .. M.duration(now - (st.started or now)) end
+  if c.running then
+    local up = "Up " .. M.duration(now - (st.started or now))
+    if c.paused then up = up .. " (Paused)" end
+    return up
+  end
   if st.status == "exited" then
     local code = st.exit_code or -1
     if st.finished then return string.format("Exited (%d) %s", code, M.ago(st.finished, now)) end

@@ -166,7 +166,8 @@ bocker.container = {}
 ---@field security bocker.Security how it is confined
 ---@field created number
 ---@field running boolean
----@field state { status: "created"|"running"|"exited", pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table }
+---@field paused boolean running with its cgroup frozen (`pause`)
+---@field state { status: "created"|"running"|"exited", pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table, oom_killed: boolean }
 
 ---A container's OCI runtime-spec configuration (what `config.json` of its bundle holds).
 ---@param ref string id, name or prefix
@@ -222,6 +223,17 @@ function bocker.container.kill(ref, signal) end
 ---@param timeout? number
 ---@return string|nil id, string|nil err
 function bocker.container.stop(ref, timeout) end
+
+---Freezes every process of a running container (cgroup freezer; returns
+---once all are stopped). `get`/`list` show it as `paused = true`.
+---@param ref string
+---@return string|nil id, string|nil err
+function bocker.container.pause(ref) end
+
+---Thaws a paused container.
+---@param ref string
+---@return string|nil id, string|nil err
+function bocker.container.unpause(ref) end
 
 ---Waits for the container to exit; returns its exit code.
 ---@param ref string
@@ -442,6 +454,8 @@ function bocker.volume.prune(opts) end
 ---@field logs fun(self, opts?: table): boolean|nil, string|nil
 ---@field kill fun(self, signal?: string): string|nil, string|nil
 ---@field stop fun(self, timeout?: number): string|nil, string|nil
+---@field pause fun(self): string|nil, string|nil
+---@field unpause fun(self): string|nil, string|nil
 ---@field remove fun(self, opts?: table): string|nil, string|nil
 
 ---@param ref string

@@ -1,17 +1,44 @@
-//! Per-container cgroups through cgroups-rs, on v1 (and hybrid) and v2.
-//! The cgroup is named after the container (`/ps_…`) at the root of each
-//! hierarchy, as the seed does, unless BOCKER_CGROUP_PARENT names a parent.
+//! Per-container cgroups, v1 (and hybrid) and v2, behind one type:
+//! `ContainerCgroup`.
+//!
+//! - v1 goes through cgroups-rs: it finds each controller's mount in
+//!   mountinfo and creates/deletes the group in every hierarchy we use.
+//!   The cgroup is `/<id>` at the root of each hierarchy (as the seed
+//!   does), or `$BOCKER_CGROUP_PARENT/<id>`.
+//! - v2 is direct file writes (`v2.rs`, which says why): the leaf is
+//!   `/sys/fs/cgroup/bocker/<id>` (or `$BOCKER_CGROUP_PARENT/<id>`); the
+//!   controllers cpu, memory, pids and io (those offered) are delegated
+//!   from the root down to the parent first. The parent is shared and
+//!   never removed.
+//!
+//! Limits on v2 (Docker/runc semantics):
+//! - cpu.weight = `shares_to_weight(cpu shares)`: runc's and crun's linear
+//!   map of v1's 2..262144 onto v2's 1..10000, 1 + (shares−2)·9999/262142.
+//!   So 1024 (v1's default) → 39 and 512 (bocker's default) → 20, not v2's
+//!   default 100: the map keeps the *ratios between containers* that
+//!   v1 shares gave (only ratios matter to the scheduler), and makes a
+//!   bocker container on a v2 host weigh what it does under runc/Docker.
+//! - memory.max = the memory limit; memory.swap.max = `v2::swap_max`:
+//!   Docker turns `--memory M` without `--memory-swap` into memory+swap
+//!   = 2M, and v2 limits swap alone, so swap.max = M.
+//! - pids.max = `--pids-limit` (0 or less: unlimited).
+//!   v1 is unchanged: cpu.shares, memory.limit_in_bytes, pids.max.
+//!
 //! The device policy goes to the v1 devices controller, or on v2 into a
-//! BPF program attached to the cgroup (devices, devices_bpf).
+//! BPF program attached to the leaf (devices, devices_bpf); it stays
+//! attached (the kernel holds the program) until the leaf is removed.
 pub mod devices;
 pub mod devices_bpf;
+pub mod v2;
 
 pub use devices::{docker_default_rules, DevicePolicy, DeviceRule};
 
 use crate::state::containers::Limits;
 use cgroups_rs::fs::{cpu::CpuController, devices::DevicesController, freezer::FreezerController, hierarchies,
     memory::MemController, pid::PidController, Cgroup, Controller, MaxValue};
-use cgroups_rs::CgroupPid;
+use cgroups_rs::{CgroupPid, FreezerState};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
@@ -25,66 +52,114 @@ pub enum CgroupError {
     NoDevicesController(String),
     #[error("cgroup {path}: device policy: {source}")]
     DeviceFilter { path: String, source: devices_bpf::BpfError },
+    #[error("cgroup {path}: {what}: {source}")]
+    Io { path: String, what: &'static str, source: std::io::Error },
+    #[error("cgroup {0}: not frozen after {1} s")]
+    FreezeTimeout(String, u64),
+    #[error("cgroup v2: {0}")]
+    V2(#[from] v2::V2Error),
 }
 
 type Result<T> = std::result::Result<T, CgroupError>;
 
 const V1_CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "freezer", "devices"];
 
+/// Where the unified hierarchy is mounted on a v2 host.
+pub const V2_ROOT: &str = "/sys/fs/cgroup";
+/// The parent of containers' cgroups on v2 when BOCKER_CGROUP_PARENT is unset.
+pub const V2_DEFAULT_PARENT: &str = "bocker";
+/// How long freeze waits for every task to stop.
+pub const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub fn is_v2() -> bool {
     hierarchies::is_cgroup2_unified_mode()
 }
 
-/// The cgroup path for a container.
+/// The cgroup path for a container (relative to the hierarchy's root).
 pub fn path_for(id: &str) -> String {
-    match std::env::var("BOCKER_CGROUP_PARENT") {
-        Ok(p) if !p.trim_matches('/').is_empty() => format!("{}/{id}", p.trim_matches('/')),
+    path_in(id, std::env::var("BOCKER_CGROUP_PARENT").ok().as_deref(), is_v2())
+}
+
+/// `parent/id`; without a parent, `id` at the root on v1 (the seed's
+/// layout) and `bocker/id` on v2.
+pub fn path_in(id: &str, parent: Option<&str>, v2: bool) -> String {
+    match parent.map(|p| p.trim_matches('/')) {
+        Some(p) if !p.is_empty() => format!("{p}/{id}"),
+        _ if v2 => format!("{V2_DEFAULT_PARENT}/{id}"),
         _ => id.to_string(),
     }
 }
 
+enum Backend {
+    V1(Cgroup),
+    V2(v2::Group),
+}
+
+/// A container's cgroup: the only way bocker touches cgroups.
 pub struct ContainerCgroup {
-    cg: Cgroup,
+    backend: Backend,
     path: String,
 }
 
-fn handle(path: &str) -> Cgroup {
-    let hier = hierarchies::auto();
-    if hier.v2() {
-        Cgroup::load(hier, path)
-    } else {
-        let ctl = V1_CONTROLLERS.iter().map(|s| s.to_string()).collect();
-        Cgroup::load_with_specified_controllers(hier, path, ctl)
-    }
+fn v1_handle(path: &str) -> Cgroup {
+    let ctl = V1_CONTROLLERS.iter().map(|s| s.to_string()).collect();
+    Cgroup::load_with_specified_controllers(hierarchies::auto(), path, ctl)
 }
 
-/// CPU shares (v1 scale 2..262144) to cpu.weight (v2 scale 1..10000).
+/// CPU shares (v1 scale 2..262144) to cpu.weight (v2 scale 1..10000),
+/// runc's formula (see the module doc): 1024 → 39, 512 → 20.
 pub fn shares_to_weight(shares: u64) -> u64 {
     let s = shares.clamp(2, 262144);
     1 + ((s - 2) * 9999) / 262142
+}
+
+/// The v2 files a container's limits become, given which controllers
+/// its parent delegates (a limit of a missing controller is skipped, as
+/// on v1 where a missing hierarchy is).
+pub fn v2_settings(limits: &Limits, granted: &[String]) -> v2::Settings {
+    let has = |c: &str| granted.iter().any(|g| g == c);
+    v2::Settings {
+        cpu_weight: has("cpu").then(|| shares_to_weight(limits.cpu_shares)),
+        memory_max: (has("memory") && limits.memory > 0).then_some(limits.memory),
+        swap_max: if has("memory") { v2::swap_max(limits.memory, None) } else { None },
+        pids_max: limits.pids.filter(|p| *p > 0 && has("pids")),
+    }
 }
 
 impl ContainerCgroup {
     /// Creates the container's cgroup and applies its limits and device policy.
     pub fn create(id: &str, limits: &Limits, devices: &DevicePolicy) -> Result<ContainerCgroup> {
         let path = path_for(id);
-        let cg = handle(&path);
-        let op = |what, source| CgroupError::Op { path: path.clone(), what, source };
+        let me = if is_v2() {
+            Self::create_v2(Path::new(V2_ROOT), &path, limits)?
+        } else {
+            Self::create_v1(&path, limits)?
+        };
+        if let Err(e) = me.apply_devices(devices) {
+            let _ = me.delete();
+            return Err(e);
+        }
+        Ok(me)
+    }
+
+    fn create_v1(path: &str, limits: &Limits) -> Result<ContainerCgroup> {
+        let cg = v1_handle(path);
+        let op = |what, source| CgroupError::Op { path: path.to_string(), what, source };
         cg.create().map_err(|e| op("create", e))?;
-        let me = ContainerCgroup { cg, path: path.clone() };
+        let me = ContainerCgroup { backend: Backend::V1(cg), path: path.to_string() };
+        let Backend::V1(cg) = &me.backend else { unreachable!("made as v1") };
         let applied = (|| {
-            if let Some(cpu) = me.cg.controller_of::<CpuController>() {
-                let v = if me.cg.v2() { shares_to_weight(limits.cpu_shares) } else { limits.cpu_shares };
-                cpu.set_shares(v).map_err(|e| op("cpu shares", e))?;
+            if let Some(cpu) = cg.controller_of::<CpuController>() {
+                cpu.set_shares(limits.cpu_shares).map_err(|e| op("cpu shares", e))?;
             }
-            if let Some(mem) = me.cg.controller_of::<MemController>() {
+            if let Some(mem) = cg.controller_of::<MemController>() {
                 mem.set_limit(limits.memory).map_err(|e| op("memory limit", e))?;
             }
-            if let (Some(p), Some(max)) = (me.cg.controller_of::<PidController>(), limits.pids) {
+            if let (Some(p), Some(max)) = (cg.controller_of::<PidController>(), limits.pids) {
                 let v = if max <= 0 { MaxValue::Max } else { MaxValue::Value(max) };
                 p.set_pid_max(v).map_err(|e| op("pids limit", e))?;
             }
-            me.apply_devices(devices)
+            Ok(())
         })();
         if let Err(e) = applied {
             let _ = me.delete();
@@ -93,72 +168,160 @@ impl ContainerCgroup {
         Ok(me)
     }
 
+    /// v2: delegate the controllers down to the parent, make the leaf,
+    /// write the limits. `root` is the unified mount.
+    pub fn create_v2(root: &Path, path: &str, limits: &Limits) -> Result<ContainerCgroup> {
+        let parent = Path::new(path).parent().unwrap_or(Path::new(""));
+        let granted = v2::delegate(root, parent, &v2::WANTED)?;
+        let g = v2::Group::new(root, path);
+        g.create()?;
+        let me = ContainerCgroup { backend: Backend::V2(g), path: path.to_string() };
+        let Backend::V2(g) = &me.backend else { unreachable!("made as v2") };
+        if let Err(e) = g.apply(&v2_settings(limits, &granted)) {
+            let _ = me.delete();
+            return Err(e.into());
+        }
+        Ok(me)
+    }
+
     /// Writes the device policy: v1 devices.deny/devices.allow, or a BPF
     /// program attached to the v2 cgroup directory.
     fn apply_devices(&self, policy: &DevicePolicy) -> Result<()> {
-        if self.cg.v2() {
-            let dir = hierarchies::auto().root().join(&self.path);
-            return devices_bpf::apply_v2(&dir, policy)
-                .map_err(|source| CgroupError::DeviceFilter { path: self.path.clone(), source });
-        }
-        match self.cg.controller_of::<DevicesController>() {
-            Some(dc) => devices::apply_v1(dc.path(), policy),
-            None if *policy == DevicePolicy::AllowAll => Ok(()),
-            None => Err(CgroupError::NoDevicesController(self.path.clone())),
+        match &self.backend {
+            Backend::V2(g) => devices_bpf::apply_v2(&g.dir, policy)
+                .map_err(|source| CgroupError::DeviceFilter { path: self.path.clone(), source }),
+            Backend::V1(cg) => match cg.controller_of::<DevicesController>() {
+                Some(dc) => devices::apply_v1(dc.path(), policy),
+                None if *policy == DevicePolicy::AllowAll => Ok(()),
+                None => Err(CgroupError::NoDevicesController(self.path.clone())),
+            },
         }
     }
 
     /// A handle on an existing container cgroup.
     pub fn load(id: &str) -> ContainerCgroup {
         let path = path_for(id);
-        ContainerCgroup { cg: handle(&path), path }
+        let backend = if is_v2() { Backend::V2(v2::Group::new(Path::new(V2_ROOT), &path)) } else { Backend::V1(v1_handle(&path)) };
+        ContainerCgroup { backend, path }
+    }
+
+    /// The path below the hierarchy's root (`ps_…`, `bocker/ps_…`).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     pub fn exists(&self) -> bool {
-        self.cg.exists()
-    }
-
-    pub fn add_process(&self, pid: i32) -> Result<()> {
-        self.cg
-            .add_task_by_tgid(CgroupPid::from(pid as u64))
-            .map_err(|source| CgroupError::Op { path: self.path.clone(), what: "add process", source })
-    }
-
-    pub fn freeze(&self) -> Result<()> {
-        if let Some(f) = self.cg.controller_of::<FreezerController>() {
-            f.freeze().map_err(|source| CgroupError::Op { path: self.path.clone(), what: "freeze", source })?;
+        match &self.backend {
+            Backend::V1(cg) => cg.exists(),
+            Backend::V2(g) => g.exists(),
         }
-        Ok(())
+    }
+
+    /// Moves a process (all its threads) into the cgroup: cgroup.procs of
+    /// every v1 hierarchy, or of the v2 leaf.
+    pub fn add_process(&self, pid: i32) -> Result<()> {
+        match &self.backend {
+            Backend::V1(cg) => cg
+                .add_task_by_tgid(CgroupPid::from(pid as u64))
+                .map_err(|source| CgroupError::Op { path: self.path.clone(), what: "add process", source }),
+            Backend::V2(g) => Ok(g.add_process(pid)?),
+        }
+    }
+
+    /// Stops every process of the container and waits until the kernel
+    /// says all are stopped (v1 freezer.state FROZEN, v2 cgroup.events
+    /// `frozen 1`), up to FREEZE_TIMEOUT; on timeout it thaws again.
+    pub fn freeze(&self) -> Result<()> {
+        match &self.backend {
+            Backend::V2(g) => Ok(g.freeze(FREEZE_TIMEOUT)?),
+            Backend::V1(cg) => {
+                let Some(f) = cg.controller_of::<FreezerController>() else { return Ok(()) };
+                let op = |what, source| CgroupError::Op { path: self.path.clone(), what, source };
+                f.freeze().map_err(|e| op("freeze", e))?;
+                let start = Instant::now();
+                let mut delay = 1;
+                while !matches!(f.state(), Ok(FreezerState::Frozen)) {
+                    if start.elapsed() >= FREEZE_TIMEOUT {
+                        let _ = f.thaw();
+                        return Err(CgroupError::FreezeTimeout(self.path.clone(), FREEZE_TIMEOUT.as_secs()));
+                    }
+                    std::thread::sleep(Duration::from_millis(delay));
+                    delay = (delay * 2).min(20);
+                }
+                Ok(())
+            }
+        }
     }
 
     pub fn thaw(&self) -> Result<()> {
-        if let Some(f) = self.cg.controller_of::<FreezerController>() {
-            f.thaw().map_err(|source| CgroupError::Op { path: self.path.clone(), what: "thaw", source })?;
+        match &self.backend {
+            Backend::V2(g) => Ok(g.thaw()?),
+            Backend::V1(cg) => match cg.controller_of::<FreezerController>() {
+                Some(f) => f.thaw().map_err(|source| CgroupError::Op { path: self.path.clone(), what: "thaw", source }),
+                None => Ok(()),
+            },
         }
-        Ok(())
+    }
+
+    /// Frozen or being frozen: the container is paused.
+    pub fn is_frozen(&self) -> bool {
+        match &self.backend {
+            Backend::V2(g) => g.is_frozen(),
+            Backend::V1(cg) => cg
+                .controller_of::<FreezerController>()
+                .is_some_and(|f| matches!(f.state(), Ok(FreezerState::Frozen | FreezerState::Freezing))),
+        }
+    }
+
+    /// Whether the OOM killer killed a process of this cgroup: v2
+    /// memory.events `oom_kill`, v1 memory.oom_control `oom_kill`. Read
+    /// it before `delete`.
+    pub fn oom_killed(&self) -> bool {
+        match &self.backend {
+            Backend::V2(g) => g.oom_kills() > 0,
+            Backend::V1(cg) => cg.controller_of::<MemController>().is_some_and(|m| {
+                std::fs::read_to_string(m.path().join("memory.oom_control"))
+                    .ok()
+                    .and_then(|t| v2::flat_key(&t, "oom_kill"))
+                    .is_some_and(|n| n > 0)
+            }),
+        }
     }
 
     pub fn processes(&self) -> Vec<u64> {
-        self.cg.procs().into_iter().map(|p| p.pid).collect()
+        match &self.backend {
+            Backend::V1(cg) => cg.procs().into_iter().map(|p| p.pid).collect(),
+            Backend::V2(g) => g.processes(),
+        }
     }
 
-    /// Removes the cgroup, waiting briefly for exiting processes to go.
+    /// Removes the cgroup (every v1 hierarchy's folder, or the v2 leaf;
+    /// never the v2 parent), waiting briefly for exiting processes to go.
     pub fn delete(&self) -> Result<()> {
-        if !self.cg.exists() {
-            return Ok(());
-        }
-        let mut last = None;
-        for i in 0..200 {
-            match self.cg.delete() {
-                Ok(()) if !self.cg.exists() => return Ok(()),
-                Ok(()) => {}
-                Err(e) => last = Some(e),
+        match &self.backend {
+            Backend::V2(g) => match g.delete(200) {
+                Ok(()) => Ok(()),
+                Err((true, _)) => Err(CgroupError::Busy(self.path.clone())),
+                Err((false, source)) => Err(CgroupError::Io { path: self.path.clone(), what: "delete", source }),
+            },
+            Backend::V1(cg) => {
+                if !cg.exists() {
+                    return Ok(());
+                }
+                let mut last = None;
+                for i in 0..200 {
+                    match cg.delete() {
+                        Ok(()) if !cg.exists() => return Ok(()),
+                        Ok(()) => {}
+                        Err(e) => last = Some(e),
+                    }
+                    std::thread::sleep(Duration::from_millis(if i < 20 { 1 } else { 10 }));
+                }
+                match last {
+                    Some(source) => Err(CgroupError::Op { path: self.path.clone(), what: "delete", source }),
+                    None => Err(CgroupError::Busy(self.path.clone())),
+                }
             }
-            std::thread::sleep(std::time::Duration::from_millis(if i < 20 { 1 } else { 10 }));
-        }
-        match last {
-            Some(source) => Err(CgroupError::Op { path: self.path.clone(), what: "delete", source }),
-            None => Err(CgroupError::Busy(self.path.clone())),
         }
     }
 }
@@ -169,8 +332,35 @@ mod tests {
     #[test]
     fn weight_conversion_matches_runc() {
         assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(512), 20);
         assert_eq!(shares_to_weight(1024), 39);
         assert_eq!(shares_to_weight(262144), 10000);
+        // out of range clamps
+        assert_eq!(shares_to_weight(0), 1);
+        assert_eq!(shares_to_weight(1 << 40), 10000);
+    }
+
+    #[test]
+    fn paths_per_version() {
+        assert_eq!(path_in("ps_1", None, false), "ps_1");
+        assert_eq!(path_in("ps_1", None, true), "bocker/ps_1");
+        assert_eq!(path_in("ps_1", Some("/my/parent/"), true), "my/parent/ps_1");
+        assert_eq!(path_in("ps_1", Some("/"), false), "ps_1");
+        assert_eq!(path_in("ps_1", Some(""), true), "bocker/ps_1");
+    }
+
+    #[test]
+    fn limits_as_v2_files() {
+        let all: Vec<String> = ["cpu", "memory", "pids", "io"].iter().map(|s| s.to_string()).collect();
+        let l = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
+        assert_eq!(
+            v2_settings(&l, &all),
+            v2::Settings { cpu_weight: Some(39), memory_max: Some(64_000_000), swap_max: Some("64000000".into()), pids_max: Some(10) }
+        );
+        // no limits: nothing written; a controller not delegated: skipped
+        let none = Limits { cpu_shares: 512, memory: -1, pids: Some(0) };
+        assert_eq!(v2_settings(&none, &all), v2::Settings { cpu_weight: Some(20), ..Default::default() });
+        assert_eq!(v2_settings(&l, &all[1..2]), v2::Settings { memory_max: Some(64_000_000), swap_max: Some("64000000".into()), ..Default::default() });
     }
 
     /// Deletes the test cgroup however the test ends.
@@ -179,6 +369,75 @@ mod tests {
         fn drop(&mut self) {
             let _ = self.0.delete();
         }
+    }
+
+    /// The v2 backend end to end on a real cgroup2 mount (the hybrid
+    /// /sys/fs/cgroup/unified here: no controllers offered, so no limit
+    /// files; a v2 host: all of them): create under a parent, the device
+    /// program attached and deciding, a process added, freeze/thaw and
+    /// paused, no OOM kill, delete of the leaf only.
+    #[test]
+    fn v2_backend_on_a_real_cgroup2_mount() {
+        let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].into_iter().map(Path::new).find(|p| {
+            nix::sys::statfs::statfs(*p).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        });
+        let Some(root) = root.filter(|_| nix::unistd::geteuid().is_root()) else {
+            eprintln!("v2_backend_on_a_real_cgroup2_mount: needs root and a cgroup2 mount, skipped");
+            return;
+        };
+        let parent = format!("bocker-cgtest-{}", std::process::id());
+        let path = format!("{parent}/ps_test");
+        struct Rm(std::path::PathBuf);
+        impl Drop for Rm {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(self.0.join("ps_test"));
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let _rm = Rm(root.join(&parent));
+        let limits = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
+        let cg = ContainerCgroup::create_v2(root, &path, &limits).expect("create");
+        let leaf = root.join(&path);
+        let offered = std::fs::read_to_string(root.join(&parent).join("cgroup.controllers")).expect("controllers");
+        if offered.split_whitespace().any(|c| c == "cpu") {
+            assert_eq!(std::fs::read_to_string(leaf.join("cpu.weight")).expect("weight").trim(), "39");
+        }
+        if offered.split_whitespace().any(|c| c == "pids") {
+            assert_eq!(std::fs::read_to_string(leaf.join("pids.max")).expect("pids").trim(), "10");
+        }
+        // Docker's list without /dev/full (1:7): a child here cannot open it
+        let policy = DevicePolicy::Rules(
+            docker_default_rules().into_iter().filter(|r| (r.major, r.minor) != (Some(1), Some(7))).collect(),
+        );
+        cg.apply_devices(&policy).expect("device program");
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read x; if head -c1 /dev/full >/dev/null 2>&1; then echo full; else echo denied; fi; exec sleep 30"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        cg.add_process(child.id() as i32).expect("add");
+        assert_eq!(cg.processes(), [child.id() as u64]);
+        {
+            use std::io::{BufRead, Write};
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(b"go\n").expect("go");
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read");
+            assert_eq!(line.trim(), "denied", "the device program stays attached after create returned");
+        }
+        assert!(!cg.is_frozen());
+        cg.freeze().expect("freeze");
+        assert!(cg.is_frozen());
+        cg.thaw().expect("thaw");
+        assert!(!cg.is_frozen());
+        assert!(!cg.oom_killed());
+        assert!(matches!(cg.delete(), Err(CgroupError::Busy(_))), "populated");
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        cg.delete().expect("delete");
+        assert!(!cg.exists() && !leaf.exists());
+        assert!(root.join(&parent).is_dir(), "the parent stays");
     }
 
     /// As root on v1: the kernel's devices.list after create equals the

@@ -1,5 +1,5 @@
-//! `bocker.container`: create, start, inspect, list, stop, kill, wait,
-//! exec, logs and remove containers. Containers cross as tables.
+//! `bocker.container`: create, start, inspect, list, stop, kill, pause,
+//! unpause, wait, exec, logs and remove containers. Containers cross as tables.
 use super::convert::{result, spec, store, table_result, to_lua};
 use crate::container as ops;
 use mlua::{IntoLuaMulti, Lua, Table, Value};
@@ -108,6 +108,20 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         })?,
     )?;
     t.set(
+        "pause",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            result(lua, ops::pause(&s, &reference))
+        })?,
+    )?;
+    t.set(
+        "unpause",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            result(lua, ops::unpause(&s, &reference))
+        })?,
+    )?;
+    t.set(
         "stop",
         lua.create_function(|lua, (reference, timeout): (String, Option<f64>)| {
             let s = store(lua)?;
@@ -144,6 +158,12 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 return result::<Value, _>(
                     lua,
                     Err(format!("Container '{}' exists but is not running", info.record.id)),
+                );
+            }
+            if info.paused {
+                return result::<Value, _>(
+                    lua,
+                    Err(format!("Container {} is paused, unpause the container before exec", info.record.id)),
                 );
             }
             result(lua, crate::runtime::exec::run(&s, &info.record.id, &sp))

@@ -39,6 +39,8 @@ impl UserData for ContainerHandle {
             ("logs", "logs"),
             ("kill", "kill"),
             ("stop", "stop"),
+            ("pause", "pause"),
+            ("unpause", "unpause"),
             ("remove", "remove"),
         ] {
             methods.add_method(method, move |lua, this, args: MultiValue| call(lua, "container", prim, &this.id, args));

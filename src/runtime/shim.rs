@@ -312,6 +312,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let _ = log.sync_data();
     drop(raw);
     let status = super::process::wait_exit(child).unwrap_or(125);
+    state.oom_killed = cgroup.oom_killed();
     netglue::release(store, c, net.as_ref());
     drop(guard);
     state.status = "exited".into();

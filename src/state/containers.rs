@@ -145,6 +145,10 @@ pub struct ContainerState {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<NetState>,
+    /// the OOM killer killed a process of the container (Docker's
+    /// State.OOMKilled), read from its cgroup when it exited
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 /// Start time of a process (clock ticks since boot), None if it is gone.
