@@ -1,5 +1,6 @@
 //! Container lifecycle on the store: create a record from a spec, inspect
 //! with live status, stop, kill, wait, remove.
+use crate::state::containers::Status;
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec};
 use crate::net::NetMode;
@@ -226,7 +227,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         created: crate::state::now(),
     };
     let saved = store.save_container(&rec).and_then(|_| {
-        store.save_state(&id, &ContainerState { status: "created".into(), ..Default::default() })
+        store.save_state(&id, &ContainerState { status: Status::Created, ..Default::default() })
     });
     if let Err(e) = saved {
         if let Some(n) = &spec.name {
@@ -286,8 +287,8 @@ fn is_paused(id: &str, running: bool) -> bool {
 /// was killed): such a container counts as exited.
 pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
     let mut st = store.load_state(id)?;
-    if st.status == "running" && !st.alive() {
-        st.status = "exited".into();
+    if st.status == Status::Running && !st.alive() {
+        st.status = Status::Exited;
         if st.exit_code.is_none() {
             st.exit_code = Some(-1);
         }
@@ -298,7 +299,7 @@ pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
 pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
     let record = store.resolve_container(reference)?;
     let state = live_state(store, &record.id)?;
-    let running = state.status == "running";
+    let running = state.status == Status::Running;
     let paused = is_paused(&record.id, running);
     Ok(Info { record, state, running, paused })
 }
@@ -307,7 +308,7 @@ pub fn list(store: &Store) -> Result<Vec<Info>> {
     let mut out = Vec::new();
     for record in store.list_containers()? {
         let state = live_state(store, &record.id)?;
-        let running = state.status == "running";
+        let running = state.status == Status::Running;
         let paused = is_paused(&record.id, running);
         out.push(Info { record, state, running, paused })
     }
@@ -393,7 +394,7 @@ pub fn wait(store: &Store, id: &str, timeout: Option<std::time::Duration>) -> Re
     loop {
         let st = store.load_state(id)?;
         let monitor_gone = st.monitor_pid.map(|p| crate::state::containers::process_start_time(p).is_none()).unwrap_or(true);
-        if st.status != "running" {
+        if st.status != Status::Running {
             return Ok(Some(st.exit_code.unwrap_or(-1)));
         }
         if !st.alive() && monitor_gone {
@@ -449,19 +450,19 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
 /// refused next) and cheap for a cleanly exited one.
 pub fn reclaim(store: &Store, id: &str) -> Result<()> {
     let st = store.load_state(id)?;
-    if st.status == "running" {
+    if st.status == Status::Running {
         if st.alive() {
             return Ok(());
         }
         wait(store, id, Some(std::time::Duration::from_secs(10)))?;
     }
     let st = store.load_state(id)?;
-    let stale = st.status == "running" && !st.alive();
+    let stale = st.status == Status::Running && !st.alive();
     let c = store.load_container(id)?;
     if stale {
         release_leftovers(store, &c)?;
         let exited = ContainerState {
-            status: "exited".into(),
+            status: Status::Exited,
             finished: Some(crate::state::now()),
             exit_code: Some(st.exit_code.unwrap_or(-1)),
             error: Some("the container monitor was killed".into()),

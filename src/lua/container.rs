@@ -178,7 +178,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 Ok(r) => r,
                 Err(e) => return result::<Value, _>(lua, Err(e)),
             };
-            let running = || ops::live_state(&s, &rec.id).map(|st| st.status == "running").unwrap_or(false);
+            let running = || ops::live_state(&s, &rec.id).map(|st| st.status == crate::state::containers::Status::Running).unwrap_or(false);
             let mut out = std::io::stdout().lock();
             let r = crate::logs::copy(&s.container_log_path(&rec.id), o.tail, o.follow, &running, &mut out);
             match r {

@@ -65,8 +65,8 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     let store = Store::open(root).map_err(|e| e125(e.to_string()))?;
     let c = store.load_container(id).map_err(|e| e125(e.to_string()))?;
     let st = store.load_state(id).map_err(|e| e125(e.to_string()))?;
-    let pid = match (st.status.as_str(), st.alive(), st.pid) {
-        ("running", true, Some(pid)) => pid,
+    let pid = match (st.status, st.alive(), st.pid) {
+        (crate::state::containers::Status::Running, true, Some(pid)) => pid,
         _ => return Err((1, format!("Container '{id}' exists but is not running"))),
     };
     let caps = super::caps::resolve(&c.security);

@@ -2,6 +2,7 @@
 //! (never fork the process that hosts Lua), then wait for it (foreground)
 //! or for its "started" report (detached).
 use super::message::Message;
+use crate::state::containers::Status;
 use super::RuntimeError;
 use crate::state::Store;
 use std::process::Stdio;
@@ -33,7 +34,8 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     // lock makes the check and the start one step for concurrent starts)
     let _lock = crate::state::lock::Lock::exclusive(&store.container_dir(id).join(".start.lock"))?;
     crate::container::reclaim(store, id).map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    if crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false) {
+    let now = crate::container::live_state(store, id).map(|s| s.status).unwrap_or_default();
+    if !now.can_become(Status::Running) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
     let (mut cmd, _sealed) = super::sealed_exe::command();

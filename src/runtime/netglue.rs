@@ -55,7 +55,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<NetS
         specs.push(net::ports::parse(p).map_err(|e| RuntimeError::Setup(e.to_string()))?);
     }
     let is_alive = |id: &str| {
-        crate::container::live_state(store, id).map(|s| s.status == "running").unwrap_or(false)
+        crate::container::live_state(store, id).map(|s| s.status == crate::state::containers::Status::Running).unwrap_or(false)
     };
     // a container started again soon after it exited: the kernel may not
     // have removed the old host veth with the old namespace yet

@@ -4,6 +4,7 @@
 //! records the exit status and cleans up. With `detach` it starts its own
 //! session, reports `Message::Started` (or the failure) on stdout and
 //! outlives the CLI.
+use crate::state::containers::Status;
 use super::init::{self, InitPipes, InitPlan};
 use super::message::Message;
 use super::term::{copy_winsize, pump, Pump, RawMode};
@@ -40,7 +41,7 @@ pub fn main(args: &[String]) -> u8 {
         Ok(code) => code as u8,
         Err((code, msg)) => {
             let st = ContainerState {
-                status: "exited".into(),
+                status: Status::Exited,
                 finished: Some(crate::state::now()),
                 exit_code: Some(code),
                 error: Some(msg.clone()),
@@ -250,7 +251,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         Err(e) => return Err(kill_child(e.to_string())),
     };
     let mut state = ContainerState {
-        status: "running".into(),
+        status: Status::Running,
         pid: Some(pid),
         pid_start: process_start_time(pid),
         monitor_pid: Some(std::process::id() as i32),
@@ -315,7 +316,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     state.oom_killed = cgroup.oom_killed();
     netglue::release(store, c, net.as_ref());
     drop(guard);
-    state.status = "exited".into();
+    state.status = Status::Exited;
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
     let _ = store.save_state(&c.id, &state);

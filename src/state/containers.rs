@@ -124,10 +124,35 @@ fn default_network() -> NetMode {
     NetMode::None
 }
 
+/// Where a container is in its life. `Created` → `Running` (a monitor
+/// started it) → `Exited` (the monitor recorded the end, or a reader found
+/// the recorded process gone) → `Running` again (`start`, `restart`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    /// Whether a record may move from `self` to `next`.
+    pub fn can_become(self, next: Status) -> bool {
+        matches!(
+            (self, next),
+            (Status::Created, Status::Running)
+                | (Status::Created, Status::Exited) // failed to start
+                | (Status::Running, Status::Exited)
+                | (Status::Exited, Status::Running)
+                | (Status::Exited, Status::Exited)
+        )
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ContainerState {
-    /// "created", "running", "exited"
-    pub status: String,
+    pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
     /// start time of pid (field 22 of /proc/PID/stat), against pid reuse
@@ -297,7 +322,7 @@ impl Store {
     pub fn load_state(&self, id: &str) -> Result<ContainerState> {
         let p = self.container_state_path(id);
         if !p.exists() {
-            return Ok(ContainerState { status: "created".into(), ..Default::default() });
+            return Ok(ContainerState { status: Status::Created, ..Default::default() });
         }
         atomic::read_json(&p)
     }
@@ -363,6 +388,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_transitions() {
+        use super::Status::*;
+        assert!(Created.can_become(Running) && Running.can_become(Exited) && Exited.can_become(Running));
+        assert!(!Running.can_become(Created) && !Exited.can_become(Created) && !Running.can_become(Running));
+        assert_eq!(serde_json::to_string(&Exited).unwrap(), "\"exited\"");
+    }
+
     use super::*;
 
     fn age(p: &std::path::Path, secs: u64) {
