@@ -8,7 +8,7 @@
 //! a commit is a copy of it (owners, modes, xattrs and devices kept) into
 //! `tmp/`, renamed into `layers/<id>`. The tar form (with `.wh.` entries)
 //! is only made when an image leaves the store (save, push).
-use crate::images::DEFAULT_PATH;
+use crate::local_images::DEFAULT_PATH;
 use crate::state::images::{normalize_tag, HistoryEntry, ImageConfig, ImageRecord, LayerRecord};
 use crate::state::{atomic, StateError, Store};
 use serde::Deserialize;
@@ -324,7 +324,7 @@ fn prune_runtime_artifacts(diff: &Path, lowers: &[PathBuf]) {
     for d in ["proc", "sys", "dev", "etc"] {
         let p = diff.join(d);
         let empty = std::fs::read_dir(&p).map(|mut r| r.next().is_none()).unwrap_or(false);
-        let opaque = crate::image::fsutil::lgetxattr(p.as_os_str().as_encoded_bytes(), crate::image::extract::OVERLAY_OPAQUE_XATTR)
+        let opaque = crate::fsutil::lgetxattr(p.as_os_str().as_encoded_bytes(), crate::image::extract::OVERLAY_OPAQUE_XATTR)
             .ok()
             .flatten()
             .is_some();

@@ -198,7 +198,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         store.claim_name(n, &id).map_err(|e| undo(e.into()))?;
     }
     let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
-    let mut env = merge_env(&[crate::images::DEFAULT_PATH.to_string()], &img.config.env);
+    let mut env = merge_env(&[crate::local_images::DEFAULT_PATH.to_string()], &img.config.env);
     env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
     if spec.tty {
         env = merge_env(&env, &["TERM=xterm".to_string()]);
@@ -438,7 +438,7 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
         cg.delete().map_err(crate::runtime::RuntimeError::from)?;
     }
     let st = store.load_state(&c.id)?;
-    crate::runtime::netglue::teardown(store, c, st.net.as_ref());
+    crate::runtime::network::teardown(store, c, st.net.as_ref());
     Ok(())
 }
 
@@ -472,7 +472,7 @@ pub fn reclaim(store: &Store, id: &str) -> Result<()> {
     } else if c.network == NetMode::Bridge {
         // a monitor killed inside network setup recorded nothing: leases
         // and rules are found by the id (the veth went with the netns)
-        crate::runtime::netglue::teardown(store, &c, None);
+        crate::runtime::network::teardown(store, &c, None);
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ mod common;
 
 use bocker::image::auth;
 use bocker::image::extract::OVERLAY_OPAQUE_XATTR;
-use bocker::image::fsutil::lgetxattr;
+use bocker::fsutil::lgetxattr;
 use bocker::image::pull::{read_layer_record, PullError};
 use bocker::image::registry::RegistryError;
 use bocker::image::{Platform, Progress, PullOptions, Reference};

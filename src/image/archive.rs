@@ -8,7 +8,8 @@
 //! of our own tar, whatever the tar it was pulled as.
 use crate::image::digest::{Digest, HashingReader};
 use crate::image::manifest::{self, Descriptor, ImageIndex, ImageManifest, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
-use crate::image::{fsutil, layer_tar, Platform, Reference};
+use crate::fsutil;
+use crate::image::{layer_tar, Platform, Reference};
 use crate::state::images::{normalize_tag, HistoryEntry, ImageRecord, LayerRecord};
 use crate::state::{StateError, Store};
 use std::collections::BTreeMap;

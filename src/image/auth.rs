@@ -1,7 +1,7 @@
 //! Registry credentials: `~/.docker/config.json` and `$BOCKER_ROOT/auth.json`
 //! (same format), `WWW-Authenticate` challenges, and `login`.
 
-use crate::image::fsutil;
+use crate::fsutil;
 use crate::image::registry::{api_host, RegistryClient, RegistryError};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,7 @@
 //! - `trusted.overlay.*` xattrs from the archive are dropped.
 
 use crate::image::digest::{Digest, HashingReader};
-use crate::image::fsutil as fsu;
+use crate::fsutil as fsu;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};

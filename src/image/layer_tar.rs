@@ -6,7 +6,7 @@
 
 use crate::image::digest::Digest;
 use crate::image::extract::{OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX};
-use crate::image::fsutil;
+use crate::fsutil;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::fs;

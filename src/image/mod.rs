@@ -6,7 +6,6 @@ pub mod archive;
 pub mod auth;
 pub mod digest;
 pub mod extract;
-pub mod fsutil;
 pub mod layer_tar;
 pub mod manifest;
 pub mod paths;

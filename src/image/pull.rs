@@ -6,7 +6,7 @@
 use crate::image::auth::{self, Credentials};
 use crate::image::digest::{Digest, DigestError};
 use crate::image::extract::{extract_layer, ExtractError};
-use crate::image::fsutil;
+use crate::fsutil;
 use crate::image::manifest::{self, ConfigFile, Descriptor, ImageConfig, Manifest, ManifestError};
 use crate::image::paths::Paths;
 use crate::image::platform::Platform;

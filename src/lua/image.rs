@@ -17,7 +17,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "init",
         lua.create_function(|lua, dir: String| {
             let s = store(lua)?;
-            table_result(lua, crate::images::init_from_dir(&s, std::path::Path::new(&dir)))
+            table_result(lua, crate::local_images::init_from_dir(&s, std::path::Path::new(&dir)))
         })?,
     )?;
     t.set(
@@ -60,7 +60,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "tag",
         lua.create_function(|lua, (reference, name): (String, String)| {
             let s = store(lua)?;
-            table_result(lua, crate::images::tag(&s, &reference, &name))
+            table_result(lua, crate::local_images::tag(&s, &reference, &name))
         })?,
     )?;
     t.set(
@@ -68,7 +68,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (reference, opts): (String, Option<Value>)| {
             let opts: super::convert::ForceOpts = super::convert::options(lua, "bocker.image.remove options", opts)?;
             let s = store(lua)?;
-            match crate::images::remove(&s, &reference, opts.force) {
+            match crate::local_images::remove(&s, &reference, opts.force) {
                 Ok(r) => {
                     let t = lua.create_table()?;
                     t.set("id", r.id)?;
@@ -105,7 +105,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                     }
                 }
             };
-            let r = crate::images::pull(&s, &reference, o.platform.as_deref(), &mut on_event);
+            let r = crate::local_images::pull(&s, &reference, o.platform.as_deref(), &mut on_event);
             if let Some(e) = cb_err {
                 return Err(e);
             }

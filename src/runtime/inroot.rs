@@ -5,7 +5,7 @@
 //! openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) from the root's fd,
 //! every create is an *at call on a directory fd found that way, and
 //! mounts go onto `/proc/self/fd/N` of the target's fd (as runc does).
-use crate::image::fsutil;
+use crate::fsutil;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;

@@ -10,7 +10,7 @@ pub mod inroot;
 pub mod launch;
 pub mod message;
 pub mod mounts;
-pub mod netglue;
+pub mod network;
 pub mod process;
 pub mod rootfs;
 pub mod sealed_exe;
@@ -37,7 +37,7 @@ pub fn hidden_entry(args: &[String]) -> Option<u8> {
     match args.get(1).map(String::as_str) {
         Some("__shim") => Some(shim::main(args)),
         Some("__exec") => Some(exec::main(args)),
-        Some(other) if other.starts_with("__") => netglue::hidden_entry(args),
+        Some(other) if other.starts_with("__") => network::hidden_entry(args),
         _ => None,
     }
 }

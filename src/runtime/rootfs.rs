@@ -5,7 +5,7 @@
 //! the host. Every path inside the root is resolved inside it
 //! ([`Root`]): the image controls those paths, never the host's.
 use super::inroot::{fd_kind, fd_path, fs_magic, Root, PROC_SUPER_MAGIC, SYSFS_MAGIC};
-use crate::image::fsutil;
+use crate::fsutil;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, pivot_root};
 use std::os::fd::{AsFd, OwnedFd};

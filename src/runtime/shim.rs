@@ -8,7 +8,7 @@ use crate::state::containers::Status;
 use super::init::{self, InitPipes, InitPlan};
 use super::message::Message;
 use super::term::{copy_winsize, pump, Pump, RawMode};
-use super::{netglue, RuntimeError};
+use super::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
@@ -137,7 +137,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         .open(store.container_log_path(&c.id))
         .map_err(|e| (125, format!("open log: {e}")))?;
 
-    let net_files = netglue::etc_files(store, c).map_err(fail)?;
+    let net_files = network::etc_files(store, c).map_err(fail)?;
     let etc_files = write_etc_files(store, c, &net_files).map_err(fail)?;
     let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
@@ -246,7 +246,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     if let Err(e) = cgroup.add_process(pid) {
         return Err(kill_child(e.to_string()));
     }
-    let net = match netglue::setup(store, c, pid) {
+    let net = match network::setup(store, c, pid) {
         Ok(n) => n,
         Err(e) => return Err(kill_child(e.to_string())),
     };
@@ -260,7 +260,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         ..Default::default()
     };
     if let Err(e) = store.save_state(&c.id, &state) {
-        netglue::release(store, c, net.as_ref());
+        network::release(store, c, net.as_ref());
         return Err(kill_child(e.to_string()));
     }
     // go
@@ -283,7 +283,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             other => (125, format!("unexpected message from the container's init: {other:?}")),
         };
         let _ = nix::sys::wait::waitpid(child, None);
-        netglue::release(store, c, net.as_ref());
+        network::release(store, c, net.as_ref());
         drop(guard);
         return Err((code, msg));
     }
@@ -314,7 +314,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     drop(raw);
     let status = super::process::wait_exit(child).unwrap_or(125);
     state.oom_killed = cgroup.oom_killed();
-    netglue::release(store, c, net.as_ref());
+    network::release(store, c, net.as_ref());
     drop(guard);
     state.status = Status::Exited;
     state.finished = Some(crate::state::now());

@@ -25,7 +25,7 @@ fn is_whiteout(md: &std::fs::Metadata) -> bool {
 }
 
 fn is_opaque(dir: &Path) -> bool {
-    crate::image::fsutil::lgetxattr(dir.as_os_str().as_encoded_bytes(), b"trusted.overlay.opaque")
+    crate::fsutil::lgetxattr(dir.as_os_str().as_encoded_bytes(), b"trusted.overlay.opaque")
         .ok()
         .flatten()
         .is_some_and(|v| v == b"y")
@@ -95,8 +95,8 @@ mod tests {
         let c = std::ffi::CString::new(l2.join("etc/gone").to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR, 0) }, 0);
         std::fs::create_dir_all(l2.join("opq")).unwrap();
-        crate::image::fsutil::lsetxattr_at(
-            crate::image::fsutil::open_dir_path(&l2).unwrap().as_fd(), b"opq", b"trusted.overlay.opaque", b"y",
+        crate::fsutil::lsetxattr_at(
+            crate::fsutil::open_dir_path(&l2).unwrap().as_fd(), b"opq", b"trusted.overlay.opaque", b"y",
         )
         .unwrap();
         std::fs::write(l2.join("opq/new"), "n").unwrap();

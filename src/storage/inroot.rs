@@ -2,7 +2,7 @@
 //! the path is resolved with `openat2(RESOLVE_IN_ROOT)`, so neither `..`
 //! nor a symlink (`x -> /etc/passwd`) can reach outside it; only regular
 //! files are read (no FIFO that blocks, no device).
-use crate::image::fsutil;
+use crate::fsutil;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::path::Path;
