@@ -132,16 +132,17 @@ mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || fail "overlay"
 mkdir -p /newroot/vmio
 mount -t 9p -o "$opts" vmio /newroot/vmio || fail "cannot mount the run share"
-mount --move /dev /newroot/dev
-umount /proc
-exec switch_root /newroot /bin/bash /vmio/init
+exec /bin/sh /newroot/vmio/setup
 EOF
 }
 
-cache_key() {
-  { echo "$VM_VERSION"; echo "${GUEST_PACKAGES[*]}"; echo "${INITRD_MODULES[*]}"; stage1_init; } | sha256sum | cut -c1-16
+root_key() {
+  { echo "$VM_VERSION"; echo "${GUEST_PACKAGES[*]}"; } | sha256sum | cut -c1-16
 }
 
+initrd_key() {
+  { echo "${INITRD_MODULES[*]}"; stage1_init; } | sha256sum | cut -c1-16
+}
 # make_initrd ROOT OUT: busybox, the modules (in load order) and stage1_init.
 make_initrd() {
   local root=$1 out=$2 kver ird m
@@ -157,8 +158,9 @@ make_initrd() {
   done
   stage1_init > "$ird/init"
   chmod 755 "$ird/init"
-  (cd "$ird" && find . | "$root/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 > "$out"
+  (cd "$ird" && find . | "$root/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 > "$out.tmp"
   rm -rf "$ird"
+  mv "$out.tmp" "$out"
 }
 
 # Builds the cache for KEY into a temporary directory, renamed into place.
@@ -173,7 +175,6 @@ build_cache() {
     > "$build_dir/debootstrap.log" 2>&1 || { tail -20 "$build_dir/debootstrap.log" >&2; die "debootstrap failed"; }
   unmount_below "$build_dir/root"
   configure_root "$build_dir/root"
-  make_initrd "$build_dir/root" "$build_dir/initrd.img"
   cp "$build_dir/root"/boot/vmlinuz-* "$build_dir/vmlinuz"
   rm -f "$build_dir/root"/boot/initrd.img-*
   mv "$build_dir/debootstrap.log" "$build_dir/build.log"
@@ -191,52 +192,70 @@ configure_root() {
 }
 
 # Makes the cache if missing (under a lock; other keys are removed); prints its dir.
+# ensure_cache: makes what is missing, then holds a shared lock on the cache
+# for this run (fd 8): a rebuild (exclusive) removes old guests only when no
+# run is using them.
 ensure_cache() {
-  local key
-  key=$(cache_key)
+  local rkey ikey old
+  rkey=$(root_key) ikey=$(initrd_key)
+  vm_dir=$cache/$rkey initrd=$cache/$rkey/initrd-$ikey.img
   mkdir -p "$cache"
   exec 8>"$cache/.lock"
-  flock 8
-  if [ ! -d "$cache/$key" ]; then
-    local old
+  flock -s 8
+  [ -d "$vm_dir" ] && [ -f "$initrd" ] && return 0
+  flock -u 8
+  flock -x 8
+  if [ ! -d "$vm_dir" ]; then
     for old in "$cache"/.build-*; do remove_tree "$old"; done
-    build_cache "$key"
+    build_cache "$rkey"
     for old in "$cache"/*/; do
-      [ "${old%/}" = "$cache/$key" ] || remove_tree "${old%/}"
+      [ "${old%/}" = "$vm_dir" ] || remove_tree "${old%/}"
     done
   fi
-  flock -u 8
-  exec 8>&-
-  vm_dir=$cache/$key
+  if [ ! -f "$initrd" ]; then
+    rm -f "$vm_dir"/initrd-*.img
+    make_initrd "$vm_dir/root" "$initrd"
+  fi
+  flock -s 8
 }
-
 # sh_quote WORD: WORD in single quotes, safe for sh -c.
 sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
-# The second-stage init (bash as PID 1 in the guest root), written per run.
-stage2_init() {
+# The per-run setup, run by the initramfs' busybox (fast: no 9p reads):
+# mounts under /newroot, then switch_root to run_script.
+setup_script() {
   cat <<'EOF'
-#!/bin/bash
-# PID 1 of the guest: set up, run the command, report its status, power off.
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-off() { sync; echo o > /proc/sysrq-trigger; sleep 30; }
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mkdir -p /dev/pts /dev/shm
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
-ln -sf pts/ptmx /dev/ptmx
-mount -t tmpfs -o mode=1777 shm /dev/shm
-for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmp "$d"; done
-mount -t tmpfs -o mode=0755 run /run
-ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin
-ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
+#!/bin/busybox sh
+n=/newroot
+mount --move /dev $n/dev
+mount --move /proc $n/proc
+mount -t sysfs sys $n/sys
+mount -t cgroup2 cgroup2 $n/sys/fs/cgroup
+mkdir -p $n/dev/pts $n/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $n/dev/pts
+ln -sf pts/ptmx $n/dev/ptmx
+mount -t tmpfs -o mode=1777 shm $n/dev/shm
+for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmp $n/$d; done
+mount -t tmpfs -o mode=0755 run $n/run
+ln -sf /proc/self/fd $n/dev/fd; ln -sf /proc/self/fd/0 $n/dev/stdin
+ln -sf /proc/self/fd/1 $n/dev/stdout; ln -sf /proc/self/fd/2 $n/dev/stderr
 hostname bocker-vm
 ip link set lo up
-. /vmio/mounts
+. $n/vmio/mounts
+exec switch_root $n /bin/busybox sh /vmio/run
+EOF
+}
+
+# PID 1 in the guest root (static busybox): run the command, report its
+# status, power off.
+run_script() {
+  cat <<'EOF'
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+off() { sync; echo o > /proc/sysrq-trigger; sleep 30; }
 out=/dev/null err=/dev/null
 for p in /sys/class/virtio-ports/*; do
-  case $(cat "$p/name" 2>/dev/null) in
+  read -r name < "$p/name"
+  case $name in
     out) out=/dev/${p##*/} ;;
     err) err=/dev/${p##*/} ;;
   esac
@@ -244,7 +263,7 @@ done
 . /vmio/env
 cd "$VM_CWD" || off
 : > /vmio/started
-sh -c "$(cat /vmio/cmd)" < /dev/null > "$out" 2> "$err"
+/bin/sh -c "$(cat /vmio/cmd)" < /dev/null > "$out" 2> "$err"
 echo $? > /vmio/status
 off
 EOF
@@ -253,7 +272,8 @@ EOF
 # write_run_files: the guest's init, environment, command and shares.
 write_run_files() {
   local name cwd tdir
-  stage2_init > "$run_dir/init"
+  setup_script > "$run_dir/setup"
+  run_script > "$run_dir/run"
   : > "$run_dir/env"
   while IFS= read -r name; do
     [[ $name =~ $PASS_ENV_RE ]] && echo "export $name=$(sh_quote "${!name}")" >> "$run_dir/env"
@@ -262,12 +282,12 @@ write_run_files() {
   case $PWD/ in "$repo"/*) cwd=$PWD ;; esac
   echo "VM_CWD=$(sh_quote "$cwd")" >> "$run_dir/env"
   {
-    echo "mkdir -p $(sh_quote "$repo") && mount -t 9p -o $P9OPTS,cache=mmap repo $(sh_quote "$repo")"
+    echo "mkdir -p $(sh_quote "/newroot$repo") && mount -t 9p -o $P9OPTS,cache=mmap repo $(sh_quote "/newroot$repo")"
     tdir=${CARGO_TARGET_DIR:-}
     if [ -n "$tdir" ]; then
       tdir=$(cd "$tdir" && pwd)
       case $tdir/ in "$repo"/*) ;; *)
-        echo "mkdir -p $(sh_quote "$tdir") && mount -t 9p -o $P9OPTS,cache=mmap target $(sh_quote "$tdir")"
+        echo "mkdir -p $(sh_quote "/newroot$tdir") && mount -t 9p -o $P9OPTS,cache=mmap target $(sh_quote "/newroot$tdir")"
         case $PWD/ in "$tdir"/*) cwd=$PWD; echo "VM_CWD=$(sh_quote "$cwd")" >> "$run_dir/env" ;; esac
       ;; esac
     fi
@@ -276,6 +296,13 @@ write_run_files() {
   for w in "${cmd[@]}"; do line+="$(sh_quote "$w") "; done
   printf '%s\n' "$line" > "$run_dir/cmd"
   target_share=$tdir
+}
+
+# Kernel messages go to console.log in the cache (all of them with --verbose).
+kernel_cmdline() {
+  local quiet="quiet loglevel=3"
+  [ "$verbose" = 0 ] || quiet="loglevel=7"
+  echo "console=ttyS0 $quiet panic=-1 cgroup_no_v1=all i8042.noaux i8042.nokbd bocker.p9=$P9OPTS"
 }
 
 # Copies the guest's stdout and stderr (fifos qemu writes) to ours: cat
@@ -300,8 +327,8 @@ start_qemu() {
   qemu-system-x86_64 "${acc[@]}" -m "$mem" -smp "$cpus" -M pc \
     -nographic -monitor none -no-reboot -nic none -nodefaults \
     -serial "file:$cache/console.log" \
-    -kernel "$vm_dir/vmlinuz" -initrd "$vm_dir/initrd.img" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 cgroup_no_v1=all i8042.noaux i8042.nokbd bocker.p9=$P9OPTS" \
+    -kernel "$vm_dir/vmlinuz" -initrd "$initrd" \
+    -append "$(kernel_cmdline)" \
     "${shares[@]}" \
     -device virtio-serial-pci \
     -chardev "file,id=out,path=$run_dir/out" -device virtserialport,chardev=out,name=out \
