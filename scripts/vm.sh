@@ -24,7 +24,7 @@ P9OPTS=trans=virtio,version=9p2000.L,msize=524288
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cache=${BOCKER_VM_CACHE:-/var/cache/bocker-vm}
-mem=3G cpus=2 timeout_s=1500 verbose=0 build_only=0 accel=auto
+mem=2G cpus=2 timeout_s=1500 verbose=0 build_only=0 accel=auto
 run_dir='' build_dir='' qemu_pid='' out_pid='' err_pid=''
 
 die() { echo "vm.sh: $*" >&2; exit 2; }
@@ -163,6 +163,16 @@ make_initrd() {
   mv "$out.tmp" "$out"
 }
 
+# extract_vmlinux BZIMAGE OUT: the uncompressed ELF kernel, which qemu boots
+# through its PVH entry: no decompression under emulation (seconds in TCG).
+extract_vmlinux() {
+  local off
+  off=$(LC_ALL=C grep -obUaP -m1 '\xfd7zXZ\x00' "$1" | head -1 | cut -d: -f1)
+  [ -n "$off" ] || die "no xz-compressed kernel in $1"
+  xz -dc --single-stream < <(tail -c +"$((off + 1))" "$1") > "$2.tmp"
+  mv "$2.tmp" "$2"
+}
+
 # Builds the cache for KEY into a temporary directory, renamed into place.
 build_cache() {
   local key=$1 mirror inc t0
@@ -175,7 +185,6 @@ build_cache() {
     > "$build_dir/debootstrap.log" 2>&1 || { tail -20 "$build_dir/debootstrap.log" >&2; die "debootstrap failed"; }
   unmount_below "$build_dir/root"
   configure_root "$build_dir/root"
-  cp "$build_dir/root"/boot/vmlinuz-* "$build_dir/vmlinuz"
   rm -f "$build_dir/root"/boot/initrd.img-*
   mv "$build_dir/debootstrap.log" "$build_dir/build.log"
   mv "$build_dir" "$cache/$key"
@@ -202,7 +211,7 @@ ensure_cache() {
   mkdir -p "$cache"
   exec 8>"$cache/.lock"
   flock -s 8
-  [ -d "$vm_dir" ] && [ -f "$initrd" ] && return 0
+  [ -d "$vm_dir" ] && [ -f "$initrd" ] && [ -f "$vm_dir/vmlinux" ] && return 0
   flock -u 8
   flock -x 8
   if [ ! -d "$vm_dir" ]; then
@@ -212,6 +221,7 @@ ensure_cache() {
       [ "${old%/}" = "$vm_dir" ] || remove_tree "${old%/}"
     done
   fi
+  [ -f "$vm_dir/vmlinux" ] || extract_vmlinux "$vm_dir"/root/boot/vmlinuz-* "$vm_dir/vmlinux"
   if [ ! -f "$initrd" ]; then
     rm -f "$vm_dir"/initrd-*.img
     make_initrd "$vm_dir/root" "$initrd"
@@ -322,12 +332,14 @@ start_qemu() {
   )
   [ -z "$target_share" ] || shares+=(-fsdev "local,id=target,path=$target_share,security_model=passthrough" -device virtio-9p-pci,fsdev=target,mount_tag=target)
   # -arch-capabilities: nested KVM may refuse that MSR (qemu aborts).
-  local acc=(-accel kvm -cpu host,-arch-capabilities)
+  local acc=(-accel kvm -cpu host,-arch-capabilities) bios=()
   [ "$accel" = kvm ] || acc=(-accel tcg,thread=multi -cpu max)
-  qemu-system-x86_64 "${acc[@]}" -m "$mem" -smp "$cpus" -M pc \
+  # qboot starts a kernel faster than SeaBIOS does.
+  [ ! -f /usr/share/qemu/qboot.rom ] || bios=(-bios /usr/share/qemu/qboot.rom)
+  qemu-system-x86_64 "${acc[@]}" -m "$mem" -smp "$cpus" -M pc "${bios[@]}" \
     -nographic -monitor none -no-reboot -nic none -nodefaults \
     -serial "file:$cache/console.log" \
-    -kernel "$vm_dir/vmlinuz" -initrd "$initrd" \
+    -kernel "$vm_dir/vmlinux" -initrd "$initrd" \
     -append "$(kernel_cmdline)" \
     "${shares[@]}" \
     -device virtio-serial-pci \
@@ -360,7 +372,7 @@ main() {
   . "$here/lib.sh"
   need_root vm.sh
   choose_accel
-  ensure_packages qemu-system-x86 debootstrap
+  ensure_packages qemu-system-x86 debootstrap xz-utils
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
