@@ -16,7 +16,7 @@ set -euo pipefail
 VM_VERSION=1
 GUEST_PACKAGES=(linux-image-amd64 kmod busybox-static iptables iproute2 procps bsdutils util-linux expect ca-certificates)
 # What the initramfs loads, dependencies first, to mount the root.
-INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_console)
+INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_console virtio_blk ext4)
 # Environment handed to the guest command.
 PASS_ENV_RE='^(BOCKER_[A-Z0-9_]*|CI|RUST_BACKTRACE|RUST_LOG|RUST_TEST_THREADS|PATH|TERM)$'
 P9OPTS=trans=virtio,version=9p2000.L,msize=524288
@@ -245,7 +245,12 @@ mkdir -p $n/dev/pts $n/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $n/dev/pts
 ln -sf pts/ptmx $n/dev/ptmx
 mount -t tmpfs -o mode=1777 shm $n/dev/shm
-for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmp $n/$d; done
+# /var/tmp, /tmp and bocker's default root on a fresh ext4 disk: overlay
+# upper dirs and user.* xattrs (tmpfs has no user xattrs before Linux 6.6)
+mount -t ext4 $n/dev/vda $n/var/tmp || mount -t tmpfs tmp $n/var/tmp
+chmod 1777 $n/var/tmp
+mkdir -p -m 1777 $n/var/tmp/.tmp && mount --bind $n/var/tmp/.tmp $n/tmp
+mkdir -p -m 0711 $n/var/tmp/.bocker $n/var/lib/bocker && mount --bind $n/var/tmp/.bocker $n/var/lib/bocker
 mount -t tmpfs -o mode=0755 run $n/run
 ln -sf /proc/self/fd $n/dev/fd; ln -sf /proc/self/fd/0 $n/dev/stdin
 ln -sf /proc/self/fd/1 $n/dev/stdout; ln -sf /proc/self/fd/2 $n/dev/stderr
@@ -323,6 +328,13 @@ start_copiers() {
   cat "$run_dir/err" >&2 & err_pid=$!
 }
 
+# make_scratch: the guest's /var/tmp and /tmp, a sparse ext4 image made
+# here (fast) and gone with the run directory.
+make_scratch() {
+  truncate -s 8G "$run_dir/scratch.img"
+  mkfs.ext4 -q -F -m 0 -O ^has_journal -E lazy_itable_init=0 "$run_dir/scratch.img"
+}
+
 # Starts qemu in the background (killed after --timeout seconds).
 start_qemu() {
   local shares=(
@@ -342,6 +354,7 @@ start_qemu() {
     -kernel "$vm_dir/vmlinux" -initrd "$initrd" \
     -append "$(kernel_cmdline)" \
     "${shares[@]}" \
+    -drive "file=$run_dir/scratch.img,format=raw,if=virtio,cache=unsafe" \
     -device virtio-serial-pci \
     -chardev "file,id=out,path=$run_dir/out" -device virtserialport,chardev=out,name=out \
     -chardev "file,id=err,path=$run_dir/err" -device virtserialport,chardev=err,name=err \
@@ -372,7 +385,7 @@ main() {
   . "$here/lib.sh"
   need_root vm.sh
   choose_accel
-  ensure_packages qemu-system-x86 debootstrap xz-utils
+  ensure_packages qemu-system-x86 debootstrap xz-utils e2fsprogs
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -382,6 +395,7 @@ main() {
   write_run_files
   local t0 rc=0
   t0=$(date +%s.%N)
+  make_scratch
   start_copiers
   start_qemu
   watch_qemu "$t0"
