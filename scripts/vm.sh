@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs a command in a cgroup-v2-only Debian 12 guest under KVM:
-#   bash scripts/vm.sh [--mem SIZE] [--cpus N] [--timeout SECS] [--verbose] -- CMD [ARG...]
+# Runs a command in a cgroup-v2-only Debian 12 guest under qemu:
+#   bash scripts/vm.sh [--mem SIZE] [--cpus N] [--timeout SECS] [--accel auto|kvm|tcg]
+#                      [--verbose] -- CMD [ARG...]
 #   bash scripts/vm.sh --build      # only make (or refresh) the cached guest files
-# The guest boots Debian's own 6.1 kernel straight into a shell script (no
+# The guest boots Debian's own 6.1 kernel straight into shell scripts (no
 # systemd) with cgroup2 alone at /sys/fs/cgroup, its root a cached debootstrap
-# tree shared read-only over virtio-9p under a tmpfs overlay, and this
-# repository at the same absolute path. CMD runs under `sh -c` in the
-# repository (or the current directory if that is inside it); its stdout and
-# stderr come back on ours and vm.sh exits with its status. No network device.
+# tree shared read-only over virtio-9p under a tmpfs overlay, a fresh ext4
+# disk on /var/tmp and /tmp, and this repository at the same absolute path.
+# CMD runs under `sh -c` in the repository (or the current directory if that
+# is inside it); its stdout and stderr come back on ours and vm.sh exits with
+# its status. No network device. KVM when it can boot a stock kernel, else
+# (auto) qemu's emulator; --accel kvm fails fast (exit 2) without it.
 # Cache: ${BOCKER_VM_CACHE:-/var/cache/bocker-vm} (console.log there holds the
 # last guest's kernel messages).
 set -euo pipefail
@@ -31,7 +34,7 @@ die() { echo "vm.sh: $*" >&2; exit 2; }
 say() { [ "$verbose" = 0 ] || echo "vm.sh: $*" >&2; }
 
 usage() {
-  echo "usage: vm.sh [--mem SIZE] [--cpus N] [--timeout SECS] [--verbose] -- CMD [ARG...] | vm.sh --build" >&2
+  echo "usage: vm.sh [--mem SIZE] [--cpus N] [--timeout SECS] [--accel auto|kvm|tcg] [--verbose] -- CMD [ARG...] | vm.sh --build" >&2
   exit 2
 }
 
@@ -294,16 +297,16 @@ write_run_files() {
     [[ $name =~ $PASS_ENV_RE ]] && echo "export $name=$(sh_quote "${!name}")" >> "$run_dir/env"
   done < <(compgen -e)
   cwd=$repo
-  case $PWD/ in "$repo"/*) cwd=$PWD ;; esac
+  case $start_pwd/ in "$repo"/*) cwd=$start_pwd ;; esac
   echo "VM_CWD=$(sh_quote "$cwd")" >> "$run_dir/env"
   {
     echo "mkdir -p $(sh_quote "/newroot$repo") && mount -t 9p -o $P9OPTS,cache=mmap repo $(sh_quote "/newroot$repo")"
     tdir=${CARGO_TARGET_DIR:-}
     if [ -n "$tdir" ]; then
-      tdir=$(cd "$tdir" && pwd)
+      tdir=$(cd "$start_pwd" && cd "$tdir" && pwd)
       case $tdir/ in "$repo"/*) ;; *)
         echo "mkdir -p $(sh_quote "/newroot$tdir") && mount -t 9p -o $P9OPTS,cache=mmap target $(sh_quote "/newroot$tdir")"
-        case $PWD/ in "$tdir"/*) cwd=$PWD; echo "VM_CWD=$(sh_quote "$cwd")" >> "$run_dir/env" ;; esac
+        case $start_pwd/ in "$tdir"/*) echo "VM_CWD=$(sh_quote "$start_pwd")" >> "$run_dir/env" ;; esac
       ;; esac
     fi
   } > "$run_dir/mounts"
@@ -381,6 +384,7 @@ watch_qemu() {
 
 main() {
   parse_args "$@"
+  start_pwd=$PWD
   cd "$repo"
   . "$here/lib.sh"
   need_root vm.sh
