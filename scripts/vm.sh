@@ -248,12 +248,12 @@ mkdir -p $n/dev/pts $n/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $n/dev/pts
 ln -sf pts/ptmx $n/dev/ptmx
 mount -t tmpfs -o mode=1777 shm $n/dev/shm
-# /var/tmp, /tmp and bocker's default root on a fresh ext4 disk: overlay
+# /var/tmp, /tmp and bocker's default root (/var/bocker) on a fresh ext4 disk: overlay
 # upper dirs and user.* xattrs (tmpfs has no user xattrs before Linux 6.6)
 mount -t ext4 $n/dev/vda $n/var/tmp || mount -t tmpfs tmp $n/var/tmp
 chmod 1777 $n/var/tmp
 mkdir -p -m 1777 $n/var/tmp/.tmp && mount --bind $n/var/tmp/.tmp $n/tmp
-mkdir -p -m 0711 $n/var/tmp/.bocker $n/var/lib/bocker && mount --bind $n/var/tmp/.bocker $n/var/lib/bocker
+mkdir -p -m 0711 $n/var/tmp/.bocker $n/var/bocker && mount --bind $n/var/tmp/.bocker $n/var/bocker
 mount -t tmpfs -o mode=0755 run $n/run
 ln -sf /proc/self/fd $n/dev/fd; ln -sf /proc/self/fd/0 $n/dev/stdin
 ln -sf /proc/self/fd/1 $n/dev/stdout; ln -sf /proc/self/fd/2 $n/dev/stderr
@@ -374,10 +374,10 @@ watch_qemu() {
     sleep 0.2
     now=$(date +%s.%N)
     if awk -v a="$t0" -v b="$now" -v l="$timeout_s" 'BEGIN { exit !(b - a > l) }'; then
-      die "timed out after ${timeout_s}s; qemu killed (console: $cache/console.log)"
+      echo "vm.sh: timed out after ${timeout_s}s; qemu killed (console: $cache/console.log)" >&2; exit 124
     fi
     if [ ! -e "$run_dir/started" ] && awk -v a="$t0" -v b="$now" -v l="$boot_limit" 'BEGIN { exit !(b - a > l) }'; then
-      die "the guest did not boot within ${boot_limit}s; qemu killed (console: $cache/console.log)"
+      echo "vm.sh: the guest did not boot within ${boot_limit}s; qemu killed (console: $cache/console.log)" >&2; exit 124
     fi
   done
 }
