@@ -16,4 +16,12 @@ mkdir -p "$BOCKER_TEST_DIR"
 
 cargo build --locked --all-targets
 cargo test --locked -- --test-threads="${BOCKER_TEST_THREADS:-4}"
+echo "test.sh: host suite passed"
+
+# The same binaries again in a cgroup-v2-only guest (this host may be v1).
+# BOCKER_TEST_VM=0 skips it.
+if [ "${BOCKER_TEST_VM:-1}" != 0 ]; then
+  echo "test.sh: cgroup v2 guest"
+  bash scripts/test-vm.sh
+fi
 echo "test.sh: all tests passed"

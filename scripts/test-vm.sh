@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs bocker's tests in a cgroup-v2-only guest (scripts/vm.sh): the lib unit
+# tests and the integration tests that touch cgroups, with the test binaries
+# built here on the host. Exits non-zero if any test fails.
+#   bash scripts/test-vm.sh [vm.sh options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_root test-vm.sh
+use_cargo
+
+INTEGRATION=(run confine volumes cli cgroup)
+
+# test_binaries: "KIND NAME PATH" per test executable cargo built.
+test_binaries() {
+  cargo test --locked --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"target":{"kind":\["\([a-z-]*\)"\][^}]*"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2 \3/p'
+}
+
+# pick: the lib unit tests, then INTEGRATION in order (a missing one noted).
+pick() {
+  local all=$1 t path
+  path=$(awk '$1 == "lib" { print $3; exit }' <<< "$all")
+  [ -z "$path" ] || echo "$path"
+  for t in "${INTEGRATION[@]}"; do
+    path=$(awk -v n="$t" '$1 == "test" && $2 == n { print $3; exit }' <<< "$all")
+    if [ -n "$path" ]; then echo "$path"; else echo "test-vm.sh: no tests/$t.rs, skipped" >&2; fi
+  done
+}
+
+main() {
+  local all bins
+  all=$(test_binaries)
+  [ -n "$all" ] || { echo "test-vm.sh: cargo test --no-run built nothing" >&2; exit 1; }
+  mapfile -t bins < <(pick "$all")
+  BOCKER_TEST_DIR=/var/tmp/bocker-tests bash scripts/vm.sh "$@" -- sh -c '
+    mkdir -p "$BOCKER_TEST_DIR"
+    echo "guest: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+    failed=""
+    for b in "$@"; do
+      echo "== ${b##*/}"
+      "$b" --test-threads=2 2>&1 || failed="$failed ${b##*/}"
+    done
+    [ -z "$failed" ] || { echo "test-vm.sh: failed in the guest:$failed"; exit 1; }
+    echo "test-vm.sh: all guest tests passed"
+  ' sh "${bins[@]}"
+}
+
+main "$@"
