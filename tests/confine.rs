@@ -273,29 +273,51 @@ fn devices_list(id: &str) -> String {
     std::fs::read_to_string(format!("/sys/fs/cgroup/devices/{id}/devices.list")).unwrap_or_default()
 }
 
+fn cgroup_v2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup").is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
 #[test]
 fn device_cgroup_default_device_flag_and_privileged() {
     let e = Env::new();
     let img = e.busybox();
-    // Docker's default list: mknod of anything, read/write of the usual few
+    let v2 = cgroup_v2();
+    // Docker's default list: mknod of anything, read/write of the usual few.
+    // v1 shows it in devices.list; v2 has a BPF program (no list to read):
+    // there its decisions are asserted by opening nodes (this v1 host
+    // refuses to open mknod'ed nodes by a policy outside the container,
+    // FACTS.md, so the open asserts hold on both, but prove the program
+    // only on v2)
     let id = e.ok(&["run", "-d", &img, "sleep", "30"]);
     let id = id.trim();
-    let list = devices_list(id);
-    for rule in ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 136:* rwm", "c 5:2 rwm", "c *:* m", "b *:* m"] {
-        assert!(list.lines().any(|l| l == rule), "{rule} missing: {list}");
+    if !v2 {
+        let list = devices_list(id);
+        for rule in ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 136:* rwm", "c 5:2 rwm", "c *:* m", "b *:* m"] {
+            assert!(list.lines().any(|l| l == rule), "{rule} missing: {list}");
+        }
+        assert!(!list.contains("a *:* rwm") && !list.lines().any(|l| l.starts_with("b 7:")), "{list}");
     }
-    assert!(!list.contains("a *:* rwm") && !list.lines().any(|l| l.starts_with("b 7:")), "{list}");
-    // a block device made in the container can be made but not opened
+    // the defaults open; a block device made in the container can be
+    // made but not opened
+    e.ok(&["exec", id, "sh", "-c", "head -c1 /dev/zero >/dev/null && echo x > /dev/null"]);
     let o = e.run(&["exec", id, "sh", "-c", "mknod /tmp/loop b 7 0 && head -c1 /tmp/loop"]);
     assert_ne!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("Operation not permitted"), "{}", text(&o.stderr));
     e.ok(&["rm", "-f", id]);
     // --device adds the node and its rule
-    let id = e.ok(&["run", "-d", "--device", "/dev/loop0:/dev/xloop:r", &img, "sleep", "30"]);
+    // (/dev/kmsg, 1:11: on every machine, and opening it writes nothing)
+    let id = e.ok(&["run", "-d", "--device", "/dev/kmsg:/dev/xkmsg:r", &img, "sleep", "30"]);
     let id = id.trim();
-    assert!(devices_list(id).lines().any(|l| l == "b 7:0 r"), "{}", devices_list(id));
-    let ls = e.ok(&["exec", id, "ls", "-l", "/dev/xloop"]);
-    assert!(ls.starts_with('b') && ls.contains("7,   0"), "{ls}");
+    if !v2 {
+        assert!(devices_list(id).lines().any(|l| l == "c 1:11 r"), "{}", devices_list(id));
+    }
+    let ls = e.ok(&["exec", id, "ls", "-l", "/dev/xkmsg"]);
+    assert!(ls.starts_with('c') && ls.contains("1,  11"), "{ls}");
+    if v2 {
+        // the program allows opening it for reading, not for writing
+        e.ok(&["exec", id, "sh", "-c", ": < /dev/xkmsg"]);
+        assert_ne!(e.run(&["exec", id, "sh", "-c", ": > /dev/xkmsg"]).status.code(), Some(0));
+    }
     e.ok(&["rm", "-f", id]);
     let o = e.run(&["run", "--rm", "--device", "/etc/passwd", &img, "true"]);
     assert_eq!(o.status.code(), Some(125));
@@ -303,7 +325,9 @@ fn device_cgroup_default_device_flag_and_privileged() {
     // --privileged: every device, and the host's nodes in /dev
     let id = e.ok(&["run", "-d", "--privileged", &img, "sleep", "30"]);
     let id = id.trim();
-    assert_eq!(devices_list(id).trim(), "a *:* rwm");
+    if !v2 {
+        assert_eq!(devices_list(id).trim(), "a *:* rwm");
+    }
     assert!(e.ok(&["exec", id, "ls", "/dev"]).split_whitespace().any(|d| d == "loop0"));
     e.ok(&["rm", "-f", id]);
 }

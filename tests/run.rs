@@ -153,7 +153,7 @@ fn oom_kill_gives_137() {
 fn detach_logs_exec_stop_rm() {
     let e = Env::new();
     let img = e.busybox();
-    let id = e.ok(&["run", "-d", "--name", "web", &img, "sh", "-c", "echo start; i=0; while [ $i -lt 3 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo done; sleep 30"]).trim().to_string();
+    let id = e.ok(&["run", "-d", "--name", "web", &img, "sh", "-c", "echo start; i=0; while [ $i -lt 3 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo done; sleep 30; true"]).trim().to_string();
     assert!(id.starts_with("ps_"));
     let ps = e.ok(&["ps"]);
     assert!(ps.contains("Up ") && ps.contains("web"), "{ps}");
@@ -161,8 +161,12 @@ fn detach_logs_exec_stop_rm() {
     let out = e.ok(&["exec", "-e", "X=42", "web", "sh", "-c", "echo $X $(hostname); ps -o pid,args"]);
     assert!(out.starts_with(&format!("42 {id}\n")), "{out}");
     assert!(out.contains("1 sh -c"), "{out}");
-    // logs --tail and -f (follows until the container stops)
-    std::thread::sleep(std::time::Duration::from_millis(900));
+    // logs --tail and -f (follows until the container stops); a slow
+    // machine (the emulated guest) may take a while to get to "done"
+    let t0 = std::time::Instant::now();
+    while e.ok(&["logs", "--tail", "1", &id]) != "done\n" && t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert_eq!(e.ok(&["logs", "--tail", "1", &id]), "done\n");
     let follower = e.cmd(&["logs", "-f", "web"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     e.ok(&["stop", "-t", "1", "web"]);
