@@ -97,7 +97,11 @@ choose_accel() {
   local why
   [ "$accel" != tcg ] || return 0
   why=$(kvm_problem)
-  if [ -z "$why" ]; then accel=kvm; return 0; fi
+  if [ -z "$why" ]; then
+    # auto: a KVM guest that does not boot is retried once under TCG
+    [ "$accel" = auto ] && kvm_fallback=1
+    accel=kvm; return 0
+  fi
   [ "$accel" = auto ] || die "$why: KVM is not usable here (--accel tcg emulates, slowly)"
   echo "vm.sh: $why; using TCG (emulation, slower)" >&2
   accel=tcg
@@ -377,6 +381,11 @@ watch_qemu() {
       echo "vm.sh: timed out after ${timeout_s}s; qemu killed (console: $cache/console.log)" >&2; exit 124
     fi
     if [ ! -e "$run_dir/started" ] && awk -v a="$t0" -v b="$now" -v l="$boot_limit" 'BEGIN { exit !(b - a > l) }'; then
+      if [ "${kvm_fallback:-0}" = 1 ]; then
+        kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true
+        echo "vm.sh: the KVM guest did not boot within ${boot_limit}s; retrying under TCG (emulation, slower)" >&2
+        return 200
+      fi
       echo "vm.sh: the guest did not boot within ${boot_limit}s; qemu killed (console: $cache/console.log)" >&2; exit 124
     fi
   done
@@ -395,14 +404,24 @@ main() {
   trap 'exit 143' TERM
   ensure_cache
   [ "$build_only" = 0 ] || { echo "vm.sh: guest files in $vm_dir" >&2; exit 0; }
-  run_dir=$(mktemp -d /tmp/bocker-vm.XXXXXX)
-  write_run_files
-  local t0 rc=0
-  t0=$(date +%s.%N)
-  make_scratch
-  start_copiers
-  start_qemu
-  watch_qemu "$t0"
+  local t0 rc=0 watched
+  while :; do
+    run_dir=$(mktemp -d /tmp/bocker-vm.XXXXXX)
+    write_run_files
+    t0=$(date +%s.%N)
+    make_scratch
+    start_copiers
+    start_qemu
+    watched=0
+    watch_qemu "$t0" || watched=$?
+    [ "$watched" = 200 ] || break
+    # the KVM attempt never started the command: clean up, go again on TCG
+    local p
+    for p in $out_pid $err_pid; do kill "$p" 2>/dev/null || true; done
+    wait $out_pid $err_pid 2>/dev/null || true
+    rm -rf "$run_dir"
+    qemu_pid='' out_pid='' err_pid='' run_dir='' accel=tcg kvm_fallback=0
+  done
   wait "$qemu_pid" || rc=$?
   qemu_pid=''
   wait "$out_pid" "$err_pid" || true
