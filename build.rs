@@ -18,7 +18,10 @@ fn collect(dir: &Path) -> Vec<(String, String)> {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("lua");
+    // read at run time: env!() would bake in the checkout the build script
+    // was first compiled in, and a shared target dir would embed its Lua
+    let manifest = env::var("CARGO_MANIFEST_DIR").unwrap();
+    let root = Path::new(&manifest).join("lua");
     println!("cargo:rerun-if-changed=lua");
     println!("cargo:rerun-if-changed=lua/verbs");
     println!("cargo:rerun-if-changed=lua/lib");

@@ -382,24 +382,29 @@ pub fn rule_for(dev: &HostDevice, permissions: &str) -> DeviceRule {
 /// Writes a policy into a v1 devices cgroup directory: deny first, then
 /// every rule to devices.allow or devices.deny in order.
 pub fn apply_v1(dir: &Path, policy: &DevicePolicy) -> Result<(), super::CgroupError> {
-    let write = |file: &str, line: &str| {
+    use std::io::Write;
+    // each file opened once: the kernel takes one rule per write(2)
+    let open = |file: &str| {
         let p = dir.join(file);
-        std::fs::write(&p, line).map_err(|source| super::CgroupError::Devices {
-            path: p.display().to_string(),
-            line: line.to_string(),
-            source,
-        })
+        std::fs::OpenOptions::new().write(true).open(&p).map(|f| (f, p))
     };
-    match policy {
-        DevicePolicy::AllowAll => write("devices.allow", "a"),
-        DevicePolicy::Rules(rules) => {
-            write("devices.deny", "a")?;
-            rules.iter().try_for_each(|r| {
-                let line = if r.kind == DeviceKind::All { "a".to_string() } else { r.to_string() };
-                write(if r.allow { "devices.allow" } else { "devices.deny" }, &line)
-            })
-        }
+    let fail = |p: &Path, line: &str| {
+        let (path, line) = (p.display().to_string(), line.to_string());
+        move |source| super::CgroupError::Devices { path, line, source }
+    };
+    let (mut allow, allow_path) = open("devices.allow").map_err(fail(&dir.join("devices.allow"), ""))?;
+    if *policy == DevicePolicy::AllowAll {
+        return allow.write_all(b"a").map_err(fail(&allow_path, "a"));
     }
+    let (mut deny, deny_path) = open("devices.deny").map_err(fail(&dir.join("devices.deny"), ""))?;
+    deny.write_all(b"a").map_err(fail(&deny_path, "a"))?;
+    let DevicePolicy::Rules(rules) = policy else { return Ok(()) };
+    for r in rules {
+        let line = if r.kind == DeviceKind::All { "a".to_string() } else { r.to_string() };
+        let (f, p) = if r.allow { (&mut allow, &allow_path) } else { (&mut deny, &deny_path) };
+        f.write_all(line.as_bytes()).map_err(fail(p, &line))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
