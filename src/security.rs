@@ -70,7 +70,7 @@ fn apply_security_opt(sec: &mut Security, opt: &str) -> Result<(), String> {
 /// `HOST[:CONTAINER][:PERMISSIONS]`, as `docker run --device` takes it.
 pub fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     let parts: Vec<&str> = s.split(':').collect();
-    let is_perms = |p: &str| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| "rwm".contains(c));
+    let is_perms = |p: &str| p.parse::<crate::cgroup::devices::Access>().is_ok();
     let (host, container, permissions) = match parts.as_slice() {
         [h] => (*h, *h, "rwm"),
         [h, p] if is_perms(p) => (*h, *h, *p),

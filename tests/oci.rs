@@ -60,6 +60,12 @@ fn a_container_bundle_keeps_its_changes_and_its_spec_is_inspectable() {
     assert_eq!(o.status.code(), Some(125));
     assert!(text(&o.stderr).contains("not empty"), "{}", text(&o.stderr));
     assert!(dir.join("config.json").exists());
+    // a running container writes its upper dir: no bundle of it
+    let run = e.ok(&["run", "-d", "--network", "none", &img, "sleep", "30"]);
+    let o = e.run(&["bundle", "-o", e.dir.path().join("rbundle").to_str().unwrap(), run.trim()]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o.stderr).contains("is running"), "{}", text(&o.stderr));
+    e.ok(&["rm", "-f", run.trim()]);
     // --privileged: all devices, no masks, no seccomp
     let pdir = e.dir.path().join("pbundle");
     e.ok(&["bundle", "-o", pdir.to_str().unwrap(), "--privileged", &img, "true"]);

@@ -36,4 +36,21 @@ function M.usage_error(verb, usage, why)
   return 125
 end
 
+-- For verbs that act on each named container (pause, unpause, wait):
+-- parses no flags, refuses an empty list, calls act(ref) for each and
+-- prints what it returns; the status is 1 if any failed.
+function M.each_container(verb, args, act)
+  local o, pos = M.parse(verb, args, {})
+  if not o then return pos or 125 end
+  if #pos == 0 then
+    return M.usage_error(verb, "bocker " .. verb .. " CONTAINER...", '"' .. verb .. '" requires at least 1 argument')
+  end
+  local status = 0
+  for _, ref in ipairs(pos) do
+    local out, err = act(ref)
+    if out ~= nil then print(out) else status = M.fail(1, verb, err) end
+  end
+  return status
+end
+
 return M

@@ -71,8 +71,11 @@ pub const V2_DEFAULT_PARENT: &str = "bocker";
 /// How long freeze waits for every task to stop.
 pub const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Whether the host runs cgroup v2 only (one statfs per process: the
+/// start path asks several times).
 pub fn is_v2() -> bool {
-    hierarchies::is_cgroup2_unified_mode()
+    static V2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V2.get_or_init(hierarchies::is_cgroup2_unified_mode)
 }
 
 /// The cgroup path for a container (relative to the hierarchy's root).

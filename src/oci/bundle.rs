@@ -45,6 +45,13 @@ pub fn export(store: &Store, c: &ContainerRecord, dir: &Path) -> Result<PathBuf,
         let path = path.to_path_buf();
         move |source| OciError::Io { path, source }
     };
+    // the container writes its upper dir: while it runs it could swap a
+    // file for a symlink between our look and our copy (commit freezes it;
+    // a bundle is taken of a stopped container only)
+    let st = crate::container::live_state(store, &c.id).map_err(|e| OciError::Spec(e.to_string()))?;
+    if st.status == crate::state::containers::Status::Running {
+        return Err(OciError::Spec(format!("container {} is running: stop it before bundling it", c.id)));
+    }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     if std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
         return Err(OciError::Spec(format!("{}: not empty", dir.display())));
