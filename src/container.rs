@@ -352,7 +352,14 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
                 )));
             }
             if info.paused {
-                ContainerCgroup::load(&id).thaw().map_err(crate::runtime::RuntimeError::from)?;
+                // a SIGKILL may already have ended it (v2 kills frozen
+                // tasks) and its monitor removed the cgroup: nothing to thaw
+                let cg = ContainerCgroup::load(&id);
+                if let Err(e) = cg.thaw() {
+                    if cg.exists() {
+                        return Err(crate::runtime::RuntimeError::from(e).into());
+                    }
+                }
             }
             Ok(id)
         }
