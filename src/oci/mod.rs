@@ -6,6 +6,7 @@
 //! (`bundle`).
 pub mod bundle;
 pub mod spec;
+pub mod state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
