@@ -149,6 +149,36 @@ pub fn apply(set: CapSet) -> Result<(), String> {
     Ok(())
 }
 
+/// Sets the effective, permitted and inheritable sets (each as far as
+/// this process holds it: a sandboxed host may lack some capabilities),
+/// then raises the ambient ones (which must be permitted and inheritable).
+pub fn apply_sets(effective: CapSet, permit: CapSet, inheritable: CapSet, ambient: CapSet) -> Result<(), String> {
+    let held = permitted()?.0;
+    let perm = permit.0 & held;
+    let eff = effective.0 & perm;
+    let inh = inheritable.0 & held;
+    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
+    let data = [
+        CapData { effective: eff as u32, permitted: perm as u32, inheritable: inh as u32 },
+        CapData { effective: (eff >> 32) as u32, permitted: (perm >> 32) as u32, inheritable: (inh >> 32) as u32 },
+    ];
+    // SAFETY: header and two data structs as capset(2) expects for v3.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
+    if r != 0 {
+        return Err(format!("capset: {}", std::io::Error::last_os_error()));
+    }
+    for cap in 0..=LAST_CAP {
+        if ambient.has(cap) && perm & (1 << cap) != 0 && inh & (1 << cap) != 0 {
+            // SAFETY: plain prctl.
+            let r = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, cap as libc::c_ulong, 0, 0) };
+            if r != 0 {
+                return Err(format!("raise ambient capability {cap}: {}", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sets no_new_privs: setuid binaries and file capabilities stop working.
 pub fn set_no_new_privs() -> Result<(), String> {
     // SAFETY: plain prctl.

@@ -5,25 +5,27 @@
 //! The order is runc's: without no_new_privs the filter is loaded while
 //! CAP_SYS_ADMIN is still held; with it, last before exec.
 use super::caps::{self, CapSet};
+use super::plan::CapSets;
 use super::seccomp::Filter;
-use super::user;
+use super::user::{self, Ids};
 use std::os::fd::RawFd;
 
-pub struct ProcessPlan<'a> {
-    pub caps: CapSet,
+/// What a process is confined to.
+pub struct Confinement<'a> {
+    pub caps: CapSets,
     pub no_new_privileges: bool,
     pub seccomp: Option<&'a Filter>,
-    /// USER[:GROUP], resolved in the container's /etc/passwd and /etc/group
-    pub user: &'a str,
-    pub workdir: &'a str,
+    pub ids: &'a Ids,
+    pub cwd: &'a str,
     /// create the working directory if missing (the init does; exec not)
-    pub create_workdir: bool,
-    /// a descriptor to keep open (the init's error pipe, close-on-exec)
-    pub keep_fd: Option<RawFd>,
+    pub create_cwd: bool,
+    /// descriptors to keep open above 2 (the caller's preserved fds, the
+    /// init's close-on-exec pipes)
+    pub keep_fds: &'a [RawFd],
 }
 
-/// Closes every descriptor above 2 except `keep`.
-pub fn close_fds_except(keep: Option<RawFd>) {
+/// Closes every descriptor above 2 except those in `keep`.
+pub fn close_fds_except(keep: &[RawFd]) {
     let close = |from: u32, to: u32| {
         if from > to {
             return;
@@ -37,35 +39,37 @@ pub fn close_fds_except(keep: Option<RawFd>) {
             }
         }
     };
-    match keep {
-        Some(k) if k > 2 => {
-            close(3, k as u32 - 1);
-            close(k as u32 + 1, u32::MAX);
+    let mut keep: Vec<u32> = keep.iter().filter(|k| **k > 2).map(|k| *k as u32).collect();
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for k in keep {
+        if k > from {
+            close(from, k - 1);
         }
-        _ => close(3, u32::MAX),
+        from = from.max(k + 1);
     }
+    close(from, u32::MAX);
 }
 
-/// Runs the steps; returns the environment to exec with (HOME added from
-/// the image's /etc/passwd when missing, as Docker does).
-pub fn enter(p: &ProcessPlan, env: &[String]) -> Result<Vec<String>, String> {
-    close_fds_except(p.keep_fd);
-    let wd = if p.workdir.is_empty() { "/" } else { p.workdir };
-    if p.create_workdir && std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
+/// Runs the steps for a process whose user is already resolved.
+pub fn apply(c: &Confinement) -> Result<(), String> {
+    close_fds_except(c.keep_fds);
+    let wd = if c.cwd.is_empty() { "/" } else { c.cwd };
+    if c.create_cwd && std::fs::create_dir_all(wd).is_err() && !std::path::Path::new(wd).is_dir() {
         return Err(format!("workdir {wd}: cannot create"));
     }
-    if !p.no_new_privileges {
-        if let Some(f) = p.seccomp {
+    if !c.no_new_privileges {
+        if let Some(f) = c.seccomp {
             f.load().map_err(|e| format!("load seccomp filter: {e}"))?;
         }
     }
-    let ids = user::lookup_user(p.user)?;
-    // bounding set first; the user switch still holds CAP_SETUID/SETGID;
-    // then root keeps the container's set and any other user none (the
-    // setuid cleared them; Docker gives non-root users no effective caps)
-    caps::drop_bounding(p.caps)?;
-    user::switch_to(&ids)?;
-    caps::apply(if ids.uid == 0 { p.caps } else { CapSet(0) })?;
+    // bounding set first; the user switch keeps the permitted set
+    // (keepcaps), then the configuration's sets are applied exactly
+    caps::drop_bounding(c.caps.bounding)?;
+    caps::keep_caps(true)?;
+    user::switch_to(c.ids)?;
+    caps::keep_caps(false)?;
+    caps::apply_sets(c.caps.effective, c.caps.permitted, c.caps.inheritable, c.caps.ambient)?;
     std::env::set_current_dir(wd).map_err(|e| format!("chdir to workdir {wd}: {e}"))?;
     // a cwd outside the root (a leaked host fd, runc's CVE-2024-21626)
     // shows as "(unreachable)…" or fails
@@ -73,15 +77,45 @@ pub fn enter(p: &ProcessPlan, env: &[String]) -> Result<Vec<String>, String> {
         Ok(cwd) if cwd.is_absolute() => {}
         _ => return Err(format!("workdir {wd}: current working directory is outside of container root")),
     }
-    if p.no_new_privileges {
+    if c.no_new_privileges {
         caps::set_no_new_privs()?;
-        if let Some(f) = p.seccomp {
+        if let Some(f) = c.seccomp {
             f.load().map_err(|e| format!("load seccomp filter: {e}"))?;
         }
     }
+    Ok(())
+}
+
+/// Docker's capability rule for a process run as `ids`: root keeps the
+/// container's set, any other user none (but the bounding set).
+pub fn docker_caps(set: CapSet, ids: &Ids) -> CapSets {
+    let own = if ids.uid == 0 { set } else { CapSet(0) };
+    CapSets { bounding: set, effective: own, permitted: own, inheritable: CapSet(0), ambient: CapSet(0) }
+}
+
+/// The environment with HOME added from the container's /etc/passwd when
+/// missing (as Docker and runc do).
+pub fn with_home(env: &[String], ids: &Ids) -> Vec<String> {
     let mut env = env.to_vec();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", ids.home.as_deref().unwrap_or("/")));
     }
-    Ok(env)
+    env
+}
+
+/// `bocker exec`'s process: USER[:GROUP] resolved in the container's
+/// /etc/passwd and /etc/group, Docker's capability rule, then [`apply`].
+/// Returns the environment to exec with.
+pub fn enter_as(user_spec: &str, set: CapSet, no_new_privileges: bool, seccomp: Option<&Filter>, cwd: &str, env: &[String]) -> Result<Vec<String>, String> {
+    let ids = user::lookup_user(user_spec)?;
+    apply(&Confinement {
+        caps: docker_caps(set, &ids),
+        no_new_privileges,
+        seccomp,
+        ids: &ids,
+        cwd,
+        create_cwd: false,
+        keep_fds: &[],
+    })?;
+    Ok(with_home(env, &ids))
 }

@@ -183,18 +183,7 @@ struct Plan<'a> {
 /// In the forked child, inside the container: confine and exec.
 fn child(p: &Plan) -> i32 {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let confined = super::confine::enter(
-        &super::confine::ProcessPlan {
-            caps: p.caps,
-            no_new_privileges: p.nnp,
-            seccomp: p.seccomp,
-            user: p.user,
-            workdir: p.workdir,
-            create_workdir: false,
-            keep_fd: None,
-        },
-        p.env,
-    );
+    let confined = super::confine::enter_as(p.user, p.caps, p.nnp, p.seccomp, p.workdir, p.env);
     let env = match confined {
         Ok(env) => env,
         Err(m) => {

@@ -1,127 +1,260 @@
-//! The container's first process, between clone and exec. It runs in a
-//! child of the single-threaded shim (never in a process hosting Lua or
-//! tokio). It waits for the shim's go, builds the root, drops privileges
-//! and execs the command. Failures go back over a CLOEXEC pipe as
-//! "CODE\nmessage": EOF on that pipe means exec succeeded.
-use super::caps::CapSet;
+//! The container's first process, between clone and exec, doing what a
+//! [`ContainerPlan`] says. It runs in a child of a single-threaded
+//! process (the monitor, or `bocker-runc create`; never a process hosting
+//! Lua or tokio). It joins the namespaces given by path, waits for the
+//! parent's go, builds the root (with the parent running the hooks of that
+//! moment), sets up the console, confines itself, reports ready, waits on
+//! the exec fifo when there is one, and execs the process. Every message
+//! to the parent is a [`Message`]; EOF on that pipe means it exec'd.
+use super::confine::{self, Confinement};
 use super::message::Message;
-use super::confine::{self, ProcessPlan};
-use super::rootfs::{self, BindPlan, DeviceNode, RootfsPlan};
+use super::plan::ContainerPlan;
+use super::rootfs::{self, RootSource};
+use super::user::Ids;
+use crate::oci::state::OciState;
 use std::ffi::CString;
+use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::PathBuf;
 
-pub struct InitPlan {
-    pub layers_dir: PathBuf,
-    pub mount_options: String,
-    pub rootfs: PathBuf,
-    pub binds: Vec<BindPlan>,
-    pub etc_files: Vec<(String, PathBuf)>,
-    pub readonly_rootfs: bool,
-    pub privileged: bool,
-    /// mount the (namespaced) cgroup2 filesystem at /sys/fs/cgroup
-    pub cgroup2: bool,
-    pub devices: Vec<DeviceNode>,
-    pub caps: CapSet,
-    pub no_new_privileges: bool,
-    pub seccomp: Option<super::seccomp::Filter>,
-    pub hostname: String,
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub user: String,
-    /// fds for the container's 0, 1, 2
-    pub stdio: [RawFd; 3],
-    pub tty: bool,
-    /// with a tty: the socket to send the pty master over
+/// What the init does besides the plan.
+pub struct InitSpec<'a> {
+    pub plan: &'a ContainerPlan,
+    pub source: RootSource<'a>,
+    /// the process's 0, 1, 2; None: the ones inherited from the parent
+    pub stdio: Option<[RawFd; 3]>,
+    /// with a terminal: the socket to send the pty master over
     pub console: Option<RawFd>,
-    /// bring `lo` up (the container has its own network namespace)
-    pub loopback: bool,
+    /// an O_PATH descriptor of the exec fifo (wait for `start`)
+    pub exec_fifo: Option<RawFd>,
+    /// descriptors 3..3+N stay open for the process
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// the parent runs hooks when the mounts are in place (prestart,
+    /// createRuntime), and sends the state for the container's own
+    pub hooks: bool,
 }
 
 pub struct InitPipes {
-    pub go_read: std::fs::File,
-    pub err_write: std::fs::File,
+    pub from_parent: std::fs::File,
+    pub to_parent: std::fs::File,
 }
 
 /// Runs in the cloned child; returns only to exit with the code.
-pub fn run(plan: &InitPlan, pipes: &InitPipes) -> isize {
-    // wait for the shim: cgroup joined, network ready (the shim writes Go
-    // and closes its end)
-    if Message::receive(&pipes.go_read) != Some(Message::Go) {
+pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
+    // a failed write to a parent that is gone must not kill us silently;
+    // restored to the default right before exec
+    // SAFETY: plain signal disposition change in our own process.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let plan = spec.plan;
+    if let Err(msg) = join_namespaces(plan) {
+        return fail(pipes, 125, &msg);
+    }
+    // wait for the parent: cgroup joined, network ready
+    if Message::receive(&pipes.from_parent) != Some(Message::Go) {
         return 125;
     }
-    // a cgroup namespace rooted at the container's cgroup, which the shim
-    // has just moved us into: the container sees its own cgroup as /
-    // SAFETY: plain unshare of our own process.
-    if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
-        return fail(pipes, 125, &format!("cgroup namespace: {}", std::io::Error::last_os_error()));
+    if plan.namespaces.new_cgroup {
+        // a cgroup namespace rooted at the cgroup the parent has just
+        // moved us into: the container sees its own cgroup as /
+        // SAFETY: plain unshare of our own process.
+        if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
+            return fail(pipes, 125, &format!("cgroup namespace: {}", std::io::Error::last_os_error()));
+        }
     }
-    let env = match prepare(plan, pipes) {
-        Ok(env) => env,
-        Err(msg) => return fail(pipes, 125, &msg),
+    let (program, env, state) = match prepare(spec, pipes) {
+        Ok(p) => p,
+        Err((code, msg)) => return fail(pipes, code, &msg),
     };
-    let (code, msg) = exec_args(&plan.args, &env);
+    let _ = Message::Ready.send(&pipes.to_parent);
+    if let Some(fifo) = spec.exec_fifo {
+        if let Err(msg) = wait_for_start(fifo) {
+            return fail(pipes, 125, &msg);
+        }
+        if let Some(state) = &state {
+            if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), state) {
+                return fail(pipes, 125, &format!("startContainer hook: {msg}"));
+            }
+        }
+    }
+    let (code, msg) = exec(&program, &plan.process.args, &env);
     fail(pipes, code, &msg)
 }
 
+/// Reports a failure to the parent (or, when it no longer listens, on
+/// the process's stderr) and returns the exit code.
 fn fail(pipes: &InitPipes, code: i32, msg: &str) -> isize {
-    let _ = Message::failed(code, msg).send(&pipes.err_write);
+    if Message::failed(code, msg).send(&pipes.to_parent).is_err() {
+        let _ = writeln!(std::io::stderr(), "bocker: {msg}");
+    }
     code as isize
 }
 
-fn prepare(plan: &InitPlan, pipes: &InitPipes) -> Result<Vec<String>, String> {
-    rootfs::setup(&RootfsPlan {
-        layers_dir: &plan.layers_dir,
-        mount_options: &plan.mount_options,
-        rootfs: &plan.rootfs,
-        readonly_rootfs: plan.readonly_rootfs,
-        binds: &plan.binds,
-        etc_files: &plan.etc_files,
-        privileged: plan.privileged,
-        cgroup2: plan.cgroup2,
-        devices: &plan.devices,
-    })?;
-    if plan.loopback {
-        loopback_up()?;
-    }
-    nix::unistd::sethostname(&plan.hostname).map_err(|e| format!("sethostname: {e}"))?;
-    // stdio
-    let stdio = match plan.console {
-        Some(sock) => {
-            let slave = open_console(sock)?;
-            [slave; 3]
+/// setns into every namespace given by path (but pid, which the parent
+/// joined before clone).
+fn join_namespaces(plan: &ContainerPlan) -> Result<(), String> {
+    for (flag, path) in &plan.namespaces.join {
+        if *flag == nix::sched::CloneFlags::CLONE_NEWPID {
+            continue;
         }
-        None => plan.stdio,
-    };
-    for (i, fd) in stdio.iter().enumerate() {
-        if unsafe { libc::dup2(*fd, i as i32) } < 0 {
-            return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+        let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+        // SAFETY: setns on a descriptor we own.
+        if unsafe { libc::setns(f.as_raw_fd(), flag.bits()) } != 0 {
+            return Err(format!("join namespace {}: {}", path.display(), std::io::Error::last_os_error()));
         }
     }
-    // a session of its own: the caller's terminal is never the
-    // container's controlling terminal; its own pty is, with -t
-    super::process::new_session(plan.tty.then_some(0))?;
-    confine::enter(
-        &ProcessPlan {
-            caps: plan.caps,
-            no_new_privileges: plan.no_new_privileges,
-            seccomp: plan.seccomp.as_ref(),
-            user: &plan.user,
-            workdir: &plan.workdir,
-            create_workdir: true,
-            keep_fd: Some(pipes.err_write.as_raw_fd()),
-        },
-        &plan.env,
-    )
+    Ok(())
 }
 
-/// Finds and execs the command the way execvp does, with Docker's exit
-/// codes: 127 not found, 126 found but not executable.
-pub fn exec_args(args: &[String], env: &[String]) -> (i32, String) {
-    let Some(prog) = args.first() else {
-        return (125, "no command given".into());
+type Prepared = (CString, Vec<String>, Option<OciState>);
+
+fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)> {
+    let plan = spec.plan;
+    let e125 = |m: String| (125, m);
+    let mut state = None;
+    let mut before_pivot = || -> Result<(), String> {
+        if !spec.hooks {
+            return Ok(());
+        }
+        Message::Hooks.send(&pipes.to_parent).map_err(|e| format!("report to the runtime: {e}"))?;
+        match Message::receive(&pipes.from_parent) {
+            Some(Message::Resume { state: s }) => state = s,
+            _ => return Err("the runtime did not resume the container".into()),
+        }
+        if let Some(s) = &state {
+            super::hooks::run_all(plan.hooks.create_container().as_deref().unwrap_or_default(), s)
+                .map_err(|m| format!("createContainer hook: {m}"))?;
+        }
+        Ok(())
     };
+    rootfs::setup(plan, &spec.source, spec.no_pivot, &mut before_pivot).map_err(e125)?;
+    if plan.namespaces.is_new(nix::sched::CloneFlags::CLONE_NEWNET) {
+        loopback_up().map_err(e125)?;
+    }
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(|e| e125(format!("sethostname: {e}")))?;
+    }
+    if let Some(d) = &plan.domainname {
+        // SAFETY: setdomainname with a buffer and its length.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(e125(format!("setdomainname: {}", std::io::Error::last_os_error())));
+        }
+    }
+    // stdio: the terminal made in the container's devpts, or the fds given
+    let console_slave = match spec.console {
+        Some(sock) if plan.process.terminal => Some(open_console(sock, plan.process.console_size).map_err(e125)?),
+        _ => None,
+    };
+    let stdio = match (&console_slave, spec.stdio) {
+        (Some((fd, _)), _) => Some([*fd; 3]),
+        (None, s) => s,
+    };
+    if let Some(fds) = stdio {
+        for (i, fd) in fds.iter().enumerate() {
+            // SAFETY: dup2 on descriptors we own.
+            if unsafe { libc::dup2(*fd, i as i32) } < 0 {
+                return Err(e125(format!("dup2: {}", std::io::Error::last_os_error())));
+            }
+        }
+    }
+    if let Some((_, path)) = &console_slave {
+        rootfs::bind_console(path).map_err(e125)?;
+    }
+    rootfs::finish(plan).map_err(e125)?;
+    // a session of its own: the caller's terminal is never the
+    // container's controlling terminal; its own pty is, with one
+    super::process::new_session(console_slave.as_ref().map(|_| 0)).map_err(e125)?;
+    let p = &plan.process;
+    for r in &p.rlimits {
+        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
+            return Err(e125(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error())));
+        }
+    }
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| e125(format!("oom_score_adj: {e}")))?;
+    }
+    if let Some(mask) = p.umask {
+        // SAFETY: umask never fails.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
+    let home = super::user::lookup_user(&p.uid.to_string()).ok().and_then(|i| i.home);
+    let ids = Ids { uid: p.uid, gid: p.gid, home, groups: p.additional_gids.clone() };
+    let mut keep: Vec<RawFd> = (3..3 + spec.preserve_fds as RawFd).collect();
+    keep.push(pipes.to_parent.as_raw_fd());
+    keep.push(pipes.from_parent.as_raw_fd());
+    keep.extend(spec.exec_fifo);
+    confine::apply(&Confinement {
+        caps: p.caps,
+        no_new_privileges: p.no_new_privileges,
+        seccomp: plan.seccomp.as_ref(),
+        ids: &ids,
+        cwd: &p.cwd,
+        create_cwd: true,
+        keep_fds: &keep,
+    })
+    .map_err(e125)?;
+    let env = confine::with_home(&p.env, &ids);
+    let program = find_program(&p.args, &env)?;
+    Ok((program, env, state))
+}
+
+/// Blocks until `start` opens the fifo for reading, then tells it we go.
+fn wait_for_start(fifo: RawFd) -> Result<(), String> {
+    let path = format!("/proc/self/fd/{fifo}");
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| format!("open exec fifo: {e}"))?;
+    f.write_all(b"0").map_err(|e| format!("write exec fifo: {e}"))?;
+    // SAFETY: closing the O_PATH descriptor we were given.
+    unsafe { libc::close(fifo) };
+    Ok(())
+}
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The program to exec, found as execvp would, with Docker's exit codes:
+/// 127 not found, 126 found but not executable.
+pub fn find_program(args: &[String], env: &[String]) -> Result<CString, (i32, String)> {
+    let Some(prog) = args.first() else {
+        return Err((125, "no command given".into()));
+    };
+    let usable = |p: &str| -> Result<(), i32> {
+        let c = CString::new(p).map_err(|_| libc::ENOENT)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: stat and access on a NUL-terminated path.
+        if unsafe { libc::stat(c.as_ptr(), &mut st) } != 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            return Err(libc::EACCES);
+        }
+        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            return Err(libc::EACCES);
+        }
+        Ok(())
+    };
+    let path_of = |p: &str| CString::new(p).map_err(|_| (125, "argument contains a NUL byte".to_string()));
+    if prog.contains('/') {
+        return match usable(prog) {
+            Ok(()) => path_of(prog),
+            Err(e) => Err(classify(prog, e, false)),
+        };
+    }
+    let search = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    let mut denied = false;
+    for dir in search.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = format!("{dir}/{prog}");
+        match usable(&cand) {
+            Ok(()) => return path_of(&cand),
+            Err(libc::EACCES) => denied = true,
+            Err(_) => continue,
+        }
+    }
+    Err(classify(prog, if denied { libc::EACCES } else { libc::ENOENT }, true))
+}
+
+/// execve of a found program; returns only on failure (code, message).
+fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
     let cargs: Vec<CString> = match args.iter().map(|a| CString::new(a.as_bytes())).collect() {
         Ok(v) => v,
         Err(_) => return (125, "argument contains a NUL byte".into()),
@@ -131,30 +264,23 @@ pub fn exec_args(args: &[String], env: &[String]) -> (i32, String) {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = cenv.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let try_exec = |path: &str| -> i32 {
-        let Ok(p) = CString::new(path) else { return libc::ENOENT };
-        unsafe { libc::execve(p.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT)
-    };
-    if prog.contains('/') {
-        let e = try_exec(prog);
-        return classify(prog, e, false);
+    // SAFETY: default SIGPIPE for the program; execve with NUL-terminated
+    // arrays of NUL-terminated strings that outlive the call.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr());
     }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    let mut seen_eacces = None;
-    for dir in path.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let e = try_exec(&format!("{dir}/{prog}"));
-        match e {
-            libc::ENOENT | libc::ENOTDIR => continue,
-            libc::EACCES => seen_eacces = Some(e),
-            other => return classify(prog, other, true),
-        }
+    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT);
+    classify(&args[0], e, false)
+}
+
+/// Finds and execs the command the way execvp does (bocker exec's
+/// process, already confined).
+pub fn exec_args(args: &[String], env: &[String]) -> (i32, String) {
+    match find_program(args, env) {
+        Ok(p) => exec(&p, args, env),
+        Err(e) => e,
     }
-    classify(prog, seen_eacces.unwrap_or(libc::ENOENT), true)
 }
 
 fn classify(prog: &str, errno: i32, searched: bool) -> (i32, String) {
@@ -174,6 +300,8 @@ fn classify(prog: &str, errno: i32, searched: bool) -> (i32, String) {
 
 /// Sets IFF_UP on `lo` in the current network namespace.
 fn loopback_up() -> Result<(), String> {
+    // SAFETY: a socket we own and close, ioctls with a zeroed ifreq whose
+    // name is NUL-terminated.
     unsafe {
         let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if sock < 0 {
@@ -197,17 +325,27 @@ fn loopback_up() -> Result<(), String> {
     Ok(())
 }
 
-/// Opens a pty in the container's own devpts, sends the master to the
-/// shim over `sock` and returns the slave (so `tty` names /dev/pts/0).
-fn open_console(sock: RawFd) -> Result<RawFd, String> {
+/// Opens a pty in the container's own devpts, sends the master over
+/// `sock` (as runc does: a name byte and the fd) and returns the slave
+/// and its path (so `tty` names /dev/pts/0).
+fn open_console(sock: RawFd, size: Option<(u16, u16)>) -> Result<(RawFd, String), String> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     use std::os::fd::IntoRawFd;
     let (master, slave) = super::term::open_pty()?;
+    if let Some((rows, cols)) = size {
+        let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ with a valid winsize on our own fd.
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd()))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/dev/pts/0".into());
     let fds = [master.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(b"m")];
+    let iov = [std::io::IoSlice::new(path.as_bytes())];
     sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .map_err(|e| format!("send pty master: {e}"))?;
     drop(master);
+    // SAFETY: closing the socket we were given, once.
     unsafe { libc::close(sock) };
-    Ok(slave.into_raw_fd())
+    Ok((slave.into_raw_fd(), path))
 }

@@ -49,7 +49,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
         return Ok(match report {
             Some(Message::Started) => Started { status: 0, error: None },
             Some(Message::Failed { code, message }) => Started { status: code, error: Some(message) },
-            Some(Message::Go) | None => {
+            Some(_) | None => {
                 Started { status: 125, error: Some("the container monitor exited unexpectedly".into()) }
             }
         });

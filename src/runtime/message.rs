@@ -8,8 +8,15 @@ use std::io::{Read, Write};
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "msg", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Message {
-    /// monitor → init: cgroup joined, network ready: build the root and exec
+    /// parent → init: cgroup joined, network ready: build the root
     Go,
+    /// init → parent: the mounts are in place: run the prestart and
+    /// createRuntime hooks, then resume
+    Hooks,
+    /// parent → init: go on; the container's state for its own hooks
+    Resume { state: Option<crate::oci::state::OciState> },
+    /// init → parent: set up; waiting for `start` (or exec'ing now)
+    Ready,
     /// detached monitor → CLI: the container's program is running
     Started,
     /// init → monitor, monitor → CLI: the container did not start; `code`
@@ -62,7 +69,7 @@ mod tests {
     use super::Message;
     #[test]
     fn round_trip_and_eof() {
-        for m in [Message::Go, Message::Started, Message::failed(127, "exec: \"x\": not found\nsecond line")] {
+        for m in [Message::Go, Message::Hooks, Message::Ready, Message::Resume { state: None }, Message::Started, Message::failed(127, "exec: \"x\": not found\nsecond line")] {
             let mut buf = Vec::new();
             m.send(&mut buf).unwrap();
             assert_eq!(Message::receive(&buf[..]), Some(m));

@@ -11,13 +11,16 @@ pub mod inroot;
 pub mod launch;
 pub mod message;
 pub mod mounts;
+pub mod mount_opts;
 pub mod network;
 pub mod oci;
+pub mod plan;
 pub mod process;
 pub mod rootfs;
 pub mod sealed_exe;
 pub mod seccomp;
 pub mod shim;
+pub mod spawn;
 pub mod term;
 pub mod user;
 

@@ -5,26 +5,21 @@
 //! the host. Every path inside the root is resolved inside it
 //! ([`Root`]): the image controls those paths, never the host's.
 use super::inroot::{fd_kind, fd_path, fs_magic, Root, PROC_SUPER_MAGIC, SYSFS_MAGIC};
+use super::plan::{ContainerPlan, MountKind, MountPlan};
 use crate::fsutil;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, pivot_root};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-pub struct RootfsPlan<'a> {
-    pub layers_dir: &'a Path,
-    pub mount_options: &'a str,
-    pub rootfs: &'a Path,
-    pub readonly_rootfs: bool,
-    pub binds: &'a [BindPlan],
-    pub etc_files: &'a [(String, PathBuf)],
-    /// no masks, /sys read-write, the host's devices
-    pub privileged: bool,
-    /// mount the cgroup2 filesystem (namespaced: the container's own
-    /// cgroup is its root) at /sys/fs/cgroup, read-only unless privileged
-    pub cgroup2: bool,
-    /// extra device nodes (`--device`, or the host's with `--privileged`)
-    pub devices: &'a [DeviceNode],
+/// Where the root's files come from.
+pub enum RootSource<'a> {
+    /// `plan.root` is a folder (an OCI bundle's rootfs): bound onto
+    /// itself, so that it is a mount point for pivot_root
+    Folder,
+    /// bocker's own container: the overlay of its layers, mounted at
+    /// `plan.root`, and new volumes filled from the image
+    Overlay { layers_dir: &'a Path, options: &'a str, fills: &'a [BindPlan] },
 }
 
 /// A mount inside the container (volumes, binds, tmpfs).
@@ -85,64 +80,202 @@ pub fn open_host_null() -> Result<OwnedFd, String> {
     }
 }
 
-pub fn setup(plan: &RootfsPlan) -> Result<(), String> {
+/// Builds the container's root in the current (new) mount namespace as
+/// `plan` says, up to and including pivot_root: the root itself, each
+/// mount in order, /dev's nodes, sysctls, masked and read-only paths.
+/// `before_pivot` runs once the mounts are in place (the hooks of that
+/// moment). [`finish`] completes it after the console is set up.
+pub fn setup(plan: &ContainerPlan, source: &RootSource, no_pivot: bool, before_pivot: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
     let none: Option<&str> = None;
     let null = open_host_null()?;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_SLAVE, none).map_err(err("make / rslave"))?;
-    chdir(plan.layers_dir).map_err(err(format!("chdir {}", plan.layers_dir.display())))?;
-    mount(Some("overlay"), plan.rootfs, Some("overlay"), MsFlags::empty(), Some(plan.mount_options))
-        .map_err(err("mount overlay root"))?;
-    let root = Root::open(plan.rootfs)?;
-    super::mounts::fill_volumes(&root, plan.binds)?;
-    let nosx = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-    let proc_dir = root.fresh_dir("/proc")?;
-    mount(Some("proc"), fd_path(&proc_dir).as_str(), Some("proc"), nosx, none).map_err(err("mount /proc"))?;
-    let sys_dir = root.fresh_dir("/sys")?;
-    let sys_ro = if plan.privileged { MsFlags::empty() } else { MsFlags::MS_RDONLY };
-    mount(Some("sysfs"), fd_path(&sys_dir).as_str(), Some("sysfs"), nosx | sys_ro, none).map_err(err("mount /sys"))?;
-    if plan.cgroup2 {
-        // sysfs is the kernel's: /sys/fs/cgroup is its own empty folder
-        let cg = root.open_at("/sys/fs/cgroup", libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
-            .map_err(err("open /sys/fs/cgroup"))?;
-        mount(Some("cgroup2"), fd_path(&cg).as_str(), Some("cgroup2"), nosx | sys_ro, none)
-            .map_err(err("mount /sys/fs/cgroup"))?;
+    // shared propagation is set last, after pivot_root (which refuses a
+    // shared parent)
+    let first = if plan.root_propagation.contains(MsFlags::MS_SHARED) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { plan.root_propagation };
+    mount(none, "/", none, first, none).map_err(err("set propagation of /"))?;
+    match source {
+        RootSource::Folder => {
+            mount(Some(&plan.root), &plan.root, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+                .map_err(err(format!("bind root {}", plan.root.display())))?;
+        }
+        RootSource::Overlay { layers_dir, options, .. } => {
+            chdir(*layers_dir).map_err(err(format!("chdir {}", layers_dir.display())))?;
+            mount(Some("overlay"), &plan.root, Some("overlay"), MsFlags::empty(), Some(*options))
+                .map_err(err("mount overlay root"))?;
+        }
     }
-    setup_dev(&root, plan.devices)?;
-    // volumes first, then /etc/hostname and /etc/hosts (Docker's order)
-    for b in plan.binds {
-        super::mounts::mount_into(&root, b)?;
+    let root = Root::open(&plan.root)?;
+    if let RootSource::Overlay { fills, .. } = source {
+        super::mounts::fill_volumes(&root, fills)?;
     }
-    for (name, host) in plan.etc_files {
-        let target = root.file_target(name)?;
-        mount(Some(host.as_path()), fd_path(&target).as_str(), none, MsFlags::MS_BIND, none)
-            .map_err(err(format!("bind {name}")))?;
+    for m in &plan.mounts {
+        mount_one(&root, m)?;
     }
-    if !plan.privileged {
-        mask_paths(&root, &null)?;
-        readonly_paths(&root)?;
+    // /dev from the host (a bind) already has its nodes
+    let dev_is_bind = plan.mounts.iter().any(|m| m.destination == "/dev" && matches!(m.kind, MountKind::Bind { .. }));
+    if !dev_is_bind {
+        setup_dev(&root, &plan.devices)?;
     }
+    for (key, value) in &plan.sysctl {
+        write_sysctl(&root, key, value)?;
+    }
+    mask_paths(&root, &null, &plan.masked_paths)?;
+    readonly_paths(&root, &plan.readonly_paths)?;
     drop(null);
-    chdir(plan.rootfs).map_err(err("chdir rootfs"))?;
+    before_pivot()?;
+    chdir(&plan.root).map_err(err("chdir rootfs"))?;
     drop(root);
-    pivot_root(".", ".").map_err(err("pivot_root"))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(err("detach old root"))?;
+    if no_pivot {
+        mount(Some("."), "/", none, MsFlags::MS_MOVE, none).map_err(err("move root"))?;
+        nix::unistd::chroot(".").map_err(err("chroot"))?;
+    } else {
+        pivot_root(".", ".").map_err(err("pivot_root"))?;
+        umount2(".", MntFlags::MNT_DETACH).map_err(err("detach old root"))?;
+    }
     chdir("/").map_err(err("chdir /"))?;
-    if plan.readonly_rootfs {
+    Ok(())
+}
+
+/// After pivot_root and the console: the read-only root, and a shared
+/// root propagation when asked for.
+pub fn finish(plan: &ContainerPlan) -> Result<(), String> {
+    let none: Option<&str> = None;
+    if plan.root_readonly {
         mount(none, "/", none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, none)
             .map_err(err("read-only root"))?;
+    }
+    if plan.root_propagation.contains(MsFlags::MS_SHARED) {
+        mount(none, "/", none, plan.root_propagation, none).map_err(err("set propagation of /"))?;
     }
     Ok(())
 }
 
-/// Opens a kernel file (under /proc or /sys) to mask or protect; None
-/// when this kernel does not have it. Refuses anything that is not on
-/// procfs or sysfs: a mask must never land on a file the image controls.
-fn open_kernel_path(root: &Root, p: &str) -> Result<Option<OwnedFd>, String> {
+/// /dev/console in the container: the terminal's slave bound over it.
+pub fn bind_console(slave_path: &str) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let root = Root::open(Path::new("/"))?;
+    let target = root.file_target("/dev/console")?;
+    mount(Some(slave_path), fd_path(&target).as_str(), none, MsFlags::MS_BIND, none).map_err(err("bind /dev/console"))
+}
+
+const PROPAGATION_FLAGS: MsFlags = MsFlags::MS_SHARED.union(MsFlags::MS_PRIVATE).union(MsFlags::MS_SLAVE).union(MsFlags::MS_UNBINDABLE);
+
+/// The runtime's own mount points: whatever the image has there (a
+/// symlink it planted, a file) is replaced by a real folder.
+fn is_kernel_mount_point(dest: &str) -> bool {
+    matches!(dest, "/proc" | "/sys" | "/dev" | "/dev/pts")
+}
+
+/// One entry of the configuration's `mounts`, its destination resolved
+/// inside the root and mounted through /proc/self/fd.
+fn mount_one(root: &Root, m: &MountPlan) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let dest = m.destination.as_str();
+    let o = &m.options;
+    let data = o.data.join(",");
+    let data = (!data.is_empty()).then_some(data.as_str());
+    match &m.kind {
+        MountKind::Bind { source } => {
+            let meta = std::fs::metadata(source).map_err(err(format!("bind source {}", source.display())))?;
+            let target = if meta.is_dir() { root.mkdir_all(dest)? } else { root.file_target(dest)? };
+            let mut flags = MsFlags::MS_BIND;
+            if o.recursive {
+                flags |= MsFlags::MS_REC;
+            }
+            mount(Some(source.as_path()), fd_path(&target).as_str(), none, flags, none)
+                .map_err(err(format!("bind {} on {dest}", source.display())))?;
+            let extra = o.flags & !PROPAGATION_FLAGS;
+            if !extra.is_empty() {
+                // the fd names the inode under the new mount: reopen it
+                let t = root.open_at(dest, libc::O_PATH).map_err(err(dest))?;
+                mount(none, fd_path(&t).as_str(), none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra, data)
+                    .map_err(err(format!("remount {dest}")))?;
+            }
+        }
+        MountKind::Cgroup => mount_cgroup(root, dest, o.flags)?,
+        MountKind::Filesystem { fstype, source } => {
+            let target = if is_kernel_mount_point(dest) { root.fresh_dir(dest)? } else { root.mkdir_all(dest)? };
+            match mount(Some(source.as_str()), fd_path(&target).as_str(), Some(fstype.as_str()), o.flags, data) {
+                Ok(()) => {}
+                // a host whose IPC namespace the container shares may not
+                // allow a new mqueue mount: /dev/mqueue stays a folder
+                Err(_) if fstype == "mqueue" => {}
+                Err(e) => return Err(format!("mount {fstype} on {dest}: {e}")),
+            }
+        }
+    }
+    for p in &o.propagation {
+        let t = root.open_at(dest, libc::O_PATH).map_err(err(dest))?;
+        mount(none, fd_path(&t).as_str(), none, *p, none).map_err(err(format!("propagation of {dest}")))?;
+    }
+    Ok(())
+}
+
+/// The container's cgroups at `dest`: cgroup2 on a v2 host; on v1 a
+/// tmpfs with each hierarchy mounted in it (namespaced: the container's
+/// cgroup is each one's root), read-only unless the options say rw.
+fn mount_cgroup(root: &Root, dest: &str, flags: MsFlags) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let target = root.mkdir_all(dest)?;
+    let flags = flags | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
+    if crate::cgroup::is_v2() {
+        return mount(Some("cgroup2"), fd_path(&target).as_str(), Some("cgroup2"), flags, none).map_err(err(format!("mount cgroup2 on {dest}")));
+    }
+    mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), flags & !MsFlags::MS_RDONLY, Some("mode=755"))
+        .map_err(err(format!("mount tmpfs on {dest}")))?;
+    let dir = root.open_at(dest, libc::O_PATH | libc::O_DIRECTORY).map_err(err(dest))?;
+    let table = std::fs::read_to_string("/proc/self/cgroup").map_err(err("/proc/self/cgroup"))?;
+    for line in table.lines() {
+        let mut f = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(_)) = (f.next(), f.next(), f.next()) else { continue };
+        if controllers.is_empty() {
+            continue; // the v2 part of a hybrid host
+        }
+        let (name, options) = match controllers.strip_prefix("name=") {
+            Some(n) => (n.to_string(), format!("none,{controllers}")),
+            None => (controllers.to_string(), controllers.to_string()),
+        };
+        fsutil::mkdir_at(dir.as_fd(), name.as_bytes(), 0o755).map_err(err(format!("mkdir {dest}/{name}")))?;
+        let sub = fsutil::openat_nofollow(dir.as_fd(), name.as_bytes(), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(err(format!("{dest}/{name}")))?;
+        mount(Some("cgroup"), fd_path(&sub).as_str(), Some("cgroup"), flags, Some(options.as_str()))
+            .map_err(err(format!("mount cgroup {controllers} on {dest}/{name}")))?;
+        if name.contains(',') {
+            for part in name.split(',') {
+                let _ = fsutil::symlink_at(name.as_bytes(), dir.as_fd(), part.as_bytes());
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        mount(none, fd_path(&dir).as_str(), none, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags, none)
+            .map_err(err(format!("read-only {dest}")))?;
+    }
+    Ok(())
+}
+
+/// A sysctl written in the container's own /proc/sys (which must be procfs).
+fn write_sysctl(root: &Root, key: &str, value: &str) -> Result<(), String> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let fd = root.open_at(&path, libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC).map_err(err(format!("sysctl {key}")))?;
+    if !matches!(fs_magic(fd.as_fd()), Ok(PROC_SUPER_MAGIC)) {
+        return Err(format!("sysctl {key}: {path} is not on procfs"));
+    }
+    let mut f = std::fs::File::from(fd);
+    use std::io::Write;
+    f.write_all(value.as_bytes()).map_err(err(format!("sysctl {key}={value}")))
+}
+
+/// Opens a path to mask or protect; None when it does not exist. Under
+/// /proc and /sys it must be the kernel's (procfs, sysfs): a mask must
+/// never land on a file the image put there.
+fn open_protected_path(root: &Root, p: &str) -> Result<Option<OwnedFd>, String> {
     let fd = match root.open_at(p, libc::O_PATH | libc::O_NOFOLLOW) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(format!("open {p}: {e}")),
     };
+    let kernel = p.starts_with("/proc/") || p.starts_with("/sys/") || p == "/proc" || p == "/sys";
+    if !kernel {
+        return Ok(Some(fd));
+    }
     match fs_magic(fd.as_fd()) {
         Ok(PROC_SUPER_MAGIC) | Ok(SYSFS_MAGIC) => Ok(Some(fd)),
         Ok(_) => Err(format!("{p} is not on procfs or sysfs: refusing to mask it")),
@@ -150,12 +283,12 @@ fn open_kernel_path(root: &Root, p: &str) -> Result<Option<OwnedFd>, String> {
     }
 }
 
-/// Docker's masked paths: an empty read-only tmpfs over folders, the
-/// host's checked /dev/null over files.
-fn mask_paths(root: &Root, null: &OwnedFd) -> Result<(), String> {
+/// Masked paths: an empty read-only tmpfs over folders, the host's
+/// checked /dev/null over files.
+fn mask_paths(root: &Root, null: &OwnedFd, paths: &[String]) -> Result<(), String> {
     let none: Option<&str> = None;
-    for p in MASKED {
-        let Some(t) = open_kernel_path(root, p)? else { continue };
+    for p in paths {
+        let Some(t) = open_protected_path(root, p)? else { continue };
         let target = fd_path(&t);
         let is_dir = matches!(fd_kind(t.as_fd()), Ok((libc::S_IFDIR, _)));
         if is_dir {
@@ -168,50 +301,41 @@ fn mask_paths(root: &Root, null: &OwnedFd) -> Result<(), String> {
     Ok(())
 }
 
-/// Docker's read-only paths: bound onto themselves, then made read-only.
-fn readonly_paths(root: &Root) -> Result<(), String> {
+/// Read-only paths: bound onto themselves, then made read-only.
+fn readonly_paths(root: &Root, paths: &[String]) -> Result<(), String> {
     let none: Option<&str> = None;
     let nosx = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-    for p in READONLY {
-        let Some(t) = open_kernel_path(root, p)? else { continue };
+    for p in paths {
+        let Some(t) = open_protected_path(root, p)? else { continue };
         let tp = fd_path(&t);
         mount(Some(tp.as_str()), tp.as_str(), none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
             .map_err(err(format!("bind {p}")))?;
         // the fd names the inode under the new mount: reopen it
-        let Some(t) = open_kernel_path(root, p)? else { continue };
+        let Some(t) = open_protected_path(root, p)? else { continue };
         mount(none, fd_path(&t).as_str(), none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nosx, none)
             .map_err(err(format!("read-only {p}")))?;
     }
     Ok(())
 }
 
+/// /dev's nodes (the defaults, then the configuration's) and links.
 fn setup_dev(root: &Root, extra: &[DeviceNode]) -> Result<(), String> {
-    let none: Option<&str> = None;
-    let dev_dir = root.fresh_dir("/dev")?;
-    mount(Some("tmpfs"), fd_path(&dev_dir).as_str(), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k")).map_err(err("mount /dev"))?;
-    // the new tmpfs, not the folder under it
-    let dev = root.open_at("/dev", libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW).map_err(err("open /dev"))?;
+    let dev = root.mkdir_all("/dev")?;
     let d = dev.as_fd();
     for (name, major, minor) in DEFAULT_NODES {
-        make_node(d, name, libc::S_IFCHR, *major, *minor, 0o666)?;
+        if fsutil::lstat_at(d, name.as_bytes()).ok().flatten().is_some() {
+            continue;
+        }
+        if make_node(d, name, libc::S_IFCHR, *major, *minor, 0o666).is_err() {
+            bind_host_node(d, name)?;
+        }
     }
     for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")] {
-        fsutil::symlink_at(target.as_bytes(), d, link.as_bytes()).map_err(err(format!("/dev/{link}")))?;
+        if fsutil::lstat_at(d, link.as_bytes()).ok().flatten().is_none() {
+            fsutil::symlink_at(target.as_bytes(), d, link.as_bytes()).map_err(err(format!("/dev/{link}")))?;
+        }
     }
-    for (name, mode) in [("pts", 0o755), ("shm", 0o1777), ("mqueue", 0o755)] {
-        fsutil::mkdir_at(d, name.as_bytes(), mode).map_err(err(format!("mkdir /dev/{name}")))?;
-    }
-    let sub = |name: &str| {
-        fsutil::openat_nofollow(d, name.as_bytes(), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(err(format!("/dev/{name}")))
-    };
-    mount(Some("devpts"), fd_path(&sub("pts")?).as_str(), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620,gid=5")).map_err(err("mount /dev/pts"))?;
-    let nosx = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-    mount(Some("shm"), fd_path(&sub("shm")?).as_str(), Some("tmpfs"), nosx, Some("mode=1777,size=65536k"))
-        .map_err(err("mount /dev/shm"))?;
-    let _ = mount(Some("mqueue"), fd_path(&sub("mqueue")?).as_str(), Some("mqueue"), nosx, none);
     for n in extra {
         let (parent, name) = match n.path.rsplit_once('/') {
             Some((p, name)) if !name.is_empty() => (p, name),
@@ -230,6 +354,18 @@ fn setup_dev(root: &Root, extra: &[DeviceNode]) -> Result<(), String> {
         fsutil::lchown_at(pfd.as_fd(), name.as_bytes(), n.uid, n.gid).map_err(err(format!("chown {}", n.path)))?;
     }
     Ok(())
+}
+
+/// Where mknod is not allowed: the host's node bound over an empty file
+/// (as runc does).
+fn bind_host_node(dev: std::os::fd::BorrowedFd<'_>, name: &str) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let f = fsutil::openat_nofollow(dev, name.as_bytes(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC, 0o644)
+        .map_err(err(format!("create /dev/{name}")))?;
+    drop(f);
+    let t = fsutil::openat_nofollow(dev, name.as_bytes(), libc::O_PATH, 0).map_err(err(format!("/dev/{name}")))?;
+    mount(Some(format!("/dev/{name}").as_str()), fd_path(&t).as_str(), none, MsFlags::MS_BIND, none)
+        .map_err(err(format!("bind the host's /dev/{name}")))
 }
 
 /// mknod with the mode set exactly (mknod honours the umask).

@@ -5,14 +5,14 @@
 //! session, reports `Message::Started` (or the failure) on stdout and
 //! outlives the CLI.
 use crate::state::containers::Status;
-use super::init::{self, InitPipes, InitPlan};
+use super::init::InitSpec;
+use super::rootfs::RootSource;
 use super::message::Message;
 use super::term::{copy_winsize, pump, Pump, RawMode};
 use super::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
-use nix::sched::CloneFlags;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -138,7 +138,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         .map_err(|e| (125, format!("open log: {e}")))?;
 
     let net_files = network::etc_files(store, c).map_err(fail)?;
-    let etc_files = write_etc_files(store, c, &net_files).map_err(fail)?;
+    write_etc_files(store, c, &net_files).map_err(fail)?;
     let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
@@ -166,65 +166,35 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         };
         Stdio::Pipes { out_r, err_r, in_w, child: [stdin, out_w, err_w] }
     };
-    let child_fds: [RawFd; 3] = match &stdio {
-        Stdio::Pty { .. } => [-1; 3],
-        Stdio::Pipes { child, .. } => [child[0].as_raw_fd(), child[1].as_raw_fd(), child[2].as_raw_fd()],
-    };
-    let sec = &c.security;
-    let caps = super::caps::resolve(sec);
-    let seccomp = super::seccomp::compile(&sec.seccomp, caps).map_err(|e| (125, e.to_string()))?;
-    let devices = super::devices::nodes_for(sec).map_err(|e| (125, e))?;
-    let plan = InitPlan {
-        layers_dir: store.layers_dir(),
-        mount_options,
-        rootfs,
-        binds: super::mounts::plans_for(store, c),
-        etc_files,
-        readonly_rootfs: sec.read_only,
-        privileged: sec.privileged,
-        cgroup2: crate::cgroup::is_v2(),
-        devices,
-        caps,
-        no_new_privileges: sec.no_new_privileges,
-        seccomp,
-        hostname: c.hostname.clone(),
-        args: c.args.clone(),
-        env: c.env.clone(),
-        workdir: c.workdir.clone(),
-        user: c.user.clone(),
-        stdio: child_fds,
-        tty: c.tty,
+    // the configuration, written to the container's folder (what
+    // `inspect --spec` shows) and carried out by the init
+    let spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
+    std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
+    let plan = super::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    let layers_dir = store.layers_dir();
+    let fills: Vec<super::rootfs::BindPlan> =
+        super::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
+    let init_spec = InitSpec {
+        plan: &plan,
+        source: RootSource::Overlay { layers_dir: &layers_dir, options: &mount_options, fills: &fills },
+        stdio: match &stdio {
+            Stdio::Pty { .. } => None,
+            Stdio::Pipes { child, .. } => Some([child[0].as_raw_fd(), child[1].as_raw_fd(), child[2].as_raw_fd()]),
+        },
         console: match &stdio {
             Stdio::Pty { child_console, .. } => Some(child_console.as_raw_fd()),
             _ => None,
         },
-        loopback: c.network != crate::net::NetMode::Host,
+        exec_fifo: None,
+        preserve_fds: 0,
+        no_pivot: false,
+        hooks: false,
     };
-    let (go_read, go_write) = pipe().map_err(fail)?;
-    let (err_read, err_write) = pipe().map_err(fail)?;
-    let pipes = InitPipes { go_read: go_read.into(), err_write: err_write.into() };
-
-    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
-    if c.network != crate::net::NetMode::Host {
-        flags |= CloneFlags::CLONE_NEWNET;
-    }
-    let mut stack = vec![0u8; 1 << 20];
-    let child = unsafe {
-        nix::sched::clone(
-            Box::new(|| {
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                init::run(&plan, &pipes)
-            }),
-            &mut stack,
-            flags,
-            Some(libc::SIGCHLD),
-        )
-    }
-    .map_err(|e| (125, format!("clone: {e}")))?;
+    let mut spawned = super::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
+    let child = spawned.pid;
     let pid = child.as_raw();
-    drop(pipes.go_read);
-    drop(pipes.err_write);
-    drop(plan);
+    drop(init_spec);
     // keep only the parent's ends of stdio
     let stdio = match stdio {
         Stdio::Pty { console, child_console } => {
@@ -263,10 +233,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         network::release(store, c, net.as_ref());
         return Err(kill_child(e.to_string()));
     }
-    // go
-    let _ = Message::Go.send(std::fs::File::from(go_write));
+    // go: the init builds the root and reports ready (or its failure)
+    let ready = spawned.go().map_err(|m| (125, m)).and_then(|()| spawned.wait_ready(&mut || Ok(None)));
     let stdio = match stdio {
-        ParentIo::Console(sock) => match receive_master(&sock) {
+        ParentIo::Console(sock) if ready.is_ok() => match receive_master(&sock) {
             Some(master) => {
                 if !detach {
                     copy_winsize(0, master.as_raw_fd());
@@ -277,11 +247,11 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         },
         other => other,
     };
-    if let Some(report) = Message::receive(std::fs::File::from(err_read)) {
-        let (code, msg) = match report {
-            Message::Failed { code, message } => (code, message),
-            other => (125, format!("unexpected message from the container's init: {other:?}")),
-        };
+    let failure = match ready {
+        Err(f) => Some(f),
+        Ok(()) => spawned.wait_exec(),
+    };
+    if let Some((code, msg)) = failure {
         let _ = nix::sys::wait::waitpid(child, None);
         network::release(store, c, net.as_ref());
         drop(guard);

@@ -1,0 +1,97 @@
+//! The parent's side of starting a container's init: clone it into its
+//! namespaces (joining a pid namespace first when the plan names one),
+//! then go, hooks and ready over the typed [`Message`] pipes. Used by the
+//! monitor (`bocker run`) and by `bocker-runc create`.
+use super::init::{self, InitPipes, InitSpec};
+use super::message::Message;
+use crate::oci::state::OciState;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// A cloned init, waiting for [`Spawned::go`].
+pub struct Spawned {
+    pub pid: Pid,
+    to_init: Option<std::fs::File>,
+    from_init: std::fs::File,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))
+}
+
+/// Clones the init. It runs `init::run` with `spec` and waits for go.
+pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
+    if let Some(path) = spec.plan.namespaces.joins(CloneFlags::CLONE_NEWPID) {
+        // children of this process are born in that pid namespace
+        let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+        // SAFETY: setns on a descriptor we own.
+        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+            return Err(format!("join pid namespace {}: {}", path.display(), std::io::Error::last_os_error()));
+        }
+    }
+    let (go_read, go_write) = pipe()?;
+    let (msg_read, msg_write) = pipe()?;
+    let pipes = InitPipes { from_parent: go_read.into(), to_parent: msg_write.into() };
+    let mut stack = vec![0u8; 1 << 20];
+    // SAFETY: the child runs init::run on its own copy of the address
+    // space (no CLONE_VM) and only exits through the returned code; this
+    // process is single-threaded.
+    let pid = unsafe {
+        nix::sched::clone(
+            Box::new(|| init::run(spec, &pipes)),
+            &mut stack,
+            spec.plan.namespaces.clone_flags,
+            Some(libc::SIGCHLD),
+        )
+    }
+    .map_err(|e| format!("clone: {e}"))?;
+    drop(pipes);
+    Ok(Spawned { pid, to_init: Some(go_write.into()), from_init: msg_read.into() })
+}
+
+impl Spawned {
+    /// Lets the init build the root.
+    pub fn go(&mut self) -> Result<(), String> {
+        let to = self.to_init.as_ref().ok_or("the init was already let go")?;
+        Message::Go.send(to).map_err(|e| format!("start the container's init: {e}"))
+    }
+
+    /// Waits until the init is set up. On `Hooks`, runs `hooks` (the
+    /// prestart and createRuntime hooks; it returns the state the
+    /// container's own hooks get) and resumes it. A failure is the init's
+    /// (code, message), or 125 when it died without one.
+    pub fn wait_ready(&mut self, hooks: &mut dyn FnMut() -> Result<Option<OciState>, String>) -> Result<(), (i32, String)> {
+        loop {
+            match Message::receive(&self.from_init) {
+                Some(Message::Ready) => return Ok(()),
+                Some(Message::Hooks) => {
+                    let state = hooks().map_err(|m| (125, m))?;
+                    let to = self.to_init.as_ref().ok_or((125, "the init's pipe is closed".to_string()))?;
+                    Message::Resume { state }.send(to).map_err(|e| (125, format!("resume the container's init: {e}")))?;
+                }
+                Some(Message::Failed { code, message }) => return Err((code, message)),
+                Some(other) => return Err((125, format!("unexpected message from the container's init: {other:?}"))),
+                None => return Err((125, "the container's init exited during setup".into())),
+            }
+        }
+    }
+
+    /// After ready (no exec fifo): None once the init exec'd, or its
+    /// failure to exec (code, message).
+    pub fn wait_exec(self) -> Option<(i32, String)> {
+        drop(self.to_init);
+        match Message::receive(&self.from_init) {
+            None => None,
+            Some(Message::Failed { code, message }) => Some((code, message)),
+            Some(other) => Some((125, format!("unexpected message from the container's init: {other:?}"))),
+        }
+    }
+
+    /// Kills and reaps the init (setup failed on our side).
+    pub fn kill(self) {
+        // SAFETY: kill of our own child.
+        unsafe { libc::kill(self.pid.as_raw(), libc::SIGKILL) };
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+}
