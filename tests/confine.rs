@@ -47,8 +47,11 @@ fn walk(d: &Path, out: &mut Vec<String>) {
     }
 }
 
-fn host_mounts() -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count()
+/// Host mounts on or from this test's folder (other tests may mount and
+/// unmount elsewhere meanwhile).
+fn host_mounts_of(e: &Env) -> Vec<String> {
+    let dir = e.dir.path().to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&dir)).map(String::from).collect()
 }
 
 /// A busybox root filesystem changed by `f`, as an image of this store.
@@ -86,11 +89,11 @@ fn dev_null_symlinked_to_a_host_file_under_a_dev_volume() {
         symlink(&file, &r.join("dev/null"));
     });
     let img = derive(&e, &base, "devnull:1", "VOLUME /dev");
-    let before = (c.snapshot(), host_mounts());
+    let before = (c.snapshot(), host_mounts_of(&e));
     let o = e.run(&["run", "--rm", &img, "sh", "-c", "cat /proc/keys; echo x > /proc/keys; cat /proc/timer_list | head -1"]);
     let out = text(&o.stdout);
     assert!(!out.contains("canary"), "the host file leaked into the container: {out}");
-    assert_eq!(before, (c.snapshot(), host_mounts()), "the host changed");
+    assert_eq!(before, (c.snapshot(), host_mounts_of(&e)), "the host changed");
 }
 
 #[test]
@@ -102,11 +105,11 @@ fn etc_symlinked_to_a_host_dir() {
         std::fs::remove_dir_all(r.join("etc")).unwrap();
         symlink(&target, &r.join("etc"));
     });
-    let before = (c.snapshot(), host_mounts());
+    let before = (c.snapshot(), host_mounts_of(&e));
     let o = e.run(&["run", "--rm", "--hostname", "hn", &img, "cat", "/etc/hostname"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "hn\n");
-    assert_eq!(before, (c.snapshot(), host_mounts()), "the host changed");
+    assert_eq!(before, (c.snapshot(), host_mounts_of(&e)), "the host changed");
 }
 
 #[test]
@@ -119,10 +122,10 @@ fn proc_sys_dev_symlinked_to_host_dirs() {
             symlink(&target, &r.join(d));
         }
     });
-    let before = (c.snapshot(), host_mounts());
+    let before = (c.snapshot(), host_mounts_of(&e));
     let out = e.ok(&["run", "--rm", &img, "sh", "-c", "ls /dev/null && grep -c . /proc/self/status >/dev/null && ls /sys/class/net"]);
     assert!(out.contains("/dev/null") && out.contains("lo"), "{out}");
-    assert_eq!(before, (c.snapshot(), host_mounts()), "the host changed");
+    assert_eq!(before, (c.snapshot(), host_mounts_of(&e)), "the host changed");
 }
 
 #[test]
@@ -149,11 +152,11 @@ fn a_container_that_swaps_its_etc_for_a_symlink_and_starts_again() {
     let target = c.dir.join("sub").to_string_lossy().into_owned();
     let id = e.ok(&["create", &img, "sh", "-c", &format!("rm -rf /etc; ln -s {target} /etc; cat /etc/hostname")]);
     let id = id.trim();
-    let before = (c.snapshot(), host_mounts());
+    let before = (c.snapshot(), host_mounts_of(&e));
     e.run(&["start", "-a", id]);
     let o = e.run(&["start", "-a", id]);
     assert!(o.status.success(), "second start: {}", text(&o.stderr));
-    assert_eq!(before, (c.snapshot(), host_mounts()), "the host changed");
+    assert_eq!(before, (c.snapshot(), host_mounts_of(&e)), "the host changed");
     e.ok(&["rm", id]);
 }
 

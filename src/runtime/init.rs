@@ -70,8 +70,9 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         if let Err(msg) = wait_for_start(fifo) {
             return fail(pipes, 125, &msg);
         }
-        if let Some(state) = &state {
-            if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), state) {
+        if let Some(mut state) = state.clone() {
+            state.status = crate::oci::state::OciStatus::Created;
+            if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), &state) {
                 return fail(pipes, 125, &format!("startContainer hook: {msg}"));
             }
         }

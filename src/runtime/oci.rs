@@ -2,8 +2,20 @@
 //! create a container from a bundle's configuration and leave its init
 //! waiting on the exec fifo, exec a process into a running container.
 //! Everything a configuration asks for is done or refused here.
+use super::confine::{self, Confinement};
+use super::init::InitSpec;
+use super::message::Message;
+use super::plan::ProcessPlan;
+use super::rootfs::RootSource;
+use super::user::Ids;
 use super::RuntimeError;
+use crate::cgroup::resources::{oci_path_here, Resources};
+use crate::cgroup::ContainerCgroup;
+use crate::oci::state::{OciState, OciStatus};
+use crate::state::containers::process_start_time;
 use oci_spec::runtime::{Process, Spec};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub struct CreateRequest<'a> {
@@ -34,8 +46,93 @@ pub struct Created {
 /// Sets up the container (namespaces, cgroup, root, hooks up to
 /// createContainer) and returns once its init waits on the exec fifo
 /// (or has exec'd, without a fifo). On error nothing is left behind.
-pub fn create(_req: &CreateRequest) -> Result<Created, RuntimeError> {
-    Err(RuntimeError::Setup("create: not yet implemented".into()))
+pub fn create(req: &CreateRequest) -> Result<Created, RuntimeError> {
+    let setup = RuntimeError::Setup;
+    let plan = super::plan::from_spec(req.spec, req.bundle).map_err(|e| setup(e.to_string()))?;
+    let resources = match &plan.resources {
+        Some(r) => Resources::from_oci(r)?,
+        None => Resources::default(),
+    };
+    let console = match (plan.process.terminal, req.console_socket) {
+        (true, Some(path)) => Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .map(OwnedFd::from)
+                .map_err(|e| setup(format!("connect to the console socket {}: {e}", path.display())))?,
+        ),
+        (true, None) => return Err(setup("process.terminal needs --console-socket".into())),
+        (false, _) => None,
+    };
+    let fifo = match req.exec_fifo {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+                .open(path)
+                .map(OwnedFd::from)
+                .map_err(|e| setup(format!("open {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let cgroup_path = oci_path_here(plan.cgroups_path.as_deref(), req.id);
+    let cgroup = ContainerCgroup::create_at(&cgroup_path, &resources)?;
+    let hooks = &plan.hooks;
+    let has_hooks = [hooks.prestart(), hooks.create_runtime(), hooks.create_container(), hooks.start_container()]
+        .iter()
+        .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+    let init = InitSpec {
+        plan: &plan,
+        source: RootSource::Folder,
+        stdio: None,
+        console: console.as_ref().map(|c| c.as_raw_fd()),
+        exec_fifo: fifo.as_ref().map(|f| f.as_raw_fd()),
+        preserve_fds: req.preserve_fds,
+        no_pivot: req.no_pivot,
+        hooks: has_hooks,
+    };
+    let mut spawned = match super::spawn::clone_init(&init) {
+        Ok(s) => s,
+        Err(m) => {
+            let _ = cgroup.delete();
+            return Err(setup(m));
+        }
+    };
+    drop(console);
+    drop(fifo);
+    let pid = spawned.pid.as_raw();
+    let state = |status| OciState {
+        oci_version: req.spec.version().to_string(),
+        id: req.id.to_string(),
+        status,
+        pid: Some(pid),
+        bundle: req.bundle.to_path_buf(),
+        annotations: plan.annotations.clone(),
+    };
+    let ready = cgroup
+        .add_process(pid)
+        .map_err(|e| (125, e.to_string()))
+        .and_then(|()| spawned.go().map_err(|m| (125, m)))
+        .and_then(|()| {
+            spawned.wait_ready(&mut || {
+                let s = state(OciStatus::Creating);
+                super::hooks::run_all(hooks.prestart().as_deref().unwrap_or_default(), &s).map_err(|m| format!("prestart hook: {m}"))?;
+                super::hooks::run_all(hooks.create_runtime().as_deref().unwrap_or_default(), &s)
+                    .map_err(|m| format!("createRuntime hook: {m}"))?;
+                Ok(Some(s))
+            })
+        });
+    if let Err((_, msg)) = ready {
+        spawned.kill();
+        let _ = cgroup.delete();
+        return Err(setup(msg));
+    }
+    if req.exec_fifo.is_none() {
+        if let Some((_, msg)) = spawned.wait_exec() {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            let _ = cgroup.delete();
+            return Err(setup(msg));
+        }
+    }
+    Ok(Created { pid, pid_start: process_start_time(pid).unwrap_or(0), cgroup_path })
 }
 
 pub struct ExecRequest<'a> {
@@ -50,7 +147,119 @@ pub struct ExecRequest<'a> {
 }
 
 /// Starts `process` in the container; returns its pid (a child of the
-/// calling process, which waits for it or not).
-pub fn exec(_req: &ExecRequest) -> Result<i32, RuntimeError> {
-    Err(RuntimeError::Setup("exec: not yet implemented".into()))
+/// calling process, which waits for it or not). Fails (and leaves
+/// nothing) when the process cannot be started or exec'd.
+pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
+    let setup = RuntimeError::Setup;
+    let process = super::plan::process_from_oci(req.process).map_err(|e| setup(e.to_string()))?;
+    let seccomp = super::plan::seccomp_of(req.spec, process.caps.bounding).map_err(|e| setup(e.to_string()))?;
+    let console = match (process.terminal, req.console_socket) {
+        (true, Some(path)) => Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .map(OwnedFd::from)
+                .map_err(|e| setup(format!("connect to the console socket {}: {e}", path.display())))?,
+        ),
+        (true, None) => return Err(setup("a terminal needs --console-socket".into())),
+        (false, _) => None,
+    };
+    // open every namespace of the init first, then join (mnt last)
+    let mut fds = Vec::new();
+    for (kind, flag) in [("cgroup", libc::CLONE_NEWCGROUP), ("ipc", libc::CLONE_NEWIPC), ("uts", libc::CLONE_NEWUTS), ("net", libc::CLONE_NEWNET), ("pid", libc::CLONE_NEWPID), ("mnt", libc::CLONE_NEWNS)] {
+        let p = format!("/proc/{}/ns/{kind}", req.pid);
+        let f = std::fs::File::open(&p).map_err(|e| setup(format!("{p}: {e}")))?;
+        fds.push((kind, flag, f));
+    }
+    ContainerCgroup::load_at(req.cgroup_path).add_process(std::process::id() as i32)?;
+    for (kind, flag, f) in &fds {
+        // SAFETY: setns on descriptors we own.
+        if unsafe { libc::setns(f.as_raw_fd(), *flag) } != 0 {
+            return Err(setup(format!("join the container's {kind} namespace: {}", std::io::Error::last_os_error())));
+        }
+    }
+    drop(fds);
+    let (err_read, err_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(format!("pipe: {e}")))?;
+    // SAFETY: this process is single-threaded; the child only confines
+    // itself and execs (or exits).
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => Err(setup(format!("fork: {e}"))),
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(err_read);
+            let to_parent = std::fs::File::from(err_write);
+            let (code, msg) = match exec_child(&process, seccomp.as_ref(), console, req.preserve_fds, to_parent.as_raw_fd()) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let _ = Message::failed(code, msg).send(&to_parent);
+            // SAFETY: leaving the forked child without running destructors.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(err_write);
+            match Message::receive(std::fs::File::from(err_read)) {
+                None => Ok(child.as_raw()),
+                Some(Message::Failed { message, .. }) => {
+                    let _ = nix::sys::wait::waitpid(child, None);
+                    Err(setup(message))
+                }
+                Some(other) => Err(setup(format!("unexpected message from the exec'd process: {other:?}"))),
+            }
+        }
+    }
+}
+
+/// In the forked child, inside the container: stdio, session, rlimits,
+/// confinement, exec. Returns only on failure.
+fn exec_child(p: &ProcessPlan, seccomp: Option<&super::seccomp::Filter>, console: Option<OwnedFd>, preserve_fds: u32, report: RawFd) -> Result<std::convert::Infallible, (i32, String)> {
+    let e125 = |m: String| (125, m);
+    // SAFETY: restoring default dispositions in the child.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let tty = match console {
+        Some(sock) => {
+            let (master, slave) = super::term::open_pty().map_err(e125)?;
+            if let Some((rows, cols)) = p.console_size {
+                let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+                // SAFETY: TIOCSWINSZ with a valid winsize on our own fd.
+                unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+            }
+            use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+            let fds = [master.as_raw_fd()];
+            let iov = [std::io::IoSlice::new(b"/dev/ptmx")];
+            sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+                .map_err(|e| e125(format!("send pty master: {e}")))?;
+            for i in 0..3 {
+                // SAFETY: dup2 on descriptors we own.
+                unsafe { libc::dup2(slave.as_raw_fd(), i) };
+            }
+            true
+        }
+        None => false,
+    };
+    super::process::new_session(tty.then_some(0)).map_err(e125)?;
+    for r in &p.rlimits {
+        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
+            return Err(e125(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error())));
+        }
+    }
+    if let Some(mask) = p.umask {
+        // SAFETY: umask never fails.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
+    let home = super::user::lookup_user(&p.uid.to_string()).ok().and_then(|i| i.home);
+    let ids = Ids { uid: p.uid, gid: p.gid, home, groups: p.additional_gids.clone() };
+    let mut keep: Vec<RawFd> = (3..3 + preserve_fds as RawFd).collect();
+    keep.push(report);
+    confine::apply(&Confinement {
+        caps: p.caps,
+        no_new_privileges: p.no_new_privileges,
+        seccomp,
+        ids: &ids,
+        cwd: &p.cwd,
+        create_cwd: false,
+        keep_fds: &keep,
+    })
+    .map_err(e125)?;
+    let env = confine::with_home(&p.env, &ids);
+    Err(super::init::exec_args(&p.args, &env))
 }

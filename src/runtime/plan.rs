@@ -300,6 +300,20 @@ fn invalid(what: impl Into<String>) -> PlanError {
     PlanError::Invalid(what.into())
 }
 
+/// An exec'd process (`bocker-runc exec`): its `process` object.
+pub fn process_from_oci(p: &oci_spec::runtime::Process) -> Result<ProcessPlan, PlanError> {
+    let value = serde_json::to_value(p).map_err(|e| invalid(e.to_string()))?;
+    let input: ProcessIn = serde_path_to_error::deserialize(value).map_err(|e| invalid(format!("process.{e}")))?;
+    process(input)
+}
+
+/// The container's seccomp filter (which its exec'd processes get too).
+pub fn seccomp_of(spec: &oci_spec::runtime::Spec, caps: CapSet) -> Result<Option<Filter>, PlanError> {
+    let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else { return Ok(None) };
+    let json = serde_json::to_string(s).map_err(|e| invalid(e.to_string()))?;
+    super::seccomp::compile(&crate::state::containers::Seccomp::Profile { json }, caps).map_err(|e| invalid(format!("linux.seccomp: {e}")))
+}
+
 /// Reads `spec` (whose relative root path is relative to `bundle`).
 pub fn from_spec(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Result<ContainerPlan, PlanError> {
     let value = serde_json::to_value(spec).map_err(|e| invalid(e.to_string()))?;

@@ -1,5 +1,7 @@
-//! The container's root: overlay of the image layers, /proc, /sys, /dev,
-//! volumes, /etc files, masked and read-only paths, then pivot_root. Runs
+//! The container's root as a [`ContainerPlan`] says: the root (an OCI
+//! bundle's folder, or the overlay of bocker's layers), each mount in
+//! order, /dev's nodes, sysctls, masked and read-only paths, then
+//! pivot_root. Runs
 //! in the container's new mount namespace (the child of the shim), so
 //! every mount here goes away with the namespace: nothing can leak onto
 //! the host. Every path inside the root is resolved inside it
