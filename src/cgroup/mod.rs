@@ -29,12 +29,14 @@
 //! attached (the kernel holds the program) until the leaf is removed.
 pub mod devices;
 pub mod devices_bpf;
+pub mod resources;
 pub mod v2;
 
 pub use devices::{docker_default_rules, DevicePolicy, DeviceRule};
+pub use resources::Resources;
 
 use crate::state::containers::Limits;
-use cgroups_rs::fs::{cpu::CpuController, devices::DevicesController, freezer::FreezerController, hierarchies,
+use cgroups_rs::fs::{cpu::CpuController, cpuset::CpuSetController, devices::DevicesController, freezer::FreezerController, hierarchies,
     memory::MemController, pid::PidController, Cgroup, Controller, MaxValue};
 use cgroups_rs::{CgroupPid, FreezerState};
 use std::path::Path;
@@ -58,11 +60,18 @@ pub enum CgroupError {
     FreezeTimeout(String, u64),
     #[error("cgroup v2: {0}")]
     V2(#[from] v2::V2Error),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 type Result<T> = std::result::Result<T, CgroupError>;
 
 const V1_CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "freezer", "devices"];
+/// The v1 hierarchies of an OCI container's cgroup (`create_at`,
+/// `load_at`): bocker's, plus cpuset for OCI's cpu.cpus and cpu.mems.
+const V1_OCI_CONTROLLERS: [&str; 7] = ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"];
 
 /// Where the unified hierarchy is mounted on a v2 host.
 pub const V2_ROOT: &str = "/sys/fs/cgroup";
@@ -105,7 +114,11 @@ pub struct ContainerCgroup {
 }
 
 fn v1_handle(path: &str) -> Cgroup {
-    let ctl = V1_CONTROLLERS.iter().map(|s| s.to_string()).collect();
+    v1_handle_with(path, &V1_CONTROLLERS)
+}
+
+fn v1_handle_with(path: &str, controllers: &[&str]) -> Cgroup {
+    let ctl = controllers.iter().map(|s| s.to_string()).collect();
     Cgroup::load_with_specified_controllers(hierarchies::auto(), path, ctl)
 }
 
@@ -126,7 +139,47 @@ pub fn v2_settings(limits: &Limits, granted: &[String]) -> v2::Settings {
         memory_max: (has("memory") && limits.memory > 0).then_some(limits.memory),
         swap_max: if has("memory") { v2::swap_max(limits.memory, None) } else { None },
         pids_max: limits.pids.filter(|p| *p > 0 && has("pids")),
+        ..Default::default()
     }
+}
+
+/// OCI resources as v2 files (runc's conversions: cpu.weight from
+/// shares, cpu.max "QUOTA PERIOD" keeping the current quota when only the
+/// period changes, memory.swap.max = swap − limit). A limit whose
+/// controller is not delegated fails when written, naming the file.
+pub fn resources_v2_settings(res: &Resources, current_quota: Option<&str>) -> Result<v2::Settings> {
+    let cpu_max = match (res.cpu_quota, res.cpu_period) {
+        (None, None) => None,
+        (q, p) => {
+            let quota = match q {
+                Some(q) if q > 0 => q.to_string(),
+                Some(_) => "max".to_string(),
+                None => current_quota.unwrap_or("max").to_string(),
+            };
+            Some(match p {
+                Some(p) => format!("{quota} {p}"),
+                None => quota,
+            })
+        }
+    };
+    let swap_max = match (res.memory_swap, res.memory_limit) {
+        (None, _) => None,
+        (Some(-1), _) => Some("max".to_string()),
+        (Some(s), Some(l)) if l > 0 => v2::swap_max(l, Some(s)),
+        (Some(_), _) => {
+            return Err(CgroupError::Invalid("memory swap limit needs a memory limit on cgroup v2 (swap.max = swap − limit)".into()))
+        }
+    };
+    Ok(v2::Settings {
+        cpu_weight: res.cpu_shares.map(shares_to_weight),
+        memory_max: res.memory_limit,
+        swap_max,
+        pids_max: res.pids_limit.map(|p| if p <= 0 { -1 } else { p }),
+        memory_low: res.memory_reservation,
+        cpu_max,
+        cpuset_cpus: res.cpuset_cpus.clone(),
+        cpuset_mems: res.cpuset_mems.clone(),
+    })
 }
 
 impl ContainerCgroup {
@@ -199,6 +252,111 @@ impl ContainerCgroup {
                 None => Err(CgroupError::NoDevicesController(self.path.clone())),
             },
         }
+    }
+
+    /// Creates an OCI container's cgroup at `path` (below each
+    /// hierarchy's root; see `resources::oci_path`) with `res` applied,
+    /// device rules included. On error nothing is left behind (an
+    /// existing cgroup at `path` is reused, as runc does).
+    pub fn create_at(path: &str, res: &Resources) -> Result<ContainerCgroup> {
+        let path = resources::clean_rooted(path);
+        let me = if is_v2() {
+            let root = Path::new(V2_ROOT);
+            let parent = Path::new(&path).parent().unwrap_or(Path::new(""));
+            v2::delegate(root, parent, &v2::WANTED_OCI)?;
+            let g = v2::Group::new(root, &path);
+            g.create()?;
+            ContainerCgroup { backend: Backend::V2(g), path }
+        } else {
+            let cg = v1_handle_with(&path, &V1_OCI_CONTROLLERS);
+            cg.create().map_err(|source| CgroupError::Op { path: path.clone(), what: "create", source })?;
+            ContainerCgroup { backend: Backend::V1(cg), path }
+        };
+        if let Err(e) = me.update(res) {
+            let _ = me.delete();
+            return Err(e);
+        }
+        Ok(me)
+    }
+
+    /// A handle on an OCI container's cgroup at `path` (as `create_at`).
+    pub fn load_at(path: &str) -> ContainerCgroup {
+        let path = resources::clean_rooted(path);
+        let backend = if is_v2() {
+            Backend::V2(v2::Group::new(Path::new(V2_ROOT), &path))
+        } else {
+            Backend::V1(v1_handle_with(&path, &V1_OCI_CONTROLLERS))
+        };
+        ContainerCgroup { backend, path }
+    }
+
+    /// Applies the limits `res` asks for (devices only if it has rules);
+    /// what it leaves `None` stays as it is.
+    pub fn update(&self, res: &Resources) -> Result<()> {
+        match &self.backend {
+            Backend::V2(g) => {
+                let current_quota = g.cpu_quota();
+                g.apply(&resources_v2_settings(res, current_quota.as_deref())?)?;
+            }
+            Backend::V1(cg) => self.update_v1(cg, res)?,
+        }
+        if let Some(policy) = &res.devices {
+            self.apply_devices(policy)?;
+        }
+        Ok(())
+    }
+
+    fn update_v1(&self, cg: &Cgroup, res: &Resources) -> Result<()> {
+        let op = |what, source| CgroupError::Op { path: self.path.clone(), what, source };
+        let missing = |what: &str| CgroupError::Unsupported(format!("cgroup {}: no {what} controller (v1 hierarchy missing)", self.path));
+        if res.memory_limit.is_some() || res.memory_swap.is_some() || res.memory_reservation.is_some() {
+            let mem = cg.controller_of::<MemController>().ok_or_else(|| missing("memory"))?;
+            // memory.limit must stay <= memsw.limit at every step: when
+            // one order fails, the other one is right (runc does the same)
+            let limit_then_swap = || -> std::result::Result<(), cgroups_rs::fs::error::Error> {
+                if let Some(l) = res.memory_limit {
+                    mem.set_limit(l)?;
+                }
+                if let Some(s) = res.memory_swap {
+                    mem.set_memswap_limit(s)?;
+                }
+                Ok(())
+            };
+            if limit_then_swap().is_err() {
+                if let Some(s) = res.memory_swap {
+                    mem.set_memswap_limit(s).map_err(|e| op("memory+swap limit", e))?;
+                }
+                if let Some(l) = res.memory_limit {
+                    mem.set_limit(l).map_err(|e| op("memory limit", e))?;
+                }
+            }
+            if let Some(r) = res.memory_reservation {
+                mem.set_soft_limit(r).map_err(|e| op("memory reservation", e))?;
+            }
+        }
+        if res.cpu_shares.is_some() || res.cpu_quota.is_some() || res.cpu_period.is_some() {
+            let cpu = cg.controller_of::<CpuController>().ok_or_else(|| missing("cpu"))?;
+            if let Some(s) = res.cpu_shares {
+                cpu.set_shares(s).map_err(|e| op("cpu shares", e))?;
+            }
+            let quota = res.cpu_quota.map(|q| if q <= 0 { -1 } else { q });
+            cpu.set_cfs_quota_and_period(quota, res.cpu_period).map_err(|e| op("cpu quota/period", e))?;
+        }
+        if res.cpuset_cpus.is_some() || res.cpuset_mems.is_some() {
+            let cs = cg.controller_of::<CpuSetController>().ok_or_else(|| missing("cpuset"))?;
+            if let Some(c) = &res.cpuset_cpus {
+                cs.set_cpus(c).map_err(|e| op("cpuset.cpus", e))?;
+            }
+            if let Some(m) = &res.cpuset_mems {
+                cs.set_mems(m).map_err(|e| op("cpuset.mems", e))?;
+            }
+        }
+        if let Some(max) = res.pids_limit {
+            let p = cg.controller_of::<PidController>().ok_or_else(|| missing("pids"))?;
+            let v = if max <= 0 { MaxValue::Max } else { MaxValue::Value(max) };
+            p.set_pid_max(v).map_err(|e| op("pids limit", e))?;
+        }
+        Ok(())
     }
 
     /// A handle on an existing container cgroup.
@@ -358,12 +516,97 @@ mod tests {
         let l = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
         assert_eq!(
             v2_settings(&l, &all),
-            v2::Settings { cpu_weight: Some(39), memory_max: Some(64_000_000), swap_max: Some("64000000".into()), pids_max: Some(10) }
+            v2::Settings { cpu_weight: Some(39), memory_max: Some(64_000_000), swap_max: Some("64000000".into()), pids_max: Some(10), ..Default::default() }
         );
         // no limits: nothing written; a controller not delegated: skipped
         let none = Limits { cpu_shares: 512, memory: -1, pids: Some(0) };
         assert_eq!(v2_settings(&none, &all), v2::Settings { cpu_weight: Some(20), ..Default::default() });
         assert_eq!(v2_settings(&l, &all[1..2]), v2::Settings { memory_max: Some(64_000_000), swap_max: Some("64000000".into()), ..Default::default() });
+    }
+
+    #[test]
+    fn oci_resources_as_v2_files() {
+        let r = Resources {
+            memory_limit: Some(64 << 20),
+            memory_swap: Some(96 << 20),
+            memory_reservation: Some(1 << 20),
+            cpu_shares: Some(1024),
+            cpu_quota: Some(50000),
+            cpu_period: Some(100000),
+            cpuset_cpus: Some("0".into()),
+            pids_limit: Some(-1),
+            ..Default::default()
+        };
+        let s = resources_v2_settings(&r, None).expect("settings");
+        assert_eq!(s.cpu_weight, Some(39));
+        assert_eq!(s.cpu_max.as_deref(), Some("50000 100000"));
+        assert_eq!(s.swap_max.as_deref(), Some("33554432"));
+        assert_eq!((s.memory_max, s.memory_low, s.pids_max), (Some(64 << 20), Some(1 << 20), Some(-1)));
+        assert_eq!(s.cpuset_cpus.as_deref(), Some("0"));
+        // only the period: the current quota stays
+        let p = Resources { cpu_period: Some(20000), ..Default::default() };
+        assert_eq!(resources_v2_settings(&p, Some("7000")).expect("period").cpu_max.as_deref(), Some("7000 20000"));
+        let q = Resources { cpu_quota: Some(-1), ..Default::default() };
+        assert_eq!(resources_v2_settings(&q, Some("7000")).expect("quota").cpu_max.as_deref(), Some("max"));
+        // swap without a limit cannot be expressed on v2
+        assert!(resources_v2_settings(&Resources { memory_swap: Some(1 << 20), ..Default::default() }, None).is_err());
+        assert_eq!(resources_v2_settings(&Resources::default(), None).expect("empty"), v2::Settings::default());
+    }
+
+    /// As root on v1: an OCI cgroup at a nested absolute path gets its
+    /// limits in every hierarchy, an update changes them, delete removes it.
+    #[test]
+    fn v1_create_at_update_and_delete() {
+        let mem_root = std::path::Path::new("/sys/fs/cgroup/memory");
+        if !nix::unistd::geteuid().is_root() || is_v2() || !mem_root.join("memory.limit_in_bytes").exists() {
+            eprintln!("v1_create_at_update_and_delete: needs root and v1 memory, skipped");
+            return;
+        }
+        let path = format!("bocker-runc-cgtest-{}/ctr", std::process::id());
+        struct RmParent(String);
+        impl Drop for RmParent {
+            fn drop(&mut self) {
+                for c in V1_OCI_CONTROLLERS {
+                    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join(&self.0));
+                }
+            }
+        }
+        let _parent = RmParent(path.split('/').next().expect("parent").to_string());
+        let res = Resources {
+            memory_limit: Some(64 << 20),
+            cpu_shares: Some(256),
+            cpu_quota: Some(20000),
+            cpu_period: Some(100000),
+            pids_limit: Some(7),
+            cpuset_cpus: Some("0".into()),
+            devices: Some(DevicePolicy::Rules(docker_default_rules())),
+            ..Default::default()
+        };
+        let cg = Gone(ContainerCgroup::create_at(&format!("/{path}"), &res).expect("create_at"));
+        let read = |ctl: &str, file: &str| {
+            std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(ctl).join(&path).join(file)).expect(file).trim().to_string()
+        };
+        assert_eq!(read("memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+        assert_eq!(read("cpu", "cpu.shares"), "256");
+        assert_eq!(read("cpu", "cpu.cfs_quota_us"), "20000");
+        assert_eq!(read("pids", "pids.max"), "7");
+        assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+        assert!(!read("devices", "devices.list").contains("a *:* rwm"), "device rules applied");
+        let loaded = ContainerCgroup::load_at(&path);
+        assert!(loaded.exists());
+        loaded
+            .update(&Resources { memory_limit: Some(32 << 20), pids_limit: Some(0), cpu_quota: Some(-1), ..Default::default() })
+            .expect("update");
+        assert_eq!(read("memory", "memory.limit_in_bytes"), (32u64 << 20).to_string());
+        assert_eq!(read("pids", "pids.max"), "max");
+        assert_eq!(read("cpu", "cpu.cfs_quota_us"), "-1");
+        assert_eq!(read("cpu", "cpu.shares"), "256", "left alone");
+        drop(cg);
+        assert!(!Path::new("/sys/fs/cgroup/memory").join(&path).exists());
+        // a refused limit leaves nothing behind
+        let bad = Resources { cpuset_cpus: Some("9999".into()), ..Default::default() };
+        assert!(ContainerCgroup::create_at(&path, &bad).is_err());
+        assert!(!Path::new("/sys/fs/cgroup/cpuset").join(&path).exists());
     }
 
     /// Deletes the test cgroup however the test ends.

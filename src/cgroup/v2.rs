@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// Controllers a container cgroup uses, when the kernel offers them.
 pub const WANTED: [&str; 4] = ["cpu", "memory", "pids", "io"];
+/// Controllers an OCI container's cgroup uses (cpuset too: OCI cpu.cpus/mems).
+pub const WANTED_OCI: [&str; 5] = ["cpu", "cpuset", "memory", "pids", "io"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum V2Error {
@@ -177,8 +179,23 @@ pub struct Settings {
     /// memory.max: bytes, or None for max
     pub memory_max: Option<i64>,
     pub swap_max: Option<String>,
-    /// pids.max: None is max
+    /// pids.max: None is not written, negative is max
     pub pids_max: Option<i64>,
+    /// memory.low (OCI memory.reservation)
+    pub memory_low: Option<i64>,
+    /// cpu.max as written: "QUOTA PERIOD", "max PERIOD"
+    pub cpu_max: Option<String>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+}
+
+/// A byte or count limit as v2 writes it: negative is `max`.
+fn limit_value(v: i64) -> String {
+    if v < 0 {
+        "max".into()
+    } else {
+        v.to_string()
+    }
 }
 
 impl Group {
@@ -205,17 +222,37 @@ impl Group {
             write_ctx(&f("cpu.weight"), &w.to_string(), "set cpu.weight")?;
         }
         if let Some(m) = s.memory_max {
-            write_ctx(&f("memory.max"), &m.to_string(), "set memory.max")?;
-            if let Some(sw) = &s.swap_max {
-                if f("memory.swap.max").exists() {
-                    write_ctx(&f("memory.swap.max"), sw, "set memory.swap.max")?;
-                }
+            write_ctx(&f("memory.max"), &limit_value(m), "set memory.max")?;
+        }
+        if let Some(sw) = &s.swap_max {
+            if f("memory.swap.max").exists() {
+                write_ctx(&f("memory.swap.max"), sw, "set memory.swap.max")?;
             }
         }
+        if let Some(l) = s.memory_low {
+            write_ctx(&f("memory.low"), &limit_value(l), "set memory.low")?;
+        }
+        if let Some(c) = &s.cpu_max {
+            write_ctx(&f("cpu.max"), c, "set cpu.max")?;
+        }
+        // cpus before mems, as runc writes them
+        if let Some(c) = &s.cpuset_cpus {
+            write_ctx(&f("cpuset.cpus"), c, "set cpuset.cpus")?;
+        }
+        if let Some(m) = &s.cpuset_mems {
+            write_ctx(&f("cpuset.mems"), m, "set cpuset.mems")?;
+        }
         if let Some(p) = s.pids_max {
-            write_ctx(&f("pids.max"), &p.to_string(), "set pids.max")?;
+            write_ctx(&f("pids.max"), &limit_value(p), "set pids.max")?;
         }
         Ok(())
+    }
+
+    /// The quota part of cpu.max (`max` or µs), to keep it when only the
+    /// period changes.
+    pub fn cpu_quota(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join("cpu.max")).ok()?;
+        text.split_whitespace().next().map(str::to_string)
     }
 
     pub fn add_process(&self, pid: i32) -> Result<()> {
