@@ -107,7 +107,10 @@ impl Drop for Undo<'_> {
         if let Some((pid, cgroup_path)) = &self.init {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(*pid), None);
-            let _ = crate::cgroup::ContainerCgroup::load_at(cgroup_path).delete();
+            // never the hierarchy's root (an empty path)
+            if !crate::cgroup::resources::clean_rooted(cgroup_path).is_empty() {
+                let _ = crate::cgroup::ContainerCgroup::load_at(cgroup_path).delete();
+            }
         }
         let _ = self.ctx_root.remove(&self.id);
     }
@@ -115,9 +118,9 @@ impl Drop for Undo<'_> {
 
 /// create (with the exec fifo) or run's first half (without).
 fn make(ctx: &mut Ctx, p: &Parsed, id: &str, with_fifo: bool) -> Result<Record> {
+    let preserve_fds = p.number::<u32>("preserve-fds")?.unwrap_or(0);
     let bundle = std::path::absolute(p.value("bundle").unwrap_or(".")).context("bundle path")?;
     let spec = load_spec(&bundle)?;
-    let preserve_fds = p.number::<u32>("preserve-fds")?.unwrap_or(0);
     let console_socket = p.value("console-socket").map(PathBuf::from);
     let dir = ctx.root.make_container_dir(id)?;
     let mut undo = Undo { ctx_root: &ctx.root, id: id.to_string(), init: None, armed: true };
