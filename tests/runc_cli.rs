@@ -399,3 +399,157 @@ fn poststart_and_poststop_hooks_see_the_state() {
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(r.dir.path().join("poststop.json")).expect("poststop ran")).expect("state");
     assert_eq!(seen["status"], "stopped");
 }
+
+// ---- the commands on a container recorded by hand (no core needed) ----
+
+/// A container as `create` records it, made without the core: a shell
+/// in a cgroup of its own (`create_at`) that writes the exec fifo and
+/// then sleeps, and its state.json. Its cgroup parent goes on drop.
+struct Fake {
+    id: String,
+    child: std::process::Child,
+    parent: String,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let cg = bocker::cgroup::ContainerCgroup::load_at(&format!("{}/{}", self.parent, self.id));
+        let _ = cg.delete();
+        for c in ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"] {
+            let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join(&self.parent));
+        }
+    }
+}
+
+fn fake(r: &Runc, name: &str) -> Fake {
+    use bocker::runc::state::{proc_stat, Record, Root};
+    let id = r.id(name);
+    let parent = format!("bocker-runc-test-fake-{}", std::process::id());
+    let cgroup_path = format!("{parent}/{id}");
+    let cg = bocker::cgroup::ContainerCgroup::create_at(&cgroup_path, &bocker::cgroup::Resources::default()).expect("cgroup");
+    let root = Root::new(&r.root());
+    let dir = root.make_container_dir(&id).expect("state dir");
+    let fifo = dir.join("exec.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622)).expect("mkfifo");
+    let child = Command::new("sh")
+        .args(["-c", &format!("printf 0 > {}; exec sleep 300", fifo.display())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let f = Fake { id: id.clone(), child, parent };
+    cg.add_process(pid).expect("into the cgroup");
+    let rec = Record {
+        id: id.clone(),
+        init_pid: pid,
+        init_start: proc_stat(pid).expect("stat").1,
+        bundle: r.dir.path().to_path_buf(),
+        rootfs: r.dir.path().join("rootfs"),
+        created: "2026-01-01T00:00:00.5Z".into(),
+        config: oci_spec::runtime::Spec::default(),
+        cgroup_path,
+        owner: "root".into(),
+        annotations: Default::default(),
+    };
+    root.save(&rec).expect("state.json");
+    f
+}
+
+fn v1_fake_cgroup(f: &Fake, ctl: &str) -> PathBuf {
+    Path::new("/sys/fs/cgroup").join(ctl).join(&f.parent).join(&f.id)
+}
+
+fn have_v1_root() -> bool {
+    let ok = nix::unistd::geteuid().is_root() && !bocker::cgroup::is_v2() && Path::new("/sys/fs/cgroup/freezer").is_dir();
+    if !ok {
+        eprintln!("needs root and the v1 freezer hierarchy (this test runs on the v1 host only), skipped");
+    }
+    ok
+}
+
+#[test]
+fn start_pause_update_kill_delete_of_a_recorded_container() {
+    if !have_v1_root() {
+        return;
+    }
+    let r = Runc::new();
+    let f = fake(&r, "fake");
+    let id = f.id.as_str();
+    let pid = f.child.id() as i64;
+    assert_eq!(r.state(id)["status"], "created");
+    assert_eq!(r.state(id)["pid"], pid);
+    let list: Value = serde_json::from_str(&r.ok(&["list", "-f", "json"])).expect("list");
+    assert_eq!((list[0]["id"].as_str(), list[0]["status"].as_str(), list[0]["pid"].as_i64()), (Some(id), Some("created"), Some(pid)));
+    assert_eq!(r.ok(&["list", "-q"]), format!("{id}\n"));
+    r.ok(&["start", id]);
+    assert_eq!(r.state(id)["status"], "running");
+    assert!(!r.root().join(id).join("exec.fifo").exists(), "the fifo goes at start");
+    r.fails(&["start", id], "cannot start an already running container");
+    let pids: Vec<i64> = serde_json::from_str(&r.ok(&["ps", "--format", "json", id])).expect("ps");
+    assert_eq!(pids, [pid]);
+    let table = r.ok(&["ps", id]);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(table.contains("sleep 300"), "{table}");
+
+    r.ok(&["pause", id]);
+    assert_eq!(r.state(id)["status"], "paused");
+    assert_eq!(std::fs::read_to_string(v1_fake_cgroup(&f, "freezer").join("freezer.state")).expect("freezer").trim(), "FROZEN");
+    r.fails(&["pause", id], "container already paused");
+    r.fails(&["exec", id, "true"], "cannot exec in a paused container");
+    r.ok(&["resume", id]);
+    assert_eq!(r.state(id)["status"], "running");
+    r.fails(&["resume", id], "container not paused");
+
+    r.ok(&["update", "--pids-limit", "20", "--memory", "64m", "--cpu-shares", "256", id]);
+    assert_eq!(std::fs::read_to_string(v1_fake_cgroup(&f, "pids").join("pids.max")).expect("pids").trim(), "20");
+    assert_eq!(std::fs::read_to_string(v1_fake_cgroup(&f, "memory").join("memory.limit_in_bytes")).expect("mem").trim(), (64u64 << 20).to_string());
+    assert_eq!(std::fs::read_to_string(v1_fake_cgroup(&f, "cpu").join("cpu.shares")).expect("cpu").trim(), "256");
+    let o = r.cmd(&["update", "--resources", "-", id]).stdin(Stdio::piped()).spawn().and_then(|mut c| {
+        use std::io::Write;
+        c.stdin.take().expect("stdin").write_all(br#"{"pids":{"limit":30}}"#)?;
+        c.wait_with_output()
+    });
+    assert!(o.expect("update -r -").status.success());
+    assert_eq!(std::fs::read_to_string(v1_fake_cgroup(&f, "pids").join("pids.max")).expect("pids").trim(), "30");
+    let res = r.dir.path().join("bad.json");
+    std::fs::write(&res, r#"{"blockIO":{"weight":100}}"#).expect("write");
+    r.fails(&["update", "-r", res.to_str().expect("utf8"), id], "blockIO (weights) is not supported");
+
+    r.fails(&["delete", id], &format!("cannot delete container {id} that is not stopped: running"));
+    r.fails(&["kill", id, "NOPE"], "unknown signal");
+    r.ok(&["kill", id, "KILL"]);
+    // our child: a zombie until we reap it, which counts as stopped
+    wait_status(&r, id, "stopped");
+    assert!(r.state(id).get("pid").is_none());
+    r.fails(&["kill", id], "container not running");
+    r.fails(&["start", id], "cannot start a container that has stopped");
+    r.ok(&["delete", id]);
+    r.fails(&["state", id], "container does not exist");
+    assert!(!v1_fake_cgroup(&f, "memory").exists() && !v1_fake_cgroup(&f, "freezer").exists(), "cgroup removed");
+}
+
+#[test]
+fn force_delete_of_a_paused_container_kills_everything() {
+    if !have_v1_root() {
+        return;
+    }
+    let r = Runc::new();
+    let f = fake(&r, "fakeforce");
+    let id = f.id.as_str();
+    r.ok(&["start", id]);
+    // a second process in the container's cgroup
+    let mut other = Command::new("sleep").arg("300").spawn().expect("spawn");
+    bocker::cgroup::ContainerCgroup::load_at(&format!("{}/{id}", f.parent)).add_process(other.id() as i32).expect("add");
+    r.ok(&["pause", id]);
+    r.fails(&["delete", id], "that is not stopped: paused");
+    r.ok(&["kill", "--all", id, "TERM"]);
+    assert_eq!(r.state(id)["status"], "paused", "kill --all keeps a paused container paused");
+    r.ok(&["delete", "--force", id]);
+    let st = other.wait().expect("wait");
+    assert!(st.code().is_none(), "killed by a signal: {st}");
+    r.fails(&["state", id], "container does not exist");
+    assert!(!v1_fake_cgroup(&f, "freezer").exists());
+}
