@@ -10,6 +10,7 @@ ensure_packages busybox-static iptables iproute2 gcc make
 use_cargo
 cargo build --release --locked
 bocker=$PWD/target/release/bocker
+ln -sfn bocker target/release/bocker-runc   # the OCI runtime name (see README: bocker-runc)
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/bocker}
 work=$(mktemp -d)
 # leave the machine as it was: the demo's container, image and bridge go

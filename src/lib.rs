@@ -14,6 +14,7 @@ pub mod lua;
 pub mod net;
 pub mod oci;
 pub mod repl;
+pub mod runc;
 pub mod runtime;
 pub mod security;
 pub mod state;

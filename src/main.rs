@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    // Invoked as `bocker-runc` (a symlink): runc's command line, no Lua, no tokio.
+    let name = args.first().map(|a| std::path::Path::new(a).file_name().unwrap_or_default().to_string_lossy().into_owned());
+    if name.as_deref() == Some("bocker-runc") {
+        return ExitCode::from(bocker::runc::main(&args));
+    }
     // Hidden subcommands first: these processes must stay free of Lua.
     if let Some(code) = bocker::runtime::hidden_entry(&args) {
         return ExitCode::from(code);

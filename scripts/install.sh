@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds bocker and installs it with its OCI runtime name beside it:
+#   scripts/install.sh [PREFIX]      (default /usr/local: PREFIX/bin/bocker, PREFIX/bin/bocker-runc)
+# bocker-runc is a symlink to bocker: the binary speaks runc's command
+# line when called by that name (podman --runtime, ctr --runc-binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_root install.sh
+use_cargo
+prefix=${1:-/usr/local}
+cargo build --release --locked
+install -D -m 0755 target/release/bocker "$prefix/bin/bocker"
+ln -sfn bocker "$prefix/bin/bocker-runc"
+echo "installed $prefix/bin/bocker and $prefix/bin/bocker-runc -> bocker"
