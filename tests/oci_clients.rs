@@ -235,7 +235,7 @@ fn containerd_detached_task_exec_kill_delete(runtime: Runtime) {
     let pid = ctd.task_pid("det").expect("task pid");
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "task pid {pid} is not a process");
     // exec: in the container's pid namespace, its output and exit code back
-    let o = ctd.output(&["task", "exec", "--exec-id", "x1", "det", "sh", "-c", "echo in; tr '\\0' ' ' < /proc/1/cmdline; exit 3"]);
+    let o = ctd.exec("x1", "det", &["sh", "-c", "echo in; tr '\\0' ' ' < /proc/1/cmdline; exit 3"]);
     assert_eq!(o.status.code(), Some(3), "exec: {}\n{}", text(&o.stderr), ctd.calls());
     assert!(text(&o.stdout).starts_with("in\nsh -c trap"), "{}", text(&o.stdout));
     // kill sends SIGTERM; the trap exits 0 and the task shows STOPPED

@@ -68,10 +68,17 @@ impl Containerd {
         c
     }
 
-    /// `ctr run --runc-binary WRAPPER --runc-root DIR ARGS`.
+    /// `ctr run --runc-binary WRAPPER --runc-root DIR --fifo-dir DIR ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut c = self.ctr(&["run", "--runc-binary"]);
-        c.arg(&self.runtime.path).arg("--runc-root").arg(self.dir.join("runc")).args(args);
+        c.arg(&self.runtime.path).arg("--runc-root").arg(self.dir.join("runc")).arg("--fifo-dir").arg(self.dir.join("fifo")).args(args);
+        host::output_within(&mut c, LIMIT)
+    }
+
+    /// `ctr task exec --fifo-dir DIR --exec-id EXEC_ID ID CMD...`.
+    pub fn exec(&self, exec_id: &str, id: &str, cmd: &[&str]) -> Output {
+        let mut c = self.ctr(&["task", "exec", "--fifo-dir"]);
+        c.arg(self.dir.join("fifo")).args(["--exec-id", exec_id, id]).args(cmd);
         host::output_within(&mut c, LIMIT)
     }
 
@@ -158,6 +165,8 @@ impl Containerd {
     /// Cleans up and fails the test if anything was left behind.
     pub fn finish(mut self) {
         let calls = self.calls();
+        // shown with --nocapture: the runtime calls this client made
+        eprintln!("containerd {calls}");
         let left = self.cleanup();
         assert!(left.is_empty(), "containerd left behind: {left:?}\n{calls}");
     }

@@ -56,10 +56,14 @@ impl Podman {
         );
         std::fs::write(dir.join("storage.conf"), storage).expect("storage.conf");
         // file locks: the default shm locks are one segment for every rootful
-        // podman, and a fresh tmp dir makes podman free all of them
+        // podman, and a fresh tmp dir makes podman free all of them.
+        // runtime_supports_json: podman (conmon) passes `--log FILE
+        // --log-format=json` only to runtimes named there, and reads the
+        // runtime's errors from that file; bocker-runc gets what runc gets.
         let conf = format!(
             "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{dir}/events.log\"\n\
              tmp_dir = \"{dir}/tmp\"\nstatic_dir = \"{dir}/root/libpod\"\nvolume_path = \"{dir}/volumes\"\nlock_type = \"file\"\n\
+             runtime_supports_json = [\"crun\", \"runc\", \"kata\", \"runsc\", \"krun\", \"bocker-runc\"]\n\
              [network]\nnetwork_config_dir = \"{dir}/networks\"\n",
             dir = dir.display()
         );
@@ -173,6 +177,8 @@ impl Podman {
     /// Cleans up and fails the test if anything was left behind.
     pub fn finish(mut self) {
         let calls = self.calls();
+        // shown with --nocapture: the runtime calls this client made
+        eprintln!("podman {calls}");
         let left = self.cleanup();
         assert!(left.is_empty(), "podman left behind: {left:?}\n{calls}");
     }
