@@ -17,8 +17,10 @@ use clients::image;
 use clients::podman::Podman;
 use clients::runtime::Runtime;
 use common::{text, Env};
-use std::process::Command;
 use std::time::Duration;
+
+/// How long a command under a pty may take.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// One `#[test]` per runtime for a check `fn(Runtime)`.
 macro_rules! for_each_runtime {
@@ -47,6 +49,7 @@ for_each_runtime!(
     podman_pause_unpause,
     containerd_runs_and_reports_exit_codes,
     containerd_detached_task_exec_kill_delete,
+    containerd_tty_is_a_pty,
 );
 
 /// A podman with the busybox image loaded; returns it and the image name.
@@ -101,18 +104,20 @@ fn podman_detached_logs_exec_stop_rm(runtime: Runtime) {
 fn podman_tty_is_a_pty(runtime: Runtime) {
     let env = Env::new();
     let (podman, img) = podman_with_image(&env, runtime);
-    let mut args: Vec<String> = vec!["run".into()];
-    args.extend(podman.run_flags());
-    args.extend(["--rm", "-it", &img, "sh", "-c", "tty; test -t 0 && echo stdin-tty; exit 7"].map(String::from));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    // script gives podman a terminal; -e returns the command's exit code
-    let mut c = Command::new("script");
-    c.args(["-qec", &podman.shell_line(&args), "/dev/null"]);
-    let o = host::output_within(&mut c, Duration::from_secs(60));
+    // run -it: the runtime's --console-socket hands conmon the pty master
+    let o = host::output_in_pty(&podman.run_cmd(&["--rm", "-it", &img, "sh", "-c", "tty; test -t 0 && echo stdin-tty; exit 7"]), LIMIT);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(7), "{out}\n{}\n{}", text(&o.stderr), podman.calls());
     assert!(out.contains("/dev/pts/0\r\n"), "tty: {out:?}\nstderr: {}\n{}", text(&o.stderr), podman.calls());
     assert!(out.contains("stdin-tty\r\n"), "stdin is not the pty: {out:?}");
+    // exec -it: a second pty from the container's devpts
+    let o = podman.run(&["-d", "--name", "t", &img, "sleep", "60"]);
+    assert!(o.status.success(), "{}\n{}", text(&o.stderr), podman.calls());
+    let o = host::output_in_pty(&podman.cmd(&["exec", "-it", "t", "sh", "-c", "tty; exit 6"]), LIMIT);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(6), "{out}\n{}\n{}", text(&o.stderr), podman.calls());
+    assert!(out.contains("/dev/pts/"), "exec tty: {out:?}");
+    podman.ok(&["rm", "-f", "-t", "0", "t"]);
     podman.finish();
 }
 
@@ -238,6 +243,14 @@ fn containerd_detached_task_exec_kill_delete(runtime: Runtime) {
     let o = ctd.exec("x1", "det", &["sh", "-c", "echo in; tr '\\0' ' ' < /proc/1/cmdline; exit 3"]);
     assert_eq!(o.status.code(), Some(3), "exec: {}\n{}", text(&o.stderr), ctd.calls());
     assert!(text(&o.stdout).starts_with("in\nsh -c trap"), "{}", text(&o.stdout));
+    // ps lists the init (the runtime's `ps --format json`)
+    let ps = ctd.ok(&["task", "ps", "det"]);
+    assert!(ps.lines().any(|l| l.split_whitespace().next() == Some(&pid.to_string())), "task ps: {ps}\n{}", ctd.calls());
+    // pause and resume (the runtime's freezer)
+    ctd.ok(&["task", "pause", "det"]);
+    assert_eq!(ctd.task_status("det").as_deref(), Some("PAUSED"), "{}", ctd.calls());
+    ctd.ok(&["task", "resume", "det"]);
+    assert_eq!(ctd.task_status("det").as_deref(), Some("RUNNING"), "{}", ctd.calls());
     // kill sends SIGTERM; the trap exits 0 and the task shows STOPPED
     ctd.ok(&["task", "kill", "det"]);
     let stopped = host::wait_until(Duration::from_secs(10), || ctd.task_status("det").as_deref() == Some("STOPPED"));
@@ -248,5 +261,29 @@ fn containerd_detached_task_exec_kill_delete(runtime: Runtime) {
     assert_eq!(ctd.task_status("det"), None);
     ctd.ok(&["container", "delete", "det"]);
     assert_eq!(ctd.ok(&["container", "ls", "-q"]), "");
+    ctd.finish();
+}
+
+fn containerd_tty_is_a_pty(runtime: Runtime) {
+    let env = Env::new();
+    let ctd = containerd_with_image(&env, runtime);
+    // run -t: the shim passes --console-socket and keeps the pty master
+    let o = host::output_in_pty(&ctd.run_cmd(&["--rm", "-t", image::NAME, "tty1", "sh", "-c", "tty; test -t 0 && echo stdin-tty; exit 5"]), LIMIT);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(5), "{out}\n{}\n{}", text(&o.stderr), ctd.calls());
+    // ctr leaves its terminal cooked: the container's \r\n shows as \r\r\n
+    let lines = out.replace('\r', "");
+    assert!(lines.contains("/dev/pts/0\n") && lines.contains("stdin-tty\n"), "tty: {out:?}\n{}", ctd.calls());
+    // exec -t in a running task
+    let o = ctd.run(&["-d", image::NAME, "tty2", "sleep", "60"]);
+    assert!(o.status.success(), "{}\n{}", text(&o.stderr), ctd.calls());
+    let o = host::output_in_pty(&ctd.exec_cmd("x1", &["-t"], "tty2", &["sh", "-c", "tty; exit 6"]), LIMIT);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(6), "{out}\n{}\n{}", text(&o.stderr), ctd.calls());
+    assert!(out.contains("/dev/pts/"), "exec tty: {out:?}");
+    ctd.ok(&["task", "kill", "-s", "SIGKILL", "tty2"]);
+    assert!(host::wait_until(Duration::from_secs(10), || ctd.task_status("tty2").as_deref() == Some("STOPPED")), "{}", ctd.calls());
+    ctd.ok(&["task", "delete", "tty2"]);
+    ctd.ok(&["container", "delete", "tty2"]);
     ctd.finish();
 }

@@ -68,18 +68,28 @@ impl Containerd {
         c
     }
 
-    /// `ctr run --runc-binary WRAPPER --runc-root DIR --fifo-dir DIR ARGS`.
-    pub fn run(&self, args: &[&str]) -> Output {
+    /// `ctr run --runc-binary WRAPPER --runc-root DIR --fifo-dir DIR ARGS`, not started.
+    pub fn run_cmd(&self, args: &[&str]) -> Command {
         let mut c = self.ctr(&["run", "--runc-binary"]);
         c.arg(&self.runtime.path).arg("--runc-root").arg(self.dir.join("runc")).arg("--fifo-dir").arg(self.dir.join("fifo")).args(args);
-        host::output_within(&mut c, LIMIT)
+        c
     }
 
-    /// `ctr task exec --fifo-dir DIR --exec-id EXEC_ID ID CMD...`.
-    pub fn exec(&self, exec_id: &str, id: &str, cmd: &[&str]) -> Output {
+    /// `ctr run ...` (see `run_cmd`).
+    pub fn run(&self, args: &[&str]) -> Output {
+        host::output_within(&mut self.run_cmd(args), LIMIT)
+    }
+
+    /// `ctr task exec --fifo-dir DIR --exec-id EXEC_ID [FLAGS] ID CMD...`, not started.
+    pub fn exec_cmd(&self, exec_id: &str, flags: &[&str], id: &str, cmd: &[&str]) -> Command {
         let mut c = self.ctr(&["task", "exec", "--fifo-dir"]);
-        c.arg(self.dir.join("fifo")).args(["--exec-id", exec_id, id]).args(cmd);
-        host::output_within(&mut c, LIMIT)
+        c.arg(self.dir.join("fifo")).args(["--exec-id", exec_id]).args(flags).arg(id).args(cmd);
+        c
+    }
+
+    /// `ctr task exec ...` (see `exec_cmd`) without flags.
+    pub fn exec(&self, exec_id: &str, id: &str, cmd: &[&str]) -> Output {
+        host::output_within(&mut self.exec_cmd(exec_id, &[], id, cmd), LIMIT)
     }
 
     pub fn output(&self, args: &[&str]) -> Output {

@@ -50,6 +50,22 @@ fn reader(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
+/// Runs `cmd` on a terminal of its own (`script -qec LINE /dev/null`: a pty
+/// for its stdio, the command's exit code returned); stdout holds what the
+/// terminal showed (lines end in \r\n).
+pub fn output_in_pty(cmd: &Command, limit: Duration) -> Output {
+    output_within(Command::new("script").args(["-qec", &shell_line(cmd), "/dev/null"]), limit)
+}
+
+/// `cmd` as one sh command line: its environment settings, then the program
+/// and arguments, each quoted.
+pub fn shell_line(cmd: &Command) -> String {
+    let mut line: Vec<String> = cmd.get_envs().filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, sh_quote(v?.to_str()?)))).collect();
+    line.push(sh_quote(&cmd.get_program().to_string_lossy()));
+    line.extend(cmd.get_args().map(|a| sh_quote(&a.to_string_lossy())));
+    line.join(" ")
+}
+
 /// `arg` quoted for sh.
 pub fn sh_quote(arg: &str) -> String {
     format!("'{}'", arg.replace('\'', "'\\''"))

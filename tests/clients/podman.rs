@@ -90,31 +90,25 @@ impl Podman {
         c
     }
 
-    /// The command line `podman ARGS` runs, quoted for sh (for `script -c`).
-    pub fn shell_line(&self, args: &[&str]) -> String {
-        let c = self.cmd(args);
-        let mut line: Vec<String> = c.get_envs().filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, host::sh_quote(v?.to_str()?)))).collect();
-        line.push("podman".into());
-        line.extend(c.get_args().map(|a| host::sh_quote(&a.to_string_lossy())));
-        line.join(" ")
-    }
-
     /// The flags every `run` of these tests takes: no network, this test's
     /// cgroup parent, rlimits within this host's hard limits.
-    pub fn run_flags(&self) -> Vec<String> {
+    fn run_flags(&self) -> Vec<String> {
         ["--network", "none", "--cgroup-parent", &self.cgroup_parent, "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000"]
             .iter()
             .map(|s| s.to_string())
             .collect()
     }
 
+    /// `podman run RUN_FLAGS ARGS`, not started.
+    pub fn run_cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd(&["run"]);
+        c.args(self.run_flags()).args(args);
+        c
+    }
+
     /// `podman run RUN_FLAGS ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
-        let flags = self.run_flags();
-        let mut all: Vec<&str> = vec!["run"];
-        all.extend(flags.iter().map(String::as_str));
-        all.extend_from_slice(args);
-        self.output(&all)
+        host::output_within(&mut self.run_cmd(args), LIMIT)
     }
 
     pub fn output(&self, args: &[&str]) -> Output {
