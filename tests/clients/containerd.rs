@@ -2,8 +2,7 @@
 //! state dirs, the CRI plugin off, a namespace of its own; ctr drives it
 //! and the runc v2 shim (containerd's default runtime) calls the runtime
 //! under test (`ctr run --runc-binary`, runc state under `--runc-root`).
-use super::host;
-use super::podman::Leftovers;
+use super::host::{self, Leftovers};
 use super::runtime::{Runtime, RuntimeBinary};
 use crate::common::text;
 use std::path::{Path, PathBuf};

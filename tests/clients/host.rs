@@ -6,6 +6,20 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// What a teardown found that the clients had not removed themselves.
+#[derive(Debug, Default)]
+pub struct Leftovers {
+    pub mounts: Vec<PathBuf>,
+    pub cgroups: Vec<PathBuf>,
+    pub processes: Vec<(i32, String)>,
+}
+
+impl Leftovers {
+    pub fn is_empty(&self) -> bool {
+        self.mounts.is_empty() && self.cgroups.is_empty() && self.processes.is_empty()
+    }
+}
+
 /// Runs `cmd` (stdin from /dev/null) and returns its output; a command that
 /// outlives `limit` is killed and the test fails (a hung runtime must not
 /// hang the suite).

@@ -1,7 +1,7 @@
 //! Rootful podman (with conmon) on state of its own: storage, run root,
 //! tmp dir, file locks, events file, network config dir, a cgroup parent
 //! named for the test. The runtime is the wrapper of `RuntimeBinary`.
-use super::host;
+use super::host::{self, Leftovers};
 use super::runtime::{Runtime, RuntimeBinary};
 use crate::common::text;
 use std::path::{Path, PathBuf};
@@ -22,20 +22,6 @@ pub struct Podman {
     /// the cgroup every container goes under (removed by the guard)
     cgroup_parent: String,
     cleaned: bool,
-}
-
-/// What a teardown found that the clients had not removed themselves.
-#[derive(Debug, Default)]
-pub struct Leftovers {
-    pub mounts: Vec<PathBuf>,
-    pub cgroups: Vec<PathBuf>,
-    pub processes: Vec<(i32, String)>,
-}
-
-impl Leftovers {
-    pub fn is_empty(&self) -> bool {
-        self.mounts.is_empty() && self.cgroups.is_empty() && self.processes.is_empty()
-    }
 }
 
 impl Podman {
