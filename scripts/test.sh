@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every bocker test.
 # Installs what the tests need (apt-get), starts nothing by hand (each test
-# starts its own registry and cleans up), builds, runs unit and integration tests; exits non-zero on any failure.
+# starts its own registry, containerd or podman state and cleans up), builds, runs unit and integration tests; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root test.sh
-ensure_packages busybox-static iptables iproute2 expect procps docker-registry skopeo umoci podman runc bsdutils apache2-utils ca-certificates curl gcc libc6-dev make pkg-config
+ensure_packages busybox-static iptables iproute2 expect procps docker-registry skopeo umoci podman runc containerd bsdutils apache2-utils ca-certificates curl gcc libc6-dev make pkg-config
 
 use_cargo
 
