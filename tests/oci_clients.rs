@@ -31,7 +31,6 @@ macro_rules! for_each_runtime {
                 super::$check(super::Runtime::Runc)
             }
             #[test]
-            #[ignore = "needs bocker-runc (lead)"]
             fn bocker_runc() {
                 super::$check(super::Runtime::BockerRunc)
             }

@@ -249,11 +249,12 @@ fn add_rule(plan: &mut Plan, rule: &Syscall, env: &Env, at: &str) -> Result<(), 
         let entry = plan.syscalls.entry(nr).or_default();
         for conds in &alternatives {
             if conds.is_empty() {
-                match entry.unconditional {
-                    Some(prev) if prev != act => {
-                        return Err(invalid(at, format!("{name}: conflicting actions {prev:?} and {act:?}")))
-                    }
-                    _ => entry.unconditional = Some(act),
+                // a later rule for a syscall that already has one does not
+                // change it: the first wins, as in libseccomp (podman's
+                // profile allows setns, then denies it without
+                // CAP_SYS_ADMIN)
+                if entry.unconditional.is_none() {
+                    entry.unconditional = Some(act);
                 }
             } else {
                 entry.conditional.push((conds.clone(), act));
