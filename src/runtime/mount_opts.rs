@@ -15,6 +15,9 @@ pub struct MountOptions {
     pub bind: bool,
     /// `rbind`
     pub recursive: bool,
+    /// `tmpcopyup` (crun's, podman's): a new tmpfs gets a copy of what the
+    /// image has at the destination
+    pub copy_up: bool,
     /// everything else, for the filesystem (`mode=755`, `size=64k`, …)
     pub data: Vec<String>,
 }
@@ -55,7 +58,7 @@ const PROPAGATION: &[(&str, MsFlags)] = &[
 
 /// Options no kernel mount call knows and bocker does not implement:
 /// refused, so a configuration never silently means less than it says.
-const REFUSED: &[&str] = &["idmap", "ridmap", "tmpcopyup", "copyup", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime", "rnorelatime", "rnodiratime", "rdiratime", "rstrictatime", "rnostrictatime", "nosymfollow", "rnosymfollow"];
+const REFUSED: &[&str] = &["idmap", "ridmap", "copyup", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime", "rnorelatime", "rnodiratime", "rdiratime", "rstrictatime", "rnostrictatime", "nosymfollow", "rnosymfollow"];
 
 /// Every option name this parser takes as a flag (for `features`).
 pub fn known_options() -> Vec<&'static str> {
@@ -63,13 +66,13 @@ pub fn known_options() -> Vec<&'static str> {
     for (p, _) in PROPAGATION {
         v.push(p);
     }
-    v.extend(["rprivate", "rshared", "rslave", "runbindable", "bind", "rbind", "defaults", "remount"]);
+    v.extend(["rprivate", "rshared", "rslave", "runbindable", "bind", "rbind", "defaults", "tmpcopyup"]);
     v
 }
 
 impl Default for MountOptions {
     fn default() -> Self {
-        MountOptions { flags: MsFlags::empty(), cleared: MsFlags::empty(), propagation: Vec::new(), bind: false, recursive: false, data: Vec::new() }
+        MountOptions { flags: MsFlags::empty(), cleared: MsFlags::empty(), propagation: Vec::new(), bind: false, recursive: false, copy_up: false, data: Vec::new() }
     }
 }
 
@@ -101,6 +104,7 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
                 o.bind = true;
                 o.recursive = true;
             }
+            "tmpcopyup" => o.copy_up = true,
             "defaults" | "" => {}
             "remount" => return Err("mount option \"remount\" is not supported".into()),
             _ if REFUSED.contains(&opt) => return Err(format!("mount option \"{opt}\" is not supported")),
@@ -131,6 +135,6 @@ mod tests {
         assert!(o.bind && !o.recursive);
         assert_eq!(o.propagation, vec![MsFlags::MS_SLAVE, MsFlags::MS_UNBINDABLE | MsFlags::MS_REC]);
         assert!(parse(&["idmap".to_string()]).is_err());
-        assert!(parse(&["tmpcopyup".to_string()]).is_err());
+        assert!(p(&["tmpcopyup"]).copy_up);
     }
 }

@@ -162,7 +162,9 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
         (true, None) => return Err(setup("a terminal needs --console-socket".into())),
         (false, _) => None,
     };
-    // open every namespace of the init first, then join (mnt last)
+    // open every namespace of the init first; this process joins its
+    // cgroup and pid namespace (for the child), the child the others
+    // (so paths given to this process, a pid file, stay the host's)
     let mut fds = Vec::new();
     for (kind, flag) in [("cgroup", libc::CLONE_NEWCGROUP), ("ipc", libc::CLONE_NEWIPC), ("uts", libc::CLONE_NEWUTS), ("net", libc::CLONE_NEWNET), ("pid", libc::CLONE_NEWPID), ("mnt", libc::CLONE_NEWNS)] {
         let p = format!("/proc/{}/ns/{kind}", req.pid);
@@ -170,13 +172,16 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
         fds.push((kind, flag, f));
     }
     ContainerCgroup::load_at(req.cgroup_path).add_process(std::process::id() as i32)?;
-    for (kind, flag, f) in &fds {
-        // SAFETY: setns on descriptors we own.
-        if unsafe { libc::setns(f.as_raw_fd(), *flag) } != 0 {
-            return Err(setup(format!("join the container's {kind} namespace: {}", std::io::Error::last_os_error())));
+    let join = |which: &dyn Fn(i32) -> bool| -> Result<(), String> {
+        for (kind, flag, f) in &fds {
+            // SAFETY: setns on descriptors we own.
+            if which(*flag) && unsafe { libc::setns(f.as_raw_fd(), *flag) } != 0 {
+                return Err(format!("join the container's {kind} namespace: {}", std::io::Error::last_os_error()));
+            }
         }
-    }
-    drop(fds);
+        Ok(())
+    };
+    join(&|f| f == libc::CLONE_NEWPID).map_err(setup)?;
     let (err_read, err_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(format!("pipe: {e}")))?;
     // SAFETY: this process is single-threaded; the child only confines
     // itself and execs (or exits).
@@ -185,7 +190,8 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
         Ok(nix::unistd::ForkResult::Child) => {
             drop(err_read);
             let to_parent = std::fs::File::from(err_write);
-            let (code, msg) = match exec_child(&process, seccomp.as_ref(), console, req.preserve_fds, to_parent.as_raw_fd()) {
+            let joined = join(&|f| f != libc::CLONE_NEWPID).map_err(|m| (125, m));
+            let (code, msg) = match joined.and_then(|()| exec_child(&process, seccomp.as_ref(), console, req.preserve_fds, to_parent.as_raw_fd())) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };

@@ -110,7 +110,7 @@ pub fn setup(plan: &ContainerPlan, source: &RootSource, no_pivot: bool, before_p
         super::mounts::fill_volumes(&root, fills)?;
     }
     for m in &plan.mounts {
-        mount_one(&root, m)?;
+        mount_one(&root, m, plan.namespaces.new_cgroup)?;
     }
     // /dev from the host (a bind) already has its nodes
     let dev_is_bind = plan.mounts.iter().any(|m| m.destination == "/dev" && matches!(m.kind, MountKind::Bind { .. }));
@@ -169,7 +169,7 @@ fn is_kernel_mount_point(dest: &str) -> bool {
 
 /// One entry of the configuration's `mounts`, its destination resolved
 /// inside the root and mounted through /proc/self/fd.
-fn mount_one(root: &Root, m: &MountPlan) -> Result<(), String> {
+fn mount_one(root: &Root, m: &MountPlan, own_cgroup_ns: bool) -> Result<(), String> {
     let none: Option<&str> = None;
     let dest = m.destination.as_str();
     let o = &m.options;
@@ -193,15 +193,22 @@ fn mount_one(root: &Root, m: &MountPlan) -> Result<(), String> {
                     .map_err(err(format!("remount {dest}")))?;
             }
         }
-        MountKind::Cgroup => mount_cgroup(root, dest, o.flags)?,
+        MountKind::Cgroup => mount_cgroup(root, dest, o.flags, own_cgroup_ns)?,
         MountKind::Filesystem { fstype, source } => {
             let target = if is_kernel_mount_point(dest) { root.fresh_dir(dest)? } else { root.mkdir_all(dest)? };
+            // tmpcopyup: the folder under the new tmpfs, to copy from
+            let under = (o.copy_up && fstype == "tmpfs").then(|| root.open_at(dest, libc::O_PATH | libc::O_DIRECTORY)).transpose().map_err(err(dest))?;
             match mount(Some(source.as_str()), fd_path(&target).as_str(), Some(fstype.as_str()), o.flags, data) {
                 Ok(()) => {}
                 // a host whose IPC namespace the container shares may not
                 // allow a new mqueue mount: /dev/mqueue stays a folder
                 Err(_) if fstype == "mqueue" => {}
                 Err(e) => return Err(format!("mount {fstype} on {dest}: {e}")),
+            }
+            if let Some(under) = under {
+                let new = root.open_at(dest, libc::O_PATH | libc::O_DIRECTORY).map_err(err(dest))?;
+                crate::storage::copy_contents(Path::new(&fd_path(&under)), Path::new(&fd_path(&new)))
+                    .map_err(err(format!("tmpcopyup {dest}")))?;
             }
         }
     }
@@ -212,23 +219,39 @@ fn mount_one(root: &Root, m: &MountPlan) -> Result<(), String> {
     Ok(())
 }
 
-/// The container's cgroups at `dest`: cgroup2 on a v2 host; on v1 a
-/// tmpfs with each hierarchy mounted in it (namespaced: the container's
-/// cgroup is each one's root), read-only unless the options say rw.
-fn mount_cgroup(root: &Root, dest: &str, flags: MsFlags) -> Result<(), String> {
+/// The container's cgroups at `dest`, read-only unless the options say
+/// rw: with a cgroup namespace of its own, cgroup2 (v2) or each v1
+/// hierarchy mounted anew (namespaced: its cgroup is their root);
+/// without one, its own cgroup folders bound from the host (as runc
+/// does), so it never sees its parents'.
+fn mount_cgroup(root: &Root, dest: &str, flags: MsFlags, own_ns: bool) -> Result<(), String> {
     let none: Option<&str> = None;
     let target = root.mkdir_all(dest)?;
     let flags = flags | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
+    let table = std::fs::read_to_string("/proc/self/cgroup").map_err(err("/proc/self/cgroup"))?;
+    let bind_host = |host: &Path, at: &str| -> Result<(), String> {
+        let t = root.mkdir_all(at)?;
+        mount(Some(host), fd_path(&t).as_str(), none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+            .map_err(err(format!("bind {} on {at}", host.display())))?;
+        let t = root.open_at(at, libc::O_PATH | libc::O_DIRECTORY).map_err(err(at))?;
+        mount(none, fd_path(&t).as_str(), none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags, none)
+            .map_err(err(format!("remount {at}")))
+    };
     if crate::cgroup::is_v2() {
-        return mount(Some("cgroup2"), fd_path(&target).as_str(), Some("cgroup2"), flags, none).map_err(err(format!("mount cgroup2 on {dest}")));
+        if own_ns {
+            return mount(Some("cgroup2"), fd_path(&target).as_str(), Some("cgroup2"), flags, none)
+                .map_err(err(format!("mount cgroup2 on {dest}")));
+        }
+        let path = table.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("/");
+        return bind_host(&Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')), dest);
     }
     mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), flags & !MsFlags::MS_RDONLY, Some("mode=755"))
         .map_err(err(format!("mount tmpfs on {dest}")))?;
     let dir = root.open_at(dest, libc::O_PATH | libc::O_DIRECTORY).map_err(err(dest))?;
-    let table = std::fs::read_to_string("/proc/self/cgroup").map_err(err("/proc/self/cgroup"))?;
+    let mounts = if own_ns { String::new() } else { std::fs::read_to_string("/proc/self/mountinfo").map_err(err("/proc/self/mountinfo"))? };
     for line in table.lines() {
         let mut f = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(_)) = (f.next(), f.next(), f.next()) else { continue };
+        let (Some(_), Some(controllers), Some(path)) = (f.next(), f.next(), f.next()) else { continue };
         if controllers.is_empty() {
             continue; // the v2 part of a hybrid host
         }
@@ -237,9 +260,13 @@ fn mount_cgroup(root: &Root, dest: &str, flags: MsFlags) -> Result<(), String> {
             None => (controllers.to_string(), controllers.to_string()),
         };
         fsutil::mkdir_at(dir.as_fd(), name.as_bytes(), 0o755).map_err(err(format!("mkdir {dest}/{name}")))?;
-        let sub = fsutil::openat_nofollow(dir.as_fd(), name.as_bytes(), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(err(format!("{dest}/{name}")))?;
-        mount(Some("cgroup"), fd_path(&sub).as_str(), Some("cgroup"), flags, Some(options.as_str()))
-            .map_err(err(format!("mount cgroup {controllers} on {dest}/{name}")))?;
+        if own_ns {
+            let sub = fsutil::openat_nofollow(dir.as_fd(), name.as_bytes(), libc::O_PATH | libc::O_DIRECTORY, 0).map_err(err(format!("{dest}/{name}")))?;
+            mount(Some("cgroup"), fd_path(&sub).as_str(), Some("cgroup"), flags, Some(options.as_str()))
+                .map_err(err(format!("mount cgroup {controllers} on {dest}/{name}")))?;
+        } else if let Some(host) = v1_host_dir(&mounts, controllers, path) {
+            bind_host(&host, &format!("{dest}/{name}"))?;
+        }
         if name.contains(',') {
             for part in name.split(',') {
                 let _ = fsutil::symlink_at(name.as_bytes(), dir.as_fd(), part.as_bytes());
@@ -251,6 +278,28 @@ fn mount_cgroup(root: &Root, dest: &str, flags: MsFlags) -> Result<(), String> {
             .map_err(err(format!("read-only {dest}")))?;
     }
     Ok(())
+}
+
+/// Where the host mounts the v1 hierarchy of `controllers`, joined with
+/// the cgroup `path` (mountinfo: … ROOT MOUNTPOINT … - cgroup SRC OPTS).
+fn v1_host_dir(mountinfo: &str, controllers: &str, path: &str) -> Option<PathBuf> {
+    let wanted: Vec<&str> = controllers.split(',').collect();
+    for line in mountinfo.lines() {
+        let (pre, post) = line.split_once(" - ")?;
+        let mut post = post.split(' ');
+        if post.next() != Some("cgroup") {
+            continue;
+        }
+        let opts: Vec<&str> = post.nth(1).unwrap_or("").split(',').collect();
+        if !wanted.iter().all(|w| opts.contains(w)) {
+            continue;
+        }
+        let f: Vec<&str> = pre.split(' ').collect();
+        let (mroot, mpoint) = (*f.get(3)?, *f.get(4)?);
+        let rel = path.strip_prefix(mroot).unwrap_or(path);
+        return Some(Path::new(mpoint).join(rel.trim_start_matches('/')));
+    }
+    None
 }
 
 /// A sysctl written in the container's own /proc/sys (which must be procfs).
