@@ -139,6 +139,9 @@ fn podman_memory_limit_reaches_the_cgroup(runtime: Runtime) {
     // the container's cgroup went with it (the conmon cgroup is podman's)
     for line in cg.lines().filter(|l| l.contains(":memory:") || l.starts_with("0::")) {
         let rel = line.splitn(3, ':').nth(2).unwrap_or("");
+        if rel == "/" {
+            continue; // a hierarchy the runtime left the process at the root of
+        }
         assert!(host::cgroups_named(rel).is_empty(), "cgroup {rel} is still there\n{}", podman.calls());
     }
     podman.finish();

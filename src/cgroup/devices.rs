@@ -200,7 +200,17 @@ pub fn docker_default_rules() -> Vec<DeviceRule> {
         allow_char(5, Some(0), rwm),
         allow_char(5, Some(1), rwm),
         DeviceRule::new(false, DeviceKind::Char, Some(10), Some(229), rwm),
-        // runc libcontainer/specconv AllowedDevices
+    ]
+    .into_iter()
+    .chain(runc_allowed_rules())
+    .collect()
+}
+
+/// runc's `AllowedDevices` (libcontainer/specconv), which it adds after a
+/// configuration's own rules: the devices every container's /dev has.
+pub fn runc_allowed_rules() -> Vec<DeviceRule> {
+    let rwm = Access::RWM;
+    vec![
         DeviceRule::new(true, DeviceKind::Char, None, None, Access::MKNOD),
         DeviceRule::new(true, DeviceKind::Block, None, None, Access::MKNOD),
         allow_char(1, Some(3), rwm),

@@ -49,10 +49,15 @@ pub struct Created {
 pub fn create(req: &CreateRequest) -> Result<Created, RuntimeError> {
     let setup = RuntimeError::Setup;
     let plan = super::plan::from_spec(req.spec, req.bundle).map_err(|e| setup(e.to_string()))?;
-    let resources = match &plan.resources {
+    let mut resources = match &plan.resources {
         Some(r) => Resources::from_oci(r)?,
         None => Resources::default(),
     };
+    // the devices every container's /dev has come after the
+    // configuration's rules (as runc adds them)
+    if let Some(crate::cgroup::DevicePolicy::Rules(rules)) = &mut resources.devices {
+        rules.extend(crate::cgroup::devices::runc_allowed_rules());
+    }
     let console = match (plan.process.terminal, req.console_socket) {
         (true, Some(path)) => Some(
             std::os::unix::net::UnixStream::connect(path)
