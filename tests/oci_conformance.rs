@@ -660,6 +660,18 @@ fn cgroup_memory_limit() {
 }
 
 #[test]
+fn cgroup_memory_limit_inside() {
+    judge("linux.resources.memory-inside", "the cgroup mount at /sys/fs/cgroup shows the container's own memory limit inside", |c| {
+        let mut b = c.bundle()?;
+        b.set("/linux/resources/memory", json!({"limit": 67108864}));
+        b.sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max");
+        let out = c.run_ok(&b)?;
+        ensure!(out == "67108864\n", "{out:?}");
+        Ok(())
+    })
+}
+
+#[test]
 fn cgroup_pids_limit() {
     judge("linux.resources.pids", "pids.limit 42 → pids.max of the container's cgroup", |c| {
         let mut b = c.bundle()?;
@@ -701,9 +713,9 @@ fn seccomp_errno() {
 
 const HOOKS: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
-/// Runs `true`-like process under all six hooks, each a host shell script
-/// appending its name and the state it got on stdin to a log; the process
-/// appends `process`. Returns (container id, the log's entries in order).
+/// Runs a process under all six hooks, each a shell script appending a
+/// line `NAME STATE-JSON` (the state it got on stdin) to a log; the
+/// process appends `process`. Returns (container id, the log's entries in order).
 fn run_with_hooks(c: &Case) -> anyhow::Result<(String, Vec<(String, Option<Value>)>)> {
     // the hooks' folder is bind-mounted at the same path in the
     // container: startContainer runs there, the others on the host
@@ -713,7 +725,9 @@ fn run_with_hooks(c: &Case) -> anyhow::Result<(String, Vec<(String, Option<Value
     let mut b = c.bundle()?;
     for name in HOOKS {
         let script = dir.join(format!("{name}.sh"));
-        std::fs::write(&script, format!("#!/bin/sh\n{{ echo {name}; cat; echo; }} >> {}\n", log.display()))?;
+        // one printf: one write(2) with O_APPEND, so hooks the runtime
+        // runs at the same time do not interleave their lines
+        std::fs::write(&script, format!("#!/bin/sh\nprintf '%s %s\\n' {name} \"$(cat)\" >> {}\n", log.display()))?;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
         b.push(&format!("/hooks/{name}"), json!({"path": script, "args": [format!("{name}.sh")]}));
     }
@@ -726,12 +740,12 @@ fn run_with_hooks(c: &Case) -> anyhow::Result<(String, Vec<(String, Option<Value
     let text = std::fs::read_to_string(&log).context("no hook ran")?;
     let mut entries: Vec<(String, Option<Value>)> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        if line.starts_with('{') {
-            let last = entries.last_mut().ok_or_else(|| anyhow::anyhow!("a state before any hook name: {line}"))?;
-            last.1 = Some(serde_json::from_str(line).with_context(|| format!("state of {}: {line}", last.0))?);
-        } else {
-            entries.push((line.to_string(), None));
-        }
+        let (name, state) = line.split_once(' ').unwrap_or((line, ""));
+        let state = match state.trim() {
+            "" => None,
+            json => Some(serde_json::from_str(json).with_context(|| format!("state of {name}: {json}"))?),
+        };
+        entries.push((name.to_string(), state));
     }
     Ok((id, entries))
 }
@@ -773,10 +787,18 @@ fn show(statuses: &[(String, String)]) -> String {
 
 #[test]
 fn hooks_state() {
-    judge("hooks.state", "each hook gets the state on stdin: the container's id, ociVersion, bundle; poststop's status \"stopped\"", |c| {
+    judge("hooks.state", "each hook gets the state on stdin: the container's id, ociVersion, bundle, a pid when created/running; poststop's status \"stopped\"", |c| {
         let (id, entries) = run_with_hooks(c)?;
         let statuses = hook_statuses(&id, &entries)?;
         c.note(format!("statuses {}", show(&statuses)));
+        // runtime.md: pid is REQUIRED when the status is created or running
+        for (name, state) in entries.iter().filter(|(n, _)| n != "process") {
+            let s = state.as_ref().ok_or_else(|| anyhow::anyhow!("{name} got no state"))?;
+            let status = s["status"].as_str().unwrap_or("?");
+            if status == "created" || status == "running" {
+                ensure!(s["pid"].as_i64().is_some_and(|p| p > 0), "{name}: status {status} without a pid: {s}");
+            }
+        }
         ensure!(statuses.len() == HOOKS.len(), "{} states for {} hooks", statuses.len(), HOOKS.len());
         ensure!(statuses.iter().any(|(n, s)| n == "poststop" && s == "stopped"), "{}", show(&statuses));
         Ok(())
@@ -785,13 +807,15 @@ fn hooks_state() {
 
 #[test]
 fn hooks_status_values() {
-    judge("hooks.status", "the hooks' status follows the lifecycle: creating (create-time hooks), created (startContainer), running or stopped (poststart)", |c| {
+    judge("hooks.status", "the hooks' status follows the lifecycle: creating or created (create-time hooks), created (startContainer), running or stopped (poststart)", |c| {
         let (id, entries) = run_with_hooks(c)?;
         let statuses = hook_statuses(&id, &entries)?;
         c.note(format!("statuses {}", show(&statuses)));
         for (name, status) in &statuses {
             let allowed: &[&str] = match name.as_str() {
-                "prestart" | "createRuntime" | "createContainer" => &["creating"],
+                // steps 3-5 of the lifecycle: after step 2 ("creating"),
+                // before the create operation returns ("created")
+                "prestart" | "createRuntime" | "createContainer" => &["creating", "created"],
                 "startContainer" => &["created"],
                 "poststart" => &["running", "stopped"],
                 "poststop" => &["stopped"],
