@@ -8,7 +8,8 @@
 //! pass under bocker-runc. With BOCKER_CONFORMANCE_RECORD=FILE results
 //! are appended to FILE instead (scripts/conformance.sh renders them as
 //! docs/CONFORMANCE.md). BOCKER_CONFORMANCE_RUNTIMES=runc,bocker-runc
-//! limits the runtimes (runc is always run: it is the reference).
+//! chooses the runtimes (runc is always run: it is the reference); the
+//! default is runc and bocker-runc, all three when recording.
 mod common;
 #[path = "common/bundle.rs"]
 mod bundle;
@@ -249,6 +250,46 @@ fn lifecycle_id_in_use() {
 }
 
 #[test]
+fn lifecycle_kill_signal() {
+    judge("lifecycle.kill-signal", "kill ID TERM delivers SIGTERM to the process (its trap runs)", |c| {
+        let mut b = c.bundle()?;
+        let out = with_out_dir(c, &mut b)?;
+        b.sh("trap 'echo got-term > /out/term; exit 0' TERM; echo ready > /out/ready; while :; do sleep 0.1; done");
+        let id = c.create_ok(&b)?;
+        c.must(&["start", &id])?;
+        wait_for("the trap to be set", Duration::from_secs(10), || out.join("ready").exists())?;
+        c.must(&["kill", &id, "TERM"])?;
+        wait_for("the trap's file", Duration::from_secs(10), || out.join("term").exists())?;
+        c.wait_status(&id, "stopped")?;
+        Ok(())
+    })
+}
+
+#[test]
+fn lifecycle_delete_created() {
+    judge("lifecycle.delete-created", "delete (no --force) of a created, not stopped container is refused (runtime.md: delete of a container that is not stopped MUST error)", |c| {
+        let b = c.bundle()?;
+        let id = c.create_ok(&b)?;
+        let r = c.exec(&["delete", &id], None)?;
+        ensure!(!r.ok(), "delete of a created container succeeded");
+        ensure!(c.status(&id)? == "created", "the refused delete changed the container");
+        Ok(())
+    })
+}
+
+#[test]
+fn lifecycle_state_annotations() {
+    judge("lifecycle.state-annotations", "state carries the configuration's annotations", |c| {
+        let mut b = c.bundle()?;
+        b.set("/annotations", json!({"org.bocker.conformance": "yes"}));
+        let id = c.create_ok(&b)?;
+        let s = c.state(&id)?;
+        ensure!(s["annotations"]["org.bocker.conformance"] == "yes", "{s}");
+        Ok(())
+    })
+}
+
+#[test]
 fn lifecycle_run_exit_code() {
     judge("lifecycle.run-exit-code", "exit code of run is the process's (7)", |c| {
         let mut b = c.bundle()?;
@@ -395,6 +436,17 @@ fn process_oom_score_adj() {
 }
 
 #[test]
+fn process_umask() {
+    judge("process.user.umask", "user.umask 0077 → the process's umask", |c| {
+        let mut b = c.bundle()?;
+        b.set("/process/user/umask", json!(0o077)).args(&["sh", "-c", "umask"]);
+        let out = c.run_ok(&b)?;
+        ensure!(out.trim() == "0077", "umask {out:?}");
+        Ok(())
+    })
+}
+
+#[test]
 fn process_stdio() {
     judge("process.terminal-false", "terminal false: stdin, stdout and stderr are the runtime's", |c| {
         let mut b = c.bundle()?;
@@ -418,6 +470,18 @@ fn root_readonly() {
         let line = mount_line(&out, "/")?;
         ensure!(mount_options(line).contains(&"ro"), "{line}");
         ensure!(!b.rootfs().join("conf-x").exists(), "the file was written");
+        Ok(())
+    })
+}
+
+#[test]
+fn root_path_absolute() {
+    judge("root.path-absolute", "root.path as an absolute path", |c| {
+        let mut b = c.bundle()?;
+        let abs = b.rootfs();
+        b.set("/root/path", json!(oci_runtime::path_str(&abs)?)).args(&["cat", "/etc/os-release"]);
+        let out = c.run_ok(&b)?;
+        ensure!(out == "busybox rootfs\n", "{out:?}");
         Ok(())
     })
 }
@@ -649,6 +713,44 @@ fn namespace_join_network_by_path() {
 }
 
 #[test]
+fn namespaces_pid_ipc_mount_cgroup() {
+    judge("linux.namespaces.others", "new pid (the process is pid 1), ipc, mount and cgroup namespaces (its cgroup is /)", |c| {
+        let mut b = c.bundle()?;
+        b.push("/linux/namespaces", json!({"type": "cgroup"}));
+        b.sh("echo $$; for n in ipc mnt cgroup; do readlink /proc/self/ns/$n; done; grep memory /proc/self/cgroup");
+        let out = c.run_ok(&b)?;
+        let lines: Vec<&str> = out.lines().collect();
+        ensure!(lines.len() == 5 && lines[0] == "1", "{out:?}");
+        for (line, kind) in lines[1..4].iter().zip(["ipc", "mnt", "cgroup"]) {
+            ensure!(*line != host_ns(kind)?, "{kind} namespace is the host's: {line}");
+        }
+        ensure!(lines[4].ends_with(":memory:/"), "cgroup path inside the cgroup namespace: {}", lines[4]);
+        Ok(())
+    })
+}
+
+#[test]
+fn namespace_user() {
+    judge("linux.namespaces.user", "a user namespace with uidMappings/gidMappings: uid_map, gid_map; root inside is 100000 outside", |c| {
+        let mut b = c.bundle()?;
+        b.push("/linux/namespaces", json!({"type": "user"}));
+        b.set("/linux/uidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 65536}]));
+        b.set("/linux/gidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 65536}]));
+        // the rootfs belongs to the mapped root, as a tool would chown it
+        let st = std::process::Command::new("chown").args(["-R", "-h", "100000:100000"]).arg(b.rootfs()).status()?;
+        ensure!(st.success(), "chown the rootfs: {st}");
+        b.remove("/linux/resources/devices");
+        b.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; echo ok > /tmp/f; stat -c %u /tmp/f");
+        let out = c.run_ok(&b)?;
+        let words: Vec<&str> = out.split_whitespace().collect();
+        ensure!(words == ["0", "100000", "65536", "0", "100000", "65536", "0", "0"], "{out:?}");
+        let host_uid = std::fs::metadata(b.rootfs().join("tmp/f"))?.uid();
+        ensure!(host_uid == 100000, "the file root made inside is uid {host_uid} on the host");
+        Ok(())
+    })
+}
+
+#[test]
 fn cgroup_memory_limit() {
     judge("linux.resources.memory", "memory.limit 64 MiB → memory.limit_in_bytes of the container's cgroup", |c| {
         let mut b = c.bundle()?;
@@ -689,6 +791,36 @@ fn cgroup_cpu_shares() {
         b.set("/linux/resources/cpu", json!({"shares": 512})).args(&["sleep", "60"]);
         let v = created_cgroup_value(c, &b, "cpu", "cpu.shares")?;
         ensure!(v == "512", "cpu.shares {v}");
+        Ok(())
+    })
+}
+
+#[test]
+fn cgroup_cpu_quota() {
+    judge("linux.resources.cpu-quota", "cpu.quota 50000 / period 100000 → cpu.cfs_quota_us, cpu.cfs_period_us", |c| {
+        let mut b = c.bundle()?;
+        b.set("/linux/resources/cpu", json!({"quota": 50000, "period": 100000})).args(&["sleep", "60"]);
+        let id = c.create_ok(&b)?;
+        let pid = pid_of(&c.state(&id)?)?;
+        let (q, p) = (cgroup_v1_file(pid, "cpu", "cpu.cfs_quota_us")?, cgroup_v1_file(pid, "cpu", "cpu.cfs_period_us")?);
+        ensure!(q == "50000" && p == "100000", "quota {q}, period {p}");
+        Ok(())
+    })
+}
+
+#[test]
+fn cgroup_device_rules() {
+    judge("linux.resources.devices", "device cgroup rules: deny all, then allow c 10:200 rwm → the devices cgroup's list (v1): 10:200 there, no block device readable/writable", |c| {
+        let mut b = c.bundle()?;
+        b.push("/linux/resources/devices", json!({"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}));
+        b.args(&["sleep", "60"]);
+        let id = c.create_ok(&b)?;
+        let pid = pid_of(&c.state(&id)?)?;
+        let list = cgroup_v1_file(pid, "devices", "devices.list")?;
+        ensure!(list.lines().any(|l| l == "c 10:200 rwm"), "c 10:200 rwm not allowed: {list:?}");
+        ensure!(!list.lines().any(|l| l == "a *:* rwm"), "everything allowed: {list:?}");
+        // runc's defaults allow mknod of any node (`b *:* m`): only read/write counts
+        ensure!(!list.lines().any(|l| l.starts_with("b ") && l.rsplit(' ').next().is_some_and(|a| a.contains('r') || a.contains('w'))), "a block device readable or writable: {list:?}");
         Ok(())
     })
 }
@@ -827,6 +959,39 @@ fn hooks_status_values() {
     })
 }
 
+#[test]
+fn hooks_prestart_fails() {
+    judge("hooks.prestart-fails", "a failing prestart hook: create fails, the process never runs, no container left", |c| {
+        let mut b = c.bundle()?;
+        let out = with_out_dir(c, &mut b)?;
+        b.push("/hooks/prestart", json!({"path": "/bin/false"}));
+        b.sh("echo ran > /out/ran");
+        b.write()?;
+        let id = c.new_id();
+        let r = c.create_as(&b, &id)?;
+        ensure!(!r.ok(), "create succeeded");
+        c.note(format!("exit {:?}: {}", r.code, r.stderr.trim().lines().last().unwrap_or("")));
+        ensure!(!c.exec(&["state", &id], None)?.ok(), "a container is left");
+        ensure!(!out.join("ran").exists(), "the process ran");
+        Ok(())
+    })
+}
+
+#[test]
+fn hooks_poststart_fails() {
+    judge("hooks.poststart-fails", "a failing poststart hook: a warning; the process and the remaining hooks go on (config.md 1.0)", |c| {
+        let mut b = c.bundle()?;
+        let out = with_out_dir(c, &mut b)?;
+        b.push("/hooks/poststart", json!({"path": "/bin/false"}));
+        b.sh("sleep 0.5; echo ran > /out/ran");
+        let r = c.run(&b)?;
+        c.note(format!("run: {}", r.describe()));
+        ensure!(out.join("ran").exists(), "the process did not run to its end; run: {}", r.describe());
+        ensure!(r.ok(), "run failed: {}", r.describe());
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------- unsupported input refused
 
 #[test]
@@ -844,5 +1009,56 @@ fn refuses_unknown_namespace_type() {
         let mut b = c.bundle()?;
         b.push("/linux/namespaces", json!({"type": "conf-nosuchns"}));
         refused(c, &b, "namespace type conf-nosuchns")
+    })
+}
+
+// ---------------------------------------------------------------- runc's command line beyond the spec
+
+#[test]
+fn cli_exec() {
+    judge("cli.exec", "exec ID CMD: runs in the container's namespaces and cwd, its exit code returned", |c| {
+        let mut b = c.bundle()?;
+        b.set("/hostname", json!("conf-exec")).args(&["sleep", "60"]);
+        let id = c.create_ok(&b)?;
+        c.must(&["start", &id])?;
+        let pid = pid_of(&c.state(&id)?)?;
+        let init_ns = |k: &str| std::fs::read_link(format!("/proc/{pid}/ns/{k}")).map(|p| p.to_string_lossy().into_owned());
+        let r = c.exec(&["exec", &id, "sh", "-c", "hostname; exit 3"], None)?;
+        ensure!(r.code == Some(3) && r.stdout == "conf-exec\n", "exec: {}", r.describe());
+        let want = format!("{}\n{}\n{}\n", init_ns("pid")?, init_ns("mnt")?, init_ns("net")?);
+        let r2 = c.exec(&["exec", &id, "sh", "-c", "for n in pid mnt net; do readlink /proc/self/ns/$n; done"], None)?;
+        ensure!(r2.stdout == want, "exec's namespaces {:?}, init's {want:?}", r2.stdout);
+        Ok(())
+    })
+}
+
+#[test]
+fn cli_pause_resume() {
+    judge("cli.pause-resume", "pause → state \"paused\" (the freezer frozen); resume → \"running\"", |c| {
+        let mut b = c.bundle()?;
+        b.args(&["sleep", "60"]);
+        let id = c.create_ok(&b)?;
+        c.must(&["start", &id])?;
+        c.must(&["pause", &id])?;
+        ensure!(c.status(&id)? == "paused", "status after pause: {}", c.status(&id)?);
+        let pid = pid_of(&c.state(&id)?)?;
+        let frozen = cgroup_v1_file(pid, "freezer", "freezer.state")?;
+        ensure!(frozen == "FROZEN", "freezer.state {frozen}");
+        c.must(&["resume", &id])?;
+        ensure!(c.status(&id)? == "running", "status after resume: {}", c.status(&id)?);
+        Ok(())
+    })
+}
+
+#[test]
+fn cli_list() {
+    judge("cli.list", "list --format json: the containers of this --root with their status", |c| {
+        let b = c.bundle()?;
+        let id = c.create_ok(&b)?;
+        let r = c.must(&["list", "--format", "json"])?;
+        let v: Value = serde_json::from_str(&r.stdout).with_context(|| format!("list: not JSON: {:?}", r.stdout))?;
+        let all = v.as_array().ok_or_else(|| anyhow::anyhow!("list: not an array: {v}"))?;
+        ensure!(all.len() == 1 && all[0]["id"] == id.as_str() && all[0]["status"] == "created", "{v}");
+        Ok(())
     })
 }

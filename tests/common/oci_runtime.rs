@@ -40,9 +40,10 @@ impl RuntimeKind {
     }
 }
 
-/// The runtimes under test: all three, or the comma-separated list in
+/// The runtimes under test: the comma-separated list in
 /// BOCKER_CONFORMANCE_RUNTIMES (runc is always included: it is the
-/// reference the others are judged against).
+/// reference the others are judged against); else all three when
+/// recording a table, runc and bocker-runc when asserting.
 pub fn selected_runtimes() -> Vec<RuntimeKind> {
     match std::env::var("BOCKER_CONFORMANCE_RUNTIMES") {
         Ok(list) => {
@@ -55,7 +56,8 @@ pub fn selected_runtimes() -> Vec<RuntimeKind> {
             }
             kinds
         }
-        Err(_) => RuntimeKind::ALL.to_vec(),
+        Err(_) if std::env::var_os("BOCKER_CONFORMANCE_RECORD").is_some() => RuntimeKind::ALL.to_vec(),
+        Err(_) => vec![RuntimeKind::Runc, RuntimeKind::BockerRunc],
     }
 }
 
