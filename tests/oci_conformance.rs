@@ -10,6 +10,8 @@
 //! docs/CONFORMANCE.md). BOCKER_CONFORMANCE_RUNTIMES=runc,bocker-runc
 //! chooses the runtimes (runc is always run: it is the reference); the
 //! default is runc and bocker-runc, all three when recording.
+//! BOCKER_CONFORMANCE_BOCKER=PATH judges that bocker binary instead of
+//! this build's.
 mod common;
 #[path = "common/bundle.rs"]
 mod bundle;
@@ -966,12 +968,7 @@ fn hooks_prestart_fails() {
         let out = with_out_dir(c, &mut b)?;
         b.push("/hooks/prestart", json!({"path": "/bin/false"}));
         b.sh("echo ran > /out/ran");
-        b.write()?;
-        let id = c.new_id();
-        let r = c.create_as(&b, &id)?;
-        ensure!(!r.ok(), "create succeeded");
-        c.note(format!("exit {:?}: {}", r.code, r.stderr.trim().lines().last().unwrap_or("")));
-        ensure!(!c.exec(&["state", &id], None)?.ok(), "a container is left");
+        refused(c, &b, "a prestart hook that fails")?;
         ensure!(!out.join("ran").exists(), "the process ran");
         Ok(())
     })
