@@ -449,6 +449,74 @@ fn process_umask() {
 }
 
 #[test]
+fn process_terminal() {
+    judge("process.terminal", "terminal true with --console-socket: the pty master arrives over the socket (SCM_RIGHTS), the process's stdio is the pty", |c| {
+        use std::io::Read;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let sock_path = c.dir.path().join("console.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&sock_path).context("bind the console socket")?;
+        // the runtime connects during create and sends the master
+        let receiver = std::thread::spawn(move || -> anyhow::Result<OwnedFd> {
+            use std::os::fd::AsRawFd;
+            // polled: a runtime that never connects must not hang the test
+            listener.set_nonblocking(true)?;
+            let started = Instant::now();
+            let conn = loop {
+                match listener.accept() {
+                    Ok((conn, _)) => break conn,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && started.elapsed() < Duration::from_secs(40) => std::thread::sleep(Duration::from_millis(10)),
+                    Err(e) => return Err(anyhow::Error::new(e).context("no connection on the console socket")),
+                }
+            };
+            conn.set_nonblocking(false)?;
+            let mut buf = [0u8; 4096];
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+            let msg = nix::sys::socket::recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), nix::sys::socket::MsgFlags::empty())?;
+            for m in msg.cmsgs()? {
+                if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = m {
+                    if let Some(fd) = fds.first() {
+                        // SAFETY: the kernel just installed this fd in our table for us; nothing else owns it
+                        return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+                    }
+                }
+            }
+            bail!("no fd in the console socket's message")
+        });
+        let mut b = c.bundle()?;
+        b.set("/process/terminal", json!(true)).sh("tty; echo via-pty");
+        b.write()?;
+        let id = c.new_id();
+        let r = c.exec(&["create", "--bundle", oci_runtime::path_str(&b.dir)?, "--console-socket", oci_runtime::path_str(&sock_path)?, &id], None)?;
+        if !r.ok() {
+            // end the accept loop at once
+            let _ = std::os::unix::net::UnixStream::connect(&sock_path);
+            let _ = receiver.join();
+            bail!("create: {}", r.describe());
+        }
+        let master = receiver.join().map_err(|_| anyhow::anyhow!("the console socket thread panicked"))??;
+        c.must(&["start", &id])?;
+        let mut f = std::fs::File::from(master);
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 1024];
+        // read until the slave side closes (EIO) or both lines are in
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            match f.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+            if String::from_utf8_lossy(&got).contains("via-pty") {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&got).replace('\r', "");
+        ensure!(text.starts_with("/dev/pts/") && text.contains("\nvia-pty\n"), "read from the master: {text:?}");
+        Ok(())
+    })
+}
+
+#[test]
 fn process_stdio() {
     judge("process.terminal-false", "terminal false: stdin, stdout and stderr are the runtime's", |c| {
         let mut b = c.bundle()?;
