@@ -53,6 +53,15 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
     if Message::receive(&pipes.from_parent) != Some(Message::Go) {
         return 125;
     }
+    if plan.namespaces.id_maps.is_some() {
+        // our credentials are still the host root's, which the new user
+        // namespace does not map: become its root (the mapped ids)
+        // SAFETY: plain id syscalls on our own process.
+        let r = unsafe { libc::setresgid(0, 0, 0) == 0 && libc::setresuid(0, 0, 0) == 0 };
+        if !r {
+            return fail(pipes, 125, &format!("become root in the user namespace: {}", std::io::Error::last_os_error()));
+        }
+    }
     if plan.namespaces.new_cgroup {
         // a cgroup namespace rooted at the cgroup the parent has just
         // moved us into: the container sees its own cgroup as /
@@ -70,11 +79,11 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         if let Err(msg) = wait_for_start(fifo) {
             return fail(pipes, 125, &msg);
         }
-        if let Some(mut state) = state.clone() {
-            state.status = crate::oci::state::OciStatus::Created;
-            if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), &state) {
-                return fail(pipes, 125, &format!("startContainer hook: {msg}"));
-            }
+    }
+    if let Some(mut state) = state.clone() {
+        state.status = crate::oci::state::OciStatus::Created;
+        if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), &state) {
+            return fail(pipes, 125, &format!("startContainer hook: {msg}"));
         }
     }
     let (code, msg) = exec(&program, &plan.process.args, &env);

@@ -140,9 +140,9 @@ struct RlimitIn {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct LinuxIn {
     #[serde(default)]
-    uid_mappings: Option<Vec<serde_json::Value>>,
+    uid_mappings: Option<Vec<IdMapIn>>,
     #[serde(default)]
-    gid_mappings: Option<Vec<serde_json::Value>>,
+    gid_mappings: Option<Vec<IdMapIn>>,
     #[serde(default)]
     sysctl: Option<HashMap<String, String>>,
     #[serde(default)]
@@ -163,6 +163,16 @@ struct LinuxIn {
     readonly_paths: Option<Vec<String>>,
     #[serde(default)]
     mount_label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct IdMapIn {
+    #[serde(rename = "containerID")]
+    container_id: u32,
+    #[serde(rename = "hostID")]
+    host_id: u32,
+    size: u32,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +233,29 @@ pub struct Namespaces {
     /// (CLONE_NEW*, path) to setns into; the pid namespace is joined by
     /// the creating process before clone, the others by the init
     pub join: Vec<(CloneFlags, PathBuf)>,
+    /// a new user namespace with these mappings (written by the parent
+    /// before it lets the init go)
+    pub id_maps: Option<IdMaps>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMap {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMaps {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+}
+
+impl IdMaps {
+    /// The text of /proc/PID/uid_map or gid_map.
+    pub fn text(maps: &[IdMap]) -> String {
+        maps.iter().map(|m| format!("{} {} {}\n", m.container, m.host, m.size)).collect()
+    }
 }
 
 impl Namespaces {
@@ -349,13 +382,33 @@ fn convert(s: SpecIn, bundle: &Path) -> Result<ContainerPlan, PlanError> {
         namespaces: None, devices: None, seccomp: None, rootfs_propagation: None, masked_paths: None,
         readonly_paths: None, mount_label: None,
     });
-    if linux.uid_mappings.as_ref().is_some_and(|m| !m.is_empty()) || linux.gid_mappings.as_ref().is_some_and(|m| !m.is_empty()) {
-        return Err(unsupported("linux.uidMappings/gidMappings: user namespaces are not supported by bocker"));
-    }
+    let mut namespaces_in = linux.namespaces.unwrap_or_default();
+    let user_ns = namespaces_in.iter().position(|n| n.typ == "user");
+    let id_maps = match user_ns {
+        Some(i) => {
+            if namespaces_in[i].path.as_ref().is_some_and(|p| !p.as_os_str().is_empty()) {
+                return Err(unsupported("linux.namespaces: joining a user namespace is not supported"));
+            }
+            namespaces_in.remove(i);
+            let maps = |v: Option<Vec<IdMapIn>>, what: &str| -> Result<Vec<IdMap>, PlanError> {
+                let v = v.unwrap_or_default();
+                if v.is_empty() {
+                    return Err(invalid(format!("linux.{what}: a user namespace needs mappings")));
+                }
+                Ok(v.into_iter().map(|m| IdMap { container: m.container_id, host: m.host_id, size: m.size }).collect())
+            };
+            Some(IdMaps { uid: maps(linux.uid_mappings, "uidMappings")?, gid: maps(linux.gid_mappings, "gidMappings")? })
+        }
+        None if linux.uid_mappings.as_ref().is_some_and(|m| !m.is_empty()) || linux.gid_mappings.as_ref().is_some_and(|m| !m.is_empty()) => {
+            return Err(invalid("linux.uidMappings/gidMappings: given without a user namespace"));
+        }
+        None => None,
+    };
     if linux.mount_label.as_ref().is_some_and(|l| !l.is_empty()) && selinux_enabled() {
         return Err(unsupported("linux.mountLabel: SELinux labels are not supported by bocker"));
     }
-    let namespaces = namespaces(linux.namespaces.unwrap_or_default())?;
+    let mut namespaces = namespaces(namespaces_in)?;
+    namespaces.id_maps = id_maps;
     let process_in = s.process.ok_or_else(|| invalid("process: missing"))?;
     let process = process(process_in)?;
     if s.hostname.as_ref().is_some_and(|h| !h.is_empty()) && !namespaces.is_new(CloneFlags::CLONE_NEWUTS) {
@@ -434,7 +487,7 @@ fn apparmor_enabled() -> bool {
 }
 
 fn namespaces(list: Vec<NamespaceIn>) -> Result<Namespaces, PlanError> {
-    let mut ns = Namespaces { clone_flags: CloneFlags::empty(), new_cgroup: false, join: Vec::new() };
+    let mut ns = Namespaces { clone_flags: CloneFlags::empty(), new_cgroup: false, join: Vec::new(), id_maps: None };
     let mut seen = Vec::new();
     for n in list {
         let flag = match n.typ.as_str() {
@@ -444,7 +497,6 @@ fn namespaces(list: Vec<NamespaceIn>) -> Result<Namespaces, PlanError> {
             "ipc" => CloneFlags::CLONE_NEWIPC,
             "uts" => CloneFlags::CLONE_NEWUTS,
             "cgroup" => CloneFlags::CLONE_NEWCGROUP,
-            "user" => return Err(unsupported("linux.namespaces: user namespaces are not supported by bocker")),
             "time" => return Err(unsupported("linux.namespaces: time namespaces are not supported by bocker")),
             other => return Err(invalid(format!("linux.namespaces: unknown namespace type \"{other}\""))),
         };
@@ -694,7 +746,7 @@ mod tests {
         assert!(e.contains("linux") && e.contains("intelRdt"), "{e}");
         let mut v = base();
         v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "user"}]);
-        assert!(plan(v).err().unwrap().to_string().contains("user namespaces"));
+        assert!(plan(v).err().unwrap().to_string().contains("needs mappings"));
         let mut v = base();
         v["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE"});
         assert!(plan(v).is_err());

@@ -4,6 +4,7 @@
 //! monitor (`bocker run`) and by `bocker-runc create`.
 use super::init::{self, InitPipes, InitSpec};
 use super::message::Message;
+use super::plan::IdMaps;
 use crate::oci::state::OciState;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
@@ -37,16 +38,25 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
     // SAFETY: the child runs init::run on its own copy of the address
     // space (no CLONE_VM) and only exits through the returned code; this
     // process is single-threaded.
-    let pid = unsafe {
-        nix::sched::clone(
-            Box::new(|| init::run(spec, &pipes)),
-            &mut stack,
-            spec.plan.namespaces.clone_flags,
-            Some(libc::SIGCHLD),
-        )
+    let ns = &spec.plan.namespaces;
+    let mut flags = ns.clone_flags;
+    if ns.id_maps.is_some() {
+        flags |= CloneFlags::CLONE_NEWUSER;
     }
-    .map_err(|e| format!("clone: {e}"))?;
+    let pid = unsafe { nix::sched::clone(Box::new(|| init::run(spec, &pipes)), &mut stack, flags, Some(libc::SIGCHLD)) }
+        .map_err(|e| format!("clone: {e}"))?;
     drop(pipes);
+    if let Some(maps) = &ns.id_maps {
+        // the init waits for go: its ids are mapped before it does anything
+        let write = |file: &str, text: String| std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("write {file}: {e}"));
+        let mapped = write("uid_map", IdMaps::text(&maps.uid)).and_then(|()| write("gid_map", IdMaps::text(&maps.gid)));
+        if let Err(e) = mapped {
+            // SAFETY: kill of our own child.
+            unsafe { libc::kill(pid.as_raw(), libc::SIGKILL) };
+            let _ = nix::sys::wait::waitpid(pid, None);
+            return Err(e);
+        }
+    }
     Ok(Spawned { pid, to_init: Some(go_write.into()), from_init: msg_read.into() })
 }
 
