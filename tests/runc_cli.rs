@@ -2,7 +2,7 @@
 //! reached through a `bocker-runc` symlink made in each test's own temp
 //! dir; each test has its own state root. The first group needs no
 //! container (flags, outputs, errors, exit codes); the lifecycle group
-//! needs `runtime::oci::create`/`exec` and is ignored until they land.
+//! needs the core (`runtime::oci::create`/`exec`).
 mod common;
 use common::{test_base, text};
 use serde_json::Value;
@@ -271,7 +271,6 @@ fn v1_cgroup(ctl: &str, id: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs runtime::oci::create (lead)"]
 fn create_start_state_pause_update_kill_delete() {
     let r = Runc::new();
     let id = r.id("life");
@@ -331,7 +330,6 @@ fn create_start_state_pause_update_kill_delete() {
 }
 
 #[test]
-#[ignore = "needs runtime::oci::create (lead)"]
 fn exec_into_a_running_container() {
     let r = Runc::new();
     let id = r.id("exec");
@@ -348,7 +346,13 @@ fn exec_into_a_running_container() {
     let proc_file = r.dir.path().join("process.json");
     std::fs::write(&proc_file, r#"{"terminal":false,"user":{"uid":0,"gid":0},"args":["sleep","200"],"cwd":"/","env":["PATH=/bin"]}"#).expect("write");
     let pid_file = r.dir.path().join("exec.pid");
-    r.ok(&["exec", "--process", proc_file.to_str().expect("utf8"), "--detach", "--pid-file", pid_file.to_str().expect("utf8"), &id]);
+    // (the detached process keeps the stdio it is given: not our pipes)
+    let st = r.cmd(&["exec", "--process", proc_file.to_str().expect("utf8"), "--detach", "--pid-file", pid_file.to_str().expect("utf8"), &id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("exec -d");
+    assert!(st.success());
     let pid: u64 = std::fs::read_to_string(&pid_file).expect("pid file").parse().expect("a pid");
     let pids: Vec<u64> = serde_json::from_str(&r.ok(&["ps", "-f", "json", &id])).expect("ps json");
     assert!(pids.contains(&pid), "{pids:?} lacks {pid}");
@@ -359,7 +363,6 @@ fn exec_into_a_running_container() {
 }
 
 #[test]
-#[ignore = "needs runtime::oci::create (lead)"]
 fn run_in_the_foreground_and_detached() {
     let r = Runc::new();
     let id = r.id("runfg");
@@ -382,7 +385,6 @@ fn run_in_the_foreground_and_detached() {
 }
 
 #[test]
-#[ignore = "needs runtime::oci::create and runtime::hooks (lead)"]
 fn poststart_and_poststop_hooks_see_the_state() {
     let r = Runc::new();
     let id = r.id("hooks");
