@@ -15,6 +15,8 @@ ensure_packages busybox-static hyperfine crun runc podman jq
 cargo build --release --locked -q
 bocker=${CARGO_TARGET_DIR:-$PWD/target}/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
+# bocker's runc command line: the same binary under the name bocker-runc
+ln -s "$bocker" "$work/bocker-runc"
 export BOCKER_ROOT=$work/root
 # the bridge network of this run only, isolated from the outside
 export BOCKER_BRIDGE=bkbench0 BOCKER_SUBNET=10.215.0.0/24 BOCKER_NET_EGRESS=0
@@ -51,6 +53,7 @@ hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
   "${baseline[@]}" \
   -n "bocker (bridge)" "$bocker run --rm $img /bin/true" \
   -n crun "crun run --bundle $work/bundle bench-crun-$$" \
+  -n bocker-runc "$work/bocker-runc --root $work/runc-state run --bundle $work/bundle bench-bocker-runc-$$" \
   -n runc "runc run --bundle $work/bundle bench-runc-$$" \
   -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" \
   -n "podman (default network)" "podman run --rm $ulim bocker-bench /bin/true" >/dev/null
