@@ -207,7 +207,7 @@ fn new_layer_id() -> String {
 /// size and renames it into `layers/<id>`. Nothing is left on failure.
 fn stage_layer(store: &Store, fill: impl FnOnce(&Path) -> Result<()>) -> Result<(String, u64)> {
     let id = new_layer_id();
-    let stage = store.tmp_dir().join(format!("layer-{id}"));
+    let stage = store.tmp_dir().join(crate::state::staging::tagged_name(&format!("layer-{id}")));
     let r = (|| {
         std::fs::create_dir(&stage).map_err(io_err(&stage))?;
         let diff = stage.join("diff");

@@ -18,7 +18,7 @@ pub fn init_from_dir(store: &Store, dir: &Path) -> Result<ImageRecord> {
     }
     let dir = dir.canonicalize().map_err(crate::state::io_err(dir))?;
     let layer_id = format!("l{}", crate::state::ids::random_hex(16));
-    let stage = store.tmp_dir().join(format!("init-{layer_id}"));
+    let stage = store.tmp_dir().join(crate::state::staging::tagged_name(&format!("init-{layer_id}")));
     let result = (|| {
         std::fs::create_dir(&stage).map_err(crate::state::io_err(&stage))?;
         let diff = stage.join("diff");

@@ -47,7 +47,7 @@ fn io_err(p: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
 struct Staging(PathBuf);
 impl Staging {
     fn new(store: &Store, what: &str) -> Result<Staging> {
-        let p = store.tmp_dir().join(fsutil::unique_name(what));
+        let p = store.tmp_dir().join(crate::state::staging::tagged_name(what.trim_end_matches('-')));
         fs::create_dir(&p).map_err(io_err(&p))?;
         Ok(Staging(p))
     }

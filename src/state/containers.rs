@@ -274,7 +274,7 @@ impl Store {
     /// name `owner` (else put back), then unlinked; the record-less folder
     /// of the dead creator goes too.
     fn drop_stale_claim(&self, link: &std::path::Path, owner: &str) {
-        let tmp = self.tmp_dir().join(format!("name-{}", super::ids::random_hex(6)));
+        let tmp = self.tmp_dir().join(super::staging::tagged_name("name"));
         if std::fs::rename(link, &tmp).is_err() {
             return; // someone else took it: look again
         }
@@ -289,7 +289,7 @@ impl Store {
         let _ = std::fs::remove_file(&tmp);
         let dir = self.container_dir(owner);
         if dir.exists() && !self.container_config_path(owner).exists() {
-            let trash = self.tmp_dir().join(format!("rm-{owner}"));
+            let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{owner}")));
             if std::fs::rename(&dir, &trash).is_ok() {
                 let _ = crate::storage::remove_tree(&trash);
             }
@@ -380,7 +380,7 @@ impl Store {
         if !dir.exists() {
             return Ok(());
         }
-        let trash = self.tmp_dir().join(format!("rm-{}", c.id));
+        let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{}", c.id)));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
         crate::storage::remove_tree(&trash).map_err(io_err(&trash))
     }

@@ -179,7 +179,7 @@ impl Store {
         if !dir.exists() {
             return Ok(());
         }
-        let trash = self.tmp_dir().join(format!("rm-{}-{id}", super::ids::random_hex(4)));
+        let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{id}")));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
         crate::storage::remove_tree(&trash).map_err(io_err(&trash))
     }
