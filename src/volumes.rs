@@ -73,11 +73,13 @@ pub fn create(store: &Store, name: Option<&str>) -> Result<VolumeRecord> {
             return Err(e);
         }
     };
+    crate::crashpoint::hit("volume.staged");
     if let Err(e) = std::fs::rename(&stage, &dir) {
         let _ = crate::storage::remove_tree(&stage);
         // another process created it meanwhile
         return get(store, &name).map_err(|_| io_err(&dir)(e));
     }
+    crate::crashpoint::hit("volume.created");
     Ok(rec)
 }
 

@@ -281,6 +281,7 @@ pub fn push(store: &Store, reference: &str, dest: Option<&str>) -> Result<String
 /// the config's diff_ids, and extracted with the safe extractor.
 pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
     let stage = Staging::new(store, "load-")?;
+    let _producing = store.layer_producer_lock()?;
     let blobs = stage.0.join("blobs");
     fs::create_dir(&blobs).map_err(io_err(&blobs))?;
     let f = File::open(file).map_err(io_err(file))?;

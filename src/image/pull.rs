@@ -316,6 +316,9 @@ fn fetch_layer(
     });
     let total = desc.size;
     client.fetch_blob(&digest, Some(desc.size), &blob, &|n| {
+        if n > 0 && n < total {
+            crate::crashpoint::hit("pull.blob");
+        }
         progress(Progress::LayerBytes {
             index,
             downloaded: n,
@@ -354,6 +357,7 @@ fn fetch_layer(
     fsutil::write_atomic(&rec_path, &json, 0o644).map_err(io_err(&rec_path))?;
     fsutil::syncfs(&stage).map_err(io_err(&stage))?;
 
+    crate::crashpoint::hit("pull.staged");
     let dest = paths.layer(diff.hex());
     if fsutil::rename_noreplace(&stage, &dest).map_err(io_err(&dest))? {
         fsutil::fsync_dir(&paths.layers()).map_err(io_err(&paths.layers()))?;
@@ -364,6 +368,7 @@ fn fetch_layer(
         });
     }
     // else another pull won the race; ours is removed by the cleanup guard
+    crate::crashpoint::hit("pull.layer");
     progress(Progress::LayerDone {
         index,
         diff_id: diff.to_string(),
