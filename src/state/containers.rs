@@ -481,6 +481,32 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_creators_claim_is_taken_over_at_once() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path().join("root")).unwrap();
+        let live = s.reserve_container().unwrap();
+        s.claim_name("db", &live.id).unwrap();
+        let other = s.reserve_container().unwrap();
+        // its creator holds the create lock: the claim stands
+        assert!(matches!(s.claim_name("db", &other.id), Err(StateError::Conflict(_))));
+        assert!(s.repair_containers().unwrap().is_empty());
+        assert!(s.container_dir(&live.id).exists());
+        // the creator dies (its lock goes with it): taken over, no waiting
+        let dead = live.id.clone();
+        drop(live);
+        s.claim_name("db", &other.id).unwrap();
+        assert!(!s.container_dir(&dead).exists());
+        // a reservation without a name is repaired away too
+        let lone = s.reserve_container().unwrap();
+        let lone_id = lone.id.clone();
+        drop(lone);
+        let fixed = s.repair_containers().unwrap();
+        assert!(fixed.iter().any(|f| f.contains(&lone_id)), "{fixed:?}");
+        assert!(!s.container_dir(&lone_id).exists());
+        assert!(s.container_dir(&other.id).exists(), "a live reservation stays");
+    }
+
+    #[test]
     fn a_claim_without_a_record_is_taken_over_once_old() {
         let t = tempfile::tempdir().unwrap();
         let s = Store::open(t.path().join("root")).unwrap();
