@@ -207,15 +207,17 @@ fn new_layer_id() -> String {
 /// size and renames it into `layers/<id>`. Nothing is left on failure.
 fn stage_layer(store: &Store, fill: impl FnOnce(&Path) -> Result<()>) -> Result<(String, u64)> {
     let id = new_layer_id();
-    let stage = store.tmp_dir().join(format!("layer-{id}"));
+    let stage = store.tmp_dir().join(crate::state::staging::tagged_name(&format!("layer-{id}")));
     let r = (|| {
         std::fs::create_dir(&stage).map_err(io_err(&stage))?;
         let diff = stage.join("diff");
         fill(&diff)?;
         let size = crate::storage::tree_size(&diff);
         atomic::write_json(&stage.join("layer.json"), &LayerRecord { size, ..Default::default() })?;
+        crate::crashpoint::hit("commit.staged");
         let target = store.layer_dir(&id);
         std::fs::rename(&stage, &target).map_err(io_err(&target))?;
+        crate::crashpoint::hit("commit.layer");
         Ok(size)
     })();
     match r {
@@ -258,6 +260,7 @@ fn record_child(
             }
         }
         store.save_image(&child)?;
+        crate::crashpoint::hit("commit.recorded");
         if let Some(old) = &replaced {
             let mut in_use: HashSet<String> = store.list_containers()?.into_iter().flat_map(|c| c.layers).collect();
             for i in store.list_images()? {
@@ -297,12 +300,26 @@ fn child_of(store: &Store, parent: Option<&ImageRecord>, layers: Vec<String>, co
     }
 }
 
-/// Freezes a running container's cgroup for as long as it lives.
-struct Frozen(Option<crate::cgroup::ContainerCgroup>);
+/// Freezes a running container's cgroup for as long as it lives, with a
+/// marker naming this process in the container's folder: a commit killed
+/// meanwhile leaves the marker, and the next `ps`, `inspect`, `rm` or
+/// `prune` thaws the container (see `container::thaw_if_commit_died`).
+struct Frozen(Option<(crate::cgroup::ContainerCgroup, crate::container::CommitFreeze)>);
+impl Frozen {
+    fn new(store: &Store, id: &str) -> Result<Frozen> {
+        let marker = crate::container::CommitFreeze::mark(store, id)?;
+        let cg = crate::cgroup::ContainerCgroup::load(id);
+        let frozen = Frozen(Some((crate::cgroup::ContainerCgroup::load(id), marker)));
+        cg.freeze().map_err(|e| CommitError::Freeze { id: id.to_string(), source: Box::new(e) })?;
+        crate::crashpoint::hit("commit.frozen");
+        Ok(frozen)
+    }
+}
 impl Drop for Frozen {
     fn drop(&mut self) {
-        if let Some(cg) = &self.0 {
+        if let Some((cg, marker)) = self.0.take() {
             let _ = cg.thaw();
+            marker.clear();
         }
     }
 }
@@ -347,13 +364,11 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
         .unwrap_or_else(|| ImageConfig { env: vec![DEFAULT_PATH.to_string()], ..Default::default() });
     spec.changes.apply(&mut config)?;
     let upper = store.container_dir(&rec.id).join("upper");
+    let _producing = store.layer_producer_lock()?;
     let (layer, _) = {
         // a paused container stays paused: neither frozen again nor thawed
         let _frozen = if info.running && !info.paused {
-            let cg = crate::cgroup::ContainerCgroup::load(&rec.id);
-            let frozen = Frozen(Some(crate::cgroup::ContainerCgroup::load(&rec.id)));
-            cg.freeze().map_err(|e| CommitError::Freeze { id: rec.id.clone(), source: Box::new(e) })?;
-            frozen
+            Frozen::new(store, &rec.id)?
         } else {
             Frozen(None)
         };
@@ -478,6 +493,7 @@ pub fn add_layer(store: &Store, reference: &str, spec: &AddLayerSpec) -> Result<
         return Err(CommitError::Invalid("add_layer: nothing to copy".into()));
     }
     let lowers: Vec<PathBuf> = parent.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
+    let _producing = store.layer_producer_lock()?;
     let workdir = parent.config.working_dir.clone().unwrap_or_else(|| "/".into());
     let (layer, _) = stage_layer(store, |diff| {
         std::fs::create_dir(diff).map_err(io_err(diff))?;

@@ -189,13 +189,16 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         m.source = crate::volumes::create(store, name)?.name;
     }
     let security = crate::security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
-    let id = store.reserve_container_id()?;
+    let reservation = store.reserve_container()?;
+    let id = reservation.id.clone();
+    crate::crashpoint::hit("create.reserved");
     let undo = |e: ContainerError| {
         let _ = std::fs::remove_dir_all(store.container_dir(&id));
         e
     };
     if let Some(n) = &spec.name {
         store.claim_name(n, &id).map_err(|e| undo(e.into()))?;
+        crate::crashpoint::hit("create.named");
     }
     let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
     let mut env = merge_env(&[crate::local_images::DEFAULT_PATH.to_string()], &img.config.env);
@@ -227,6 +230,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         created: crate::state::now(),
     };
     let saved = store.save_container(&rec).and_then(|_| {
+        crate::crashpoint::hit("create.recorded");
         store.save_state(&id, &ContainerState { status: Status::Created, ..Default::default() })
     });
     if let Err(e) = saved {
@@ -235,6 +239,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         }
         return Err(undo(e.into()));
     }
+    drop(reservation);
     Ok(rec)
 }
 
@@ -278,9 +283,58 @@ pub struct Info {
     pub paused: bool,
 }
 
-/// A running container whose cgroup is frozen (or freezing).
-fn is_paused(id: &str, running: bool) -> bool {
-    running && ContainerCgroup::load(id).is_frozen()
+/// A running container whose cgroup is frozen (or freezing). A freeze
+/// left by a commit that was killed is undone here: it is not a pause.
+fn is_paused(store: &Store, id: &str, running: bool) -> bool {
+    running && ContainerCgroup::load(id).is_frozen() && !thaw_if_commit_died(store, id)
+}
+
+/// What `commit` leaves in a container's folder while it holds the
+/// container frozen: `.commit-freeze-…@PID.START`, naming the committer.
+pub struct CommitFreeze(std::path::PathBuf);
+
+const COMMIT_FREEZE: &str = ".commit-freeze";
+
+impl CommitFreeze {
+    /// Marks `id` as frozen by this process (before the freeze).
+    pub fn mark(store: &Store, id: &str) -> std::result::Result<CommitFreeze, StateError> {
+        let p = store.container_dir(id).join(crate::state::staging::tagged_name(COMMIT_FREEZE));
+        std::fs::write(&p, b"").map_err(crate::state::io_err(&p))?;
+        Ok(CommitFreeze(p))
+    }
+    /// After the thaw.
+    pub fn clear(self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Thaws a container a killed commit left frozen and drops that commit's
+/// marker; true if it did. A live commit's freeze and a `pause` (no
+/// marker) are left alone.
+pub fn thaw_if_commit_died(store: &Store, id: &str) -> bool {
+    let Ok(rd) = std::fs::read_dir(store.container_dir(id)) else { return false };
+    let mut dead = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(COMMIT_FREEZE) {
+            continue;
+        }
+        match crate::state::staging::maker_alive(&name) {
+            Some(false) => dead.push(e.path()),
+            _ => return false, // a commit still holds it frozen
+        }
+    }
+    if dead.is_empty() {
+        return false;
+    }
+    let cg = ContainerCgroup::load(id);
+    if cg.is_frozen() && cg.thaw().is_err() {
+        return false;
+    }
+    for p in dead {
+        let _ = std::fs::remove_file(p);
+    }
+    true
 }
 
 /// The state, corrected when the recorded process is gone (its monitor
@@ -300,7 +354,7 @@ pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
     let record = store.resolve_container(reference)?;
     let state = live_state(store, &record.id)?;
     let running = state.status == Status::Running;
-    let paused = is_paused(&record.id, running);
+    let paused = is_paused(store, &record.id, running);
     Ok(Info { record, state, running, paused })
 }
 
@@ -309,7 +363,7 @@ pub fn list(store: &Store) -> Result<Vec<Info>> {
     for record in store.list_containers()? {
         let state = live_state(store, &record.id)?;
         let running = state.status == Status::Running;
-        let paused = is_paused(&record.id, running);
+        let paused = is_paused(store, &record.id, running);
         out.push(Info { record, state, running, paused })
     }
     Ok(out)
@@ -442,6 +496,16 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
             // SAFETY: a plain signal to a process of this container
             unsafe { libc::kill(p as i32, libc::SIGKILL) };
         }
+        // frozen (paused, or by a commit that was killed): a v1 frozen
+        // task acts on the SIGKILL only once thawed
+        if cg.is_frozen() {
+            cg.thaw().map_err(crate::runtime::RuntimeError::from)?;
+        }
+        for p in std::fs::read_dir(store.container_dir(&c.id)).into_iter().flatten().flatten() {
+            if p.file_name().to_string_lossy().starts_with(COMMIT_FREEZE) {
+                let _ = std::fs::remove_file(p.path());
+            }
+        }
         cg.delete().map_err(crate::runtime::RuntimeError::from)?;
     }
     let st = store.load_state(&c.id)?;
@@ -476,10 +540,12 @@ pub fn reclaim(store: &Store, id: &str) -> Result<()> {
             ..st
         };
         store.save_state(id, &exited)?;
-    } else if c.network == NetMode::Bridge {
-        // a monitor killed inside network setup recorded nothing: leases
-        // and rules are found by the id (the veth went with the netns)
-        crate::runtime::network::teardown(store, &c, None);
+    } else {
+        // a monitor killed before it recorded the run (after making the
+        // cgroup, inside network setup) recorded nothing: the cgroup is
+        // found by the id, leases and rules too (the veth went with the
+        // netns); `release_leftovers` is idempotent and cheap when clean
+        release_leftovers(store, &c)?;
     }
     Ok(())
 }
@@ -497,9 +563,11 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
         }
         let _ = kill(store, &id, libc::SIGKILL);
         wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
+        crate::crashpoint::hit("rm.killed");
     }
     // the monitor normally cleans up; after a kill -9 of it, we do
     release_leftovers(store, &info.record)?;
+    crate::crashpoint::hit("rm.released");
     store.delete_container(&info.record)?;
     if volumes {
         for m in info.record.mounts.iter().filter(|m| m.kind == "volume") {
@@ -509,6 +577,65 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
         }
     }
     Ok(id)
+}
+
+/// Repairs what killed commands left in the store (`prune` runs it; each
+/// step is also done on the way by the command that meets it): containers
+/// whose monitor is gone while their state says running (their cgroup,
+/// address, rules and veth given back, recorded as exited), containers a
+/// killed commit left frozen (thawed), folders and names of creates that
+/// died before writing their record, temp files of record writes, staging
+/// under `tmp/`, address leases of containers that no longer exist (with
+/// their rules and veth), and layers no record names. Nothing a live
+/// process is still working on is touched. Returns what it repaired.
+pub fn repair(store: &Store) -> Result<Vec<String>> {
+    let mut fixed = Vec::new();
+    for c in store.list_containers()? {
+        let st = store.load_state(&c.id)?;
+        let monitor_gone = st.monitor_pid.map(|p| crate::state::containers::process_start_time(p).is_none()).unwrap_or(true);
+        if st.status == Status::Running && !st.alive() && monitor_gone {
+            reclaim(store, &c.id)?;
+            fixed.push(format!("container {} (monitor gone)", c.id));
+        } else if st.status == Status::Running && thaw_if_commit_died(store, &c.id) {
+            fixed.push(format!("container {} (thawed after a killed commit)", c.id));
+        }
+    }
+    fixed.extend(store.repair_containers()?);
+    fixed.extend(release_orphan_leases(store)?);
+    let staging = |dir: &std::path::Path, only_temps: bool| -> Result<Vec<String>> {
+        let wanted: &dyn Fn(&str) -> bool = if only_temps { &crate::state::staging::is_temp_record } else { &|_| true };
+        let removed = crate::state::staging::clean_dir(dir, crate::state::staging::UNTAGGED_MAX_AGE, wanted)
+            .map_err(crate::state::io_err(dir))?;
+        Ok(removed.iter().map(|p| format!("leftover {}", p.display())).collect())
+    };
+    fixed.extend(staging(&store.tmp_dir(), false)?);
+    fixed.extend(staging(&store.images_dir(), true)?);
+    fixed.extend(crate::local_images::prune_orphan_layers(store)?.into_iter().map(|l| format!("layer {l}")));
+    Ok(fixed)
+}
+
+/// Leases under `$ROOT/net/<bridge>/leases` whose container has no record
+/// (removed, or never created): released, with the DNAT rules tagged with
+/// that id and a host veth named after it.
+fn release_orphan_leases(store: &Store) -> Result<Vec<String>> {
+    let net = store.root().join("net");
+    let Ok(rd) = std::fs::read_dir(&net) else { return Ok(Vec::new()) };
+    let mut fixed = Vec::new();
+    for e in rd.flatten() {
+        let bridge = e.file_name().to_string_lossy().into_owned();
+        let Ok(cfg) = crate::net::NetConfig::parse(Some(&bridge), None, Some("0")) else { continue };
+        let Ok(leases) = crate::net::ipam::leases(store.root(), &cfg) else { continue };
+        for (ip, owner) in leases {
+            if owner.is_empty() || store.container_config_path(&owner).exists() {
+                continue;
+            }
+            if let Err(e) = crate::net::reclaim(store.root(), &cfg, &owner, None, true) {
+                eprintln!("bocker: releasing {ip} of {owner}: {e}");
+            }
+            fixed.push(format!("lease {ip} of {owner}"));
+        }
+    }
+    Ok(fixed)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod cgroup;
 pub mod commit;
 pub mod container;
+pub mod crashpoint;
 pub mod frontdoor;
 pub mod fsutil;
 pub mod image;

@@ -18,7 +18,8 @@ pub fn init_from_dir(store: &Store, dir: &Path) -> Result<ImageRecord> {
     }
     let dir = dir.canonicalize().map_err(crate::state::io_err(dir))?;
     let layer_id = format!("l{}", crate::state::ids::random_hex(16));
-    let stage = store.tmp_dir().join(format!("init-{layer_id}"));
+    let stage = store.tmp_dir().join(crate::state::staging::tagged_name(&format!("init-{layer_id}")));
+    let _producing = store.layer_producer_lock()?;
     let result = (|| {
         std::fs::create_dir(&stage).map_err(crate::state::io_err(&stage))?;
         let diff = stage.join("diff");
@@ -129,6 +130,9 @@ pub fn pull(
     let opts = PullOptions { platform, ..PullOptions::default() };
     let (tx, rx) = std::sync::mpsc::channel();
     let root = store.root().to_path_buf();
+    // a pull killed between its layers and its record leaves orphan layers
+    // that the next prune collects; not while this pull runs
+    let _producing = store.layer_producer_lock().map_err(|e| e.to_string())?;
     let pulled = std::thread::scope(|s| {
         let worker = s.spawn(|| {
             let tx = std::sync::Mutex::new(tx);
@@ -197,5 +201,28 @@ fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRe
         img.tags.push(name);
     }
     store.save_image(&img)?;
+    crate::crashpoint::hit("pull.recorded");
     Ok(img)
+}
+
+/// Removes layers that no image and no container names, left by a pull,
+/// init, commit or load killed between placing a layer and recording its
+/// image. Skipped (returns nothing) while such an operation runs. Returns
+/// the removed layer ids.
+pub fn prune_orphan_layers(store: &Store) -> Result<Vec<String>> {
+    let Some(_gc) = store.layer_gc_lock()? else { return Ok(Vec::new()) };
+    let _lock = store.images_lock()?;
+    let mut used: std::collections::HashSet<String> = store.list_images()?.into_iter().flat_map(|i| i.layers).collect();
+    used.extend(store.list_containers()?.into_iter().flat_map(|c| c.layers));
+    let dir = store.layers_dir();
+    let mut removed = Vec::new();
+    for e in std::fs::read_dir(&dir).map_err(crate::state::io_err(&dir))?.flatten() {
+        let id = e.file_name().to_string_lossy().into_owned();
+        if id.starts_with('.') || used.contains(&id) {
+            continue;
+        }
+        store.remove_layer(&id)?;
+        removed.push(id);
+    }
+    Ok(removed)
 }

@@ -53,7 +53,7 @@ pub fn create(store: &Store, name: Option<&str>) -> Result<VolumeRecord> {
     }
     std::fs::create_dir_all(store.volumes_dir()).map_err(io_err(&dir))?;
     // stage then rename: a volume is either complete or absent
-    let stage = store.tmp_dir().join(format!("vol-{}", crate::state::ids::random_hex(6)));
+    let stage = store.tmp_dir().join(crate::state::staging::tagged_name("vol"));
     let made = (|| {
         std::fs::create_dir_all(stage.join("_data")).map_err(io_err(&stage))?;
         std::fs::write(stage.join(".fill"), b"").map_err(io_err(&stage))?;
@@ -73,11 +73,13 @@ pub fn create(store: &Store, name: Option<&str>) -> Result<VolumeRecord> {
             return Err(e);
         }
     };
+    crate::crashpoint::hit("volume.staged");
     if let Err(e) = std::fs::rename(&stage, &dir) {
         let _ = crate::storage::remove_tree(&stage);
         // another process created it meanwhile
         return get(store, &name).map_err(|_| io_err(&dir)(e));
     }
+    crate::crashpoint::hit("volume.created");
     Ok(rec)
 }
 
@@ -125,7 +127,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<String> {
         )));
     }
     let dir = store.volume_dir(name);
-    let trash = store.tmp_dir().join(format!("rmvol-{}-{name}", crate::state::ids::random_hex(4)));
+    let trash = store.tmp_dir().join(crate::state::staging::tagged_name(&format!("rmvol-{name}")));
     std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
     crate::storage::remove_tree(&trash).map_err(io_err(&trash))?;
     Ok(name.to_string())

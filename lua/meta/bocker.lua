@@ -247,6 +247,14 @@ function bocker.container.wait(ref, timeout) end
 ---@return string|nil id, string|nil err
 function bocker.container.remove(ref, opts) end
 
+---Repairs what killed commands left in the store (what `prune` runs
+---first): containers whose monitor is gone, a freeze left by a killed
+---commit, record-less reservations and names, staging leftovers, leases
+---of removed containers, layers no record names.
+---@return string[]|nil repaired what was repaired, one line each
+---@return string|nil err
+function bocker.container.repair() end
+
 ---The limits a container gets without flags (from BOCKER_CPU_SHARE and
 ---BOCKER_MEM_LIMIT).
 ---@return { cpu_shares: integer, memory: integer }|nil, string|nil err

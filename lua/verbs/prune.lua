@@ -1,5 +1,6 @@
--- bocker prune [-a] [--volumes]: exited containers, then dangling images
--- (untagged, unused, no child), then unused anonymous volumes.
+-- bocker prune [-a] [--volumes]: repairs what killed commands left, then
+-- exited containers, dangling images (untagged, unused, no child), then
+-- unused anonymous volumes.
 local cli = require "bocker.cli"
 local spec = {
   { long = "all", short = "a", kind = "bool", help = "Also images no container uses, tagged or not" },
@@ -14,6 +15,13 @@ return {
     local o, pos = cli.parse("prune", args, spec)
     if not o then return pos or 125 end
     local status = 0
+    -- first what killed commands left (see docs/ARCHITECTURE.md, Crash consistency)
+    local fixed, ferr = bocker.container.repair()
+    if fixed then
+      for _, what in ipairs(fixed) do print("Repaired: " .. what) end
+    else
+      status = cli.fail(1, "prune", ferr)
+    end
     for _, c in ipairs(bocker.container.list()) do
       if not c.running then
         local id, err = bocker.container.remove(c.id, { volumes = true })

@@ -47,7 +47,7 @@ fn io_err(p: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
 struct Staging(PathBuf);
 impl Staging {
     fn new(store: &Store, what: &str) -> Result<Staging> {
-        let p = store.tmp_dir().join(fsutil::unique_name(what));
+        let p = store.tmp_dir().join(crate::state::staging::tagged_name(what.trim_end_matches('-')));
         fs::create_dir(&p).map_err(io_err(&p))?;
         Ok(Staging(p))
     }
@@ -281,6 +281,7 @@ pub fn push(store: &Store, reference: &str, dest: Option<&str>) -> Result<String
 /// the config's diff_ids, and extracted with the safe extractor.
 pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
     let stage = Staging::new(store, "load-")?;
+    let _producing = store.layer_producer_lock()?;
     let blobs = stage.0.join("blobs");
     fs::create_dir(&blobs).map_err(io_err(&blobs))?;
     let f = File::open(file).map_err(io_err(file))?;

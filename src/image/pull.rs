@@ -18,9 +18,10 @@ use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-/// Staging leftovers older than this are removed at the start of a pull.
+/// Untagged staging leftovers older than this are removed at the start of
+/// a pull (tagged ones as soon as their maker is gone).
 pub const TMP_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone)]
@@ -303,7 +304,7 @@ fn fetch_layer(
         });
     }
     let digest = Digest::parse(&desc.digest)?;
-    let name = fsutil::unique_name("layer-");
+    let name = crate::state::staging::tagged_name("layer");
     let stage = paths.tmp().join(&name);
     let blob = paths.tmp().join(format!("{name}.blob"));
     let _cleanup = Cleanup(vec![blob.clone(), stage.clone()]);
@@ -315,6 +316,9 @@ fn fetch_layer(
     });
     let total = desc.size;
     client.fetch_blob(&digest, Some(desc.size), &blob, &|n| {
+        if n > 0 && n < total {
+            crate::crashpoint::hit("pull.blob");
+        }
         progress(Progress::LayerBytes {
             index,
             downloaded: n,
@@ -353,6 +357,7 @@ fn fetch_layer(
     fsutil::write_atomic(&rec_path, &json, 0o644).map_err(io_err(&rec_path))?;
     fsutil::syncfs(&stage).map_err(io_err(&stage))?;
 
+    crate::crashpoint::hit("pull.staged");
     let dest = paths.layer(diff.hex());
     if fsutil::rename_noreplace(&stage, &dest).map_err(io_err(&dest))? {
         fsutil::fsync_dir(&paths.layers()).map_err(io_err(&paths.layers()))?;
@@ -363,6 +368,7 @@ fn fetch_layer(
         });
     }
     // else another pull won the race; ours is removed by the cleanup guard
+    crate::crashpoint::hit("pull.layer");
     progress(Progress::LayerDone {
         index,
         diff_id: diff.to_string(),
@@ -372,33 +378,12 @@ fn fetch_layer(
     Ok(())
 }
 
-/// Remove entries under `tmp` not modified for `max_age`.
+/// Removes what killed processes left under `tmp` (staging dirs and
+/// blobs named after a maker that is gone; entries without a maker tag
+/// once older than `max_age`). Returns how many. Entries of a pull, commit
+/// or removal still running are never touched.
 pub fn clean_tmp(tmp: &Path, max_age: Duration) -> io::Result<usize> {
-    let now = SystemTime::now();
-    let mut n = 0;
-    for e in fs::read_dir(tmp)? {
-        let e = e?;
-        let m = match e.path().symlink_metadata() {
-            Ok(m) => m,
-            Err(_) => continue,
-        };
-        let old = m
-            .modified()
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > max_age);
-        if old {
-            let r = if m.is_dir() {
-                fs::remove_dir_all(e.path())
-            } else {
-                fs::remove_file(e.path())
-            };
-            if r.is_ok() {
-                n += 1;
-            }
-        }
-    }
-    Ok(n)
+    crate::state::staging::clean_dir(tmp, max_age, &|_| true).map(|r| r.len())
 }
 
 /// The record of an extracted layer, if it is in the store.

@@ -1,5 +1,6 @@
 //! `bocker.container`: create, start, inspect, list, stop, kill, pause,
-//! unpause, wait, exec, logs and remove containers. Containers cross as tables.
+//! unpause, wait, exec, logs and remove containers; repair what killed
+//! commands left. Containers cross as tables.
 use super::convert::{result, spec, store, table_result, to_lua};
 use crate::container as ops;
 use mlua::{IntoLuaMulti, Lua, Table, Value};
@@ -86,6 +87,13 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             let s = store(lua)?;
             let l = ops::list(&s).map_err(super::ext)?;
             to_lua(lua, &l)
+        })?,
+    )?;
+    t.set(
+        "repair",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            table_result(lua, ops::repair(&s))
         })?,
     )?;
     t.set(

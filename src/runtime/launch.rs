@@ -43,6 +43,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = cmd.spawn().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+        crate::crashpoint::hit("start.spawned");
         let report = child.stdout.take().and_then(Message::receive);
         // The shim keeps running; reap it if it already exited.
         let _ = child.try_wait();

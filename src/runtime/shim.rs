@@ -117,6 +117,7 @@ fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
 
 fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, String)> {
     let fail = |e: RuntimeError| (125, e.to_string());
+    crate::crashpoint::hit("start.monitor");
     let cdir = store.container_dir(&c.id);
     let upper = cdir.join("upper");
     let work = cdir.join("work");
@@ -142,6 +143,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
+    crate::crashpoint::hit("start.cgroup");
 
     let attach_stdin = c.interactive && !detach;
     let stdio = if c.tty {
@@ -220,6 +222,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         Ok(n) => n,
         Err(e) => return Err(kill_child(e.to_string())),
     };
+    crate::crashpoint::hit("start.network");
     let mut state = ContainerState {
         status: Status::Running,
         pid: Some(pid),
@@ -233,6 +236,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         network::release(store, c, net.as_ref());
         return Err(kill_child(e.to_string()));
     }
+    crate::crashpoint::hit("start.running");
     // go: the init builds the root and reports ready (or its failure)
     let ready = spawned.go().map_err(|m| (125, m)).and_then(|()| spawned.wait_ready(&mut || Ok(None)));
     let stdio = match stdio {
@@ -283,6 +287,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let _ = log.sync_data();
     drop(raw);
     let status = super::process::wait_exit(child).unwrap_or(125);
+    crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
     network::release(store, c, net.as_ref());
     drop(guard);

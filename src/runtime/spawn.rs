@@ -43,7 +43,22 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
     if ns.id_maps.is_some() {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
-    let pid = unsafe { nix::sched::clone(Box::new(|| init::run(spec, &pipes)), &mut stack, flags, Some(libc::SIGCHLD)) }
+    let parent_ends = [go_write.as_raw_fd(), msg_read.as_raw_fd()];
+    let pid = unsafe {
+        nix::sched::clone(
+            Box::new(|| {
+                // the parent's ends: with them closed here, a parent that
+                // dies before go is seen as EOF (not waited for forever)
+                for fd in parent_ends {
+                    libc::close(fd);
+                }
+                init::run(spec, &pipes)
+            }),
+            &mut stack,
+            flags,
+            Some(libc::SIGCHLD),
+        )
+    }
         .map_err(|e| format!("clone: {e}"))?;
     drop(pipes);
     if let Some(maps) = &ns.id_maps {

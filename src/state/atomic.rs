@@ -1,5 +1,6 @@
 //! Atomic record writes: temp file in the same folder, fsync, rename,
-//! fsync of the folder. A crash leaves either the old or the new record.
+//! fsync of the folder. A crash leaves either the old or the new record
+//! (and the temp file, named after its writer: see `staging`).
 //! Records are created mode 0600 (they may hold secrets: `-e`, credentials).
 use super::{io_err, Result, StateError};
 use serde::{de::DeserializeOwned, Serialize};
@@ -18,7 +19,9 @@ pub fn write(path: &Path, data: &[u8]) -> Result<()> {
 pub fn write_with(path: &Path, data: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", super::ids::random_hex(6)));
+    // the temp name says who writes it: a writer killed before the rename
+    // leaves it, and the next repair removes it once the writer is gone
+    let tmp = dir.join(super::staging::temp_record_name(&name));
     let res = (|| {
         // private from the start: no window in which the record is readable
         let mut f = std::fs::OpenOptions::new()

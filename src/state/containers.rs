@@ -195,10 +195,22 @@ impl ContainerState {
     }
 }
 
-/// How long a reserved container folder may lack its config.json before
-/// its name claim counts as left by a creator that died (a create writes
-/// it within milliseconds of naming).
+/// How long a reserved container folder without a create lock (made by an
+/// older bocker) may lack its config.json before its name claim counts as
+/// left by a creator that died (a create writes it within milliseconds of
+/// naming). Folders with a create lock are judged by the lock at once.
 pub const STALE_CLAIM_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The lock a create holds in its reserved folder until it has written
+/// the record: free while the folder has no config.json = its creator died.
+pub const CREATE_LOCK: &str = ".create.lock";
+
+/// A reserved container id; its create lock is held until this is dropped
+/// (after the record is written, or the create gave up).
+pub struct Reservation {
+    pub id: String,
+    _lock: super::lock::Lock,
+}
 
 impl Store {
     pub fn container_config_path(&self, id: &str) -> PathBuf {
@@ -224,6 +236,21 @@ impl Store {
             }
         }
         Err(StateError::Conflict("could not allocate a container id".into()))
+    }
+
+    /// Reserves a fresh container id and holds its create lock: until the
+    /// record is written, others tell by the lock whether this create still
+    /// runs (a kill -9 frees it).
+    pub fn reserve_container(&self) -> Result<Reservation> {
+        let id = self.reserve_container_id()?;
+        let path = self.container_dir(&id).join(CREATE_LOCK);
+        match super::lock::Lock::exclusive(&path) {
+            Ok(lock) => Ok(Reservation { id, _lock: lock }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(self.container_dir(&id));
+                Err(e)
+            }
+        }
     }
 
     /// Claims `name` for container `id` (O_EXCL: names are unique). A claim
@@ -265,6 +292,11 @@ impl Store {
         if self.container_config_path(owner).exists() {
             return false;
         }
+        if let Some(free) = super::lock::Lock::is_free(&dir.join(CREATE_LOCK)) {
+            // the lock is taken before the name is claimed: free means the
+            // creator died, unless it wrote the record meanwhile
+            return free && !self.container_config_path(owner).exists();
+        }
         let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
         age >= STALE_CLAIM_AGE
     }
@@ -274,7 +306,7 @@ impl Store {
     /// name `owner` (else put back), then unlinked; the record-less folder
     /// of the dead creator goes too.
     fn drop_stale_claim(&self, link: &std::path::Path, owner: &str) {
-        let tmp = self.tmp_dir().join(format!("name-{}", super::ids::random_hex(6)));
+        let tmp = self.tmp_dir().join(super::staging::tagged_name("name"));
         if std::fs::rename(link, &tmp).is_err() {
             return; // someone else took it: look again
         }
@@ -289,11 +321,53 @@ impl Store {
         let _ = std::fs::remove_file(&tmp);
         let dir = self.container_dir(owner);
         if dir.exists() && !self.container_config_path(owner).exists() {
-            let trash = self.tmp_dir().join(format!("rm-{owner}"));
+            let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{owner}")));
             if std::fs::rename(&dir, &trash).is_ok() {
                 let _ = crate::storage::remove_tree(&trash);
             }
         }
+    }
+
+    /// Repairs what killed creates and removals left among container
+    /// folders and names: folders without a record whose creator is gone
+    /// (removed), names whose container is gone or never got a record
+    /// (released), temp files of record writes whose writer is gone.
+    /// Returns what it removed, for a report. Safe beside running
+    /// commands: nothing a live process is still writing is touched.
+    pub fn repair_containers(&self) -> Result<Vec<String>> {
+        let mut fixed = Vec::new();
+        let names = self.names_dir();
+        for e in std::fs::read_dir(&names).map_err(io_err(&names))?.flatten() {
+            let link = e.path();
+            let Ok(owner) = std::fs::read_link(&link) else { continue };
+            let owner = owner.display().to_string();
+            if !owner.is_empty() && self.claim_is_stale(&owner) {
+                self.drop_stale_claim(&link, &owner);
+                if std::fs::symlink_metadata(&link).is_err() {
+                    fixed.push(format!("name {}", e.file_name().to_string_lossy()));
+                }
+            }
+        }
+        let dir = self.containers_dir();
+        for e in std::fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if !id.starts_with("ps_") {
+                continue;
+            }
+            let cdir = e.path();
+            if !self.container_config_path(&id).exists() && self.claim_is_stale(&id) {
+                let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{id}")));
+                if std::fs::rename(&cdir, &trash).is_ok() {
+                    let _ = crate::storage::remove_tree(&trash);
+                    fixed.push(format!("reservation {id}"));
+                }
+                continue;
+            }
+            let temps = super::staging::clean_dir(&cdir, super::staging::UNTAGGED_MAX_AGE, &super::staging::is_temp_record)
+                .map_err(io_err(&cdir))?;
+            fixed.extend(temps.iter().map(|p| format!("temp record {}", p.display())));
+        }
+        Ok(fixed)
     }
 
     pub fn release_name(&self, name: &str, id: &str) {
@@ -375,13 +449,15 @@ impl Store {
     pub fn delete_container(&self, c: &ContainerRecord) -> Result<()> {
         if let Some(n) = &c.name {
             self.release_name(n, &c.id);
+            crate::crashpoint::hit("rm.unnamed");
         }
         let dir = self.container_dir(&c.id);
         if !dir.exists() {
             return Ok(());
         }
-        let trash = self.tmp_dir().join(format!("rm-{}", c.id));
+        let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{}", c.id)));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
+        crate::crashpoint::hit("rm.trashed");
         crate::storage::remove_tree(&trash).map_err(io_err(&trash))
     }
 }
@@ -402,6 +478,32 @@ mod tests {
         let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
         let f = std::fs::File::open(p).unwrap();
         f.set_modified(t).unwrap();
+    }
+
+    #[test]
+    fn a_dead_creators_claim_is_taken_over_at_once() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path().join("root")).unwrap();
+        let live = s.reserve_container().unwrap();
+        s.claim_name("db", &live.id).unwrap();
+        let other = s.reserve_container().unwrap();
+        // its creator holds the create lock: the claim stands
+        assert!(matches!(s.claim_name("db", &other.id), Err(StateError::Conflict(_))));
+        assert!(s.repair_containers().unwrap().is_empty());
+        assert!(s.container_dir(&live.id).exists());
+        // the creator dies (its lock goes with it): taken over, no waiting
+        let dead = live.id.clone();
+        drop(live);
+        s.claim_name("db", &other.id).unwrap();
+        assert!(!s.container_dir(&dead).exists());
+        // a reservation without a name is repaired away too
+        let lone = s.reserve_container().unwrap();
+        let lone_id = lone.id.clone();
+        drop(lone);
+        let fixed = s.repair_containers().unwrap();
+        assert!(fixed.iter().any(|f| f.contains(&lone_id)), "{fixed:?}");
+        assert!(!s.container_dir(&lone_id).exists());
+        assert!(s.container_dir(&other.id).exists(), "a live reservation stays");
     }
 
     #[test]

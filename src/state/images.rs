@@ -90,6 +90,20 @@ impl Store {
         Lock::exclusive(&self.lock_path("images"))
     }
 
+    /// Held (shared) by whoever puts a layer into `layers/` from before
+    /// the rename until its image record is written (pull, init, commit,
+    /// add_layer, load): a layer no record names yet is not an orphan
+    /// while any such holder runs. Take it before the images lock.
+    pub fn layer_producer_lock(&self) -> Result<Lock> {
+        Lock::shared(&self.lock_path("layers"))
+    }
+
+    /// The layer collector's side of `layer_producer_lock`: None while a
+    /// producer runs (the collection is skipped then, not waited for).
+    pub fn layer_gc_lock(&self) -> Result<Option<Lock>> {
+        Lock::try_exclusive(&self.lock_path("layers"))
+    }
+
     /// All image records, oldest first.
     pub fn list_images(&self) -> Result<Vec<ImageRecord>> {
         let dir = self.images_dir();
@@ -179,7 +193,7 @@ impl Store {
         if !dir.exists() {
             return Ok(());
         }
-        let trash = self.tmp_dir().join(format!("rm-{}-{id}", super::ids::random_hex(4)));
+        let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{id}")));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
         crate::storage::remove_tree(&trash).map_err(io_err(&trash))
     }
