@@ -222,6 +222,16 @@ fn create_errors_leave_nothing_behind() {
     assert!(!r.root().join("c1").exists(), "no state left");
     assert_eq!(r.ok(&["list", "-q"]), "");
     r.fails(&["create", "-b", bs, "--preserve-fds", "x", "c1"], "invalid value");
+    // runc's terminal rules: `spec` makes a terminal process
+    std::fs::remove_file(b.join("config.json")).expect("rm");
+    r.ok(&["spec", "-b", bs]);
+    r.fails(&["create", "-b", bs, "c1"], "cannot allocate tty without setting console socket");
+    r.fails(&["run", "-d", "-b", bs, "c1"], "cannot allocate tty without setting console socket");
+    let cfg = b.join("config.json");
+    let no_tty = std::fs::read_to_string(&cfg).expect("read").replace("\"terminal\": true", "\"terminal\": false");
+    std::fs::write(&cfg, no_tty).expect("write");
+    r.fails(&["create", "-b", bs, "--console-socket", "/nonexistent.sock", "c1"], "cannot use console socket");
+    assert!(!r.root().join("c1").exists(), "no state left");
 }
 
 // ---- lifecycle: needs runtime::oci::create and exec (the lead's core) ----

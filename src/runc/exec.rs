@@ -56,6 +56,11 @@ pub fn exec(ctx: &mut Ctx, rest: &[String]) -> Result<u8> {
     }
     let process = build_process(&p, &rec, cmd)?;
     let console_socket = p.value("console-socket").map(PathBuf::from);
+    match (process.terminal().unwrap_or(false), console_socket.is_some()) {
+        (true, false) => bail!("cannot allocate tty without setting console socket"),
+        (false, true) => bail!("cannot use console socket if the process will not allocate a tty"),
+        _ => {}
+    }
     let req = ExecRequest {
         pid: rec.init_pid,
         spec: &rec.config,

@@ -122,6 +122,7 @@ fn make(ctx: &mut Ctx, p: &Parsed, id: &str, with_fifo: bool) -> Result<Record> 
     let bundle = std::path::absolute(p.value("bundle").unwrap_or(".")).context("bundle path")?;
     let spec = load_spec(&bundle)?;
     let console_socket = p.value("console-socket").map(PathBuf::from);
+    check_terminal(&spec, console_socket.is_some())?;
     let dir = ctx.root.make_container_dir(id)?;
     let mut undo = Undo { ctx_root: &ctx.root, id: id.to_string(), init: None, armed: true };
     let _lock = ctx.root.lock(id)?;
@@ -159,6 +160,18 @@ fn make(ctx: &mut Ctx, p: &Parsed, id: &str, with_fifo: bool) -> Result<Record> 
     ctx.root.save(&rec)?;
     undo.armed = false;
     Ok(rec)
+}
+
+/// runc's rules: a terminal needs a console socket to hand its master
+/// to (bocker-runc never keeps a pty itself, also not for a foreground
+/// `run`), and a console socket needs a terminal.
+pub fn check_terminal(spec: &Spec, console_socket: bool) -> Result<()> {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    match (terminal, console_socket) {
+        (true, false) => bail!("cannot allocate tty without setting console socket (process.terminal is true)"),
+        (false, true) => bail!("cannot use console socket if the container will not allocate a tty (process.terminal is false)"),
+        _ => Ok(()),
+    }
 }
 
 /// The exec fifo, 0622 as runc makes it (whatever the umask).
