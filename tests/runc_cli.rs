@@ -2,7 +2,8 @@
 //! reached through a `bocker-runc` symlink made in each test's own temp
 //! dir; each test has its own state root. The first group needs no
 //! container (flags, outputs, errors, exit codes); the lifecycle group
-//! needs the core (`runtime::oci::create`/`exec`).
+//! runs busybox containers on `runtime::oci::create`/`exec`; the last
+//! group drives a container recorded by hand (no core) in a real cgroup.
 mod common;
 use common::{test_base, text};
 use serde_json::Value;
@@ -63,6 +64,10 @@ impl Drop for Runc {
     fn drop(&mut self) {
         for id in self.ids.borrow().iter() {
             let _ = self.run(&["delete", "--force", id]);
+        }
+        // the lifecycle tests' cgroup parent (the last test of this process to end removes it)
+        for c in ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "unified", ""] {
+            let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join(cgroup_parent()));
         }
     }
 }
@@ -222,9 +227,19 @@ fn create_errors_leave_nothing_behind() {
     assert!(!r.root().join("c1").exists(), "no state left");
     assert_eq!(r.ok(&["list", "-q"]), "");
     r.fails(&["create", "-b", bs, "--preserve-fds", "x", "c1"], "invalid value");
+    // runc's terminal rules: `spec` makes a terminal process
+    std::fs::remove_file(b.join("config.json")).expect("rm");
+    r.ok(&["spec", "-b", bs]);
+    r.fails(&["create", "-b", bs, "c1"], "cannot allocate tty without setting console socket");
+    r.fails(&["run", "-d", "-b", bs, "c1"], "cannot allocate tty without setting console socket");
+    let cfg = b.join("config.json");
+    let no_tty = std::fs::read_to_string(&cfg).expect("read").replace("\"terminal\": true", "\"terminal\": false");
+    std::fs::write(&cfg, no_tty).expect("write");
+    r.fails(&["create", "-b", bs, "--console-socket", "/nonexistent.sock", "c1"], "cannot use console socket");
+    assert!(!r.root().join("c1").exists(), "no state left");
 }
 
-// ---- lifecycle: needs runtime::oci::create and exec (the lead's core) ----
+// ---- lifecycle on runtime::oci::create and exec ----
 
 /// A bundle running `args` on the shared busybox rootfs (root.path
 /// absolute, read-only), no terminal, a cgroup of its own.
@@ -236,7 +251,7 @@ fn bundle(r: &Runc, id: &str, args: &[&str], hooks: Option<Value>) -> PathBuf {
     spec["process"]["terminal"] = Value::Bool(false);
     spec["process"]["args"] = serde_json::json!(args);
     spec["root"]["path"] = Value::String(common::rootfs().to_str().expect("utf8").into());
-    spec["linux"]["cgroupsPath"] = Value::String(format!("/bocker-runc-test/{id}"));
+    spec["linux"]["cgroupsPath"] = Value::String(format!("/{}/{id}", cgroup_parent()));
     if let Some(h) = hooks {
         spec["hooks"] = h;
     }
@@ -266,8 +281,13 @@ fn wait_status(r: &Runc, id: &str, want: &str) {
     panic!("{id} never became {want}: {}", r.state(id));
 }
 
+/// The parent of the lifecycle tests' cgroups: this test process's own.
+fn cgroup_parent() -> String {
+    format!("bocker-runc-test-{}", std::process::id())
+}
+
 fn v1_cgroup(ctl: &str, id: &str) -> PathBuf {
-    Path::new("/sys/fs/cgroup").join(ctl).join("bocker-runc-test").join(id)
+    Path::new("/sys/fs/cgroup").join(ctl).join(cgroup_parent()).join(id)
 }
 
 #[test]
@@ -346,13 +366,14 @@ fn exec_into_a_running_container() {
     let proc_file = r.dir.path().join("process.json");
     std::fs::write(&proc_file, r#"{"terminal":false,"user":{"uid":0,"gid":0},"args":["sleep","200"],"cwd":"/","env":["PATH=/bin"]}"#).expect("write");
     let pid_file = r.dir.path().join("exec.pid");
-    // (the detached process keeps the stdio it is given: not our pipes)
-    let st = r.cmd(&["exec", "--process", proc_file.to_str().expect("utf8"), "--detach", "--pid-file", pid_file.to_str().expect("utf8"), &id])
+    // the detached process keeps the stdio it is given: not our pipes
+    let st = r
+        .cmd(&["exec", "--process", proc_file.to_str().expect("utf8"), "--detach", "--pid-file", pid_file.to_str().expect("utf8"), &id])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .expect("exec -d");
-    assert!(st.success());
+    assert!(st.success(), "exec --detach: {st}");
     let pid: u64 = std::fs::read_to_string(&pid_file).expect("pid file").parse().expect("a pid");
     let pids: Vec<u64> = serde_json::from_str(&r.ok(&["ps", "-f", "json", &id])).expect("ps json");
     assert!(pids.contains(&pid), "{pids:?} lacks {pid}");

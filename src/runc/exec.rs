@@ -2,7 +2,7 @@
 //! runtime-spec's process JSON, as containerd and conmon pass it) or from
 //! the container's own process with the command line's changes.
 use super::args::{self, flag, opt, Flag, Parsed};
-use super::lifecycle::write_pid_file;
+use super::pidfile::PidFile;
 use super::state::{validate_id, Record};
 use super::Ctx;
 use crate::oci::state::OciStatus;
@@ -55,7 +55,13 @@ pub fn exec(ctx: &mut Ctx, rest: &[String]) -> Result<u8> {
         OciStatus::Created | OciStatus::Creating => bail!("cannot exec in a container that has not started"),
     }
     let process = build_process(&p, &rec, cmd)?;
+    let pid_file = p.value("pid-file").map(|f| PidFile::prepare(std::path::Path::new(f))).transpose()?;
     let console_socket = p.value("console-socket").map(PathBuf::from);
+    match (process.terminal().unwrap_or(false), console_socket.is_some()) {
+        (true, false) => bail!("cannot allocate tty without setting console socket"),
+        (false, true) => bail!("cannot use console socket if the process will not allocate a tty"),
+        _ => {}
+    }
     let req = ExecRequest {
         pid: rec.init_pid,
         spec: &rec.config,
@@ -65,8 +71,8 @@ pub fn exec(ctx: &mut Ctx, rest: &[String]) -> Result<u8> {
         preserve_fds: p.number::<u32>("preserve-fds")?.unwrap_or(0),
     };
     let pid = core::exec(&req).map_err(|e| anyhow!("{e}"))?;
-    if let Some(pf) = p.value("pid-file") {
-        write_pid_file(std::path::Path::new(pf), pid)?;
+    if let Some(pf) = &pid_file {
+        pf.write(pid)?;
     }
     if p.has("detach") {
         return Ok(0);

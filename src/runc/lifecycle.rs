@@ -3,6 +3,7 @@
 //! no fifo, the init execs at once).
 use super::args::{self, flag, opt, Flag, Parsed};
 use super::state::{init_alive, owner_name, Record};
+use super::pidfile::PidFile;
 use super::{control, log, one_id, Ctx};
 use crate::oci::state::OciStatus;
 use crate::runtime::oci::{self as core, CreateRequest};
@@ -122,6 +123,8 @@ fn make(ctx: &mut Ctx, p: &Parsed, id: &str, with_fifo: bool) -> Result<Record> 
     let bundle = std::path::absolute(p.value("bundle").unwrap_or(".")).context("bundle path")?;
     let spec = load_spec(&bundle)?;
     let console_socket = p.value("console-socket").map(PathBuf::from);
+    check_terminal(&spec, console_socket.is_some())?;
+    let pid_file = p.value("pid-file").map(|f| PidFile::prepare(Path::new(f))).transpose()?;
     let dir = ctx.root.make_container_dir(id)?;
     let mut undo = Undo { ctx_root: &ctx.root, id: id.to_string(), init: None, armed: true };
     let _lock = ctx.root.lock(id)?;
@@ -153,12 +156,24 @@ fn make(ctx: &mut Ctx, p: &Parsed, id: &str, with_fifo: bool) -> Result<Record> 
         cgroup_path: created.cgroup_path,
         owner: owner_name(),
     };
-    if let Some(pf) = p.value("pid-file") {
-        write_pid_file(Path::new(pf), created.pid)?;
+    if let Some(pf) = &pid_file {
+        pf.write(created.pid)?;
     }
     ctx.root.save(&rec)?;
     undo.armed = false;
     Ok(rec)
+}
+
+/// runc's rules: a terminal needs a console socket to hand its master
+/// to (bocker-runc never keeps a pty itself, also not for a foreground
+/// `run`), and a console socket needs a terminal.
+pub fn check_terminal(spec: &Spec, console_socket: bool) -> Result<()> {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    match (terminal, console_socket) {
+        (true, false) => bail!("cannot allocate tty without setting console socket (process.terminal is true)"),
+        (false, true) => bail!("cannot use console socket if the container will not allocate a tty (process.terminal is false)"),
+        _ => Ok(()),
+    }
 }
 
 /// The exec fifo, 0622 as runc makes it (whatever the umask).
@@ -166,12 +181,6 @@ fn make_fifo(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o622)).with_context(|| format!("mkfifo {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o622)).with_context(|| format!("chmod {}", path.display()))
-}
-
-/// The pid, without a newline, written atomically (runc's createPidFile).
-pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let path = std::path::absolute(path).context("pid file path")?;
-    crate::fsutil::write_atomic(&path, pid.to_string().as_bytes(), 0o644).with_context(|| format!("write pid file {}", path.display()))
 }
 
 /// Lets the init go: reads its one byte from the exec fifo. The open

@@ -10,6 +10,7 @@ mod exec;
 mod info;
 mod lifecycle;
 pub mod log;
+mod pidfile;
 mod spec;
 pub mod signal;
 pub mod state;
