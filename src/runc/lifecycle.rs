@@ -192,12 +192,15 @@ fn release(fifo: &Path, rec: &Record) -> Result<()> {
     let fd = open(fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
         .with_context(|| format!("open exec fifo {}", fifo.display()))?;
     loop {
-        if !init_alive(rec) {
-            bail!("cannot start a container whose init has exited");
-        }
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         let n = poll(&mut fds, PollTimeout::from(100u16)).or_else(|e| if e == nix::errno::Errno::EINTR { Ok(0) } else { Err(e) })?;
         if n == 0 {
+            // nothing yet: the init may be gone. (Checked only now: a
+            // short-lived process can write its byte, exec and exit
+            // before we look, and its byte still says it started.)
+            if !init_alive(rec) {
+                bail!("cannot start a container whose init has exited");
+            }
             continue;
         }
         let mut b = [0u8; 1];
