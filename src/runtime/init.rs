@@ -8,7 +8,7 @@
 //! to the parent is a [`Message`]; EOF on that pipe means it exec'd.
 use super::confine::{self, Confinement};
 use super::message::Message;
-use super::plan::ContainerPlan;
+use super::plan::{ContainerPlan, ProcessPlan};
 use super::rootfs::{self, RootSource};
 use super::user::Ids;
 use crate::oci::state::OciState;
@@ -174,22 +174,11 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
     // container's controlling terminal; its own pty is, with one
     super::process::new_session(console_slave.as_ref().map(|_| 0)).map_err(e125)?;
     let p = &plan.process;
-    for r in &p.rlimits {
-        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
-        // SAFETY: setrlimit with a valid struct.
-        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
-            return Err(e125(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error())));
-        }
-    }
+    apply_limits(p).map_err(e125)?;
     if let Some(adj) = p.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| e125(format!("oom_score_adj: {e}")))?;
     }
-    if let Some(mask) = p.umask {
-        // SAFETY: umask never fails.
-        unsafe { libc::umask(mask as libc::mode_t) };
-    }
-    let home = super::user::lookup_user(&p.uid.to_string()).ok().and_then(|i| i.home);
-    let ids = Ids { uid: p.uid, gid: p.gid, home, groups: p.additional_gids.clone() };
+    let ids = ids_of(p);
     let mut keep: Vec<RawFd> = (3..3 + spec.preserve_fds as RawFd).collect();
     keep.push(pipes.to_parent.as_raw_fd());
     keep.push(pipes.from_parent.as_raw_fd());
@@ -207,6 +196,29 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
     let env = confine::with_home(&p.env, &ids);
     let program = find_program(&p.args, &env)?;
     Ok((program, env, state))
+}
+
+/// rlimits and umask of a container process (the init or an exec'd one).
+pub fn apply_limits(p: &ProcessPlan) -> Result<(), String> {
+    for r in &p.rlimits {
+        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
+            return Err(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error()));
+        }
+    }
+    if let Some(mask) = p.umask {
+        // SAFETY: umask never fails.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
+    Ok(())
+}
+
+/// The process's ids, HOME from the container's /etc/passwd (read after
+/// pivot_root or setns into its mount namespace: inside its root).
+pub fn ids_of(p: &ProcessPlan) -> Ids {
+    let home = super::user::lookup_user(&p.uid.to_string()).ok().and_then(|i| i.home);
+    Ids { uid: p.uid, gid: p.gid, home, groups: p.additional_gids.clone() }
 }
 
 /// Blocks until `start` opens the fifo for reading, then tells it we go.
@@ -339,8 +351,17 @@ fn loopback_up() -> Result<(), String> {
 /// `sock` (as runc does: a name byte and the fd) and returns the slave
 /// and its path (so `tty` names /dev/pts/0).
 fn open_console(sock: RawFd, size: Option<(u16, u16)>) -> Result<(RawFd, String), String> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     use std::os::fd::IntoRawFd;
+    let (slave, path) = send_pty(sock, size)?;
+    // SAFETY: closing the socket we were given, once.
+    unsafe { libc::close(sock) };
+    Ok((slave.into_raw_fd(), path))
+}
+
+/// A pty of the current devpts sized `size`, its master sent over `sock`
+/// with its name (as runc does); the slave and its path stay here.
+pub fn send_pty(sock: RawFd, size: Option<(u16, u16)>) -> Result<(std::os::fd::OwnedFd, String), String> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     let (master, slave) = super::term::open_pty()?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
@@ -354,8 +375,5 @@ fn open_console(sock: RawFd, size: Option<(u16, u16)>) -> Result<(RawFd, String)
     let iov = [std::io::IoSlice::new(path.as_bytes())];
     sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .map_err(|e| format!("send pty master: {e}"))?;
-    drop(master);
-    // SAFETY: closing the socket we were given, once.
-    unsafe { libc::close(sock) };
-    Ok((slave.into_raw_fd(), path))
+    Ok((slave, path))
 }

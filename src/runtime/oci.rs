@@ -7,7 +7,6 @@ use super::init::InitSpec;
 use super::message::Message;
 use super::plan::ProcessPlan;
 use super::rootfs::RootSource;
-use super::user::Ids;
 use super::RuntimeError;
 use crate::cgroup::resources::{oci_path_here, Resources};
 use crate::cgroup::ContainerCgroup;
@@ -226,17 +225,7 @@ fn exec_child(p: &ProcessPlan, seccomp: Option<&super::seccomp::Filter>, console
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let tty = match console {
         Some(sock) => {
-            let (master, slave) = super::term::open_pty().map_err(e125)?;
-            if let Some((rows, cols)) = p.console_size {
-                let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-                // SAFETY: TIOCSWINSZ with a valid winsize on our own fd.
-                unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-            }
-            use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-            let fds = [master.as_raw_fd()];
-            let iov = [std::io::IoSlice::new(b"/dev/ptmx")];
-            sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-                .map_err(|e| e125(format!("send pty master: {e}")))?;
+            let (slave, _) = super::init::send_pty(sock.as_raw_fd(), p.console_size).map_err(e125)?;
             for i in 0..3 {
                 // SAFETY: dup2 on descriptors we own.
                 unsafe { libc::dup2(slave.as_raw_fd(), i) };
@@ -246,19 +235,8 @@ fn exec_child(p: &ProcessPlan, seccomp: Option<&super::seccomp::Filter>, console
         None => false,
     };
     super::process::new_session(tty.then_some(0)).map_err(e125)?;
-    for r in &p.rlimits {
-        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
-        // SAFETY: setrlimit with a valid struct.
-        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
-            return Err(e125(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error())));
-        }
-    }
-    if let Some(mask) = p.umask {
-        // SAFETY: umask never fails.
-        unsafe { libc::umask(mask as libc::mode_t) };
-    }
-    let home = super::user::lookup_user(&p.uid.to_string()).ok().and_then(|i| i.home);
-    let ids = Ids { uid: p.uid, gid: p.gid, home, groups: p.additional_gids.clone() };
+    super::init::apply_limits(p).map_err(e125)?;
+    let ids = super::init::ids_of(p);
     let mut keep: Vec<RawFd> = (3..3 + preserve_fds as RawFd).collect();
     keep.push(report);
     confine::apply(&Confinement {
