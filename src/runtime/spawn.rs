@@ -79,7 +79,11 @@ impl Spawned {
     /// Lets the init build the root.
     pub fn go(&mut self) -> Result<(), String> {
         let to = self.to_init.as_ref().ok_or("the init was already let go")?;
-        Message::Go.send(to).map_err(|e| format!("start the container's init: {e}"))
+        Message::Go.send(to).map_err(|e| match Message::receive(&self.from_init) {
+            // it failed before go (joining a namespace): its reason
+            Some(Message::Failed { message, .. }) => message,
+            _ => format!("start the container's init: {e} ({})", describe_exit(self.pid)),
+        })
     }
 
     /// Waits until the init is set up. On `Hooks`, runs `hooks` (the
@@ -118,5 +122,17 @@ impl Spawned {
         // SAFETY: kill of our own child.
         unsafe { libc::kill(self.pid.as_raw(), libc::SIGKILL) };
         let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+}
+
+/// How an init that stopped listening ended (left unreaped: the caller
+/// kills and reaps it).
+fn describe_exit(pid: Pid) -> String {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+        Ok(WaitStatus::Exited(_, code)) => format!("it exited with {code}"),
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!("it was killed by {sig}"),
+        Ok(other) => format!("it ended: {other:?}"),
+        Err(e) => format!("its status: {e}"),
     }
 }
