@@ -20,9 +20,16 @@ use crate::image::digest::{Digest, HashingReader};
 use crate::fsutil as fsu;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::rc::Rc;
+
+/// Parent directories kept open while extracting (tar order visits a
+/// directory's entries together, so a few cover nearly every entry).
+const DIR_CACHE_MAX: usize = 64;
+/// Bytes moved per read/write of a file's content.
+const COPY_BUF: usize = 128 << 10;
 
 pub const WHITEOUT_PREFIX: &[u8] = b".wh.";
 pub const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
@@ -108,6 +115,21 @@ pub fn decompress<'a, R: Read + 'a>(mut input: R) -> io::Result<(Compression, Bo
 /// Extract a (possibly compressed) layer into `dest`, which must be an
 /// existing empty directory. Computes the diff_id in the same pass.
 pub fn extract_layer<R: Read>(input: R, dest: &Path) -> Result<ExtractOutcome, ExtractError> {
+    let (_, plain) = decompress(input).map_err(ExtractError::Read)?;
+    let mut hashing = HashingReader::new(plain);
+    let stats = extract_tar(&mut hashing, dest)?;
+    let (diff_id, tar_size) = hashing.finish().map_err(ExtractError::Read)?;
+    Ok(ExtractOutcome {
+        stats,
+        diff_id,
+        tar_size,
+    })
+}
+
+/// Extract an uncompressed layer tar into `dest`, which must be an existing
+/// empty directory. Reads `tar` up to the archive's end marker only: a
+/// caller that hashes the stream reads the rest itself.
+pub fn extract_tar<R: Read>(tar: R, dest: &Path) -> Result<ExtractStats, ExtractError> {
     let fs_err = |op, source| ExtractError::Fs {
         path: dest.display().to_string(),
         op,
@@ -118,14 +140,16 @@ pub fn extract_layer<R: Read>(input: R, dest: &Path) -> Result<ExtractOutcome, E
         return Err(ExtractError::DestNotEmpty(dest.display().to_string()));
     }
     let root = fsu::open_dir_path(dest).map_err(|e| fs_err("open", e))?;
-    let (_, plain) = decompress(input).map_err(ExtractError::Read)?;
-    let hashing = HashingReader::new(plain);
-    let mut archive = tar::Archive::new(hashing);
+    let creation = Creation::probe(dest);
+    let mut archive = tar::Archive::new(tar);
     let mut x = Extractor {
         root,
         whiteouts: HashSet::new(),
         dir_meta: HashMap::new(),
         dir_order: Vec::new(),
+        dirs: HashMap::new(),
+        creation,
+        buf: vec![0; COPY_BUF],
         stats: ExtractStats::default(),
     };
     for entry in archive.entries().map_err(ExtractError::Read)? {
@@ -133,12 +157,58 @@ pub fn extract_layer<R: Read>(input: R, dest: &Path) -> Result<ExtractOutcome, E
         x.entry(entry)?;
     }
     x.finish_dirs()?;
-    let (diff_id, tar_size) = archive.into_inner().finish().map_err(ExtractError::Read)?;
-    Ok(ExtractOutcome {
-        stats: x.stats,
-        diff_id,
-        tar_size,
-    })
+    Ok(x.stats)
+}
+
+/// What a node created under the destination gets without being told:
+/// lets extraction skip the chown and chmod calls that would change
+/// nothing (most files of most layers are root's, 0644 or 0755).
+#[derive(Debug, Clone, Copy)]
+struct Creation {
+    uid: u32,
+    gid: u32,
+    /// Bits the process umask removes from a creation mode.
+    umask: u32,
+    /// Owner and group are ours (the destination is not set-group-ID).
+    owner_is_ours: bool,
+    /// The creation mode minus the umask is what a node gets (no default
+    /// ACL on the destination decides instead).
+    mode_is_exact: bool,
+}
+
+impl Creation {
+    fn probe(dest: &Path) -> Creation {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dest).ok();
+        let setgid = meta.as_ref().map_or(true, |m| m.mode() & libc::S_ISGID != 0);
+        let acl = fsu::lgetxattr(dest.as_os_str().as_encoded_bytes(), b"system.posix_acl_default");
+        let umask = process_umask();
+        Creation {
+            // SAFETY: getters without arguments or failure modes.
+            uid: unsafe { libc::geteuid() },
+            // SAFETY: as above.
+            gid: unsafe { libc::getegid() },
+            umask: umask.unwrap_or(0o777),
+            owner_is_ours: !setgid,
+            mode_is_exact: umask.is_some() && matches!(acl, Ok(None)),
+        }
+    }
+
+    fn owner_matches(&self, m: &Meta) -> bool {
+        self.owner_is_ours && m.uid == self.uid && m.gid == self.gid
+    }
+
+    /// A creation mode that already is `m.mode`, if there is one.
+    fn exact_mode(&self, m: &Meta) -> Option<u32> {
+        (self.mode_is_exact && m.mode & !0o777 == 0 && m.mode & self.umask == 0).then_some(m.mode)
+    }
+}
+
+/// The umask, read from /proc/self/status (umask(2) can only set it).
+fn process_umask() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +228,11 @@ struct Extractor {
     /// a directory's mtime).
     dir_meta: HashMap<Vec<u8>, Meta>,
     dir_order: Vec<Vec<u8>>,
+    /// Open parent directories by cleaned path. Emptied whenever anything
+    /// is removed, so a cached handle is always what the path resolves to.
+    dirs: HashMap<Vec<u8>, Rc<OwnedFd>>,
+    creation: Creation,
+    buf: Vec<u8>,
     stats: ExtractStats,
 }
 
@@ -221,15 +296,19 @@ impl Extractor {
         }
         let parent = self.resolve_parent(parent_comps, true)?;
         let pfd = parent.as_fd();
-        let existing = fsu::lstat_at(pfd, name).map_err(self.fs(&path, "lstat"))?;
         match kind {
             T::Directory => {
-                let keep = existing.as_ref().is_some_and(fsu::is_dir);
-                if !keep {
-                    if existing.is_some() {
-                        fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
+                match fsu::mkdir_at(pfd, name, 0o700) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        // a directory over a directory is kept
+                        let st = fsu::lstat_at(pfd, name).map_err(self.fs(&path, "lstat"))?;
+                        if !st.as_ref().is_some_and(fsu::is_dir) {
+                            self.remove(pfd, name, &path)?;
+                            fsu::mkdir_at(pfd, name, 0o700).map_err(self.fs(&path, "mkdir"))?;
+                        }
                     }
-                    fsu::mkdir_at(pfd, name, 0o700).map_err(self.fs(&path, "mkdir"))?;
+                    Err(e) => return Err(self.fs(&path, "mkdir")(e)),
                 }
                 if self.whiteouts.contains(&path) {
                     // lower content was whited out by this layer; keep it hidden
@@ -240,23 +319,29 @@ impl Extractor {
                 self.record_dir(path, meta);
             }
             T::Regular | T::Continuous => {
-                if existing.is_some() {
-                    fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
+                let exact = self.creation.exact_mode(&meta);
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+                let mode = exact.unwrap_or(0o600);
+                let fd = match fsu::openat_nofollow(pfd, name, flags, mode) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        self.remove(pfd, name, &path)?;
+                        fsu::openat_nofollow(pfd, name, flags, mode)
+                    }
+                    r => r,
                 }
-                let fd = fsu::openat_nofollow(
-                    pfd,
-                    name,
-                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
-                    0o600,
-                )
                 .map_err(self.fs(&path, "create"))?;
                 let mut f = File::from(fd);
-                let n = io::copy(&mut entry, &mut f).map_err(ExtractError::Read)?;
+                let n = self.copy_content(&mut entry, &mut f, &path)?;
                 self.stats.bytes += n;
                 self.stats.files += 1;
                 let fd = f.as_fd();
-                fsu::fchown(fd, meta.uid, meta.gid).map_err(self.fs(&path, "chown"))?;
-                fsu::fchmod(fd, meta.mode).map_err(self.fs(&path, "chmod"))?;
+                if !self.creation.owner_matches(&meta) {
+                    fsu::fchown(fd, meta.uid, meta.gid).map_err(self.fs(&path, "chown"))?;
+                }
+                if exact.is_none() {
+                    // after the chown, which clears set-user/group-ID bits
+                    fsu::fchmod(fd, meta.mode).map_err(self.fs(&path, "chmod"))?;
+                }
                 for (k, v) in &meta.xattrs {
                     ignore_unsupported(fsu::fsetxattr(fd, k, v))
                         .map_err(self.fs(&path, "setxattr"))?;
@@ -274,10 +359,14 @@ impl Extractor {
                         reason: "symlink with an empty target",
                     });
                 }
-                if existing.is_some() {
-                    fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
+                match fsu::symlink_at(&target, pfd, name) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        self.remove(pfd, name, &path)?;
+                        fsu::symlink_at(&target, pfd, name)
+                    }
+                    r => r,
                 }
-                fsu::symlink_at(&target, pfd, name).map_err(self.fs(&path, "symlink"))?;
+                .map_err(self.fs(&path, "symlink"))?;
                 self.stats.symlinks += 1;
                 self.finish_node(pfd, name, &path, &meta, false)?;
             }
@@ -316,8 +405,8 @@ impl Extractor {
                     }
                     Some(_) => {}
                 }
-                if existing.is_some() {
-                    fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
+                if fsu::lstat_at(pfd, name).map_err(self.fs(&path, "lstat"))?.is_some() {
+                    self.remove(pfd, name, &path)?;
                 }
                 fsu::link_at(tdir.as_fd(), tname, pfd, name).map_err(self.fs(&path, "link"))?;
                 self.stats.hardlinks += 1;
@@ -340,11 +429,14 @@ impl Extractor {
                         )
                     }
                 };
-                if existing.is_some() {
-                    fsu::remove_at(pfd, name).map_err(self.fs(&path, "remove"))?;
+                match fsu::mknod_at(pfd, name, ty | 0o600, major, minor) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        self.remove(pfd, name, &path)?;
+                        fsu::mknod_at(pfd, name, ty | 0o600, major, minor)
+                    }
+                    r => r,
                 }
-                fsu::mknod_at(pfd, name, ty | 0o600, major, minor)
-                    .map_err(self.fs(&path, "mknod"))?;
+                .map_err(self.fs(&path, "mknod"))?;
                 self.stats.devices += 1;
                 self.finish_node(pfd, name, &path, &meta, true)?;
             }
@@ -368,7 +460,9 @@ impl Extractor {
         meta: &Meta,
         chmod: bool,
     ) -> Result<(), ExtractError> {
-        fsu::lchown_at(pfd, name, meta.uid, meta.gid).map_err(self.fs(path, "lchown"))?;
+        if !self.creation.owner_matches(meta) {
+            fsu::lchown_at(pfd, name, meta.uid, meta.gid).map_err(self.fs(path, "lchown"))?;
+        }
         if chmod {
             fsu::chmod_at(pfd, name, meta.mode).map_err(self.fs(path, "chmod"))?;
         }
@@ -424,9 +518,46 @@ impl Extractor {
         }
     }
 
+    /// Remove what is at `name` in `pfd` (recursively), forgetting every
+    /// cached directory: one of them may have been it or under it.
+    fn remove(&mut self, pfd: BorrowedFd<'_>, name: &[u8], path: &[u8]) -> Result<(), ExtractError> {
+        self.dirs.clear();
+        fsu::remove_at(pfd, name).map_err(self.fs(path, "remove"))
+    }
+
+    /// Copy a regular file's content with one large buffer.
+    fn copy_content<R: Read>(&mut self, from: &mut R, to: &mut File, path: &[u8]) -> Result<u64, ExtractError> {
+        let mut n = 0u64;
+        loop {
+            let k = match from.read(&mut self.buf) {
+                Ok(0) => return Ok(n),
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ExtractError::Read(e)),
+            };
+            to.write_all(&self.buf[..k]).map_err(self.fs(path, "write"))?;
+            n += k as u64;
+        }
+    }
+
+    /// The directory `comps` inside the root, from the cache or opened by
+    /// `open_parent` (and then cached).
+    fn resolve_parent(&mut self, comps: &[Vec<u8>], create: bool) -> Result<Rc<OwnedFd>, ExtractError> {
+        let path = join(comps);
+        if let Some(fd) = self.dirs.get(&path) {
+            return Ok(fd.clone());
+        }
+        let fd = Rc::new(self.open_parent(comps, create)?);
+        if self.dirs.len() >= DIR_CACHE_MAX {
+            self.dirs.clear();
+        }
+        self.dirs.insert(path, fd.clone());
+        Ok(fd)
+    }
+
     /// Open the directory `comps` inside the root (symlinks resolved as if
     /// the root were `/`), creating missing components when `create`.
-    fn resolve_parent(&self, comps: &[Vec<u8>], create: bool) -> Result<OwnedFd, ExtractError> {
+    fn open_parent(&self, comps: &[Vec<u8>], create: bool) -> Result<OwnedFd, ExtractError> {
         let root = self.root.as_fd();
         let path = join(comps);
         let flags = libc::O_PATH | libc::O_DIRECTORY;
@@ -539,7 +670,9 @@ impl Extractor {
                 Err(e) => return Err(self.fs(path, "open dir")(e)),
             };
             let f = fd.as_fd();
-            fsu::fchown(f, meta.uid, meta.gid).map_err(self.fs(path, "chown"))?;
+            if !self.creation.owner_matches(meta) {
+                fsu::fchown(f, meta.uid, meta.gid).map_err(self.fs(path, "chown"))?;
+            }
             fsu::fchmod(f, meta.mode).map_err(self.fs(path, "chmod"))?;
             for (k, v) in &meta.xattrs {
                 ignore_unsupported(fsu::fsetxattr(f, k, v)).map_err(self.fs(path, "setxattr"))?;

@@ -579,3 +579,37 @@ fn clean_components_cases() {
     assert_eq!(c("a/b/../../.."), "");
     assert_eq!(c("./"), "");
 }
+
+#[test]
+fn replaced_parent_is_resolved_again() {
+    // `d` is opened as a parent, then replaced by a symlink to `t`: the
+    // next entry under `d` must land in `t`, not in the removed directory.
+    let e = Env::new();
+    let tar = Tb::new()
+        .dir("t/")
+        .dir("d/")
+        .file("d/f", b"f")
+        .symlink("d", "t")
+        .file("d/g", b"g")
+        .bytes();
+    e.extract(&tar).unwrap();
+    assert_eq!(fs::read(e.p("t/g")).unwrap(), b"g");
+    assert!(fs::symlink_metadata(e.p("d")).unwrap().file_type().is_symlink());
+    e.assert_canary();
+}
+
+#[test]
+fn modes_owners_and_setid_bits_survive_the_shortcuts() {
+    let e = Env::new();
+    let tar = Tb::new()
+        .file_with("suid", b"x", 0o4755, 0, 0, 5)
+        .file_with("other", b"x", 0o640, 1000, 1001, 5)
+        .file_with("odd", b"x", 0o602, 0, 0, 5)
+        .bytes();
+    e.extract(&tar).unwrap();
+    let m = |n: &str| fs::metadata(e.p(n)).unwrap();
+    assert_eq!(m("suid").mode() & 0o7777, 0o4755);
+    assert_eq!((m("other").mode() & 0o7777, m("other").uid(), m("other").gid()), (0o640, 1000, 1001));
+    assert_eq!(m("odd").mode() & 0o7777, 0o602);
+    e.assert_canary();
+}
