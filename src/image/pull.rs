@@ -1,24 +1,34 @@
 //! `pull`: resolve a reference to one platform's manifest, fetch the config,
 //! and download + extract the missing layers in parallel into the layer
-//! store. A pull killed at any moment leaves nothing partial under
-//! `layers/` (staging happens under `tmp/`, then one rename).
+//! store. Each layer is extracted while it downloads: one thread reads,
+//! hashes and inflates the blob, another writes the files (`pipe`). A pull
+//! killed at any moment leaves nothing partial under `layers/` (staging
+//! happens under `tmp/`, then one rename).
+
+mod pipe;
 
 use crate::image::auth::{self, Credentials};
 use crate::image::digest::{Digest, DigestError};
-use crate::image::extract::{extract_layer, ExtractError};
+use crate::image::digest::HashingReader;
+use crate::image::extract::{decompress, extract_tar, ExtractError};
 use crate::fsutil;
 use crate::image::manifest::{self, ConfigFile, Descriptor, ImageConfig, Manifest, ManifestError};
 use crate::image::paths::Paths;
 use crate::image::platform::Platform;
 use crate::image::reference::Reference;
-use crate::image::registry::{RegistryClient, RegistryError};
+use crate::image::registry::{BlobStream, RegistryClient, RegistryError};
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::{self, BufReader};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Inflated bytes handed from the download thread to the extracting one
+/// per chunk, and chunks in flight between them.
+const PIPE_CHUNK: usize = 256 << 10;
+const PIPE_DEPTH: usize = 8;
 
 /// Untagged staging leftovers older than this are removed at the start of
 /// a pull (tagged ones as soon as their maker is gone).
@@ -306,50 +316,48 @@ fn fetch_layer(
     let digest = Digest::parse(&desc.digest)?;
     let name = crate::state::staging::tagged_name("layer");
     let stage = paths.tmp().join(&name);
-    let blob = paths.tmp().join(format!("{name}.blob"));
-    let _cleanup = Cleanup(vec![blob.clone(), stage.clone()]);
+    let _cleanup = Cleanup(vec![stage.clone()]);
 
     progress(Progress::LayerStarted {
         index,
         digest: digest.to_string(),
         size: desc.size,
     });
-    let total = desc.size;
-    client.fetch_blob(&digest, Some(desc.size), &blob, &|n| {
-        if n > 0 && n < total {
-            crate::crashpoint::hit("pull.blob");
-        }
-        progress(Progress::LayerBytes {
-            index,
-            downloaded: n,
-            total,
-        })
-    })?;
-
-    progress(Progress::LayerExtracting { index });
     let diff_dir = stage.join("diff");
     fs::create_dir(&stage).map_err(io_err(&stage))?;
     fs::create_dir(&diff_dir).map_err(io_err(&diff_dir))?;
-    let f = fs::File::open(&blob).map_err(io_err(&blob))?;
-    let out =
-        extract_layer(BufReader::with_capacity(256 << 10, f), &diff_dir).map_err(|source| {
-            PullError::Extract {
-                digest: digest.to_string(),
-                source,
-            }
-        })?;
-    let _ = fs::remove_file(&blob);
-    if &out.diff_id != diff {
+    let blob = client.open_blob(&digest, Some(desc.size))?;
+    let (writer, reader) = pipe::pipe(PIPE_DEPTH, PIPE_CHUNK);
+    let (inflated, extracted) = std::thread::scope(|s| {
+        let inflating = s.spawn(|| inflate_blob(blob, writer, index, progress));
+        // the reader is dropped when extraction ends (or fails): the
+        // download thread then reads on only to check the digest
+        let extracted = extract_tar(reader, &diff_dir);
+        let inflated = inflating.join().unwrap_or_else(|_| {
+            Err(PullError::Io {
+                path: digest.to_string(),
+                source: io::Error::other("the download thread panicked"),
+            })
+        });
+        (inflated, extracted)
+    });
+    // A bad blob explains whatever extraction made of it: report that first.
+    let (diff_id, tar_size) = inflated?;
+    let stats = extracted.map_err(|source| PullError::Extract {
+        digest: digest.to_string(),
+        source,
+    })?;
+    if &diff_id != diff {
         return Err(PullError::DiffIdMismatch {
             digest: digest.to_string(),
             expected: diff.to_string(),
-            actual: out.diff_id.to_string(),
+            actual: diff_id.to_string(),
         });
     }
     let rec = LayerRecord {
         diff_id: Some(diff.to_string()),
         digest: Some(digest.to_string()),
-        size: out.tar_size,
+        size: tar_size,
         media_type: Some(desc.media_type.clone()),
     };
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| PullError::Config(e.to_string()))?;
@@ -372,10 +380,80 @@ fn fetch_layer(
     progress(Progress::LayerDone {
         index,
         diff_id: diff.to_string(),
-        files: out.stats.files,
-        bytes: out.stats.bytes,
+        files: stats.files,
+        bytes: stats.bytes,
     });
     Ok(())
+}
+
+/// The download side of a layer: read the blob (hashed, counted, reported
+/// as progress), inflate it, hash the tar (the diff_id) and send it into
+/// `out`. Reads the blob to its end even when the reader has gone away or
+/// the inflated stream is broken, so a blob that is not what its digest
+/// says is always reported as such. Returns the diff_id and tar size.
+fn inflate_blob(
+    blob: BlobStream,
+    mut out: pipe::ChunkWriter,
+    index: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Digest, u64), PullError> {
+    let digest = blob.digest().to_string();
+    let mut counted = Counted {
+        blob,
+        index,
+        progress,
+    };
+    let inflated = (|| {
+        let (_, plain) = decompress(&mut counted)?;
+        let mut tar = HashingReader::new(plain);
+        while out.send_from(&mut tar)? == pipe::Sent::Chunk {}
+        drop(out); // the end of the data for the reader
+        tar.finish()
+    })();
+    let read = counted.blob.count();
+    let total = counted.blob.finish()?;
+    if read < total {
+        // the inflated stream ended before the blob did
+        progress(Progress::LayerBytes {
+            index,
+            downloaded: total,
+            total,
+        });
+    }
+    inflated.map_err(|e| PullError::Extract {
+        digest,
+        source: ExtractError::Read(e),
+    })
+}
+
+/// A blob that reports its progress as it is read (and is where the
+/// `pull.blob` crash point sits: in the middle of a download).
+struct Counted<'a> {
+    blob: BlobStream,
+    index: usize,
+    progress: &'a (dyn Fn(Progress) + Sync),
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.blob.read(buf)?;
+        if k > 0 {
+            let downloaded = self.blob.count();
+            let total = self.blob.size().unwrap_or(downloaded);
+            if downloaded < total {
+                crate::crashpoint::hit("pull.blob");
+            }
+            (self.progress)(Progress::LayerBytes {
+                index: self.index,
+                downloaded,
+                total,
+            });
+            if downloaded == total {
+                (self.progress)(Progress::LayerExtracting { index: self.index });
+            }
+        }
+        Ok(k)
+    }
 }
 
 /// Removes what killed processes left under `tmp` (staging dirs and

@@ -1,7 +1,7 @@
 //! A small blocking client for the OCI distribution (registry v2) API.
 //!
 //! `/v2/` probe, `WWW-Authenticate` Bearer/Basic, manifests with the full
-//! Accept list, blobs streamed to disk while hashed. The push side (blob
+//! Accept list, blobs streamed while hashed. The push side (blob
 //! upload, manifest PUT) is in `push.rs`.
 
 use crate::image::auth::{parse_challenge, Credentials};
@@ -11,9 +11,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
-use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -357,73 +355,85 @@ impl RegistryClient {
         Ok(bytes)
     }
 
-    /// Stream a blob into `dest` (created, must not exist) while hashing;
-    /// on any mismatch or error the file is removed. `progress` gets the
-    /// running byte count.
-    pub fn fetch_blob(
-        &self,
-        digest: &Digest,
-        size: Option<u64>,
-        dest: &Path,
-        progress: &dyn Fn(u64),
-    ) -> Result<u64> {
-        let res = self.fetch_blob_inner(digest, size, dest, progress);
-        if res.is_err() {
-            let _ = fs::remove_file(dest);
-        }
-        res
+    /// Start downloading a blob: the bytes read from the returned stream
+    /// are hashed and counted; `BlobStream::finish` checks them.
+    pub fn open_blob(&self, digest: &Digest, size: Option<u64>) -> Result<BlobStream> {
+        let (url, resp) = self.get_blob(digest)?;
+        Ok(BlobStream {
+            url,
+            digest: digest.clone(),
+            size,
+            resp,
+            hasher: Sha256::new(),
+            count: 0,
+            too_long: false,
+        })
+    }
+}
+
+/// A blob being downloaded (see `RegistryClient::open_blob`). Reading more
+/// than the expected size is an error at once; the digest can only be
+/// checked at the end, so a consumer must treat what it read as untrusted
+/// until `finish` says otherwise.
+pub struct BlobStream {
+    url: String,
+    digest: Digest,
+    size: Option<u64>,
+    resp: Response,
+    hasher: Sha256,
+    count: u64,
+    too_long: bool,
+}
+
+impl BlobStream {
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.count
     }
 
-    fn fetch_blob_inner(
-        &self,
-        digest: &Digest,
-        size: Option<u64>,
-        dest: &Path,
-        progress: &dyn Fn(u64),
-    ) -> Result<u64> {
-        let what = format!("blob {digest}");
-        let (url, mut resp) = self.get_blob(digest)?;
-        let io_err = |source| RegistryError::Io {
-            path: dest.display().to_string(),
-            source,
-        };
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(dest)
-            .map_err(io_err)?;
-        let mut h = Sha256::new();
-        let mut n: u64 = 0;
-        let mut buf = vec![0u8; 256 << 10];
-        loop {
-            let k = match resp.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(RegistryError::Io {
-                        path: url.clone(),
-                        source: e,
-                    })
-                }
-            };
-            n += k as u64;
-            if let Some(s) = size {
-                if n > s {
-                    return Err(RegistryError::SizeMismatch {
-                        what,
-                        expected: s,
-                        actual: n,
-                    });
-                }
-            }
-            h.update(&buf[..k]);
-            f.write_all(&buf[..k]).map_err(io_err)?;
-            progress(n);
+    /// The size the descriptor gave.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// Read what is left, then check size and digest; returns the size.
+    pub fn finish(mut self) -> Result<u64> {
+        let drained = std::io::copy(&mut self, &mut std::io::sink());
+        let what = format!("blob {}", self.digest);
+        if self.too_long {
+            return Err(RegistryError::SizeMismatch {
+                what,
+                expected: self.size.unwrap_or(0),
+                actual: self.count,
+            });
         }
-        f.flush().map_err(io_err)?;
-        verify(&what, digest, size, &Digest::from_hasher(h), n)?;
-        Ok(n)
+        drained.map_err(|source| RegistryError::Io {
+            path: self.url.clone(),
+            source,
+        })?;
+        let got = Digest::from_hasher(self.hasher);
+        verify(&what, &self.digest, self.size, &got, self.count)?;
+        Ok(self.count)
+    }
+}
+
+impl Read for BlobStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.too_long {
+            return Err(std::io::Error::other("blob larger than its descriptor says"));
+        }
+        let k = self.resp.read(buf)?;
+        self.count += k as u64;
+        if self.size.is_some_and(|s| self.count > s) {
+            self.too_long = true;
+            return Err(std::io::Error::other("blob larger than its descriptor says"));
+        }
+        self.hasher.update(&buf[..k]);
+        Ok(k)
     }
 }
 
