@@ -20,4 +20,5 @@ pub mod runtime;
 pub mod security;
 pub mod state;
 pub mod storage;
+pub mod trace;
 pub mod volumes;
