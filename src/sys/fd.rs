@@ -41,15 +41,22 @@ pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })
 }
 
-/// Takes ownership of a descriptor this process inherited at `fd`
-/// (passed by number on its command line); fails if it is not open.
-/// Call once per number, before anything else may own it.
-pub fn take_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+/// Takes ownership of descriptor number `fd` that this process was
+/// handed (inherited at exec and named on its command line, or just
+/// received with SCM_RIGHTS) and nothing in it owns yet; fails if it is
+/// not open. Call once per number.
+pub fn adopt(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_GETFD touches no memory; it only checks `fd` is open.
     check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    // SAFETY: an open descriptor this process inherited; by this
+    // SAFETY: an open descriptor this process was handed; by this
     // function's contract nothing else in the process owns it yet.
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// `dup(fd)`: a new descriptor (not close-on-exec) for the same file.
+pub fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: dup touches no memory; a new descriptor, owned by `owned`.
+    owned(unsafe { libc::dup(fd) }.into())
 }
 
 /// `memfd_create(name, flags)`.

@@ -6,7 +6,7 @@ use super::{check, check_len, owned};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// `b` as a C string; a NUL byte inside is refused.
@@ -233,7 +233,7 @@ pub fn syncfs(p: &Path) -> io::Result<()> {
 
 /// `flock(fd, how)` (LOCK_EX, LOCK_SH, LOCK_NB...); released when the
 /// file closes.
-pub fn flock(fd: BorrowedFd<'_>, how: libc::c_int) -> io::Result<()> {
+pub fn flock(fd: impl AsFd, how: libc::c_int) -> io::Result<()> {
     // SAFETY: an open descriptor; no pointers.
-    check(unsafe { libc::flock(fd.as_raw_fd(), how) })
+    check(unsafe { libc::flock(fd.as_fd().as_raw_fd(), how) })
 }

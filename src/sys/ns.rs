@@ -2,12 +2,12 @@
 
 use super::check;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 /// `setns(fd, nstype)` (0: any kind).
-pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
+pub fn setns(fd: impl AsFd, nstype: libc::c_int) -> io::Result<()> {
     // SAFETY: an open descriptor and an int; touches no memory.
-    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) })
+    check(unsafe { libc::setns(fd.as_fd().as_raw_fd(), nstype) })
 }
 
 /// `unshare(flags)`.
