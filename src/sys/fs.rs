@@ -121,6 +121,13 @@ pub fn lchown(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
     check(unsafe { libc::lchown(c.as_ptr(), uid, gid) })
 }
 
+/// chmod of a path (follows a symlink: for paths just created).
+pub fn chmod(path: &Path, mode: libc::mode_t) -> io::Result<()> {
+    let c = path_cstr(path)?;
+    // SAFETY: a C string that outlives the call.
+    check(unsafe { libc::chmod(c.as_ptr(), mode) })
+}
+
 /// chmod of a name that is known not to be a symlink (the kernel has no
 /// no-follow chmod for non-symlinks on older libcs).
 pub fn chmod_at(dir: BorrowedFd<'_>, name: &[u8], mode: libc::mode_t) -> io::Result<()> {
