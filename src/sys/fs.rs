@@ -210,7 +210,7 @@ pub fn llistxattr_into(path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
     check_len(unsafe { libc::llistxattr(path.as_ptr(), ptr, buf.len()) })
 }
 
-/// `unlinkat(dir, name)`; with `dir_too`, AT_REMOVEDIR (an empty directory).
+/// `unlinkat(dir, name)`; with `is_dir`, AT_REMOVEDIR (an empty directory).
 pub fn unlink_at(dir: BorrowedFd<'_>, name: &[u8], is_dir: bool) -> io::Result<()> {
     let c = cstr(name)?;
     let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
