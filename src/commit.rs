@@ -449,12 +449,8 @@ fn make_parents(diff: &Path, lowers: &[PathBuf], rel: &Path) -> Result<()> {
         match below.and_then(|p| std::fs::symlink_metadata(&p).ok().filter(|m| m.is_dir())) {
             Some(m) => {
                 std::fs::create_dir(&target).map_err(io_err(&target))?;
-                let c = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
-                    .map_err(|_| CommitError::Invalid("NUL in path".into()))?;
-                unsafe {
-                    libc::lchown(c.as_ptr(), m.uid(), m.gid());
-                    libc::chmod(c.as_ptr(), m.mode() & 0o7777);
-                }
+                let _ = crate::sys::fs::lchown(&target, m.uid(), m.gid());
+                let _ = crate::sys::fs::chmod(&target, m.mode() & 0o7777);
             }
             None => std::fs::create_dir(&target).map_err(io_err(&target))?,
         }
@@ -500,11 +496,7 @@ pub fn add_layer(store: &Store, reference: &str, spec: &AddLayerSpec) -> Result<
         if let Some(top) = lowers.iter().rev().find(|l| l.is_dir()) {
             // the layer root keeps the image's root owner and mode
             if let Ok(m) = std::fs::metadata(top) {
-                let c = std::ffi::CString::new(diff.as_os_str().as_encoded_bytes())
-                    .map_err(|_| CommitError::Invalid("NUL in path".into()))?;
-                unsafe {
-                    libc::chmod(c.as_ptr(), m.mode() & 0o7777);
-                }
+                let _ = crate::sys::fs::chmod(diff, m.mode() & 0o7777);
             }
         }
         for c in &spec.copy {

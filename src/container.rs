@@ -401,11 +401,8 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
     let id = info.record.id.clone();
     match (info.running, info.state.pid) {
         (true, Some(pid)) => {
-            if unsafe { libc::kill(pid, sig) } != 0 {
-                return Err(ContainerError::Conflict(format!(
-                    "cannot kill container {id}: {}",
-                    std::io::Error::last_os_error()
-                )));
+            if let Err(e) = crate::sys::process::kill(pid, sig) {
+                return Err(ContainerError::Conflict(format!("cannot kill container {id}: {e}")));
             }
             if info.paused {
                 // a SIGKILL may already have ended it (v2 kills frozen
@@ -495,8 +492,7 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
     let cg = ContainerCgroup::load(&c.id);
     if cg.exists() {
         for p in cg.processes() {
-            // SAFETY: a plain signal to a process of this container
-            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+            let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
         }
         // frozen (paused, or by a commit that was killed): a v1 frozen
         // task acts on the SIGKILL only once thawed

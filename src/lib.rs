@@ -20,5 +20,6 @@ pub mod runtime;
 pub mod security;
 pub mod state;
 pub mod storage;
+pub mod sys;
 pub mod trace;
 pub mod volumes;

@@ -14,17 +14,16 @@ pub struct Started {
     pub error: Option<String>,
 }
 
-struct IgnoreSignals([libc::sighandler_t; 2]);
+struct IgnoreSignals([Option<crate::sys::signal::Saved>; 2]);
 impl IgnoreSignals {
     fn new() -> Self {
-        unsafe { IgnoreSignals([libc::signal(libc::SIGINT, libc::SIG_IGN), libc::signal(libc::SIGQUIT, libc::SIG_IGN)]) }
+        IgnoreSignals([Some(crate::sys::signal::ignore(libc::SIGINT)), Some(crate::sys::signal::ignore(libc::SIGQUIT))])
     }
 }
 impl Drop for IgnoreSignals {
     fn drop(&mut self) {
-        unsafe {
-            libc::signal(libc::SIGINT, self.0[0]);
-            libc::signal(libc::SIGQUIT, self.0[1]);
+        for saved in self.0.iter_mut().filter_map(Option::take) {
+            saved.restore();
         }
     }
 }

@@ -13,7 +13,7 @@ use super::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
@@ -109,7 +109,7 @@ fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
     for c in msg.cmsgs().ok()? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
-                return Some(unsafe { OwnedFd::from_raw_fd(*fd) });
+                return crate::sys::fd::adopt(*fd).ok(); // just received: ours alone
             }
         }
     }
@@ -163,8 +163,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         // fed from it with -i, /dev/null otherwise
         let (stdin, in_w) = if attach_stdin {
             let (in_r, in_w) = pipe().map_err(fail)?;
-            // SAFETY: fcntl on our own fd.
-            unsafe { libc::fcntl(in_w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+            let _ = crate::sys::fd::set_nonblocking(std::os::fd::AsFd::as_fd(&in_w));
             (in_r, Some(in_w))
         } else {
             (std::fs::File::open("/dev/null").map_err(|e| (125, e.to_string()))?.into(), None)
@@ -217,7 +216,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     super::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
 
     let kill_child = |msg: String| {
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = crate::sys::process::kill(pid, libc::SIGKILL);
         let _ = nix::sys::wait::waitpid(child, None);
         (125, msg)
     };
@@ -275,10 +274,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         let _ = Message::Started.send(std::io::stdout());
         let null = dev_null();
         for fd in 0..3 {
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+            let _ = crate::sys::fd::dup2(null.as_raw_fd(), fd);
         }
     }
-    let raw = if c.tty && !detach && unsafe { libc::isatty(0) } == 1 { RawMode::enter(0) } else { None };
+    let raw = if c.tty && !detach && crate::sys::fd::isatty(0) { RawMode::enter(0) } else { None };
     let mut stdio = stdio;
     let stdin_pipe = match &mut stdio {
         ParentIo::Pipes { in_w, .. } => in_w.take(),
@@ -323,7 +322,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
 fn dev_null() -> OwnedFd {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         Ok(f) => f.into(),
-        Err(_) => unsafe { OwnedFd::from_raw_fd(libc::dup(2)) },
+        Err(_) => crate::sys::fd::dup(2).expect("dup of stderr"),
     }
 }
 
