@@ -2,8 +2,8 @@
 //!
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
+pub mod build;
 pub mod cgroup;
-pub mod commit;
 pub mod container;
 pub mod crashpoint;
 pub mod frontdoor;
