@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod config;
 pub mod digest;
 pub mod extract;
 pub mod layer_tar;
