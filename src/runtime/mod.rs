@@ -14,6 +14,7 @@ pub mod mounts;
 pub mod mount_opts;
 pub mod network;
 pub mod oci;
+pub mod oci_state;
 pub mod plan;
 pub mod process;
 pub mod rootfs;
