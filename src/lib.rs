@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod image;
 pub mod local_images;
 pub mod logs;
+pub mod monitor;
 pub mod lua;
 pub mod net;
 pub mod oci;
