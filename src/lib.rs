@@ -21,4 +21,5 @@ pub mod runc;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+pub mod trace;
 pub mod volumes;

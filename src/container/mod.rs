@@ -125,6 +125,7 @@ pub fn command_of(
 }
 
 pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
+    crate::trace::mark("cli: create");
     let img = store.resolve_image(&spec.image)?;
     let args = command_of(
         img.config.entrypoint.as_ref(),
@@ -242,6 +243,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         return Err(undo(e.into()));
     }
     drop(reservation);
+    crate::trace::mark("cli: created");
     Ok(rec)
 }
 

@@ -38,6 +38,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     if !now.can_become(Status::Running) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
+    crate::trace::mark("cli: record checked, start monitor");
     let (mut cmd, _sealed) = crate::runtime::sealed_exe::command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
@@ -57,6 +58,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     }
     let _ignore = IgnoreSignals::new();
     let status = cmd.status().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+    crate::trace::mark("cli: monitor exited");
     use std::os::unix::process::ExitStatusExt;
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(Started { status: code, error: None })

@@ -25,6 +25,7 @@ pub fn main(args: &[String]) -> u8 {
         eprintln!("bocker: __shim ROOT ID [fg|detach]");
         return 125;
     };
+    crate::trace::mark("monitor start");
     let detach = args.get(4).map(|s| s == "detach").unwrap_or(false);
     if detach {
         let _ = nix::unistd::setsid();
@@ -141,8 +142,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let net_files = network::etc_files(store, c).map_err(fail)?;
     write_etc_files(store, c, &net_files).map_err(fail)?;
     let policy = crate::runtime::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
+    crate::trace::mark("monitor: etc files written");
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
+    crate::trace::mark("monitor: cgroup made");
     crate::crashpoint::hit("start.cgroup");
 
     let attach_stdin = c.interactive && !detach;
@@ -173,7 +176,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
     std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
+    crate::trace::mark("monitor: spec written");
     let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
     let fills: Vec<crate::runtime::rootfs::BindPlan> =
         crate::runtime::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
@@ -194,6 +199,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         hooks: false,
     };
     let mut spawned = crate::runtime::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
+    crate::trace::mark("monitor: init cloned");
     let child = spawned.pid;
     let pid = child.as_raw();
     drop(init_spec);
@@ -218,11 +224,13 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     if let Err(e) = cgroup.add_process(pid) {
         return Err(kill_child(e.to_string()));
     }
+    crate::trace::mark("monitor: cgroup joined");
     let net = match network::setup(store, c, pid, &super::StorePeers { store, id: &c.id }) {
         Ok(n) => n,
         Err(e) => return Err(kill_child(e.to_string())),
     };
     crate::crashpoint::hit("start.network");
+    crate::trace::mark("monitor: network set up");
     let mut state = ContainerState {
         status: Status::Running,
         pid: Some(pid),
@@ -237,6 +245,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         return Err(kill_child(e.to_string()));
     }
     crate::crashpoint::hit("start.running");
+    crate::trace::mark("monitor: state saved, go");
     // go: the init builds the root and reports ready (or its failure)
     let ready = spawned.go().map_err(|m| (125, m)).and_then(|()| spawned.wait_ready(&mut || Ok(None)));
     let stdio = match stdio {
@@ -255,6 +264,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         Err(f) => Some(f),
         Ok(()) => spawned.wait_exec(),
     };
+    crate::trace::mark("monitor: init ready and exec'd");
     if let Some((code, msg)) = failure {
         let _ = nix::sys::wait::waitpid(child, None);
         network::release(store, c, net.as_ref());
@@ -284,20 +294,29 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         _ => None,
     };
     pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &crate::runtime::process::WINCH);
-    let _ = log.sync_data();
+    if !c.auto_remove {
+        // the log outlives the process (`bocker logs`); a --rm one is
+        // deleted in a moment: no fsync to wait for
+        let _ = log.sync_data();
+    }
     drop(raw);
+    crate::trace::mark("monitor: output closed");
     let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
+    crate::trace::mark("monitor: process reaped");
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
     network::release(store, c, net.as_ref());
     drop(guard);
+    crate::trace::mark("monitor: network and cgroup released");
     state.status = Status::Exited;
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
     let _ = store.save_state(&c.id, &state);
+    crate::trace::mark("monitor: state saved");
     if c.auto_remove {
         let _ = store.delete_container(c);
     }
+    crate::trace::mark("monitor: done");
     Ok(status)
 }
 

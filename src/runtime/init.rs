@@ -53,6 +53,7 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
     if Message::receive(&pipes.from_parent) != Some(Message::Go) {
         return 125;
     }
+    crate::trace::mark("init: go");
     if plan.namespaces.id_maps.is_some() {
         // our credentials are still the host root's, which the new user
         // namespace does not map: become its root (the mapped ids)
@@ -74,6 +75,7 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         Ok(p) => p,
         Err((code, msg)) => return fail(pipes, code, &msg),
     };
+    crate::trace::mark("init: ready");
     let _ = Message::Ready.send(&pipes.to_parent);
     if let Some(fifo) = spec.exec_fifo {
         if let Err(msg) = wait_for_start(fifo) {
@@ -137,6 +139,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
         Ok(())
     };
     rootfs::setup(plan, &spec.source, spec.no_pivot, &mut before_pivot).map_err(e125)?;
+    crate::trace::mark("init: root mounted and pivoted");
     if plan.namespaces.is_new(nix::sched::CloneFlags::CLONE_NEWNET) {
         loopback_up().map_err(e125)?;
     }
@@ -178,6 +181,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
     if let Some(adj) = p.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| e125(format!("oom_score_adj: {e}")))?;
     }
+    crate::trace::mark("init: stdio, limits");
     let ids = ids_of(p);
     let mut keep: Vec<RawFd> = (3..3 + spec.preserve_fds as RawFd).collect();
     keep.push(pipes.to_parent.as_raw_fd());
@@ -193,6 +197,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
         keep_fds: &keep,
     })
     .map_err(e125)?;
+    crate::trace::mark("init: confined");
     let env = confine::with_home(&p.env, &ids);
     let program = find_program(&p.args, &env)?;
     Ok((program, env, state))
