@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         return ExitCode::from(bocker::runc::main(&args));
     }
     // Hidden subcommands first: these processes must stay free of Lua.
-    if let Some(code) = bocker::runtime::hidden_entry(&args) {
+    if let Some(code) = bocker::monitor::hidden_entry(&args) {
         return ExitCode::from(code);
     }
     let code = match args.get(1).map(String::as_str) {

@@ -11,7 +11,7 @@ use super::message::Message;
 use super::plan::{ContainerPlan, ProcessPlan};
 use super::rootfs::{self, RootSource};
 use super::user::Ids;
-use crate::oci::state::OciState;
+use crate::runtime::oci_state::OciState;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
@@ -79,7 +79,7 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         }
     }
     if let Some(mut state) = state.clone() {
-        state.status = crate::oci::state::OciStatus::Created;
+        state.status = crate::runtime::oci_state::OciStatus::Created;
         if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), &state) {
             return fail(pipes, 125, &format!("startContainer hook: {msg}"));
         }

@@ -10,7 +10,7 @@ use super::rootfs::RootSource;
 use super::RuntimeError;
 use crate::cgroup::resources::{oci_path_here, Resources};
 use crate::cgroup::ContainerCgroup;
-use crate::oci::state::{OciState, OciStatus};
+use crate::runtime::oci_state::{OciState, OciStatus};
 use crate::state::containers::process_start_time;
 use oci_spec::runtime::{Process, Spec};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -5,7 +5,7 @@
 use super::init::{self, InitPipes, InitSpec};
 use super::message::Message;
 use super::plan::IdMaps;
-use crate::oci::state::OciState;
+use crate::runtime::oci_state::OciState;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -1,9 +1,9 @@
 //! The CLI side of starting a container: re-execute bocker as the shim
 //! (never fork the process that hosts Lua), then wait for it (foreground)
 //! or for its "started" report (detached).
-use super::message::Message;
+use crate::runtime::message::Message;
 use crate::state::containers::Status;
-use super::RuntimeError;
+use crate::runtime::RuntimeError;
 use crate::state::Store;
 use std::process::Stdio;
 
@@ -38,7 +38,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
     crate::trace::mark("cli: record checked, start monitor");
-    let (mut cmd, _sealed) = super::sealed_exe::command();
+    let (mut cmd, _sealed) = crate::runtime::sealed_exe::command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());

@@ -5,11 +5,11 @@
 //! session, reports `Message::Started` (or the failure) on stdout and
 //! outlives the CLI.
 use crate::state::containers::Status;
-use super::init::InitSpec;
-use super::rootfs::RootSource;
-use super::message::Message;
-use super::term::{copy_winsize, pump, Pump, RawMode};
-use super::{network, RuntimeError};
+use crate::runtime::init::InitSpec;
+use crate::runtime::rootfs::RootSource;
+use crate::runtime::message::Message;
+use crate::runtime::term::{copy_winsize, pump, Pump, RawMode};
+use crate::runtime::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
@@ -141,7 +141,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
 
     let net_files = network::etc_files(store, c).map_err(fail)?;
     write_etc_files(store, c, &net_files).map_err(fail)?;
-    let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
+    let policy = crate::runtime::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
     crate::trace::mark("monitor: etc files written");
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
@@ -176,11 +176,11 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
     std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
     crate::trace::mark("monitor: spec written");
-    let plan = super::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
     crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
-    let fills: Vec<super::rootfs::BindPlan> =
-        super::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
+    let fills: Vec<crate::runtime::rootfs::BindPlan> =
+        crate::runtime::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
     let init_spec = InitSpec {
         plan: &plan,
         source: RootSource::Overlay { layers_dir: &layers_dir, options: &mount_options, fills: &fills },
@@ -197,7 +197,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         no_pivot: false,
         hooks: false,
     };
-    let mut spawned = super::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
+    let mut spawned = crate::runtime::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
     crate::trace::mark("monitor: init cloned");
     let child = spawned.pid;
     let pid = child.as_raw();
@@ -213,7 +213,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             ParentIo::Pipes { out_r, err_r, in_w }
         }
     };
-    super::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
+    crate::runtime::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
 
     let kill_child = |msg: String| {
         let _ = crate::sys::process::kill(pid, libc::SIGKILL);
@@ -224,7 +224,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         return Err(kill_child(e.to_string()));
     }
     crate::trace::mark("monitor: cgroup joined");
-    let net = match network::setup(store, c, pid) {
+    let net = match network::setup(store, c, pid, &super::StorePeers { store, id: &c.id }) {
         Ok(n) => n,
         Err(e) => return Err(kill_child(e.to_string())),
     };
@@ -292,7 +292,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &super::process::WINCH);
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
         // the log outlives the process (`bocker logs`); a --rm one is
         // deleted in a moment: no fsync to wait for
@@ -300,7 +300,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     }
     drop(raw);
     crate::trace::mark("monitor: output closed");
-    let status = super::process::wait_exit(child).unwrap_or(125);
+    let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
     crate::trace::mark("monitor: process reaped");
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();

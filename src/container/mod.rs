@@ -7,6 +7,8 @@ use crate::net::NetMode;
 use crate::state::{StateError, Store};
 use serde::{Deserialize, Serialize};
 
+pub mod security;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error(transparent)]
@@ -189,7 +191,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         let name = if m.source.is_empty() { None } else { Some(m.source.as_str()) };
         m.source = crate::volumes::create(store, name)?.name;
     }
-    let security = crate::security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
+    let security = security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
     let reservation = store.reserve_container()?;
     let id = reservation.id.clone();
     crate::crashpoint::hit("create.reserved");
