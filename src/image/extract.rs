@@ -184,10 +184,8 @@ impl Creation {
         let acl = fsu::lgetxattr(dest.as_os_str().as_encoded_bytes(), b"system.posix_acl_default");
         let umask = process_umask();
         Creation {
-            // SAFETY: getters without arguments or failure modes.
-            uid: unsafe { libc::geteuid() },
-            // SAFETY: as above.
-            gid: unsafe { libc::getegid() },
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
             umask: umask.unwrap_or(0o777),
             owner_is_ours: !setgid,
             mode_is_exact: umask.is_some() && matches!(acl, Ok(None)),
