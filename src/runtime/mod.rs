@@ -20,6 +20,7 @@ pub mod rootfs;
 pub mod sealed_exe;
 pub mod seccomp;
 pub mod shim;
+pub mod slim;
 pub mod spawn;
 pub mod term;
 pub mod user;

@@ -267,6 +267,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         for fd in 0..3 {
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
         }
+        // from here on it only pumps, waits and cleans up, for as long as
+        // the container lives: give back what the setup touched
+        drop((spec, plan, fills, mount_options));
+        super::slim::shed();
     }
     let raw = if c.tty && !detach && unsafe { libc::isatty(0) } == 1 { RawMode::enter(0) } else { None };
     let mut stdio = stdio;
