@@ -35,8 +35,8 @@ use super::convert::options as opts;
 
 /// A container as a table: the record's fields with `state`, `running`
 /// and `paused` beside them, as `Info` serializes, but without serde's
-/// flatten (a map whose every key crosses as a Lua value of its own: the
-/// most of `ps`'s per-container cost at 1,000 containers).
+/// flatten (a map whose every key crosses as a Lua value of its own):
+/// `ps` with 1,000 containers took 42 ms of CPU with flatten, 36 without.
 fn info_to_lua(lua: &Lua, info: &ops::Info) -> mlua::Result<Value> {
     let v = to_lua(lua, &info.record)?;
     if let Value::Table(t) = &v {
