@@ -7,9 +7,9 @@
 //! - pages of mappings that were never written (code and read-only data
 //!   of bocker and its libraries) leave this process's page tables
 //!   (`MADV_DONTNEED`: they stay in the page cache, and a page that is
-//!   needed again is faulted back in from the file, unchanged), and
-//!   `MADV_RANDOM` keeps such a fault to its one page instead of the
-//!   kernel's 64 KiB fault-around.
+//!   needed again is faulted back in from the file, unchanged; the
+//!   kernel maps the cached pages around it too, up to 64 KiB, so the
+//!   code the monitor runs afterwards costs it a few such windows).
 //!
 //! Mappings with anonymous pages (relocated data, `.data`, `.bss`, the
 //! heap, the stack) are never dropped: their contents differ from the
@@ -63,13 +63,12 @@ pub fn shed() {
     };
     for m in &mappings {
         // SAFETY: each range is a private, read-only, file-backed mapping
-        // of this process with no anonymous page: MADV_RANDOM only changes
-        // how it is faulted in, and MADV_DONTNEED only unmaps pages that
-        // are read back from the unchanged file on the next access.
-        unsafe {
-            libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_RANDOM);
-            libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED);
-        }
+        // of this process with no anonymous page: MADV_DONTNEED only
+        // unmaps pages that are read back from the file on the next
+        // access; a running executable cannot be written in place
+        // (ETXTBSY), and libraries are replaced, not rewritten, by packages
+        // (a rewrite in place would break every process mapping them).
+        unsafe { libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED) };
     }
     drop(mappings);
     // SAFETY: malloc_trim releases only memory malloc holds free.
