@@ -66,3 +66,13 @@ jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
 jq -r '.results[] | "bocker help (startup)\t\(.median*1000 | .*100 | round / 100) ms median of 200"' "$work/help.json" | column -t -s $'\t'
 peak=$( /usr/bin/time -f %M $bocker run --rm $img /bin/true 2>&1 >/dev/null | tail -1 )
 echo "bocker run peak RSS (CLI): ${peak} KB"
+
+# where a start's time goes: BOCKER_TRACE marks of 20 runs, per phase
+for mode in none bridge; do
+  rm -f "$work/trace-$mode"
+  net=(); [ "$mode" = none ] && net=(--network none)
+  for _ in $(seq 20); do BOCKER_TRACE="$work/trace-$mode" $bocker run --rm "${net[@]}" $img /bin/true; done
+  echo
+  echo "bocker run --rm --network $mode /bin/true, per phase (BOCKER_TRACE):"
+  $bocker script scripts/trace-phases.lua "$work/trace-$mode"
+done

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 need_root test-vm.sh
 use_cargo
 
-INTEGRATION=(run confine volumes cli cgroup)
+INTEGRATION=(run confine volumes cli cgroup runc_cli crash)
 
 # test_binaries: "KIND NAME PATH" per test executable cargo built.
 test_binaries() {

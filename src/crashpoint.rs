@@ -19,9 +19,8 @@ pub fn hit(point: &str) {
     if wanted.as_encoded_bytes() != point.as_bytes() {
         return;
     }
-    // SAFETY: signals our own process; SIGKILL cannot be caught, so this
-    // never returns.
-    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    // SIGKILL cannot be caught: this never returns
+    let _ = crate::sys::process::kill(std::process::id() as libc::pid_t, libc::SIGKILL);
     // SIGKILL to ourselves is delivered before kill() returns; should the
     // kernel ever not, end without running any cleanup all the same.
     std::process::abort();

@@ -31,6 +31,7 @@ fn status_of(v: &Value) -> u8 {
 /// `bocker VERB ARGS...`
 pub fn run_verb(verb: &str, args: &[String]) -> u8 {
     let Some(lua) = new_lua() else { return EXIT_BOCKER };
+    crate::trace::mark("lua ready");
     let module = match core::verbs::load(&lua, verb) {
         Ok(Some(m)) => m,
         Ok(None) => {
@@ -56,6 +57,7 @@ pub fn run_verb(verb: &str, args: &[String]) -> u8 {
             return EXIT_BOCKER;
         }
     };
+    crate::trace::mark("verb loaded");
     match run.call::<Value>(argv) {
         Ok(v) => status_of(&v),
         Err(e) => {

@@ -2,8 +2,8 @@
 //!
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
+pub mod build;
 pub mod cgroup;
-pub mod commit;
 pub mod container;
 pub mod crashpoint;
 pub mod frontdoor;
@@ -11,13 +11,16 @@ pub mod fsutil;
 pub mod image;
 pub mod local_images;
 pub mod logs;
+pub mod monitor;
 pub mod lua;
 pub mod net;
 pub mod oci;
+pub mod reference;
 pub mod repl;
 pub mod runc;
 pub mod runtime;
-pub mod security;
 pub mod state;
 pub mod storage;
+pub mod sys;
+pub mod trace;
 pub mod volumes;

@@ -121,10 +121,10 @@ pub fn pull(
     platform: Option<&str>,
     on_event: &mut dyn FnMut(crate::image::Progress),
 ) -> std::result::Result<ImageRecord, String> {
-    use crate::image::{Platform, PullOptions, Reference};
+    use crate::image::{platform, PullOptions, Reference};
     let r = Reference::parse(reference).map_err(|e| e.to_string())?;
     let platform = match platform {
-        Some(p) => Some(Platform::parse(p).map_err(|e| e.to_string())?),
+        Some(p) => Some(platform::parse(p).map_err(|e| e.to_string())?),
         None => None,
     };
     let opts = PullOptions { platform, ..PullOptions::default() };
@@ -160,17 +160,6 @@ fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRe
         .list_images()?
         .into_iter()
         .find(|i| i.manifest_digest.as_deref() == Some(p.config_digest.as_str()));
-    let c = &p.config;
-    let config = ImageConfig {
-        entrypoint: c.entrypoint.clone(),
-        cmd: c.cmd.clone(),
-        env: c.env.clone().unwrap_or_default(),
-        working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
-        user: c.user.clone().filter(|u| !u.is_empty()),
-        exposed_ports: c.exposed_ports.clone().unwrap_or_default(),
-        volumes: c.volumes.clone().unwrap_or_default(),
-        labels: c.labels.clone().unwrap_or_default(),
-    };
     let size = p.layers.iter().map(|l| store.read_layer(l).map(|r| r.size).unwrap_or(0)).sum();
     let mut img = match existing {
         Some(i) => i,
@@ -194,9 +183,9 @@ fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRe
         },
     };
     img.layers = p.layers.clone();
-    img.config = config;
+    img.config = p.config.clone();
     img.size = size;
-    img.platform = Some(p.platform.to_string());
+    img.platform = Some(crate::image::platform::name(&p.platform));
     if !img.tags.contains(&name) {
         img.tags.push(name);
     }

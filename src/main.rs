@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    bocker::trace::start("process start");
     let args: Vec<String> = std::env::args().collect();
     // Invoked as `bocker-runc` (a symlink): runc's command line, no Lua, no tokio.
     let name = args.first().map(|a| std::path::Path::new(a).file_name().unwrap_or_default().to_string_lossy().into_owned());
@@ -12,7 +13,7 @@ fn main() -> ExitCode {
         return ExitCode::from(bocker::runc::main(&args));
     }
     // Hidden subcommands first: these processes must stay free of Lua.
-    if let Some(code) = bocker::runtime::hidden_entry(&args) {
+    if let Some(code) = bocker::monitor::hidden_entry(&args) {
         return ExitCode::from(code);
     }
     let code = match args.get(1).map(String::as_str) {
@@ -41,5 +42,6 @@ fn main() -> ExitCode {
         }
         Some(verb) => bocker::frontdoor::run_verb(verb, &args[2..]),
     };
+    bocker::trace::mark("cli exit");
     ExitCode::from(code)
 }

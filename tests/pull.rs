@@ -10,7 +10,8 @@ use bocker::image::extract::OVERLAY_OPAQUE_XATTR;
 use bocker::fsutil::lgetxattr;
 use bocker::image::pull::{read_layer_record, PullError};
 use bocker::image::registry::RegistryError;
-use bocker::image::{Platform, Progress, PullOptions, Reference};
+use bocker::image::platform;
+use bocker::image::{Progress, PullOptions, Reference};
 use common::*;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -47,7 +48,7 @@ fn pull_oci_manifest() {
         .manifest_json
         .contains("application/vnd.oci.image.manifest.v1+json"));
     assert_eq!(img.layers.len(), 1);
-    assert_eq!(img.platform, Platform::parse("linux/amd64").unwrap());
+    assert_eq!(img.platform, platform::parse("linux/amd64").unwrap());
     assert_eq!(
         img.config.cmd.as_deref(),
         Some(&["/bin/sh".to_string()][..])
@@ -131,16 +132,16 @@ fn pull_multi_arch_index_picks_platform() {
         root.path(),
         &r,
         &PullOptions {
-            platform: Some(Platform::parse("linux/amd64").unwrap()),
+            platform: Some(platform::parse("linux/amd64").unwrap()),
             ..Default::default()
         },
     );
     let img = res.unwrap();
     assert_eq!(img.top_digest, imgs.digests["multi"]);
     assert_eq!(img.manifest_digest, imgs.digests["bb"]);
-    assert_eq!(img.platform.to_string(), "linux/amd64");
+    assert_eq!(platform::name(&img.platform), "linux/amd64");
     assert_eq!(
-        img.config.labels.as_ref().unwrap()["test.platform"],
+        img.config.labels["test.platform"],
         "linux/amd64"
     );
 
@@ -158,13 +159,13 @@ fn pull_multi_arch_index_picks_platform() {
         root.path(),
         &r,
         &PullOptions {
-            platform: Some(Platform::parse("linux/arm64/v8").unwrap()),
+            platform: Some(platform::parse("linux/arm64/v8").unwrap()),
             ..Default::default()
         },
     );
     let arm = res.unwrap();
     assert_eq!(arm.manifest_digest, imgs.digests["bb-arm64"]);
-    assert_eq!(arm.platform.to_string(), "linux/arm64/v8");
+    assert_eq!(platform::name(&arm.platform), "linux/arm64/v8");
     assert_eq!(arm.layers[0], img.layers[0], "shared base layer");
     assert_eq!(
         fs::read_to_string(layer_diff(root.path(), &arm.layers[1]).join("arch")).unwrap(),
@@ -175,7 +176,7 @@ fn pull_multi_arch_index_picks_platform() {
         root.path(),
         &r,
         &PullOptions {
-            platform: Some(Platform::parse("linux/arm/v7").unwrap()),
+            platform: Some(platform::parse("linux/arm/v7").unwrap()),
             ..Default::default()
         },
     );

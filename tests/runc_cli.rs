@@ -290,6 +290,10 @@ fn v1_cgroup(ctl: &str, id: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup").join(ctl).join(cgroup_parent()).join(id)
 }
 
+fn v2_cgroup(id: &str) -> Option<PathBuf> {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists().then(|| Path::new("/sys/fs/cgroup").join(cgroup_parent()).join(id))
+}
+
 #[test]
 fn create_start_state_pause_update_kill_delete() {
     let r = Runc::new();
@@ -329,11 +333,12 @@ fn create_start_state_pause_update_kill_delete() {
     r.fails(&["resume", &id], "container not paused");
 
     r.ok(&["update", "--memory", "64m", "--pids-limit", "20", &id]);
-    if Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
-        let mem = std::fs::read_to_string(v1_cgroup("memory", &id).join("memory.limit_in_bytes")).expect("memory");
-        assert_eq!(mem.trim(), (64u64 << 20).to_string());
-        assert_eq!(std::fs::read_to_string(v1_cgroup("pids", &id).join("pids.max")).expect("pids").trim(), "20");
-    }
+    let (mem, pids) = match v2_cgroup(&id) {
+        Some(dir) => (dir.join("memory.max"), dir.join("pids.max")),
+        None => (v1_cgroup("memory", &id).join("memory.limit_in_bytes"), v1_cgroup("pids", &id).join("pids.max")),
+    };
+    assert_eq!(std::fs::read_to_string(&mem).expect("memory limit").trim(), (64u64 << 20).to_string());
+    assert_eq!(std::fs::read_to_string(&pids).expect("pids limit").trim(), "20");
     let res = r.dir.path().join("res.json");
     std::fs::write(&res, r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}"#).expect("write");
     r.fails(&["update", "--resources", res.to_str().expect("utf8"), &id], "hugepageLimits is not supported");
@@ -347,6 +352,7 @@ fn create_start_state_pause_update_kill_delete() {
     r.fails(&["state", &id], "container does not exist");
     assert!(!r.root().join(&id).exists());
     assert!(!v1_cgroup("memory", &id).exists() && !v1_cgroup("pids", &id).exists(), "cgroup removed");
+    assert!(!v2_cgroup(&id).is_some_and(|d| d.exists()), "cgroup removed");
 }
 
 #[test]

@@ -171,82 +171,18 @@ pub fn apply_v2(dir: &Path, policy: &DevicePolicy) -> Result<(), BpfError> {
     // the program fd closes here; the attachment keeps the program alive
 }
 
-/// The two bpf(2) calls, and nothing else unsafe.
+/// The two bpf(2) calls (in `crate::sys::bpf`) with this module's errors.
 pub mod sys {
     use super::{BpfError, Insn};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
-    const BPF_PROG_LOAD: libc::c_long = 5;
-    const BPF_PROG_ATTACH: libc::c_long = 8;
-    const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
-    const BPF_CGROUP_DEVICE: u32 = 6;
-    const BPF_F_ALLOW_MULTI: u32 = 2;
-    /// bocker's own license (GPL-3.0-or-later); runc passes "Apache". The
-    /// program calls no helper, so the string only labels it.
-    const LICENSE: &[u8] = b"GPL\0";
-
-    /// The BPF_PROG_LOAD part of union bpf_attr.
-    #[repr(C)]
-    #[derive(Default)]
-    struct ProgLoadAttr {
-        prog_type: u32,
-        insn_cnt: u32,
-        insns: u64,
-        license: u64,
-        log_level: u32,
-        log_size: u32,
-        log_buf: u64,
-        kern_version: u32,
-        prog_flags: u32,
-        prog_name: [u8; 16],
-    }
-
-    /// The BPF_PROG_ATTACH part of union bpf_attr.
-    #[repr(C)]
-    struct ProgAttachAttr {
-        target_fd: u32,
-        attach_bpf_fd: u32,
-        attach_type: u32,
-        attach_flags: u32,
-        replace_bpf_fd: u32,
-    }
+    use std::os::fd::{AsFd, OwnedFd};
 
     /// Loads a CGROUP_DEVICE program; on failure, loads it again with a
     /// verifier log to say why.
     pub fn load(insns: &[Insn]) -> Result<OwnedFd, BpfError> {
         let code: Vec<[u8; 8]> = insns.iter().map(|i| i.to_bytes()).collect();
-        let try_load = |log: Option<&mut Vec<u8>>| {
-            let mut attr = ProgLoadAttr {
-                prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-                insn_cnt: code.len() as u32,
-                insns: code.as_ptr() as u64,
-                license: LICENSE.as_ptr() as u64,
-                ..Default::default()
-            };
-            attr.prog_name[..10].copy_from_slice(b"bocker_dev");
-            if let Some(buf) = log {
-                attr.log_level = 1;
-                attr.log_size = buf.len() as u32;
-                attr.log_buf = buf.as_mut_ptr() as u64;
-            }
-            // SAFETY: attr is a valid, fully initialized prefix of union
-            // bpf_attr for BPF_PROG_LOAD and its size is passed; the
-            // instruction, license and log buffers it points to outlive the
-            // call (log_size is the log buffer's real length).
-            let fd = unsafe {
-                libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &attr as *const ProgLoadAttr, size_of::<ProgLoadAttr>())
-            };
-            if fd < 0 {
-                Err(std::io::Error::last_os_error())
-            } else {
-                // SAFETY: a non-negative return of BPF_PROG_LOAD is a new
-                // file descriptor that nothing else owns.
-                Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-            }
-        };
-        try_load(None).map_err(|source| {
+        crate::sys::bpf::load_cgroup_device(&code, None).map_err(|source| {
             let mut buf = vec![0u8; 64 * 1024];
-            let _ = try_load(Some(&mut buf));
+            let _ = crate::sys::bpf::load_cgroup_device(&code, Some(&mut buf));
             let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
             let text = String::from_utf8_lossy(&buf[..end]);
             let last: Vec<&str> = text.lines().rev().take(4).collect();
@@ -258,22 +194,7 @@ pub mod sys {
     /// Attaches a loaded program to a cgroup directory, with
     /// BPF_F_ALLOW_MULTI as runc does.
     pub fn attach(cgroup_dir: &std::fs::File, prog: &OwnedFd) -> Result<(), BpfError> {
-        let attr = ProgAttachAttr {
-            target_fd: cgroup_dir.as_raw_fd() as u32,
-            attach_bpf_fd: prog.as_raw_fd() as u32,
-            attach_type: BPF_CGROUP_DEVICE,
-            attach_flags: BPF_F_ALLOW_MULTI,
-            replace_bpf_fd: 0,
-        };
-        // SAFETY: attr is a valid BPF_PROG_ATTACH prefix of union bpf_attr
-        // whose size is passed; both fds are open for the whole call.
-        let r = unsafe {
-            libc::syscall(libc::SYS_bpf, BPF_PROG_ATTACH, &attr as *const ProgAttachAttr, size_of::<ProgAttachAttr>())
-        };
-        if r < 0 {
-            return Err(BpfError::Attach(std::io::Error::last_os_error()));
-        }
-        Ok(())
+        crate::sys::bpf::attach_cgroup_device(cgroup_dir.as_fd(), prog.as_fd()).map_err(BpfError::Attach)
     }
 }
 

@@ -6,13 +6,16 @@
 //! Layers leave as gzip tars written from the layer dirs by `layer_tar`
 //! (overlay whiteouts become `.wh.` entries), so a layer's diff_id is that
 //! of our own tar, whatever the tar it was pulled as.
-use crate::image::digest::{Digest, HashingReader};
-use crate::image::manifest::{self, Descriptor, ImageIndex, ImageManifest, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
 use crate::fsutil;
-use crate::image::{layer_tar, Platform, Reference};
+use crate::image::config::{self, canonical_json};
+use crate::image::digest::{Digest, DigestError, HashingReader};
+use crate::image::manifest::{self, Descriptor, ImageIndex, ImageManifest, Manifest};
+use crate::image::platform::{self, Platform};
+use crate::image::{layer_tar, Reference};
 use crate::state::images::{normalize_tag, HistoryEntry, ImageRecord, LayerRecord};
 use crate::state::{StateError, Store};
-use std::collections::BTreeMap;
+use oci_spec::image::{History, ImageConfiguration, ImageIndexBuilder, ImageManifestBuilder, MediaType};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ pub enum ArchiveError {
     Registry(#[from] crate::image::registry::RegistryError),
     #[error(transparent)]
     Reference(#[from] crate::image::reference::RefError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -88,7 +93,52 @@ pub fn rfc3339(secs: f64) -> String {
 }
 
 fn platform_of(img: &ImageRecord) -> Platform {
-    img.platform.as_deref().and_then(|p| Platform::parse(p).ok()).unwrap_or_else(Platform::host)
+    img.platform.as_deref().and_then(|p| platform::parse(p).ok()).unwrap_or_else(platform::host)
+}
+
+fn descriptor(media_type: MediaType, digest: &Digest, size: u64) -> Result<Descriptor> {
+    Ok(Descriptor::new(media_type, size, digest.to_oci()?))
+}
+
+fn json_err(e: impl std::fmt::Display) -> ArchiveError {
+    ArchiveError::Invalid(e.to_string())
+}
+
+/// The config blob of an exported image. Its keys are sorted, so the same
+/// record always gives the same bytes (and the same digest, as before the
+/// move to oci-spec's types).
+fn config_blob(img: &ImageRecord, diff_ids: Vec<String>) -> Result<Vec<u8>> {
+    // history must have one non-empty entry per layer
+    let non_empty = img.history.iter().filter(|h| !h.empty_layer).count();
+    let history: Vec<HistoryEntry> = if non_empty == img.layers.len() {
+        img.history.clone()
+    } else {
+        img.layers
+            .iter()
+            .map(|l| HistoryEntry { created: img.created, created_by: format!("layer {l}"), comment: None, empty_layer: false })
+            .collect()
+    };
+    let history: Vec<History> = history
+        .iter()
+        .map(|h| {
+            let mut e = History::default();
+            e.set_created(Some(rfc3339(h.created)));
+            e.set_created_by(Some(h.created_by.clone()));
+            e.set_comment(h.comment.clone());
+            e.set_empty_layer(h.empty_layer.then_some(true));
+            e
+        })
+        .collect();
+    let p = platform_of(img);
+    let mut cfg = ImageConfiguration::default();
+    cfg.set_created(Some(rfc3339(img.created)));
+    cfg.set_architecture(p.architecture().clone());
+    cfg.set_os(p.os().clone());
+    cfg.set_variant(p.variant().clone());
+    cfg.set_config(Some(config::from_record(&img.config)));
+    cfg.rootfs_mut().set_diff_ids(diff_ids);
+    cfg.set_history(Some(history));
+    canonical_json(&cfg).map_err(json_err)
 }
 
 fn export(store: &Store, img: &ImageRecord) -> Result<Exported> {
@@ -103,87 +153,20 @@ fn export(store: &Store, img: &ImageRecord) -> Result<Exported> {
         let d = layer_tar::write_layer_tar_gz(&diff, &mut w)?;
         w.flush().map_err(io_err(&out))?;
         diff_ids.push(d.diff_id.to_string());
-        let desc = Descriptor {
-            media_type: OCI_LAYER_GZIP.into(),
-            digest: d.digest.to_string(),
-            size: d.compressed_size,
-            platform: None,
-            urls: None,
-            annotations: None,
-        };
-        layers.push((desc, out));
+        layers.push((descriptor(MediaType::ImageLayerGzip, &d.digest, d.compressed_size)?, out));
     }
-    let c = &img.config;
-    let cfg = manifest::ImageConfig {
-        entrypoint: c.entrypoint.clone(),
-        cmd: c.cmd.clone(),
-        env: (!c.env.is_empty()).then(|| c.env.clone()),
-        working_dir: c.working_dir.clone(),
-        user: c.user.clone(),
-        exposed_ports: (!c.exposed_ports.is_empty()).then(|| c.exposed_ports.clone()),
-        volumes: (!c.volumes.is_empty()).then(|| c.volumes.clone()),
-        labels: (!c.labels.is_empty()).then(|| c.labels.clone()),
-    };
-    // history must have one non-empty entry per layer
-    let non_empty = img.history.iter().filter(|h| !h.empty_layer).count();
-    let history: Vec<HistoryEntry> = if non_empty == img.layers.len() {
-        img.history.clone()
-    } else {
-        img.layers
-            .iter()
-            .map(|l| HistoryEntry { created: img.created, created_by: format!("layer {l}"), comment: None, empty_layer: false })
-            .collect()
-    };
-    let history: Vec<serde_json::Value> = history
-        .iter()
-        .map(|h| {
-            let mut v = serde_json::json!({ "created": rfc3339(h.created), "created_by": h.created_by });
-            if let Some(cm) = &h.comment {
-                v["comment"] = cm.clone().into();
-            }
-            if h.empty_layer {
-                v["empty_layer"] = true.into();
-            }
-            v
-        })
-        .collect();
-    let p = platform_of(img);
-    let mut config = serde_json::json!({
-        "created": rfc3339(img.created),
-        "architecture": p.architecture,
-        "os": p.os,
-        "config": cfg,
-        "rootfs": { "type": "layers", "diff_ids": diff_ids },
-        "history": history,
-    });
-    if let Some(v) = &p.variant {
-        config["variant"] = v.clone().into();
-    }
-    let config = serde_json::to_vec(&config).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
-    let config_desc = Descriptor {
-        media_type: OCI_CONFIG.into(),
-        digest: Digest::of_bytes(&config).to_string(),
-        size: config.len() as u64,
-        platform: None,
-        urls: None,
-        annotations: None,
-    };
-    let m = ImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_MANIFEST.into()),
-        config: config_desc.clone(),
-        layers: layers.iter().map(|(d, _)| d.clone()).collect(),
-        annotations: None,
-    };
-    let manifest = serde_json::to_vec(&m).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
-    let manifest_desc = Descriptor {
-        media_type: OCI_MANIFEST.into(),
-        digest: Digest::of_bytes(&manifest).to_string(),
-        size: manifest.len() as u64,
-        platform: Some(p),
-        urls: None,
-        annotations: None,
-    };
+    let config = config_blob(img, diff_ids)?;
+    let config_desc = descriptor(MediaType::ImageConfig, &Digest::of_bytes(&config), config.len() as u64)?;
+    let m: ImageManifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(config_desc.clone())
+        .layers(layers.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>())
+        .build()
+        .map_err(json_err)?;
+    let manifest = serde_json::to_vec(&m).map_err(json_err)?;
+    let mut manifest_desc = descriptor(MediaType::ImageManifest, &Digest::of_bytes(&manifest), manifest.len() as u64)?;
+    manifest_desc.set_platform(Some(platform_of(img)));
     Ok(Exported { _stage: stage, layers, config, config_desc, manifest, manifest_desc })
 }
 
@@ -196,8 +179,9 @@ fn append_bytes<W: Write>(b: &mut tar::Builder<W>, path: &str, data: &[u8]) -> i
     b.append_data(&mut h, path, data)
 }
 
-fn hex_of(d: &str) -> &str {
-    d.strip_prefix("sha256:").unwrap_or(d)
+/// `blobs/<algorithm>/<encoded>`: where an OCI layout keeps a blob.
+fn blob_path(d: &oci_spec::image::Digest) -> String {
+    format!("blobs/{}/{}", d.algorithm(), d.digest())
 }
 
 /// `bocker save`: writes `reference` to `out` as a tar of an OCI image
@@ -211,9 +195,14 @@ pub fn save(store: &Store, reference: &str, out: &Path) -> Result<ImageRecord> {
         img.tags.first().cloned().unwrap_or_else(|| img.id.clone())
     };
     let mut desc = ex.manifest_desc.clone();
-    desc.annotations = Some(BTreeMap::from([(REF_NAME.to_string(), name)]));
-    let index = ImageIndex { schema_version: 2, media_type: Some(OCI_INDEX.into()), manifests: vec![desc] };
-    let index = serde_json::to_vec(&index).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+    desc.set_annotations(Some(HashMap::from([(REF_NAME.to_string(), name)])));
+    let index: ImageIndex = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(vec![desc])
+        .build()
+        .map_err(json_err)?;
+    let index = serde_json::to_vec(&index).map_err(json_err)?;
     let tmp = out.with_file_name(format!(
         ".{}.{}",
         out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -233,17 +222,17 @@ pub fn save(store: &Store, reference: &str, out: &Path) -> Result<ImageRecord> {
         b.append_data(&mut dir, "blobs/sha256/", io::empty())?;
         let mut seen = std::collections::HashSet::new();
         for (d, path) in &ex.layers {
-            if seen.insert(d.digest.clone()) {
+            if seen.insert(d.digest().clone()) {
                 let mut f = File::open(path)?;
                 let mut h = tar::Header::new_ustar();
                 h.set_mode(0o644);
-                h.set_size(d.size);
+                h.set_size(d.size());
                 h.set_mtime(0);
-                b.append_data(&mut h, format!("blobs/sha256/{}", hex_of(&d.digest)), &mut f)?;
+                b.append_data(&mut h, blob_path(d.digest()), &mut f)?;
             }
         }
-        append_bytes(&mut b, &format!("blobs/sha256/{}", hex_of(&ex.config_desc.digest)), &ex.config)?;
-        append_bytes(&mut b, &format!("blobs/sha256/{}", hex_of(&ex.manifest_desc.digest)), &ex.manifest)?;
+        append_bytes(&mut b, &blob_path(ex.config_desc.digest()), &ex.config)?;
+        append_bytes(&mut b, &blob_path(ex.manifest_desc.digest()), &ex.manifest)?;
         let mut w = b.into_inner()?;
         w.flush()?;
         w.get_ref().sync_all()?;
@@ -265,13 +254,13 @@ pub fn push(store: &Store, reference: &str, dest: Option<&str>) -> Result<String
     let client = crate::image::registry::RegistryClient::new(target.registry_host(), target.repository(), creds)?.for_push();
     let ex = export(store, &img)?;
     for (d, path) in &ex.layers {
-        client.upload_blob(&Digest::parse(&d.digest).map_err(|e| ArchiveError::Invalid(e.to_string()))?, path)?;
+        client.upload_blob(&Digest::from_oci(d.digest())?, path)?;
     }
     let cpath = ex._stage.0.join("config.json");
     fs::write(&cpath, &ex.config).map_err(io_err(&cpath))?;
-    client.upload_blob(&Digest::parse(&ex.config_desc.digest).map_err(|e| ArchiveError::Invalid(e.to_string()))?, &cpath)?;
+    client.upload_blob(&Digest::from_oci(ex.config_desc.digest())?, &cpath)?;
     let tag = target.tag().unwrap_or("latest").to_string();
-    let d = client.put_manifest(&tag, OCI_MANIFEST, &ex.manifest)?;
+    let d = client.put_manifest(&tag, MediaType::ImageManifest.as_ref(), &ex.manifest)?;
     Ok(d.to_string())
 }
 
@@ -315,52 +304,47 @@ pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
         }
     }
     let index = index.ok_or_else(|| ArchiveError::Invalid(format!("{}: not an OCI archive (no index.json)", file.display())))?;
-    let index: ImageIndex = serde_json::from_slice(&index).map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
-    let blob = |d: &str| -> Result<Vec<u8>> {
-        let p = blobs.join(hex_of(d));
-        if !crate::image::digest::is_hex64(hex_of(d)) || !p.is_file() {
+    let index: ImageIndex = manifest::from_json("index.json", &index).map_err(json_err)?;
+    // only sha256 blobs were kept, each checked against its name
+    let blob_file = |d: &oci_spec::image::Digest| -> Result<PathBuf> {
+        let p = blobs.join(Digest::from_oci(d)?.hex());
+        if !p.is_file() {
             return Err(ArchiveError::Invalid(format!("blob {d} missing from the archive")));
         }
+        Ok(p)
+    };
+    let blob = |d: &oci_spec::image::Digest| -> Result<Vec<u8>> {
+        let p = blob_file(d)?;
         fs::read(&p).map_err(io_err(&p))
     };
     let mut out = Vec::new();
-    for desc in &index.manifests {
-        let name = desc.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned();
-        let mut m = manifest::Manifest::parse(Some(&desc.media_type), &blob(&desc.digest)?)
-            .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
-        let mut mdigest = desc.digest.clone();
-        if let manifest::Manifest::Index(ix) = &m {
-            let host = Platform::host();
-            let pick = host
-                .choose(ix.manifests.iter().filter_map(|d| d.platform.as_ref().map(|p| (p, d))))
-                .or(ix.manifests.first())
+    for desc in index.manifests() {
+        let name = desc.annotations().as_ref().and_then(|a| a.get(REF_NAME)).cloned();
+        let mut m = Manifest::parse(Some(desc.media_type().as_ref()), &blob(desc.digest())?).map_err(json_err)?;
+        if let Manifest::Index(ix) = &m {
+            let pick = platform::choose(&platform::host(), ix.manifests().iter().filter_map(|d| d.platform().as_ref().map(|p| (p, d))))
+                .or(ix.manifests().first())
                 .ok_or_else(|| ArchiveError::Invalid("empty image index".into()))?
                 .clone();
-            mdigest = pick.digest.clone();
-            m = manifest::Manifest::parse(Some(&pick.media_type), &blob(&pick.digest)?)
-                .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+            m = Manifest::parse(Some(pick.media_type().as_ref()), &blob(pick.digest())?).map_err(json_err)?;
         }
-        let manifest::Manifest::Image(im) = m else {
+        let Manifest::Image(im) = m else {
             return Err(ArchiveError::Invalid("nested image index is not supported".into()));
         };
-        let _ = mdigest;
-        let cfg_bytes = blob(&im.config.digest)?;
-        let cfg: manifest::ConfigFile =
-            serde_json::from_slice(&cfg_bytes).map_err(|e| ArchiveError::Invalid(format!("image config: {e}")))?;
-        if cfg.rootfs.diff_ids.len() != im.layers.len() {
+        let cfg_bytes = blob(im.config().digest())?;
+        let cfg = config::parse(&cfg_bytes).map_err(json_err)?;
+        let diff_ids = cfg.rootfs().diff_ids();
+        if diff_ids.len() != im.layers().len() {
             return Err(ArchiveError::Invalid("image config: diff_ids do not match the layers".into()));
         }
         let mut layer_ids = Vec::new();
-        for (l, want) in im.layers.iter().zip(&cfg.rootfs.diff_ids) {
-            let want = Digest::parse(want).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        for (l, want) in im.layers().iter().zip(diff_ids) {
+            let want = Digest::parse(want)?;
             layer_ids.push(want.hex().to_string());
             if store.layer_dir(want.hex()).join("layer.json").is_file() {
                 continue;
             }
-            let src = blobs.join(hex_of(&l.digest));
-            if !crate::image::digest::is_hex64(hex_of(&l.digest)) || !src.is_file() {
-                return Err(ArchiveError::Invalid(format!("layer {} missing from the archive", l.digest)));
-            }
+            let src = blob_file(l.digest()).map_err(|_| ArchiveError::Invalid(format!("layer {} missing from the archive", l.digest())))?;
             let ls = stage.0.join(format!("layer-{}", want.hex()));
             let diff = ls.join("diff");
             fs::create_dir_all(&diff).map_err(io_err(&diff))?;
@@ -369,30 +353,20 @@ pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
             if x.diff_id != want {
                 return Err(ArchiveError::Invalid(format!(
                     "layer {}: diff_id mismatch: config says {want}, content is {}",
-                    l.digest, x.diff_id
+                    l.digest(), x.diff_id
                 )));
             }
             let rec = LayerRecord {
                 diff_id: Some(want.to_string()),
-                digest: Some(l.digest.clone()),
+                digest: Some(l.digest().to_string()),
                 size: x.tar_size,
-                media_type: Some(l.media_type.clone()),
+                media_type: Some(l.media_type().to_string()),
             };
             crate::state::atomic::write_json(&ls.join("layer.json"), &rec)?;
             let dest = store.layer_dir(want.hex());
             fsutil::rename_noreplace(&ls, &dest).map_err(io_err(&dest))?;
         }
-        let c = cfg.config.clone().unwrap_or_default();
-        let config = crate::state::images::ImageConfig {
-            entrypoint: c.entrypoint,
-            cmd: c.cmd,
-            env: c.env.unwrap_or_default(),
-            working_dir: c.working_dir.filter(|w| !w.is_empty()),
-            user: c.user.filter(|u| !u.is_empty()),
-            exposed_ports: c.exposed_ports.unwrap_or_default(),
-            volumes: c.volumes.unwrap_or_default(),
-            labels: c.labels.unwrap_or_default(),
-        };
+        let config = config::to_record(cfg.config().as_ref());
         let config_digest = Digest::of_bytes(&cfg_bytes).to_string();
         let _lock = store.images_lock()?;
         let existing = store.list_images()?.into_iter().find(|i| i.manifest_digest.as_deref() == Some(config_digest.as_str()));
@@ -417,7 +391,7 @@ pub fn load(store: &Store, file: &Path) -> Result<Vec<ImageRecord>> {
         img.layers = layer_ids;
         img.config = config;
         img.size = size;
-        img.platform = Some(Platform::new(&cfg.os, &cfg.architecture, cfg.variant.as_deref()).to_string());
+        img.platform = config::platform_of(&cfg).map(|p| platform::name(&p));
         if let Some(n) = name.filter(|n| !n.starts_with("img_") && Reference::parse(n).is_ok()) {
             let t = normalize_tag(&n);
             if !img.tags.contains(&t) {
@@ -439,6 +413,43 @@ fn manifest_limit() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use crate::state::images::{HistoryEntry, ImageConfig, ImageRecord};
+
+    #[test]
+    fn config_blob_is_stable() {
+        // the bytes bocker wrote before the move to oci-spec's types: a
+        // saved or pushed image keeps its config digest
+        let img = ImageRecord {
+            id: "img_x".into(),
+            source: "t".into(),
+            tags: vec![],
+            created: 0.0,
+            layers: vec!["l1".into()],
+            config: ImageConfig {
+                cmd: Some(vec!["sh".into()]),
+                env: vec!["PATH=/bin".into()],
+                exposed_ports: vec!["80/tcp".into(), "53/udp".into(), "443/tcp".into()],
+                volumes: vec!["/b".into(), "/a".into()],
+                labels: [("z".to_string(), "1".to_string()), ("a".into(), "2".into())].into(),
+                ..Default::default()
+            },
+            size: 0,
+            parent: None,
+            history: vec![HistoryEntry { created: 0.0, created_by: "x".into(), comment: Some("c".into()), empty_layer: false }],
+            manifest_digest: None,
+            platform: Some("linux/arm/v7".into()),
+        };
+        let diff = format!("sha256:{}", "a".repeat(64));
+        let got = String::from_utf8(super::config_blob(&img, vec![diff.clone()]).unwrap()).unwrap();
+        let want = format!(
+            r#"{{"architecture":"arm","config":{{"Cmd":["sh"],"Env":["PATH=/bin"],"ExposedPorts":{{"443/tcp":{{}},"53/udp":{{}},"80/tcp":{{}}}},"Labels":{{"a":"2","z":"1"}},"Volumes":{{"/a":{{}},"/b":{{}}}}}},"created":"1970-01-01T00:00:00Z","history":[{{"comment":"c","created":"1970-01-01T00:00:00Z","created_by":"x"}}],"os":"linux","rootfs":{{"diff_ids":["{diff}"],"type":"layers"}},"variant":"v7"}}"#
+        );
+        assert_eq!(got, want);
+        for _ in 0..5 {
+            assert_eq!(super::config_blob(&img, vec![diff.clone()]).unwrap(), want.as_bytes());
+        }
+    }
+
     #[test]
     fn times() {
         assert_eq!(super::rfc3339(0.0), "1970-01-01T00:00:00Z");

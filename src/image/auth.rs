@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub const AUTH_FILE: &str = "auth.json";
@@ -274,10 +273,8 @@ fn update_auth_file(root: &Path, change: impl FnOnce(&mut AuthFile)) -> Result<(
     fs::create_dir_all(root).map_err(io_err(root))?;
     let lock_path = root.join(".auth.lock");
     let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
-    // SAFETY: valid fd; the lock is released when `lock` is closed.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } < 0 {
-        return Err(io_err(&lock_path)(io::Error::last_os_error()));
-    }
+    // released when `lock` is closed
+    crate::sys::fs::flock(&lock, libc::LOCK_EX).map_err(io_err(&lock_path))?;
     let mut file = read_auth_file(&path)?.unwrap_or_default();
     change(&mut file);
     let data = serde_json::to_vec_pretty(&file).map_err(|source| AuthError::Json {

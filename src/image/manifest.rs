@@ -1,18 +1,13 @@
-//! Manifest, index and image-config JSON (OCI and Docker schema 2).
+//! Manifests and indexes as `oci_spec::image` types, read from OCI and
+//! Docker schema 2 JSON. oci-spec knows the OCI media types; Docker's
+//! schema 2 types are `MediaType::Other` strings, named here.
 
-use crate::image::platform::Platform;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::BTreeMap;
+use oci_spec::image::MediaType;
+pub use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use serde::de::DeserializeOwned;
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// Every manifest type we understand, for the `Accept` header. The registry
@@ -20,40 +15,29 @@ pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.ta
 /// schema 1, so all four must be listed.
 pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    #[serde(default)]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
+/// The four manifest media types bocker reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestKind {
+    OciManifest,
+    OciIndex,
+    DockerManifest,
+    DockerList,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageManifest {
-    pub schema_version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    pub config: Descriptor,
-    pub layers: Vec<Descriptor>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
+impl ManifestKind {
+    pub fn of(media_type: &str) -> Option<ManifestKind> {
+        match MediaType::from(media_type) {
+            MediaType::ImageManifest => Some(ManifestKind::OciManifest),
+            MediaType::ImageIndex => Some(ManifestKind::OciIndex),
+            MediaType::Other(t) if t == DOCKER_MANIFEST => Some(ManifestKind::DockerManifest),
+            MediaType::Other(t) if t == DOCKER_LIST => Some(ManifestKind::DockerList),
+            _ => None,
+        }
+    }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageIndex {
-    pub schema_version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    pub manifests: Vec<Descriptor>,
+    pub fn is_index(self) -> bool {
+        matches!(self, ManifestKind::OciIndex | ManifestKind::DockerList)
+    }
 }
 
 /// A fetched manifest, classified.
@@ -68,112 +52,60 @@ pub enum Manifest {
 pub enum ManifestError {
     #[error("unsupported manifest media type {0:?} (schema 1 images are not supported)")]
     Unsupported(String),
-    #[error("malformed manifest: {0}")]
-    Json(#[from] serde_json::Error),
+    #[error("malformed {what}: {source}")]
+    Malformed { what: &'static str, source: serde_path_to_error::Error<serde_json::Error> },
+}
+
+/// Reads `what` strictly from JSON bytes; the error names the field path.
+pub fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, ManifestError> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(|source| ManifestError::Malformed { what, source })
 }
 
 impl Manifest {
     /// Classify by the Content-Type header, falling back to the body's own
     /// `mediaType`, then to its shape.
     pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Manifest, ManifestError> {
-        let v: serde_json::Value = serde_json::from_slice(body)?;
-        let body_type = v
-            .get("mediaType")
-            .and_then(|m| m.as_str())
-            .map(str::to_string);
-        let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string());
-        let kind = match ct.as_deref() {
-            Some(t) if [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].contains(&t) => {
-                t.to_string()
-            }
-            _ => match body_type {
-                Some(t) => t,
-                None if v.get("manifests").is_some() => OCI_INDEX.to_string(),
-                None if v.get("layers").is_some() => OCI_MANIFEST.to_string(),
-                None => ct.unwrap_or_default(),
-            },
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shape {
+            media_type: Option<String>,
+            manifests: Option<serde::de::IgnoredAny>,
+            layers: Option<serde::de::IgnoredAny>,
+        }
+        let shape: Shape = from_json("manifest", body)?;
+        let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim());
+        let kind = match (ct.and_then(ManifestKind::of), &shape.media_type) {
+            (Some(k), _) => k,
+            (None, Some(t)) => ManifestKind::of(t).ok_or_else(|| ManifestError::Unsupported(t.clone()))?,
+            (None, None) if shape.manifests.is_some() => ManifestKind::OciIndex,
+            (None, None) if shape.layers.is_some() => ManifestKind::OciManifest,
+            (None, None) => return Err(ManifestError::Unsupported(ct.unwrap_or_default().to_string())),
         };
-        match kind.as_str() {
-            OCI_MANIFEST | DOCKER_MANIFEST => Ok(Manifest::Image(serde_json::from_value(v)?)),
-            OCI_INDEX | DOCKER_LIST => Ok(Manifest::Index(serde_json::from_value(v)?)),
-            other => Err(ManifestError::Unsupported(other.to_string())),
+        if kind.is_index() {
+            Ok(Manifest::Index(from_json("image index", body)?))
+        } else {
+            Ok(Manifest::Image(from_json("image manifest", body)?))
         }
     }
+}
+
+/// Whether an index entry names an image manifest (not a nested index or
+/// an artifact).
+pub fn is_image_manifest(d: &Descriptor) -> bool {
+    ManifestKind::of(d.media_type().as_ref()).is_some_and(|k| !k.is_index())
 }
 
 /// Layer media types we can extract (compression is sniffed anyway).
-pub fn is_layer_type(mt: &str) -> bool {
-    mt.is_empty()
-        || mt.starts_with("application/vnd.oci.image.layer.")
-        || mt.starts_with("application/vnd.docker.image.rootfs.")
-}
-
-/// The image configuration blob (only what bocker uses; the rest is kept
-/// verbatim in `PulledImage::config_json`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ConfigFile {
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    #[serde(default)]
-    pub config: Option<ImageConfig>,
-    pub rootfs: RootFs,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RootFs {
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub diff_ids: Vec<String>,
-}
-
-/// The parts of an image config that `run` honours. Field names on the wire
-/// are Docker's (`Entrypoint`, `Cmd`, ...). Port and volume sets are lists.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cmd: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "key_set")]
-    pub exposed_ports: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "key_set")]
-    pub volumes: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
-}
-
-/// `{"80/tcp": {}}` <-> `["80/tcp"]`.
-mod key_set {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            None => s.serialize_none(),
-            Some(keys) => {
-                let m: BTreeMap<&str, serde_json::Map<String, serde_json::Value>> = keys
-                    .iter()
-                    .map(|k| (k.as_str(), serde_json::Map::new()))
-                    .collect();
-                m.serialize(s)
-            }
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-        let m: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
-        Ok(m.map(|m| m.into_keys().collect()))
+pub fn is_layer_type(mt: &MediaType) -> bool {
+    match mt {
+        MediaType::ImageLayer
+        | MediaType::ImageLayerGzip
+        | MediaType::ImageLayerZstd
+        | MediaType::ImageLayerNonDistributable
+        | MediaType::ImageLayerNonDistributableGzip
+        | MediaType::ImageLayerNonDistributableZstd => true,
+        MediaType::Other(t) => t.is_empty() || t.starts_with("application/vnd.oci.image.layer.") || t.starts_with("application/vnd.docker.image.rootfs."),
+        _ => false,
     }
 }
 
@@ -181,50 +113,44 @@ mod key_set {
 mod tests {
     use super::*;
 
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
     #[test]
     fn classify() {
-        let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:x","size":1},"layers":[]}"#;
-        assert!(matches!(
-            Manifest::parse(Some(OCI_MANIFEST), m).unwrap(),
-            Manifest::Image(_)
-        ));
-        assert!(matches!(
-            Manifest::parse(None, m).unwrap(),
-            Manifest::Image(_)
-        ));
-        let i = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"x","digest":"sha256:y","size":2,"platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#;
-        match Manifest::parse(Some("application/json"), i).unwrap() {
-            Manifest::Index(ix) => assert_eq!(
-                ix.manifests[0]
-                    .platform
-                    .as_ref()
-                    .unwrap()
-                    .variant
-                    .as_deref(),
-                Some("v7")
-            ),
-            _ => panic!(),
+        let m = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{D1}","size":1}},"layers":[]}}"#);
+        assert!(matches!(Manifest::parse(Some("application/vnd.oci.image.manifest.v1+json"), m.as_bytes()).unwrap(), Manifest::Image(_)));
+        assert!(matches!(Manifest::parse(None, m.as_bytes()).unwrap(), Manifest::Image(_)));
+        let i = format!(r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{{"mediaType":"{DOCKER_MANIFEST}","digest":"{D2}","size":2,"platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}}]}}"#);
+        match Manifest::parse(Some("application/json"), i.as_bytes()).unwrap() {
+            Manifest::Index(ix) => {
+                let d = &ix.manifests()[0];
+                assert!(is_image_manifest(d));
+                assert_eq!(d.platform().as_ref().and_then(|p| p.variant().clone()).as_deref(), Some("v7"));
+            }
+            _ => panic!("not an index"),
         }
         let s1 = br#"{"schemaVersion":1,"mediaType":"application/vnd.docker.distribution.manifest.v1+prettyjws"}"#;
-        assert!(Manifest::parse(None, s1).is_err());
+        assert!(matches!(Manifest::parse(None, s1), Err(ManifestError::Unsupported(_))));
         assert!(Manifest::parse(None, b"not json").is_err());
     }
 
     #[test]
-    fn image_config_roundtrip() {
-        let j = r#"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/sh"],"Cmd":["-c","x"],"Env":["A=1"],"WorkingDir":"/w","User":"1:1","ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}},"Labels":{"a":"b"},"Hostname":"ignored"},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}}"#;
-        let c: ConfigFile = serde_json::from_str(j).unwrap();
-        let ic = c.config.clone().unwrap();
-        assert_eq!(ic.exposed_ports, Some(vec!["80/tcp".to_string()]));
-        assert_eq!(ic.volumes, Some(vec!["/data".to_string()]));
-        assert_eq!(ic.working_dir.as_deref(), Some("/w"));
-        let back = serde_json::to_string(&ic).unwrap();
-        assert!(back.contains(r#""ExposedPorts":{"80/tcp":{}}"#), "{back}");
-        let again: ImageConfig = serde_json::from_str(&back).unwrap();
-        assert_eq!(again, ic);
-        let empty: ConfigFile =
-            serde_json::from_str(r#"{"rootfs":{"type":"layers","diff_ids":[]},"config":null}"#)
-                .unwrap();
-        assert!(empty.config.is_none());
+    fn strict_with_a_path() {
+        // a digest that is not one, and a descriptor without its media type
+        let bad = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:x","size":1},"layers":[]}"#;
+        let e = Manifest::parse(None, bad).unwrap_err().to_string();
+        assert!(e.contains("config.digest"), "{e}");
+        let bad = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{D1}","size":1}},"layers":[{{"digest":"{D2}","size":3}}]}}"#);
+        let e = Manifest::parse(None, bad.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("layers[0]") && e.contains("mediaType"), "{e}");
+    }
+
+    #[test]
+    fn layer_types() {
+        assert!(is_layer_type(&MediaType::ImageLayerGzip));
+        assert!(is_layer_type(&MediaType::from(DOCKER_LAYER_GZIP)));
+        assert!(!is_layer_type(&MediaType::ImageConfig));
+        assert!(!is_layer_type(&MediaType::from("application/vnd.example.thing")));
     }
 }

@@ -4,7 +4,7 @@
 
 pub mod archive;
 pub mod auth;
-pub mod digest;
+pub mod config;
 pub mod extract;
 pub mod layer_tar;
 pub mod manifest;
@@ -12,8 +12,11 @@ pub mod paths;
 pub mod platform;
 pub mod pull;
 pub mod push;
-pub mod reference;
 pub mod registry;
+
+/// References and digests live below the store (`crate::reference`);
+/// they keep their paths here.
+pub use crate::reference::{self, digest};
 
 pub use digest::Digest;
 pub use platform::Platform;

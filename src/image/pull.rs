@@ -7,9 +7,9 @@ use crate::image::auth::{self, Credentials};
 use crate::image::digest::{Digest, DigestError};
 use crate::image::extract::{extract_layer, ExtractError};
 use crate::fsutil;
-use crate::image::manifest::{self, ConfigFile, Descriptor, ImageConfig, Manifest, ManifestError};
+use crate::image::manifest::{self, Descriptor, Manifest, ManifestError};
 use crate::image::paths::Paths;
-use crate::image::platform::Platform;
+use crate::image::platform::{self, Platform};
 use crate::image::reference::Reference;
 use crate::image::registry::{RegistryClient, RegistryError};
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,8 @@ pub struct PulledImage {
     pub manifest_json: String,
     pub config_digest: String,
     pub config_json: String,
-    pub config: ImageConfig,
+    /// The config's `config` object, as the store records it.
+    pub config: crate::state::images::ImageConfig,
     /// Hex diff_ids, bottom layer first (may repeat).
     pub layers: Vec<String>,
     pub platform: Platform,
@@ -154,68 +155,62 @@ pub fn pull(
     let client = RegistryClient::new(reference.registry_host(), reference.repository(), creds)?;
 
     let top = client.get_manifest(&reference.manifest_ref())?;
-    let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
+    let wanted = opts.platform.clone().unwrap_or_else(platform::host);
     let (fetched, image, index_platform) =
         match Manifest::parse(top.media_type.as_deref(), &top.bytes)? {
             Manifest::Image(m) => (top.clone(), m, None),
             Manifest::Index(ix) => {
                 let cands: Vec<(&Platform, &Descriptor)> = ix
-                    .manifests
+                    .manifests()
                     .iter()
-                    .filter(|d| {
-                        d.media_type.is_empty()
-                            || d.media_type == manifest::OCI_MANIFEST
-                            || d.media_type == manifest::DOCKER_MANIFEST
-                    })
-                    .filter_map(|d| d.platform.as_ref().map(|p| (p, d)))
+                    .filter(|d| manifest::is_image_manifest(d))
+                    .filter_map(|d| d.platform().as_ref().map(|p| (p, d)))
                     .collect();
-                let Some(desc) = wanted.choose(cands.iter().map(|(p, d)| (*p, *d))) else {
+                let Some(desc) = platform::choose(&wanted, cands.iter().map(|(p, d)| (*p, *d))) else {
                     let available = cands
                         .iter()
-                        .map(|(p, _)| p.to_string())
+                        .map(|(p, _)| platform::name(p))
                         .collect::<Vec<_>>()
                         .join(", ");
                     return Err(PullError::NoPlatform {
-                        wanted: wanted.to_string(),
+                        wanted: platform::name(&wanted),
                         available,
                     });
                 };
-                let d = Digest::parse(&desc.digest)?;
+                let d = Digest::from_oci(desc.digest())?;
                 let child = client.get_manifest(&d.to_string())?;
                 match Manifest::parse(child.media_type.as_deref(), &child.bytes)? {
-                    Manifest::Image(m) => (child, m, desc.platform.clone()),
+                    Manifest::Image(m) => (child, m, desc.platform().clone()),
                     Manifest::Index(_) => return Err(PullError::NestedIndex),
                 }
             }
         };
 
-    let config_digest = Digest::parse(&image.config.digest)?;
-    let config_bytes = client.get_blob_bytes(&config_digest, Some(image.config.size))?;
-    let config_file: ConfigFile =
-        serde_json::from_slice(&config_bytes).map_err(|e| PullError::Config(e.to_string()))?;
+    let config_digest = Digest::from_oci(image.config().digest())?;
+    let config_bytes = client.get_blob_bytes(&config_digest, Some(image.config().size()))?;
+    let config_file = crate::image::config::parse(&config_bytes).map_err(|e| PullError::Config(e.to_string()))?;
     let config_json = String::from_utf8(config_bytes)
         .map_err(|_| PullError::Config("config is not UTF-8".into()))?;
-    if config_file.rootfs.diff_ids.len() != image.layers.len() {
+    let config_diff_ids = config_file.rootfs().diff_ids();
+    if config_diff_ids.len() != image.layers().len() {
         return Err(PullError::Config(format!(
             "{} layers in the manifest but {} diff_ids in the config",
-            image.layers.len(),
-            config_file.rootfs.diff_ids.len()
+            image.layers().len(),
+            config_diff_ids.len()
         )));
     }
-    let diff_ids = config_file
-        .rootfs
-        .diff_ids
+    let diff_ids = config_diff_ids
         .iter()
         .map(|d| Digest::parse(d))
         .collect::<Result<Vec<_>, _>>()?;
     progress(Progress::Resolved {
         manifest_digest: fetched.digest.to_string(),
-        layers: image.layers.len(),
+        layers: image.layers().len(),
     });
 
     // Which layers need work (once per diff_id).
     let mut todo: Vec<(usize, &Descriptor, &Digest)> = Vec::new();
-    for (i, (desc, diff)) in image.layers.iter().zip(&diff_ids).enumerate() {
+    for (i, (desc, diff)) in image.layers().iter().zip(&diff_ids).enumerate() {
         if paths.layer_json(diff.hex()).exists() {
             progress(Progress::LayerCached {
                 index: i,
@@ -252,15 +247,9 @@ pub fn pull(
         return Err(e);
     }
 
-    let platform = if !config_file.os.is_empty() && !config_file.architecture.is_empty() {
-        Platform::new(
-            &config_file.os,
-            &config_file.architecture,
-            config_file.variant.as_deref(),
-        )
-    } else {
-        index_platform.unwrap_or(wanted)
-    };
+    let platform = crate::image::config::platform_of(&config_file)
+        .or(index_platform)
+        .unwrap_or(wanted);
     Ok(PulledImage {
         reference: reference.clone(),
         manifest_digest: fetched.digest.to_string(),
@@ -268,7 +257,7 @@ pub fn pull(
         manifest_json: String::from_utf8_lossy(&fetched.bytes).into_owned(),
         config_digest: config_digest.to_string(),
         config_json,
-        config: config_file.config.unwrap_or_default(),
+        config: crate::image::config::to_record(config_file.config().as_ref()),
         layers: diff_ids.iter().map(|d| d.hex().to_string()).collect(),
         platform,
     })
@@ -297,13 +286,13 @@ fn fetch_layer(
     diff: &Digest,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), PullError> {
-    if !manifest::is_layer_type(&desc.media_type) {
+    if !manifest::is_layer_type(desc.media_type()) {
         return Err(PullError::UnsupportedLayer {
-            digest: desc.digest.clone(),
-            media_type: desc.media_type.clone(),
+            digest: desc.digest().to_string(),
+            media_type: desc.media_type().to_string(),
         });
     }
-    let digest = Digest::parse(&desc.digest)?;
+    let digest = Digest::from_oci(desc.digest())?;
     let name = crate::state::staging::tagged_name("layer");
     let stage = paths.tmp().join(&name);
     let blob = paths.tmp().join(format!("{name}.blob"));
@@ -312,10 +301,10 @@ fn fetch_layer(
     progress(Progress::LayerStarted {
         index,
         digest: digest.to_string(),
-        size: desc.size,
+        size: desc.size(),
     });
-    let total = desc.size;
-    client.fetch_blob(&digest, Some(desc.size), &blob, &|n| {
+    let total = desc.size();
+    client.fetch_blob(&digest, Some(desc.size()), &blob, &|n| {
         if n > 0 && n < total {
             crate::crashpoint::hit("pull.blob");
         }
@@ -350,7 +339,7 @@ fn fetch_layer(
         diff_id: Some(diff.to_string()),
         digest: Some(digest.to_string()),
         size: out.tar_size,
-        media_type: Some(desc.media_type.clone()),
+        media_type: Some(desc.media_type().to_string()),
     };
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| PullError::Config(e.to_string()))?;
     let rec_path = stage.join(crate::image::paths::LAYER_JSON);

@@ -40,9 +40,9 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     container.set(
         "commit",
         lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
-            let o: crate::commit::CommitSpec = opts(lua, "bocker.container.commit options", o)?;
+            let o: crate::build::CommitSpec = opts(lua, "bocker.container.commit options", o)?;
             let s = store(lua)?;
-            match crate::commit::commit(&s, &reference, &o) {
+            match crate::build::commit(&s, &reference, &o) {
                 Ok(c) => {
                     let v = to_lua(lua, &c.image)?;
                     if let (Value::Table(t), Some(r)) = (&v, c.replaced) {
@@ -58,24 +58,24 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     image.set(
         "add_layer",
         lua.create_function(|lua, (reference, v): (String, Value)| {
-            let o: crate::commit::AddLayerSpec = spec(lua, "bocker.image.add_layer", v)?;
+            let o: crate::build::AddLayerSpec = spec(lua, "bocker.image.add_layer", v)?;
             let s = store(lua)?;
-            image_or_err(lua, crate::commit::add_layer(&s, &reference, &o))
+            image_or_err(lua, crate::build::add_layer(&s, &reference, &o))
         })?,
     )?;
     image.set(
         "derive",
         lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
-            let o: crate::commit::DeriveSpec = opts(lua, "bocker.image.derive options", o)?;
+            let o: crate::build::DeriveSpec = opts(lua, "bocker.image.derive options", o)?;
             let s = store(lua)?;
-            image_or_err(lua, crate::commit::derive(&s, &reference, &o))
+            image_or_err(lua, crate::build::derive(&s, &reference, &o))
         })?,
     )?;
     image.set(
         "scratch",
         lua.create_function(|lua, ()| {
             let s = store(lua)?;
-            image_or_err(lua, crate::commit::scratch(&s))
+            image_or_err(lua, crate::build::scratch(&s))
         })?,
     )?;
     image.set(
@@ -118,7 +118,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     b.set(
         "hash_sources",
         lua.create_function(|lua, (context, srcs): (String, Vec<String>)| {
-            result(lua, crate::commit::hash_sources(&context, &srcs))
+            result(lua, crate::build::hash_sources(&context, &srcs))
         })?,
     )?;
     // a restricted build's file access: inside the context only

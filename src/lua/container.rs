@@ -62,7 +62,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (id, o): (String, Option<Value>)| {
             let o: StartOpts = opts(lua, "bocker.container.start options", o)?;
             let s = store(lua)?;
-            match crate::runtime::launch::start(&s, &id, o.detach) {
+            match crate::monitor::launch::start(&s, &id, o.detach) {
                 Ok(st) => (st.status, st.error).into_lua_multi(lua),
                 Err(e) => result::<Value, _>(lua, Err(e)),
             }

@@ -10,7 +10,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     bocker.set("now", lua.create_function(|_, ()| Ok(crate::state::now()))?)?;
     bocker.set(
         "isatty",
-        lua.create_function(|_, fd: Option<i32>| Ok(unsafe { libc::isatty(fd.unwrap_or(1)) } == 1))?,
+        lua.create_function(|_, fd: Option<i32>| Ok(crate::sys::fd::isatty(fd.unwrap_or(1))))?,
     )?;
     bocker.set(
         "sleep",

@@ -7,7 +7,6 @@
 
 use super::error::{NetError, Result};
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 
 const IPTABLES: &str = "iptables";
@@ -81,12 +80,9 @@ pub fn lock() -> Result<Lock> {
         .open(LOCK_FILE)
         .map_err(|e| NetError::io(format!("opening {LOCK_FILE}"), e))?;
     loop {
-        // SAFETY: plain flock on an fd we own.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        if r == 0 {
+        let Err(e) = crate::sys::fs::flock(&f, libc::LOCK_EX) else {
             return Ok(Lock(f));
-        }
-        let e = std::io::Error::last_os_error();
+        };
         if e.kind() != std::io::ErrorKind::Interrupted {
             return Err(NetError::io(format!("locking {LOCK_FILE}"), e));
         }

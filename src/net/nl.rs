@@ -12,7 +12,6 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{Handle, LinkUnspec};
 use std::fs::File;
 use std::future::Future;
-use std::os::fd::AsRawFd;
 
 /// Negative errno carried by a netlink error, e.g. `-libc::EEXIST`.
 pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
@@ -65,10 +64,8 @@ where
     let h = std::thread::Builder::new()
         .name("bocker-netns".into())
         .spawn(move || {
-            // SAFETY: setns on a valid fd; only this thread changes namespace.
-            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(NetError::io("setns into container netns", std::io::Error::last_os_error()));
-            }
+            // only this thread changes namespace
+            crate::sys::ns::setns(&ns, libc::CLONE_NEWNET).map_err(|e| NetError::io("setns into container netns", e))?;
             run(f)
         })
         .map_err(|e| NetError::io("spawning netns thread", e))?;

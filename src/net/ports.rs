@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -238,25 +238,22 @@ fn spawn_proxy_fd(launcher: &ProxyLauncher, proto: &str, sock: std::os::fd::Owne
     // as long as the shim. If the parent died before the prctl, getppid()
     // no longer names it: give up at once.
     let parent = std::process::id() as libc::pid_t;
-    // SAFETY: only async-signal-safe calls (prctl, getppid, dup2, fcntl,
-    // setsid) between fork and exec.
+    // SAFETY (allowed by src/sys's rule: pre_exec runs this closure
+    // between fork and exec): only async-signal-safe calls (prctl,
+    // getppid, dup2, fcntl, setsid), no allocation.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
+            crate::sys::process::set_parent_death_signal(libc::SIGKILL)?;
+            if nix::unistd::getppid().as_raw() != parent {
                 // the monitor is gone already (no allocation after fork)
                 return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
             if fd == 3 {
-                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if libc::dup2(fd, 3) < 0 {
-                return Err(io::Error::last_os_error());
+                crate::sys::fd::clear_cloexec(3)?;
+            } else {
+                crate::sys::fd::dup2(fd, 3)?;
             }
-            libc::setsid();
+            let _ = nix::unistd::setsid();
             Ok(())
         });
     }
@@ -279,13 +276,14 @@ pub fn proxy_main(args: &[String]) -> ! {
         let target: SocketAddr = target.parse().map_err(|_| bad())?;
         if proto == "udp" {
             let n: i32 = listen.strip_prefix("fd:").and_then(|n| n.parse().ok()).ok_or_else(bad)?;
-            // SAFETY: fd handed to us by spawn_udp_proxy, owned from now on.
-            run_udp_proxy(unsafe { UdpSocket::from_raw_fd(n) }, target)
+            // fd handed to us by spawn_udp_proxy, owned from now on
+            let sock = crate::sys::fd::adopt(n).map_err(|e| NetError::io(format!("inherited socket {n}"), e))?;
+            run_udp_proxy(UdpSocket::from(sock), target)
         }
         let l = if let Some(n) = listen.strip_prefix("fd:") {
             let n: i32 = n.parse().map_err(|_| bad())?;
-            // SAFETY: fd handed to us by spawn_proxy, owned by this process from now on.
-            unsafe { TcpListener::from_raw_fd(n) }
+            // fd handed to us by spawn_proxy, owned by this process from now on
+            TcpListener::from(crate::sys::fd::adopt(n).map_err(|e| NetError::io(format!("inherited socket {n}"), e))?)
         } else {
             let a: SocketAddr = listen.parse().map_err(|_| bad())?;
             TcpListener::bind(a).map_err(|e| NetError::io(format!("binding {a}"), e))?
@@ -403,17 +401,12 @@ pub fn kill_proxy_of(pid: u32, target_ip: Option<Ipv4Addr>) -> Result<()> {
             return Ok(());
         }
     }
-    // SAFETY: plain syscalls on a pid.
-    unsafe {
-        if libc::kill(pid_i, libc::SIGKILL) != 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::ESRCH) {
-                return Err(NetError::io(format!("killing proxy {pid}"), e));
-            }
+    if let Err(e) = crate::sys::process::kill(pid_i, libc::SIGKILL) {
+        if e.raw_os_error() != Some(libc::ESRCH) {
+            return Err(NetError::io(format!("killing proxy {pid}"), e));
         }
-        let mut st = 0;
-        libc::waitpid(pid_i, &mut st, 0); // ECHILD when not our child: fine
     }
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid_i), None); // ECHILD when not our child: fine
     Ok(())
 }
 

@@ -6,7 +6,6 @@
 //! (`bundle`).
 pub mod bundle;
 pub mod spec;
-pub mod state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {

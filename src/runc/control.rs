@@ -4,7 +4,7 @@
 use super::args::{self, flag};
 use super::state::{cgroup_of, init_alive, NotExist, Record};
 use super::{one_id, signal, Ctx};
-use crate::oci::state::OciStatus;
+use crate::runtime::oci_state::OciStatus;
 use anyhow::{bail, Result};
 use nix::sys::signal::{kill as send, Signal};
 use nix::unistd::Pid;

@@ -5,7 +5,7 @@ use super::args::{self, flag, opt, Flag, Parsed};
 use super::pidfile::PidFile;
 use super::state::{validate_id, Record};
 use super::Ctx;
-use crate::oci::state::OciStatus;
+use crate::runtime::oci_state::OciStatus;
 use crate::runtime::oci::{self as core, ExecRequest};
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::{Capability, Process};

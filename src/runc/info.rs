@@ -2,7 +2,7 @@
 use super::args::{self, flag, opt};
 use super::state::{cgroup_of, Record, OCI_VERSION};
 use super::{one_id, Ctx};
-use crate::oci::state::OciStatus;
+use crate::runtime::oci_state::OciStatus;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::PathBuf;

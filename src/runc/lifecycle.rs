@@ -5,7 +5,7 @@ use super::args::{self, flag, opt, Flag, Parsed};
 use super::state::{init_alive, owner_name, Record};
 use super::pidfile::PidFile;
 use super::{control, log, one_id, Ctx};
-use crate::oci::state::OciStatus;
+use crate::runtime::oci_state::OciStatus;
 use crate::runtime::oci::{self as core, CreateRequest};
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::Spec;

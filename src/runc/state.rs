@@ -4,7 +4,7 @@
 //! that change a container. The status is never stored: it is derived
 //! from the init process, the fifo and the cgroup freezer.
 use crate::cgroup::ContainerCgroup;
-use crate::oci::state::{OciState, OciStatus};
+use crate::runtime::oci_state::{OciState, OciStatus};
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@ use super::args::{self, opt, Flag, Parsed};
 use super::state::cgroup_of;
 use super::{one_id, Ctx};
 use crate::cgroup::Resources;
-use crate::oci::state::OciStatus;
+use crate::runtime::oci_state::OciStatus;
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 use std::io::Read;

@@ -3,6 +3,7 @@
 //! bounding set; the inheritable set is empty. Raw prctl/capset only:
 //! async-signal-safe, fit for the container's init and exec children.
 use crate::state::containers::Security;
+use crate::sys::caps as sys;
 
 /// Capability names by number (linux/capability.h, up to CAP_CHECKPOINT_RESTORE).
 pub const NAMES: &[&str] = &[
@@ -89,29 +90,16 @@ pub fn resolve(sec: &Security) -> CapSet {
     set
 }
 
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
 /// Drops every capability outside `set` from the bounding set.
 pub fn drop_bounding(set: CapSet) -> Result<(), String> {
     for cap in 0..=LAST_CAP {
         if set.has(cap) {
             continue;
         }
-        // SAFETY: plain prctl; EINVAL for caps this kernel lacks is fine.
-        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-            return Err(format!("drop capability {cap}: {}", std::io::Error::last_os_error()));
+        // EINVAL for caps this kernel lacks is fine
+        match sys::drop_bounding(cap) {
+            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => return Err(format!("drop capability {cap}: {e}")),
+            _ => {}
         }
     }
     Ok(())
@@ -119,14 +107,8 @@ pub fn drop_bounding(set: CapSet) -> Result<(), String> {
 
 /// The calling thread's permitted set.
 fn permitted() -> Result<CapSet, String> {
-    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 };
-    let mut data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
-    // SAFETY: header and two data structs as capget(2) expects for v3.
-    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
-    if r != 0 {
-        return Err(format!("capget: {}", std::io::Error::last_os_error()));
-    }
-    Ok(CapSet(data[0].permitted as u64 | (data[1].permitted as u64) << 32))
+    let sets = sys::get().map_err(|e| format!("capget: {e}"))?;
+    Ok(CapSet(sets.permitted))
 }
 
 /// Sets the effective and permitted sets to `set` (as far as this process
@@ -134,19 +116,7 @@ fn permitted() -> Result<CapSet, String> {
 /// inheritable set (and so the ambient one).
 pub fn apply(set: CapSet) -> Result<(), String> {
     let set = CapSet(set.0 & permitted()?.0);
-    let lo = set.0 as u32;
-    let hi = (set.0 >> 32) as u32;
-    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
-    let data = [
-        CapData { effective: lo, permitted: lo, inheritable: 0 },
-        CapData { effective: hi, permitted: hi, inheritable: 0 },
-    ];
-    // SAFETY: header and two data structs as capset(2) expects for v3.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(format!("capset: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    sys::set(sys::Sets { effective: set.0, permitted: set.0, inheritable: 0 }).map_err(|e| format!("capset: {e}"))
 }
 
 /// Sets the effective, permitted and inheritable sets (each as far as
@@ -157,23 +127,10 @@ pub fn apply_sets(effective: CapSet, permit: CapSet, inheritable: CapSet, ambien
     let perm = permit.0 & held;
     let eff = effective.0 & perm;
     let inh = inheritable.0 & held;
-    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
-    let data = [
-        CapData { effective: eff as u32, permitted: perm as u32, inheritable: inh as u32 },
-        CapData { effective: (eff >> 32) as u32, permitted: (perm >> 32) as u32, inheritable: (inh >> 32) as u32 },
-    ];
-    // SAFETY: header and two data structs as capset(2) expects for v3.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(format!("capset: {}", std::io::Error::last_os_error()));
-    }
+    sys::set(sys::Sets { effective: eff, permitted: perm, inheritable: inh }).map_err(|e| format!("capset: {e}"))?;
     for cap in 0..=LAST_CAP {
         if ambient.has(cap) && perm & (1 << cap) != 0 && inh & (1 << cap) != 0 {
-            // SAFETY: plain prctl.
-            let r = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, cap as libc::c_ulong, 0, 0) };
-            if r != 0 {
-                return Err(format!("raise ambient capability {cap}: {}", std::io::Error::last_os_error()));
-            }
+            sys::raise_ambient(cap).map_err(|e| format!("raise ambient capability {cap}: {e}"))?;
         }
     }
     Ok(())
@@ -181,23 +138,13 @@ pub fn apply_sets(effective: CapSet, permit: CapSet, inheritable: CapSet, ambien
 
 /// Sets no_new_privs: setuid binaries and file capabilities stop working.
 pub fn set_no_new_privs() -> Result<(), String> {
-    // SAFETY: plain prctl.
-    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if r != 0 {
-        return Err(format!("no_new_privs: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))
 }
 
 /// Keeps permitted capabilities across the setuid to a non-root user, so
 /// the set can be applied after switching users (as runc does).
 pub fn keep_caps(on: bool) -> Result<(), String> {
-    // SAFETY: plain prctl.
-    let r = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0, 0, 0) };
-    if r != 0 {
-        return Err(format!("keepcaps: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    sys::set_keep_caps(on).map_err(|e| format!("keepcaps: {e}"))
 }
 
 #[cfg(test)]

@@ -30,12 +30,9 @@ pub fn close_fds_except(keep: &[RawFd]) {
         if from > to {
             return;
         }
-        // SAFETY: close_range on a range of our own descriptors.
-        let r = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) };
-        if r != 0 {
+        if crate::sys::fd::close_range(from, to).is_err() {
             for fd in from..to.min(4096) {
-                // SAFETY: closing descriptors we own; EBADF is harmless.
-                unsafe { libc::close(fd as i32) };
+                crate::sys::fd::close_raw(fd as i32); // EBADF is harmless
             }
         }
     };

@@ -32,9 +32,9 @@ pub fn run(store: &Store, id: &str, spec: &ExecSpec) -> Result<i32, RuntimeError
     if !spec.interactive {
         cmd.stdin(std::process::Stdio::null());
     }
-    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let old = crate::sys::signal::ignore(libc::SIGINT);
     let status = cmd.status();
-    unsafe { libc::signal(libc::SIGINT, old) };
+    old.restore();
     let status = status.map_err(|e| RuntimeError::Setup(format!("start exec helper: {e}")))?;
     use std::os::unix::process::ExitStatusExt;
     Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
@@ -55,8 +55,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     let e125 = |m: String| (125, m);
     // nothing in the container may open this process's executable (the
     // host's bocker) through /proc until it execs (CVE-2019-5736)
-    // SAFETY: plain prctl.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = crate::sys::process::set_dumpable(false);
     let (Some(root), Some(id)) = (args.get(2), args.get(3)) else {
         return Err((125, "usage: __exec ROOT ID".into()));
     };
@@ -85,9 +84,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     }
     ContainerCgroup::load(id).add_process(std::process::id() as i32).map_err(|e| e125(e.to_string()))?;
     for (k, f) in &fds {
-        if unsafe { libc::setns(f.as_raw_fd(), 0) } != 0 {
-            return Err(e125(format!("join {k} namespace: {}", std::io::Error::last_os_error())));
-        }
+        crate::sys::ns::setns(f, 0).map_err(|e| e125(format!("join {k} namespace: {e}")))?;
     }
     drop(fds);
     let env = super::process::merge_env(&c.env, &spec.env);
@@ -111,6 +108,9 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         ExecIo::Pipes { child: [in_r, out_w, err_w], out_r, err_r, in_w }
     };
     let plan = Plan { args: &spec.args, env: &env, workdir: &workdir, user: &user, caps, nnp: c.security.no_new_privileges, seccomp: seccomp.as_ref() };
+    // SAFETY (allowed by src/sys's rule: the child's code is here): this
+    // process is single-threaded; the child only takes its stdio,
+    // confines itself and execs (or _exits).
     match unsafe { nix::unistd::fork() } {
         Err(e) => Err(e125(format!("fork: {e}"))),
         Ok(nix::unistd::ForkResult::Child) => {
@@ -120,10 +120,10 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
             };
             if let Err(m) = stdio {
                 eprintln!("bocker exec: {m}");
-                unsafe { libc::_exit(125) }
+                crate::sys::process::exit_now(125)
             }
             let code = child(&plan);
-            unsafe { libc::_exit(code) }
+            crate::sys::process::exit_now(code)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             super::process::forward_signals(child.as_raw(), &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT]);
@@ -131,7 +131,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
             match io {
                 ExecIo::Pty { master, slave } => {
                     drop(slave);
-                    let _raw = if unsafe { libc::isatty(0) } == 1 {
+                    let _raw = if crate::sys::fd::isatty(0) {
                         super::term::copy_winsize(0, master.as_raw_fd());
                         super::term::RawMode::enter(0)
                     } else {
@@ -159,13 +159,8 @@ enum ExecIo {
 /// The exec'd process's stdio: our pipe ends, in a session of its own.
 fn take_pipes(child: &[OwnedFd; 3]) -> Result<(), String> {
     super::process::new_session(None)?;
-    // SAFETY: dup2 on our own fds.
-    unsafe {
-        for (i, fd) in child.iter().enumerate() {
-            if libc::dup2(fd.as_raw_fd(), i as i32) < 0 {
-                return Err(format!("dup2: {}", std::io::Error::last_os_error()));
-            }
-        }
+    for (i, fd) in child.iter().enumerate() {
+        crate::sys::fd::dup2(fd.as_raw_fd(), i as i32).map_err(|e| format!("dup2: {e}"))?;
     }
     Ok(())
 }
@@ -182,7 +177,7 @@ struct Plan<'a> {
 
 /// In the forked child, inside the container: confine and exec.
 fn child(p: &Plan) -> i32 {
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::signal::set_default(libc::SIGPIPE);
     let confined = super::confine::enter_as(p.user, p.caps, p.nnp, p.seccomp, p.workdir, p.env);
     let env = match confined {
         Ok(env) => env,

@@ -3,7 +3,7 @@
 //! killed after its timeout. A hook that fails fails the step it belongs
 //! to (except poststart/poststop, whose failures are warnings: the
 //! caller decides).
-use crate::oci::state::OciState;
+use crate::runtime::oci_state::OciState;
 use oci_spec::runtime::Hook;
 use std::time::{Duration, Instant};
 

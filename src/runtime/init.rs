@@ -11,7 +11,7 @@ use super::message::Message;
 use super::plan::{ContainerPlan, ProcessPlan};
 use super::rootfs::{self, RootSource};
 use super::user::Ids;
-use crate::oci::state::OciState;
+use crate::runtime::oci_state::OciState;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
@@ -43,8 +43,7 @@ pub struct InitPipes {
 pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
     // a failed write to a parent that is gone must not kill us silently;
     // restored to the default right before exec
-    // SAFETY: plain signal disposition change in our own process.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let _ = crate::sys::signal::ignore(libc::SIGPIPE);
     let plan = spec.plan;
     if let Err(msg) = join_namespaces(plan) {
         return fail(pipes, 125, &msg);
@@ -53,27 +52,26 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
     if Message::receive(&pipes.from_parent) != Some(Message::Go) {
         return 125;
     }
+    crate::trace::mark("init: go");
     if plan.namespaces.id_maps.is_some() {
         // our credentials are still the host root's, which the new user
         // namespace does not map: become its root (the mapped ids)
-        // SAFETY: plain id syscalls on our own process.
-        let r = unsafe { libc::setresgid(0, 0, 0) == 0 && libc::setresuid(0, 0, 0) == 0 };
-        if !r {
-            return fail(pipes, 125, &format!("become root in the user namespace: {}", std::io::Error::last_os_error()));
+        if let Err(e) = crate::sys::process::become_root() {
+            return fail(pipes, 125, &format!("become root in the user namespace: {e}"));
         }
     }
     if plan.namespaces.new_cgroup {
         // a cgroup namespace rooted at the cgroup the parent has just
         // moved us into: the container sees its own cgroup as /
-        // SAFETY: plain unshare of our own process.
-        if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
-            return fail(pipes, 125, &format!("cgroup namespace: {}", std::io::Error::last_os_error()));
+        if let Err(e) = crate::sys::ns::unshare(libc::CLONE_NEWCGROUP) {
+            return fail(pipes, 125, &format!("cgroup namespace: {e}"));
         }
     }
     let (program, env, state) = match prepare(spec, pipes) {
         Ok(p) => p,
         Err((code, msg)) => return fail(pipes, code, &msg),
     };
+    crate::trace::mark("init: ready");
     let _ = Message::Ready.send(&pipes.to_parent);
     if let Some(fifo) = spec.exec_fifo {
         if let Err(msg) = wait_for_start(fifo) {
@@ -81,7 +79,7 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         }
     }
     if let Some(mut state) = state.clone() {
-        state.status = crate::oci::state::OciStatus::Created;
+        state.status = crate::runtime::oci_state::OciStatus::Created;
         if let Err(msg) = super::hooks::run_all(plan.hooks.start_container().as_deref().unwrap_or_default(), &state) {
             return fail(pipes, 125, &format!("startContainer hook: {msg}"));
         }
@@ -107,10 +105,7 @@ fn join_namespaces(plan: &ContainerPlan) -> Result<(), String> {
             continue;
         }
         let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
-        // SAFETY: setns on a descriptor we own.
-        if unsafe { libc::setns(f.as_raw_fd(), flag.bits()) } != 0 {
-            return Err(format!("join namespace {}: {}", path.display(), std::io::Error::last_os_error()));
-        }
+        crate::sys::ns::setns(&f, flag.bits()).map_err(|e| format!("join namespace {}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -137,6 +132,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
         Ok(())
     };
     rootfs::setup(plan, &spec.source, spec.no_pivot, &mut before_pivot).map_err(e125)?;
+    crate::trace::mark("init: root mounted and pivoted");
     if plan.namespaces.is_new(nix::sched::CloneFlags::CLONE_NEWNET) {
         loopback_up().map_err(e125)?;
     }
@@ -144,10 +140,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
         nix::unistd::sethostname(h).map_err(|e| e125(format!("sethostname: {e}")))?;
     }
     if let Some(d) = &plan.domainname {
-        // SAFETY: setdomainname with a buffer and its length.
-        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(e125(format!("setdomainname: {}", std::io::Error::last_os_error())));
-        }
+        crate::sys::ns::set_domainname(d.as_bytes()).map_err(|e| e125(format!("setdomainname: {e}")))?;
     }
     // stdio: the terminal made in the container's devpts, or the fds given
     let console_slave = match spec.console {
@@ -160,10 +153,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
     };
     if let Some(fds) = stdio {
         for (i, fd) in fds.iter().enumerate() {
-            // SAFETY: dup2 on descriptors we own.
-            if unsafe { libc::dup2(*fd, i as i32) } < 0 {
-                return Err(e125(format!("dup2: {}", std::io::Error::last_os_error())));
-            }
+            crate::sys::fd::dup2(*fd, i as i32).map_err(|e| e125(format!("dup2: {e}")))?;
         }
     }
     if let Some((_, path)) = &console_slave {
@@ -178,6 +168,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
     if let Some(adj) = p.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| e125(format!("oom_score_adj: {e}")))?;
     }
+    crate::trace::mark("init: stdio, limits");
     let ids = ids_of(p);
     let mut keep: Vec<RawFd> = (3..3 + spec.preserve_fds as RawFd).collect();
     keep.push(pipes.to_parent.as_raw_fd());
@@ -193,6 +184,7 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
         keep_fds: &keep,
     })
     .map_err(e125)?;
+    crate::trace::mark("init: confined");
     let env = confine::with_home(&p.env, &ids);
     let program = find_program(&p.args, &env)?;
     Ok((program, env, state))
@@ -201,15 +193,10 @@ fn prepare(spec: &InitSpec, pipes: &InitPipes) -> Result<Prepared, (i32, String)
 /// rlimits and umask of a container process (the init or an exec'd one).
 pub fn apply_limits(p: &ProcessPlan) -> Result<(), String> {
     for r in &p.rlimits {
-        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
-        // SAFETY: setrlimit with a valid struct.
-        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
-            return Err(format!("setrlimit {}: {}", r.resource, std::io::Error::last_os_error()));
-        }
+        crate::sys::process::setrlimit(r.resource, r.soft, r.hard).map_err(|e| format!("setrlimit {}: {e}", r.resource))?;
     }
     if let Some(mask) = p.umask {
-        // SAFETY: umask never fails.
-        unsafe { libc::umask(mask as libc::mode_t) };
+        crate::sys::process::umask(mask as libc::mode_t);
     }
     Ok(())
 }
@@ -226,8 +213,7 @@ fn wait_for_start(fifo: RawFd) -> Result<(), String> {
     let path = format!("/proc/self/fd/{fifo}");
     let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| format!("open exec fifo: {e}"))?;
     f.write_all(b"0").map_err(|e| format!("write exec fifo: {e}"))?;
-    // SAFETY: closing the O_PATH descriptor we were given.
-    unsafe { libc::close(fifo) };
+    crate::sys::fd::close_raw(fifo); // the O_PATH descriptor we were given
     Ok(())
 }
 
@@ -241,15 +227,11 @@ pub fn find_program(args: &[String], env: &[String]) -> Result<CString, (i32, St
     };
     let usable = |p: &str| -> Result<(), i32> {
         let c = CString::new(p).map_err(|_| libc::ENOENT)?;
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: stat and access on a NUL-terminated path.
-        if unsafe { libc::stat(c.as_ptr(), &mut st) } != 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
-        }
+        let st = nix::sys::stat::stat(c.as_c_str()).map_err(|e| e as i32)?;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             return Err(libc::EACCES);
         }
-        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+        if nix::unistd::access(c.as_c_str(), nix::unistd::AccessFlags::X_OK).is_err() {
             return Err(libc::EACCES);
         }
         Ok(())
@@ -282,17 +264,8 @@ fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
         Err(_) => return (125, "argument contains a NUL byte".into()),
     };
     let cenv: Vec<CString> = env.iter().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
-    let mut argv: Vec<*const libc::c_char> = cargs.iter().map(|c| c.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = cenv.iter().map(|c| c.as_ptr()).collect();
-    envp.push(std::ptr::null());
-    // SAFETY: default SIGPIPE for the program; execve with NUL-terminated
-    // arrays of NUL-terminated strings that outlive the call.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr());
-    }
-    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT);
+    crate::sys::signal::set_default(libc::SIGPIPE); // the program's default
+    let e = crate::sys::process::execve(program, &cargs, &cenv).raw_os_error().unwrap_or(libc::ENOENT);
     classify(&args[0], e, false)
 }
 
@@ -322,29 +295,7 @@ fn classify(prog: &str, errno: i32, searched: bool) -> (i32, String) {
 
 /// Sets IFF_UP on `lo` in the current network namespace.
 fn loopback_up() -> Result<(), String> {
-    // SAFETY: a socket we own and close, ioctls with a zeroed ifreq whose
-    // name is NUL-terminated.
-    unsafe {
-        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if sock < 0 {
-            return Err(format!("socket: {}", std::io::Error::last_os_error()));
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in b"lo\0".iter().enumerate() {
-            req.ifr_name[i] = *b as libc::c_char;
-        }
-        let mut r = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
-        if r == 0 {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            r = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
-        }
-        let e = std::io::Error::last_os_error();
-        libc::close(sock);
-        if r != 0 {
-            return Err(format!("bring up loopback: {e}"));
-        }
-    }
-    Ok(())
+    crate::sys::net::set_up(b"lo").map_err(|e| format!("bring up loopback: {e}"))
 }
 
 /// Opens a pty in the container's own devpts, sends the master over
@@ -353,8 +304,7 @@ fn loopback_up() -> Result<(), String> {
 fn open_console(sock: RawFd, size: Option<(u16, u16)>) -> Result<(RawFd, String), String> {
     use std::os::fd::IntoRawFd;
     let (slave, path) = send_pty(sock, size)?;
-    // SAFETY: closing the socket we were given, once.
-    unsafe { libc::close(sock) };
+    crate::sys::fd::close_raw(sock); // the socket we were given, once
     Ok((slave.into_raw_fd(), path))
 }
 
@@ -365,8 +315,7 @@ pub fn send_pty(sock: RawFd, size: Option<(u16, u16)>) -> Result<(std::os::fd::O
     let (master, slave) = super::term::open_pty()?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-        // SAFETY: TIOCSWINSZ with a valid winsize on our own fd.
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        let _ = crate::sys::term::set_winsize(master.as_raw_fd(), &ws);
     }
     let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd()))
         .map(|p| p.to_string_lossy().into_owned())

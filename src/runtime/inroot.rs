@@ -31,21 +31,13 @@ pub fn fd_path(fd: &impl AsRawFd) -> String {
 
 /// The filesystem type (statfs f_type) an fd lives on.
 pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<i64> {
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out pointer.
-    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut s) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(s.f_type as i64)
+    let s = nix::sys::statfs::fstatfs(fd)?;
+    Ok(s.filesystem_type().0 as i64)
 }
 
 /// The kind of an fd's inode (S_IFMT bits) and its device number.
 pub fn fd_kind(fd: BorrowedFd<'_>) -> io::Result<(libc::mode_t, libc::dev_t)> {
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out pointer.
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let st = nix::sys::stat::fstat(fd)?;
     Ok((st.st_mode & libc::S_IFMT, st.st_rdev))
 }
 

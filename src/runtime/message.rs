@@ -14,7 +14,7 @@ pub enum Message {
     /// createRuntime hooks, then resume
     Hooks,
     /// parent → init: go on; the container's state for its own hooks
-    Resume { state: Option<crate::oci::state::OciState> },
+    Resume { state: Option<crate::runtime::oci_state::OciState> },
     /// init → parent: set up; waiting for `start` (or exec'ing now)
     Ready,
     /// detached monitor → CLI: the container's program is running

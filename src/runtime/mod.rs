@@ -1,6 +1,7 @@
-//! Running containers: the CLI side (`launch`), the shim that monitors a
-//! container (`shim`), the container's init (`init`, `rootfs`, `mounts`,
-//! `caps`, `user`) and `exec` into a running container.
+//! Running containers from an OCI spec: the container's init (`init`,
+//! `rootfs`, `mounts`, `caps`, `user`), `spawn`, `oci` (bocker-runc's
+//! create/exec) and `exec` into a running container. The store-aware side
+//! (`bocker run`'s launch and the monitor) is `crate::monitor`, above.
 pub mod caps;
 pub mod confine;
 pub mod devices;
@@ -8,19 +9,17 @@ pub mod exec;
 pub mod hooks;
 pub mod init;
 pub mod inroot;
-pub mod launch;
 pub mod message;
 pub mod mounts;
 pub mod mount_opts;
 pub mod network;
 pub mod oci;
+pub mod oci_state;
 pub mod plan;
 pub mod process;
 pub mod rootfs;
 pub mod sealed_exe;
 pub mod seccomp;
-pub mod shim;
-pub mod slim;
 pub mod spawn;
 pub mod term;
 pub mod user;
@@ -38,10 +37,10 @@ pub enum RuntimeError {
 }
 
 /// Hidden subcommands run by re-executing the binary; they never start
-/// Lua or tokio before the container's process exists.
+/// Lua or tokio before the container's process exists (`__shim` is
+/// `monitor::hidden_entry`'s).
 pub fn hidden_entry(args: &[String]) -> Option<u8> {
     match args.get(1).map(String::as_str) {
-        Some("__shim") => Some(shim::main(args)),
         Some("__exec") => Some(exec::main(args)),
         Some(other) if other.starts_with("__") => network::hidden_entry(args),
         _ => None,

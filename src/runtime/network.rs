@@ -1,5 +1,6 @@
-//! Where the runtime meets networking (`crate::net`). The shim calls
-//! `etc_files` before the clone, `setup` with the paused child's pid, and
+//! Where the runtime meets networking (`crate::net`). The shim
+//! (`monitor::shim`) calls `etc_files` before the clone, `setup` with the
+//! paused child's pid and the live neighbours it found, and
 //! `release` after the container exited; `rm`, `prune` and `start` call
 //! `teardown` for a container whose monitor died (`container::reclaim`). The NetState lives in state.json (`net`).
 use super::RuntimeError;
@@ -21,31 +22,19 @@ pub fn etc_files(_store: &Store, c: &ContainerRecord) -> Result<Vec<(String, Str
     Ok(vec![("/etc/resolv.conf".into(), resolv)])
 }
 
-/// Other running containers on the same bridge, for /etc/hosts by name.
-fn neighbours(store: &Store, c: &ContainerRecord, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)> {
-    let mut out = Vec::new();
-    let Ok(all) = crate::container::list(store) else { return out };
-    for other in all {
-        if other.record.id == c.id || !other.running {
-            continue;
-        }
-        let Some(st) = &other.state.net else { continue };
-        if st.bridge.as_deref() != Some(bridge) {
-            continue;
-        }
-        if let Some(ip) = st.ip {
-            if let Some(n) = &other.record.name {
-                out.push((ip, n.clone()));
-            }
-            out.push((ip, other.record.hostname.clone()));
-        }
-    }
-    out
+/// What networking needs to know about the other containers on the
+/// store (the caller reads their live state: `monitor::network_peers`).
+pub trait Peers {
+    /// Whether the container `id` runs (its leases and rules are in use).
+    fn is_alive(&self, id: &str) -> bool;
+    /// Other running containers on `bridge`: (address, name) pairs, for
+    /// /etc/hosts.
+    fn neighbours(&self, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)>;
 }
 
 /// Sets up the container's network; for `bridge`: a veth, an address,
 /// published ports, and /etc/hosts with the address and its neighbours.
-pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<NetState>, RuntimeError> {
+pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) -> Result<Option<NetState>, RuntimeError> {
     if c.network != NetMode::Bridge {
         return Ok(None); // host: the host's stack; none: init brings lo up
     }
@@ -54,9 +43,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<NetS
     for p in &c.ports {
         specs.push(net::ports::parse(p).map_err(|e| RuntimeError::Setup(e.to_string()))?);
     }
-    let is_alive = |id: &str| {
-        crate::container::live_state(store, id).map(|s| s.status == crate::state::containers::Status::Running).unwrap_or(false)
-    };
+    let is_alive = |id: &str| peers.is_alive(id);
     // a container started again soon after it exited: the kernel may not
     // have removed the old host veth with the old namespace yet
     let stale = net::veth::host_veth_name(&c.id);
@@ -65,7 +52,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32) -> Result<Option<NetS
     }
     let st = net::setup(store.root(), &cfg, &c.id, pid as u32, NetMode::Bridge, &specs, &is_alive)
         .map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    let hosts = net::files::hosts(st.ip, &c.hostname, &neighbours(store, c, &cfg.bridge));
+    let hosts = net::files::hosts(st.ip, &c.hostname, &peers.neighbours(&cfg.bridge));
     let path = store.container_dir(&c.id).join("hosts");
     if let Err(e) = std::fs::write(&path, hosts) {
         release_state(store, &cfg, &st);

@@ -10,7 +10,7 @@ use super::rootfs::RootSource;
 use super::RuntimeError;
 use crate::cgroup::resources::{oci_path_here, Resources};
 use crate::cgroup::ContainerCgroup;
-use crate::oci::state::{OciState, OciStatus};
+use crate::runtime::oci_state::{OciState, OciStatus};
 use crate::state::containers::process_start_time;
 use oci_spec::runtime::{Process, Spec};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -178,17 +178,17 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
     ContainerCgroup::load_at(req.cgroup_path).add_process(std::process::id() as i32)?;
     let join = |which: &dyn Fn(i32) -> bool| -> Result<(), String> {
         for (kind, flag, f) in &fds {
-            // SAFETY: setns on descriptors we own.
-            if which(*flag) && unsafe { libc::setns(f.as_raw_fd(), *flag) } != 0 {
-                return Err(format!("join the container's {kind} namespace: {}", std::io::Error::last_os_error()));
+            if which(*flag) {
+                crate::sys::ns::setns(f, *flag).map_err(|e| format!("join the container's {kind} namespace: {e}"))?;
             }
         }
         Ok(())
     };
     join(&|f| f == libc::CLONE_NEWPID).map_err(setup)?;
     let (err_read, err_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(format!("pipe: {e}")))?;
-    // SAFETY: this process is single-threaded; the child only confines
-    // itself and execs (or exits).
+    // SAFETY (allowed by src/sys's rule: the child's code is here): this
+    // process is single-threaded; the child only confines itself and
+    // execs (or exits).
     match unsafe { nix::unistd::fork() } {
         Err(e) => Err(setup(format!("fork: {e}"))),
         Ok(nix::unistd::ForkResult::Child) => {
@@ -200,8 +200,7 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
                 Err(e) => e,
             };
             let _ = Message::failed(code, msg).send(&to_parent);
-            // SAFETY: leaving the forked child without running destructors.
-            unsafe { libc::_exit(code) }
+            crate::sys::process::exit_now(code) // no destructors in the forked child
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(err_write);
@@ -221,14 +220,12 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
 /// confinement, exec. Returns only on failure.
 fn exec_child(p: &ProcessPlan, seccomp: Option<&super::seccomp::Filter>, console: Option<OwnedFd>, preserve_fds: u32, report: RawFd) -> Result<std::convert::Infallible, (i32, String)> {
     let e125 = |m: String| (125, m);
-    // SAFETY: restoring default dispositions in the child.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::signal::set_default(libc::SIGPIPE);
     let tty = match console {
         Some(sock) => {
             let (slave, _) = super::init::send_pty(sock.as_raw_fd(), p.console_size).map_err(e125)?;
             for i in 0..3 {
-                // SAFETY: dup2 on descriptors we own.
-                unsafe { libc::dup2(slave.as_raw_fd(), i) };
+                let _ = crate::sys::fd::dup2(slave.as_raw_fd(), i);
             }
             true
         }

@@ -2,37 +2,13 @@
 //! the container's init: signal forwarding to the child, waiting for its
 //! exit status, and taking a session (and a terminal) of its own.
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-/// The process forwarded signals go to (0: none yet).
-static TARGET: AtomicI32 = AtomicI32::new(0);
 /// Set when SIGWINCH arrived: the pump copies the window size.
-pub static WINCH: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn forward(sig: libc::c_int) {
-    if sig == libc::SIGWINCH {
-        WINCH.store(true, Ordering::SeqCst);
-        return;
-    }
-    let pid = TARGET.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
-    }
-}
+pub use crate::sys::signal::WINCH;
 
 /// Forwards `signals` to `pid` from now on (SIGWINCH only sets [`WINCH`]).
 pub fn forward_signals(pid: i32, signals: &[libc::c_int]) {
-    TARGET.store(pid, Ordering::SeqCst);
-    for &sig in signals {
-        // SAFETY: installs a handler that only does async-signal-safe work.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = forward as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
+    crate::sys::signal::forward_to(pid, signals)
 }
 
 /// Waits for `child` to end; its status as a shell gives it (128+N for
@@ -52,14 +28,9 @@ pub fn wait_exit(child: nix::unistd::Pid) -> Option<i32> {
 /// Starts a session of its own (so no terminal of the caller's is the
 /// controlling one) and, given a terminal, makes it the controlling one.
 pub fn new_session(tty: Option<RawFd>) -> Result<(), String> {
-    // SAFETY: setsid and ioctl on our own fds.
-    unsafe {
-        libc::setsid();
-        if let Some(fd) = tty {
-            if libc::ioctl(fd, libc::TIOCSCTTY, 0) < 0 {
-                return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
-            }
-        }
+    let _ = nix::unistd::setsid();
+    if let Some(fd) = tty {
+        crate::sys::term::set_controlling(fd).map_err(|e| format!("set controlling terminal: {e}"))?;
     }
     Ok(())
 }

@@ -6,18 +6,8 @@
 //! new mount API is missing, a sealed memfd copy (as runc did).
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
+use crate::sys;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// A close-on-exec fd of bocker's executable that cannot be written
 /// through; exec it as `/proc/self/fd/N`.
@@ -31,40 +21,16 @@ fn readonly_mount() -> io::Result<OwnedFd> {
 
 /// A detached read-only bind mount of one file.
 fn readonly_mount_of(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
-    // SAFETY: open_tree on a valid C string; returns a new fd or -1.
-    let fd = unsafe {
-        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint)
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh fd from the kernel, owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
-    // SAFETY: mount_setattr on our detached mount with a valid attr struct.
-    let r = unsafe {
-        libc::syscall(libc::SYS_mount_setattr, fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr as *const MountAttr, std::mem::size_of::<MountAttr>())
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let fd = sys::mount::open_tree_clone(path)?;
+    sys::mount::set_readonly(fd.as_fd())?;
     Ok(fd)
 }
 
 fn memfd_copy() -> io::Result<OwnedFd> {
-    // SAFETY: memfd_create with a constant name.
-    let fd = unsafe { libc::memfd_create(c"bocker".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh fd from the kernel.
-    let mut mem = unsafe { File::from_raw_fd(fd) };
+    let mut mem = File::from(sys::fd::memfd_create(c"bocker", libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)?);
     io::copy(&mut File::open("/proc/self/exe")?, &mut mem)?;
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: fcntl on our own fd.
-    if unsafe { libc::fcntl(mem.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    sys::fd::add_seals(mem.as_fd(), seals)?;
     Ok(mem.into())
 }
 
@@ -93,7 +59,7 @@ mod tests {
         let f = dir.path().join("exe");
         std::fs::write(&f, b"#!/bin/sh\n").unwrap();
         let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
-        assert!(super::readonly_mount().is_ok() || unsafe { libc::geteuid() } != 0);
+        assert!(super::readonly_mount().is_ok() || !nix::unistd::geteuid().is_root());
         for fd in [super::readonly_mount_of(&c), super::memfd_copy()] {
             let Ok(fd) = fd else { continue }; // not root: nothing to check
             let p = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));

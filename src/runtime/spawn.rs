@@ -5,7 +5,7 @@
 use super::init::{self, InitPipes, InitSpec};
 use super::message::Message;
 use super::plan::IdMaps;
-use crate::oci::state::OciState;
+use crate::runtime::oci_state::OciState;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -26,18 +26,16 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
     if let Some(path) = spec.plan.namespaces.joins(CloneFlags::CLONE_NEWPID) {
         // children of this process are born in that pid namespace
         let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
-        // SAFETY: setns on a descriptor we own.
-        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
-            return Err(format!("join pid namespace {}: {}", path.display(), std::io::Error::last_os_error()));
-        }
+        crate::sys::ns::setns(&f, libc::CLONE_NEWPID).map_err(|e| format!("join pid namespace {}: {e}", path.display()))?;
     }
     let (go_read, go_write) = pipe()?;
     let (msg_read, msg_write) = pipe()?;
     let pipes = InitPipes { from_parent: go_read.into(), to_parent: msg_write.into() };
     let mut stack = vec![0u8; 1 << 20];
-    // SAFETY: the child runs init::run on its own copy of the address
-    // space (no CLONE_VM) and only exits through the returned code; this
-    // process is single-threaded.
+    // SAFETY (the one unsafe left here, allowed by src/sys's rule: clone
+    // runs a closure in the child): the child runs init::run on its own
+    // copy of the address space (no CLONE_VM) and only exits through the
+    // returned code; this process is single-threaded.
     let ns = &spec.plan.namespaces;
     let mut flags = ns.clone_flags;
     if ns.id_maps.is_some() {
@@ -50,7 +48,7 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
                 // the parent's ends: with them closed here, a parent that
                 // dies before go is seen as EOF (not waited for forever)
                 for fd in parent_ends {
-                    libc::close(fd);
+                    crate::sys::fd::close_raw(fd);
                 }
                 init::run(spec, &pipes)
             }),
@@ -66,8 +64,7 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
         let write = |file: &str, text: String| std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("write {file}: {e}"));
         let mapped = write("uid_map", IdMaps::text(&maps.uid)).and_then(|()| write("gid_map", IdMaps::text(&maps.gid)));
         if let Err(e) = mapped {
-            // SAFETY: kill of our own child.
-            unsafe { libc::kill(pid.as_raw(), libc::SIGKILL) };
+            let _ = crate::sys::process::kill(pid.as_raw(), libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
             return Err(e);
         }
@@ -119,8 +116,7 @@ impl Spawned {
 
     /// Kills and reaps the init (setup failed on our side).
     pub fn kill(self) {
-        // SAFETY: kill of our own child.
-        unsafe { libc::kill(self.pid.as_raw(), libc::SIGKILL) };
+        let _ = crate::sys::process::kill(self.pid.as_raw(), libc::SIGKILL);
         let _ = nix::sys::wait::waitpid(self.pid, None);
     }
 }

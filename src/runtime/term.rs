@@ -1,13 +1,11 @@
 //! Terminal plumbing shared by the shim and exec: raw mode, window size,
 //! a pty opened in the current mount namespace's devpts, and a relay.
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use crate::sys;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 pub fn copy_winsize(from: RawFd, to: RawFd) {
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
-        }
+    if let Ok(ws) = sys::term::winsize(from) {
+        let _ = sys::term::set_winsize(to, &ws);
     }
 }
 
@@ -17,68 +15,44 @@ pub struct RawMode {
 }
 impl RawMode {
     pub fn enter(fd: RawFd) -> Option<RawMode> {
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) != 0 {
-                return None;
-            }
-            let saved = t;
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(fd, libc::TCSANOW, &t);
-            Some(RawMode { fd, saved })
-        }
+        let saved = sys::term::attrs(fd).ok()?;
+        let _ = sys::term::set_attrs(fd, &sys::term::make_raw(saved));
+        Some(RawMode { fd, saved })
     }
 }
 impl Drop for RawMode {
     fn drop(&mut self) {
-        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+        let _ = sys::term::set_attrs(self.fd, &self.saved);
     }
 }
 
 pub fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
-        let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return false;
+        match sys::fd::write(fd, buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
         }
-        buf = &buf[n as usize..];
     }
     true
 }
 
 /// Opens a new pty in this mount namespace's /dev/ptmx; (master, slave).
 pub fn open_pty() -> Result<(OwnedFd, OwnedFd), String> {
-    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
-    unsafe {
-        let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        if master < 0 {
-            return Err(os("open /dev/ptmx"));
-        }
-        let master = OwnedFd::from_raw_fd(master);
-        let unlock: libc::c_int = 0;
-        if libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) < 0 {
-            return Err(os("unlock pty"));
-        }
-        let slave = libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        if slave < 0 {
-            return Err(os("open pty slave"));
-        }
-        Ok((master, OwnedFd::from_raw_fd(slave)))
-    }
+    sys::term::open_pty().map_err(|(step, e)| {
+        let what = match step {
+            sys::term::PtyStep::OpenPtmx => "open /dev/ptmx",
+            sys::term::PtyStep::Unlock => "unlock pty",
+            sys::term::PtyStep::OpenPeer => "open pty slave",
+        };
+        format!("{what}: {e}")
+    })
 }
 
 /// Makes `slave` the calling process's controlling terminal and stdio.
 pub fn take_terminal(slave: RawFd) -> Result<(), String> {
-    // SAFETY: dup2 of our own fd onto stdio.
-    unsafe {
-        for fd in 0..3 {
-            if libc::dup2(slave, fd) < 0 {
-                return Err(format!("dup2: {}", std::io::Error::last_os_error()));
-            }
-        }
+    for fd in 0..3 {
+        sys::fd::dup2(slave, fd).map_err(|e| format!("dup2: {e}"))?;
     }
     super::process::new_session(Some(0))
 }
@@ -105,8 +79,7 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
     use std::sync::atomic::Ordering;
     let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, log, to_terminal } = p;
     if let Some(w) = &stdin_pipe {
-        // SAFETY: fcntl on our own fd.
-        unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let _ = sys::fd::set_nonblocking(w.as_fd());
     }
     let mut stdin_sink = master.or(stdin_pipe.as_ref().map(|w| w.as_raw_fd())).filter(|_| forward_stdin);
     let sink_is_pipe = master.is_none();
@@ -128,8 +101,7 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
             Some(sink) => pfds.push(libc::pollfd { fd: sink, events: libc::POLLOUT, revents: 0 }),
             None => {}
         }
-        // SAFETY: pfds is a valid array of pollfd.
-        if unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) } < 0 {
+        if sys::fd::poll(&mut pfds, -1).is_err() {
             continue; // EINTR from a forwarded signal
         }
         let mut closed = Vec::new();
@@ -140,23 +112,25 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
             if i == stdin_slot {
                 let Some(sink) = stdin_sink else { continue };
                 if pending.is_empty() {
-                    let r = read(0, &mut buf);
-                    if r <= 0 {
-                        stdin_sink = None;
-                        drop(stdin_pipe.take()); // EOF reaches the container
-                        continue;
-                    }
-                    pending.extend_from_slice(&buf[..r as usize]);
+                    let r = match sys::fd::read(0, &mut buf) {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            stdin_sink = None;
+                            drop(stdin_pipe.take()); // EOF reaches the container
+                            continue;
+                        }
+                    };
+                    pending.extend_from_slice(&buf[..r]);
                 }
                 if sink_is_pipe {
-                    // SAFETY: write from our buffer to our fd.
-                    let w = unsafe { libc::write(sink, pending.as_ptr() as *const libc::c_void, pending.len()) };
-                    if w > 0 {
-                        pending.drain(..w as usize);
-                    } else if w < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN) {
-                        pending.clear(); // the container closed its stdin
-                        stdin_sink = None;
-                        drop(stdin_pipe.take());
+                    match sys::fd::write(sink, &pending) {
+                        Ok(w) => drop(pending.drain(..w)),
+                        Err(e) if e.raw_os_error() != Some(libc::EAGAIN) => {
+                            pending.clear(); // the container closed its stdin
+                            stdin_sink = None;
+                            drop(stdin_pipe.take());
+                        }
+                        Err(_) => {}
                     }
                 } else {
                     write_all(sink, &pending);
@@ -165,15 +139,15 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
                 continue;
             }
             let (fd, term) = outputs[i];
-            let r = read(fd, &mut buf);
-            if r <= 0 {
-                if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            let r = match sys::fd::read(fd, &mut buf) {
+                Ok(n) if n > 0 => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                _ => {
+                    closed.push(fd);
                     continue;
                 }
-                closed.push(fd);
-                continue;
-            }
-            let data = &buf[..r as usize];
+            };
+            let data = &buf[..r];
             if let Some(l) = log {
                 write_all(l.as_raw_fd(), data);
             }
@@ -183,9 +157,4 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
         }
         outputs.retain(|(fd, _)| !closed.contains(fd));
     }
-}
-
-fn read(fd: RawFd, buf: &mut [u8]) -> isize {
-    // SAFETY: read into our own buffer.
-    unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) }
 }

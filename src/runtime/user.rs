@@ -88,16 +88,7 @@ pub fn lookup_user(spec: &str) -> Result<Ids, String> {
 /// Switches to the user: supplementary groups (always set, so the
 /// host's never leak in), gid, then uid.
 pub fn switch_to(ids: &Ids) -> Result<(), String> {
-    // SAFETY: plain syscalls on values we own.
-    let failed = unsafe {
-        libc::setgroups(ids.groups.len(), ids.groups.as_ptr()) != 0
-            || libc::setgid(ids.gid) != 0
-            || libc::setuid(ids.uid) != 0
-    };
-    if failed {
-        return Err(format!("set user {}:{}: {}", ids.uid, ids.gid, std::io::Error::last_os_error()));
-    }
-    Ok(())
+    crate::sys::process::set_ids(&ids.groups, ids.gid, ids.uid).map_err(|e| format!("set user {}:{}: {e}", ids.uid, ids.gid))
 }
 
 #[cfg(test)]

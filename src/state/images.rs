@@ -135,7 +135,7 @@ impl Store {
         }
         let images = self.list_images()?;
         let tag = normalize_tag(reference);
-        let familiar = crate::image::Reference::parse(reference).map(|r| r.familiar()).unwrap_or_else(|_| tag.clone());
+        let familiar = crate::reference::Reference::parse(reference).map(|r| r.familiar()).unwrap_or_else(|_| tag.clone());
         if let Some(img) = images
             .iter()
             .find(|i| i.tags.iter().any(|t| *t == tag || *t == reference || *t == familiar))

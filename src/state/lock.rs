@@ -1,7 +1,6 @@
 //! Advisory file locks (flock) on files under $ROOT/locks.
 use super::{io_err, Result};
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 /// Held until dropped.
@@ -32,12 +31,9 @@ impl Lock {
             .open(path)
             .map_err(io_err(path))?;
         loop {
-            // SAFETY: flock on an fd we own.
-            let r = unsafe { libc::flock(file.as_raw_fd(), how) };
-            if r == 0 {
+            let Err(e) = crate::sys::fs::flock(&file, how) else {
                 return Ok(Some(Lock { _file: file }));
-            }
-            let e = std::io::Error::last_os_error();
+            };
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 return Ok(None);
             }
@@ -53,8 +49,7 @@ impl Lock {
     /// that still runs from one that died (flocks go with their process).
     pub fn is_free(path: &Path) -> Option<bool> {
         let file = std::fs::OpenOptions::new().write(true).open(path).ok()?;
-        // SAFETY: flock on an fd we own; released when `file` closes.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        Some(r == 0)
+        // released when `file` closes
+        Some(crate::sys::fs::flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_ok())
     }
 }

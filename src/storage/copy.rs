@@ -1,55 +1,32 @@
 //! Copies a root filesystem folder into a layer, keeping what a root
 //! filesystem needs: owners, modes (setuid too), times, xattrs, symlinks,
 //! hardlinks, device nodes and fifos.
+use crate::sys::fs::{cstr, lchown, lgetxattr_into, llistxattr_into, lsetxattr, lutimens, mknod};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
-}
-
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 pub(super) fn copy_xattrs(src: &Path, dst: &Path) -> io::Result<()> {
-    let s = cstr(src)?;
-    let d = cstr(dst)?;
+    let s = cstr(src.as_os_str().as_bytes())?;
+    let d = cstr(dst.as_os_str().as_bytes())?;
     let mut names = vec![0u8; 4096];
-    // SAFETY: buffers are valid for the lengths given.
-    let n = unsafe { libc::llistxattr(s.as_ptr(), names.as_mut_ptr() as *mut libc::c_char, names.len()) };
-    if n <= 0 {
-        return Ok(());
-    }
-    for name in names[..n as usize].split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let cname = CString::new(name).map_err(|_| io::Error::other("bad xattr name"))?;
+    let n = match llistxattr_into(&s, &mut names) {
+        Ok(n) if n > 0 => n,
+        _ => return Ok(()),
+    };
+    for name in names[..n].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let cname = cstr(name).map_err(|_| io::Error::other("bad xattr name"))?;
         let mut val = vec![0u8; 65536];
-        let len = unsafe {
-            libc::lgetxattr(s.as_ptr(), cname.as_ptr(), val.as_mut_ptr() as *mut libc::c_void, val.len())
-        };
-        if len < 0 {
-            continue;
-        }
-        unsafe {
-            libc::lsetxattr(d.as_ptr(), cname.as_ptr(), val.as_ptr() as *const libc::c_void, len as usize, 0);
-        }
+        let Ok(len) = lgetxattr_into(&s, &cname, &mut val) else { continue };
+        let _ = lsetxattr(&d, &cname, &val[..len]);
     }
     Ok(())
 }
 
 pub(super) fn set_meta(dst: &Path, md: &std::fs::Metadata) -> io::Result<()> {
-    let d = cstr(dst)?;
-    unsafe {
-        check(libc::lchown(d.as_ptr(), md.uid(), md.gid()))?;
-    }
+    lchown(dst, md.uid(), md.gid())?;
     if !md.file_type().is_symlink() {
         std::fs::set_permissions(dst, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
     }
@@ -57,12 +34,11 @@ pub(super) fn set_meta(dst: &Path, md: &std::fs::Metadata) -> io::Result<()> {
 }
 
 fn set_times(dst: &Path, md: &std::fs::Metadata) -> io::Result<()> {
-    let d = cstr(dst)?;
     let ts = [
         libc::timespec { tv_sec: md.atime(), tv_nsec: md.atime_nsec() },
         libc::timespec { tv_sec: md.mtime(), tv_nsec: md.mtime_nsec() },
     ];
-    unsafe { check(libc::utimensat(libc::AT_FDCWD, d.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW)) }
+    lutimens(dst, ts)
 }
 
 /// Copies `src` (a folder) into `dst` (created; must not exist).
@@ -97,8 +73,7 @@ pub fn copy_entry(src: &Path, dst: &Path) -> io::Result<()> {
     } else if ft.is_file() {
         std::fs::copy(src, dst)?;
     } else {
-        let c = cstr(dst)?;
-        unsafe { check(libc::mknod(c.as_ptr(), md.mode(), md.rdev()))? };
+        mknod(dst, md.mode(), md.rdev())?;
     }
     copy_xattrs(src, dst)?;
     set_meta(dst, &md)
@@ -126,8 +101,7 @@ fn copy_dir(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::path::P
             }
             std::fs::copy(&s, &d)?;
         } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() || ft.is_socket() {
-            let c = cstr(&d)?;
-            unsafe { check(libc::mknod(c.as_ptr(), md.mode(), md.rdev()))? };
+            mknod(&d, md.mode(), md.rdev())?;
         }
         copy_xattrs(&s, &d)?;
         set_meta(&d, &md)?;

@@ -63,8 +63,7 @@ mod tests {
             assert!(read_in_root(&ctx, bad).is_err(), "{bad}");
         }
         assert!(read_in_root(&ctx, "sub").is_err());
-        let fifo = std::ffi::CString::new(ctx.join("fifo").to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        nix::unistd::mkfifo(&ctx.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         assert!(read_in_root(&ctx, "fifo").is_err(), "a FIFO is refused, not waited on");
         assert_eq!(relative_to(&ctx, "x/y").as_deref(), Some("x/y"));
         assert_eq!(relative_to(&ctx, &format!("{}/x", ctx.display())).as_deref(), Some("x"));

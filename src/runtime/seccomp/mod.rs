@@ -126,27 +126,8 @@ impl Filter {
     /// Async-signal-safe: no allocation, no locks, only the syscall. Does NOT
     /// set no_new_privs (without it the caller needs CAP_SYS_ADMIN).
     pub fn load(&self) -> Result<(), std::io::Error> {
-        let fprog = libc::sock_fprog {
-            // compile() caps the length at 4096 instructions
-            len: self.prog.len() as u16,
-            filter: self.prog.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: `fprog` points at `self.prog`, which outlives the call; the
-        // kernel copies the program and does not write through the pointer.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                libc::c_ulong::from(self.flags),
-                &fprog as *const libc::sock_fprog,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            // reads errno; builds no message, allocates nothing
-            Err(std::io::Error::last_os_error())
-        }
+        // compile() caps the length at 4096 instructions
+        crate::sys::seccomp::set_mode_filter(&self.prog, self.flags)
     }
 
     /// The BPF program (for inspection and tests).

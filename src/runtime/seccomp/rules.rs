@@ -135,15 +135,8 @@ pub fn kernel_version(s: &str) -> Option<(u32, u32)> {
 pub fn running_kernel() -> Option<(u32, u32)> {
     static KERNEL: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
     *KERNEL.get_or_init(|| {
-        // SAFETY: utsname is plain old data; all-zero bytes are a valid value.
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        // SAFETY: `u` is a valid, writable utsname for the call to fill.
-        if unsafe { libc::uname(&mut u) } != 0 {
-            return None;
-        }
-        // SAFETY: the kernel NUL-terminates `release` within the array.
-        let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) };
-        kernel_version(release.to_str().ok()?)
+        let u = nix::sys::utsname::uname().ok()?;
+        kernel_version(u.release().to_str()?)
     })
 }
 

@@ -5,15 +5,15 @@
 //! session, reports `Message::Started` (or the failure) on stdout and
 //! outlives the CLI.
 use crate::state::containers::Status;
-use super::init::InitSpec;
-use super::rootfs::RootSource;
-use super::message::Message;
-use super::term::{copy_winsize, pump, Pump, RawMode};
-use super::{network, RuntimeError};
+use crate::runtime::init::InitSpec;
+use crate::runtime::rootfs::RootSource;
+use crate::runtime::message::Message;
+use crate::runtime::term::{copy_winsize, pump, Pump, RawMode};
+use crate::runtime::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::Store;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
@@ -25,6 +25,7 @@ pub fn main(args: &[String]) -> u8 {
         eprintln!("bocker: __shim ROOT ID [fg|detach]");
         return 125;
     };
+    crate::trace::mark("monitor start");
     let detach = args.get(4).map(|s| s == "detach").unwrap_or(false);
     if detach {
         let _ = nix::unistd::setsid();
@@ -108,7 +109,7 @@ fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
     for c in msg.cmsgs().ok()? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
-                return Some(unsafe { OwnedFd::from_raw_fd(*fd) });
+                return crate::sys::fd::adopt(*fd).ok(); // just received: ours alone
             }
         }
     }
@@ -140,9 +141,11 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
 
     let net_files = network::etc_files(store, c).map_err(fail)?;
     write_etc_files(store, c, &net_files).map_err(fail)?;
-    let policy = super::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
+    let policy = crate::runtime::devices::cgroup_policy(&c.security).map_err(|e| (125, e))?;
+    crate::trace::mark("monitor: etc files written");
     let cgroup = ContainerCgroup::create(&c.id, &c.limits, &policy).map_err(|e| (125, e.to_string()))?;
     let guard = Cleanup { cgroup: Some(&cgroup) };
+    crate::trace::mark("monitor: cgroup made");
     crate::crashpoint::hit("start.cgroup");
 
     let attach_stdin = c.interactive && !detach;
@@ -160,8 +163,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         // fed from it with -i, /dev/null otherwise
         let (stdin, in_w) = if attach_stdin {
             let (in_r, in_w) = pipe().map_err(fail)?;
-            // SAFETY: fcntl on our own fd.
-            unsafe { libc::fcntl(in_w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+            let _ = crate::sys::fd::set_nonblocking(std::os::fd::AsFd::as_fd(&in_w));
             (in_r, Some(in_w))
         } else {
             (std::fs::File::open("/dev/null").map_err(|e| (125, e.to_string()))?.into(), None)
@@ -173,10 +175,12 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
     std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
-    let plan = super::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    crate::trace::mark("monitor: spec written");
+    let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
-    let fills: Vec<super::rootfs::BindPlan> =
-        super::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
+    let fills: Vec<crate::runtime::rootfs::BindPlan> =
+        crate::runtime::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
     let init_spec = InitSpec {
         plan: &plan,
         source: RootSource::Overlay { layers_dir: &layers_dir, options: &mount_options, fills: &fills },
@@ -193,7 +197,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         no_pivot: false,
         hooks: false,
     };
-    let mut spawned = super::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
+    let mut spawned = crate::runtime::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
+    crate::trace::mark("monitor: init cloned");
     let child = spawned.pid;
     let pid = child.as_raw();
     drop(init_spec);
@@ -208,21 +213,23 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
             ParentIo::Pipes { out_r, err_r, in_w }
         }
     };
-    super::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
+    crate::runtime::process::forward_signals(pid, &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH]);
 
     let kill_child = |msg: String| {
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = crate::sys::process::kill(pid, libc::SIGKILL);
         let _ = nix::sys::wait::waitpid(child, None);
         (125, msg)
     };
     if let Err(e) = cgroup.add_process(pid) {
         return Err(kill_child(e.to_string()));
     }
-    let net = match network::setup(store, c, pid) {
+    crate::trace::mark("monitor: cgroup joined");
+    let net = match network::setup(store, c, pid, &super::StorePeers { store, id: &c.id }) {
         Ok(n) => n,
         Err(e) => return Err(kill_child(e.to_string())),
     };
     crate::crashpoint::hit("start.network");
+    crate::trace::mark("monitor: network set up");
     let mut state = ContainerState {
         status: Status::Running,
         pid: Some(pid),
@@ -237,6 +244,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         return Err(kill_child(e.to_string()));
     }
     crate::crashpoint::hit("start.running");
+    crate::trace::mark("monitor: state saved, go");
     // go: the init builds the root and reports ready (or its failure)
     let ready = spawned.go().map_err(|m| (125, m)).and_then(|()| spawned.wait_ready(&mut || Ok(None)));
     let stdio = match stdio {
@@ -255,6 +263,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         Err(f) => Some(f),
         Ok(()) => spawned.wait_exec(),
     };
+    crate::trace::mark("monitor: init ready and exec'd");
     if let Some((code, msg)) = failure {
         let _ = nix::sys::wait::waitpid(child, None);
         network::release(store, c, net.as_ref());
@@ -265,14 +274,14 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         let _ = Message::Started.send(std::io::stdout());
         let null = dev_null();
         for fd in 0..3 {
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+            let _ = crate::sys::fd::dup2(null.as_raw_fd(), fd);
         }
         // from here on it only pumps, waits and cleans up, for as long as
         // the container lives: give back what the setup touched
         drop((spec, plan, fills, mount_options));
         super::slim::shed();
     }
-    let raw = if c.tty && !detach && unsafe { libc::isatty(0) } == 1 { RawMode::enter(0) } else { None };
+    let raw = if c.tty && !detach && crate::sys::fd::isatty(0) { RawMode::enter(0) } else { None };
     let mut stdio = stdio;
     let stdin_pipe = match &mut stdio {
         ParentIo::Pipes { in_w, .. } => in_w.take(),
@@ -287,28 +296,37 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &super::process::WINCH);
-    let _ = log.sync_data();
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &crate::runtime::process::WINCH);
+    if !c.auto_remove {
+        // the log outlives the process (`bocker logs`); a --rm one is
+        // deleted in a moment: no fsync to wait for
+        let _ = log.sync_data();
+    }
     drop(raw);
-    let status = super::process::wait_exit(child).unwrap_or(125);
+    crate::trace::mark("monitor: output closed");
+    let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
+    crate::trace::mark("monitor: process reaped");
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
     network::release(store, c, net.as_ref());
     drop(guard);
+    crate::trace::mark("monitor: network and cgroup released");
     state.status = Status::Exited;
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
     let _ = store.save_state(&c.id, &state);
+    crate::trace::mark("monitor: state saved");
     if c.auto_remove {
         let _ = store.delete_container(c);
     }
+    crate::trace::mark("monitor: done");
     Ok(status)
 }
 
 fn dev_null() -> OwnedFd {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         Ok(f) => f.into(),
-        Err(_) => unsafe { OwnedFd::from_raw_fd(libc::dup(2)) },
+        Err(_) => crate::sys::fd::dup(2).expect("dup of stderr"),
     }
 }
 

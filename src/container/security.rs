@@ -2,7 +2,7 @@
 //! `--cap-drop`, `--security-opt`, `--read-only`, `--device`) turned into
 //! the container record's [`Security`], checked at create so a typo fails
 //! before anything starts.
-use crate::container::CreateSpec;
+use super::CreateSpec;
 use crate::runtime::caps;
 use crate::state::containers::{DeviceSpec, Seccomp, Security};
 

@@ -1,9 +1,9 @@
 //! The CLI side of starting a container: re-execute bocker as the shim
 //! (never fork the process that hosts Lua), then wait for it (foreground)
 //! or for its "started" report (detached).
-use super::message::Message;
+use crate::runtime::message::Message;
 use crate::state::containers::Status;
-use super::RuntimeError;
+use crate::runtime::RuntimeError;
 use crate::state::Store;
 use std::process::Stdio;
 
@@ -14,17 +14,16 @@ pub struct Started {
     pub error: Option<String>,
 }
 
-struct IgnoreSignals([libc::sighandler_t; 2]);
+struct IgnoreSignals([Option<crate::sys::signal::Saved>; 2]);
 impl IgnoreSignals {
     fn new() -> Self {
-        unsafe { IgnoreSignals([libc::signal(libc::SIGINT, libc::SIG_IGN), libc::signal(libc::SIGQUIT, libc::SIG_IGN)]) }
+        IgnoreSignals([Some(crate::sys::signal::ignore(libc::SIGINT)), Some(crate::sys::signal::ignore(libc::SIGQUIT))])
     }
 }
 impl Drop for IgnoreSignals {
     fn drop(&mut self) {
-        unsafe {
-            libc::signal(libc::SIGINT, self.0[0]);
-            libc::signal(libc::SIGQUIT, self.0[1]);
+        for saved in self.0.iter_mut().filter_map(Option::take) {
+            saved.restore();
         }
     }
 }
@@ -38,7 +37,8 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     if !now.can_become(Status::Running) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
-    let (mut cmd, _sealed) = super::sealed_exe::command();
+    crate::trace::mark("cli: record checked, start monitor");
+    let (mut cmd, _sealed) = crate::runtime::sealed_exe::command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
@@ -57,6 +57,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     }
     let _ignore = IgnoreSignals::new();
     let status = cmd.status().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+    crate::trace::mark("cli: monitor exited");
     use std::os::unix::process::ExitStatusExt;
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(Started { status: code, error: None })

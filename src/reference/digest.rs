@@ -49,6 +49,17 @@ impl Digest {
     pub fn hex(&self) -> &str {
         &self.hex
     }
+
+    /// A descriptor's digest, if it is a sha256 one (the only kind bocker
+    /// verifies content against).
+    pub fn from_oci(d: &oci_spec::image::Digest) -> Result<Digest, DigestError> {
+        Digest::parse(d.as_ref())
+    }
+
+    /// The same digest as oci-spec's type, for a descriptor.
+    pub fn to_oci(&self) -> Result<oci_spec::image::Digest, DigestError> {
+        oci_spec::image::Digest::try_from(self.to_string()).map_err(|_| DigestError(self.to_string()))
+    }
 }
 
 impl fmt::Display for Digest {

@@ -4,7 +4,9 @@
 //! `NAME@sha256:<hex>`, `HOST[:PORT]/PATH[:TAG]`. The first path component
 //! is a registry host if it contains `.` or `:` or is `localhost`.
 
-use crate::image::digest::Digest;
+pub mod digest;
+
+use digest::Digest;
 use std::fmt;
 
 pub const DOCKER_HUB: &str = "docker.io";

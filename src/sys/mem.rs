@@ -1,19 +1,7 @@
-//! What the monitor of a detached container sheds once the container runs:
-//! it then only pumps output into the log, waits and cleans up, for as
-//! long as the container lives, one per container. The setup before
-//! (records, the OCI spec, the cgroup, the clone) touched megabytes of
-//! bocker's code and heap that the rest never needs again:
-//! - the heap's free memory goes back to the kernel (`malloc_trim`);
-//! - pages of mappings that were never written (code and read-only data
-//!   of bocker and its libraries) leave this process's page tables
-//!   (`MADV_DONTNEED`: they stay in the page cache, and a page that is
-//!   needed again is faulted back in from the file, unchanged; the
-//!   kernel maps the cached pages around it too, up to 64 KiB, so the
-//!   code the monitor runs afterwards costs it a few such windows).
-//!
-//! Mappings with anonymous pages (relocated data, `.data`, `.bss`, the
-//! heap, the stack) are never dropped: their contents differ from the
-//! file's.
+//! Memory of this process: dropping pages that files hold, trimming the heap.
+
+use super::check;
+use std::io;
 
 /// A mapping from /proc/self/smaps that can be dropped and faulted back.
 #[derive(Debug, PartialEq)]
@@ -54,24 +42,35 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
     out
 }
 
-/// Sheds the monitor's memory (see the module's comment). Best effort:
-/// a failure leaves the pages where they were.
-pub fn shed() {
-    let mappings = match std::fs::read_to_string("/proc/self/smaps") {
-        Ok(text) => clean_file_mappings(&text),
-        Err(_) => Vec::new(),
-    };
-    for m in &mappings {
-        // SAFETY: each range is a private, read-only, file-backed mapping
-        // of this process with no anonymous page: MADV_DONTNEED only
-        // unmaps pages that are read back from the file on the next
-        // access; a running executable cannot be written in place
-        // (ETXTBSY), and libraries are replaced, not rewritten, by packages
-        // (a rewrite in place would break every process mapping them).
-        unsafe { libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED) };
+/// Drops from this process's page tables every page of its private,
+/// read-only, file-backed mappings that hold no anonymous (copied-on-write)
+/// page, as /proc/self/smaps lists them: code and read-only data of the
+/// binary and its libraries. They stay in the page cache and fault back in
+/// from the file, unchanged, when next touched. Returns the bytes of the
+/// mappings dropped. Not async-signal-safe (reads and parses a file); meant
+/// for a single-threaded process (no other thread changes a mapping
+/// between the read and the drop).
+pub fn drop_clean_file_pages() -> io::Result<usize> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut dropped = 0;
+    for m in clean_file_mappings(&smaps) {
+        // SAFETY: the range is, as smaps just said, a private mapping
+        // without write permission and without anonymous pages, so
+        // MADV_DONTNEED only unmaps pages whose contents the file still
+        // holds: the next access faults them back in unchanged. A running
+        // executable cannot be written in place (ETXTBSY), and libraries
+        // are replaced, not rewritten, by packages (a rewrite in place
+        // would break every process mapping them).
+        check(unsafe { libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED) })?;
+        dropped += m.len;
     }
-    drop(mappings);
-    // SAFETY: malloc_trim releases only memory malloc holds free.
+    Ok(dropped)
+}
+
+/// `malloc_trim(0)`: gives the heap's free memory back to the kernel. Not
+/// async-signal-safe (takes malloc's lock).
+pub fn trim_heap() {
+    // SAFETY: malloc_trim releases only memory that malloc holds free.
     unsafe { libc::malloc_trim(0) };
 }
 
@@ -109,13 +108,4 @@ Anonymous:             0 kB
         );
     }
 
-    #[test]
-    fn shedding_keeps_the_process_working() {
-        // the code and read-only data of this test process are dropped and
-        // must fault back in unchanged
-        let before: Vec<u8> = (0..=255u8).collect();
-        shed();
-        let text = format!("{:?}", before.iter().map(|b| u32::from(*b) * 3).sum::<u32>());
-        assert_eq!(text, "97920");
-    }
 }

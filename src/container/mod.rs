@@ -7,6 +7,8 @@ use crate::net::NetMode;
 use crate::state::{StateError, Store};
 use serde::{Deserialize, Serialize};
 
+pub mod security;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error(transparent)]
@@ -123,6 +125,7 @@ pub fn command_of(
 }
 
 pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
+    crate::trace::mark("cli: create");
     let img = store.resolve_image(&spec.image)?;
     let args = command_of(
         img.config.entrypoint.as_ref(),
@@ -188,7 +191,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         let name = if m.source.is_empty() { None } else { Some(m.source.as_str()) };
         m.source = crate::volumes::create(store, name)?.name;
     }
-    let security = crate::security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
+    let security = security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
     let reservation = store.reserve_container()?;
     let id = reservation.id.clone();
     crate::crashpoint::hit("create.reserved");
@@ -240,6 +243,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         return Err(undo(e.into()));
     }
     drop(reservation);
+    crate::trace::mark("cli: created");
     Ok(rec)
 }
 
@@ -399,11 +403,8 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
     let id = info.record.id.clone();
     match (info.running, info.state.pid) {
         (true, Some(pid)) => {
-            if unsafe { libc::kill(pid, sig) } != 0 {
-                return Err(ContainerError::Conflict(format!(
-                    "cannot kill container {id}: {}",
-                    std::io::Error::last_os_error()
-                )));
+            if let Err(e) = crate::sys::process::kill(pid, sig) {
+                return Err(ContainerError::Conflict(format!("cannot kill container {id}: {e}")));
             }
             if info.paused {
                 // a SIGKILL may already have ended it (v2 kills frozen
@@ -493,8 +494,7 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
     let cg = ContainerCgroup::load(&c.id);
     if cg.exists() {
         for p in cg.processes() {
-            // SAFETY: a plain signal to a process of this container
-            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+            let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
         }
         // frozen (paused, or by a commit that was killed): a v1 frozen
         // task acts on the SIGKILL only once thawed

@@ -1,0 +1,47 @@
+//! The build engine: images made from images. `commit` (a container's
+//! upper dir becomes a layer), `copy` (`add_layer`: host files from a build
+//! context become a layer), `changes` (`derive`: a config change, no new
+//! layer; `scratch`), `context_hash` (the build cache's content hash of
+//! COPY sources). `layer` holds what they share: staging a new layer and
+//! recording the child image. The build steps in `lua/lib/build.lua`
+//! (and the Dockerfile parser on top of it) are made of these.
+//!
+//! A container's upper dir is already in overlay-lower format (whiteouts
+//! are char 0/0 devices, opaque dirs carry `trusted.overlay.opaque=y`), so
+//! a commit is a copy of it (owners, modes, xattrs and devices kept) into
+//! `tmp/`, renamed into `layers/<id>`. The tar form (with `.wh.` entries)
+//! is only made when an image leaves the store (save, push).
+mod changes;
+mod commit;
+mod context_hash;
+mod copy;
+mod layer;
+
+pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
+pub use commit::{commit, CommitSpec};
+pub use context_hash::hash_sources;
+pub use copy::{add_layer, AddLayerSpec, CopySpec};
+pub use layer::Committed;
+
+use crate::state::StateError;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("freezing {id}: {source}")]
+    Freeze { id: String, source: Box<crate::cgroup::CgroupError> },
+}
+
+pub type Result<T> = std::result::Result<T, BuildError>;
+
+fn io_err(p: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io { path: p.display().to_string(), source }
+}

@@ -1,0 +1,56 @@
+//! Running a container of the store: `launch` (the CLI side of `bocker
+//! run`/`start`: reclaims what a dead run held, re-executes bocker as the
+//! monitor) and `shim` (the monitor: the record turned into an OCI spec by
+//! `crate::oci`, the network, the init spawned by `crate::runtime`, stdio,
+//! the exit status; `slim`: what a detached container's monitor gives back
+//! once the container runs). It sits above `container`, `oci` and `runtime`,
+//! which it drives.
+pub mod launch;
+pub mod shim;
+pub mod slim;
+
+use crate::state::containers::Status;
+use crate::state::Store;
+
+/// Hidden subcommands run by re-executing the binary: the monitor's
+/// `__shim`, then the runtime's own.
+pub fn hidden_entry(args: &[String]) -> Option<u8> {
+    match args.get(1).map(String::as_str) {
+        Some("__shim") => Some(shim::main(args)),
+        _ => crate::runtime::hidden_entry(args),
+    }
+}
+
+/// The other containers of the store, as networking sees them.
+struct StorePeers<'a> {
+    store: &'a Store,
+    /// The container being set up (not its own neighbour).
+    id: &'a str,
+}
+
+impl crate::runtime::network::Peers for StorePeers<'_> {
+    fn is_alive(&self, id: &str) -> bool {
+        crate::container::live_state(self.store, id).map(|s| s.status == Status::Running).unwrap_or(false)
+    }
+
+    fn neighbours(&self, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)> {
+        let mut out = Vec::new();
+        let Ok(all) = crate::container::list(self.store) else { return out };
+        for other in all {
+            if other.record.id == self.id || !other.running {
+                continue;
+            }
+            let Some(st) = &other.state.net else { continue };
+            if st.bridge.as_deref() != Some(bridge) {
+                continue;
+            }
+            if let Some(ip) = st.ip {
+                if let Some(n) = &other.record.name {
+                    out.push((ip, n.clone()));
+                }
+                out.push((ip, other.record.hostname.clone()));
+            }
+        }
+        out
+    }
+}
