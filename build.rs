@@ -17,6 +17,19 @@ fn collect(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// The `summary = "..."` line of a built-in verb's returned table (two
+/// spaces in, a plain string without escapes), so `bocker help` lists the
+/// verbs without compiling each one. None when the verb says it otherwise:
+/// help then loads that verb.
+fn static_summary(path: &str) -> Option<String> {
+    let src = fs::read_to_string(path).ok()?;
+    src.lines().find_map(|l| {
+        let rest = l.strip_prefix("  summary = \"")?;
+        let body = rest.strip_suffix("\",")?;
+        (!body.contains('\\') && !body.contains('"')).then(|| body.to_string())
+    })
+}
+
 fn main() {
     // read at run time: env!() would bake in the checkout the build script
     // was first compiled in, and a shared target dir would embed its Lua
@@ -34,6 +47,13 @@ fn main() {
         }
         src.push_str("];\n");
     }
+    src.push_str("pub static VERB_SUMMARIES: &[(&str, &str)] = &[\n");
+    for (name, path) in collect(&root.join("verbs")) {
+        if let Some(summary) = static_summary(&path) {
+            src.push_str(&format!("    ({name:?}, {summary:?}),\n"));
+        }
+    }
+    src.push_str("];\n");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_lua.rs");
     fs::write(out, src).unwrap();
 }

@@ -41,6 +41,7 @@ bocker.verbs = {}
 ---@class bocker.VerbInfo
 ---@field name string
 ---@field source string "builtin" or the path of the user's file
+---@field summary string|nil a built-in verb's summary (read when the binary was built)
 
 ---Every verb, user and built-in, sorted by name.
 ---@return bocker.VerbInfo[]

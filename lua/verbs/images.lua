@@ -27,7 +27,9 @@ return {
       imgs = shown
     end
     if o.quiet then
-      for _, i in ipairs(imgs) do print(i.id) end
+      local ids = {}
+      for n, i in ipairs(imgs) do ids[n] = i.id .. "\n" end
+      io.stdout:write(table.concat(ids))
       return 0
     end
     if o.format == "json" then

@@ -17,7 +17,10 @@ return {
     if o.format and o.format ~= "json" then return cli.fail(125, "ps", "unknown format: %s (only json)", o.format) end
     local list = bocker.container.list()
     if o.quiet then
-      for _, c in ipairs(list) do print(c.id) end
+      -- one write, not print's flush per line
+      local ids = {}
+      for i, c in ipairs(list) do ids[i] = c.id .. "\n" end
+      io.stdout:write(table.concat(ids))
       return 0
     end
     if o.format == "json" then

@@ -26,6 +26,12 @@ pub fn builtin_verbs() -> &'static [(&'static str, &'static str)] {
     embedded::VERBS
 }
 
+/// The summary of a built-in verb, read from its source at build time
+/// (None if it is not a plain `summary = "..."` line: load the verb).
+pub fn builtin_summary(name: &str) -> Option<&'static str> {
+    embedded::VERB_SUMMARIES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
 /// Creates a Lua state with the `bocker` core table registered.
 pub fn new() -> mlua::Result<Lua> {
     // The debug library is wanted (tracebacks, the REPL), so the state is
@@ -47,12 +53,15 @@ pub fn new() -> mlua::Result<Lua> {
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
     loaded.set("bocker", bocker)?;
-    // Shared helpers: `require "bocker.flags"` etc., served from the binary.
+    // Shared helpers: `require "bocker.flags"` etc., served from the binary
+    // and compiled on first require (most verbs need two or three of them).
     let preload: Table = package.get("preload")?;
     for (name, src) in embedded::LIBS {
         let chunk_name = format!("@lua/lib/{name}.lua");
-        let f = lua.load(*src).set_name(chunk_name).into_function()?;
-        preload.set(format!("bocker.{name}"), f)?;
+        let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
+            lua.load(*src).set_name(chunk_name.as_str()).call::<mlua::MultiValue>(args)
+        })?;
+        preload.set(format!("bocker.{name}"), loader)?;
     }
     // `bocker.build.from(...)` is `require("bocker.build").from(...)`
     lua.load(

@@ -155,3 +155,15 @@ assert(not df.change("RUN true"))
 assert(bocker.build.from and bocker.build.hash_sources)  -- the library, as bocker.build
 "#);
 }
+
+#[test]
+fn build_time_summaries_match_the_verbs() {
+    // `bocker help` lists built-ins from summaries read by build.rs: each
+    // must be what the verb itself returns, and every built-in has one
+    let lua = super::new().expect("lua core");
+    for (name, _) in super::builtin_verbs() {
+        let verb = super::verbs::load(&lua, name).expect("loads").expect("exists");
+        let summary: String = verb.get("summary").expect("summary");
+        assert_eq!(super::builtin_summary(name), Some(summary.as_str()), "verb {name}");
+    }
+}

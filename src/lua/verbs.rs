@@ -112,6 +112,9 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             let out = lua.create_table()?;
             for (i, (name, source)) in all().into_iter().enumerate() {
                 let row = lua.create_table()?;
+                if source == "builtin" {
+                    row.set("summary", super::builtin_summary(&name))?;
+                }
                 row.set("name", name)?;
                 row.set("source", source)?;
                 out.set(i + 1, row)?;

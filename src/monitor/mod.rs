@@ -2,10 +2,12 @@
 //! run`/`start`: reclaims what a dead run held, re-executes bocker as the
 //! monitor) and `shim` (the monitor: the record turned into an OCI spec by
 //! `crate::oci`, the network, the init spawned by `crate::runtime`, stdio,
-//! the exit status). It sits above `container`, `oci` and `runtime`,
+//! the exit status; `slim`: what a detached container's monitor gives back
+//! once the container runs). It sits above `container`, `oci` and `runtime`,
 //! which it drives.
 pub mod launch;
 pub mod shim;
+pub mod slim;
 
 use crate::state::containers::Status;
 use crate::state::Store;

@@ -276,6 +276,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         for fd in 0..3 {
             let _ = crate::sys::fd::dup2(null.as_raw_fd(), fd);
         }
+        // from here on it only pumps, waits and cleans up, for as long as
+        // the container lives: give back what the setup touched
+        drop((spec, plan, fills, mount_options));
+        super::slim::shed();
     }
     let raw = if c.tty && !detach && crate::sys::fd::isatty(0) { RawMode::enter(0) } else { None };
     let mut stdio = stdio;

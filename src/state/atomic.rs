@@ -62,3 +62,14 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let data = std::fs::read(path).map_err(io_err(path))?;
     serde_json::from_slice(&data).map_err(|source| StateError::Corrupt { path: path.to_path_buf(), source })
 }
+
+/// A record that may be missing: None when it is, without a separate stat
+/// before the read (`ps` reads two records per container).
+pub fn read_json_if_exists<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    serde_json::from_slice(&data).map(Some).map_err(|source| StateError::Corrupt { path: path.to_path_buf(), source })
+}

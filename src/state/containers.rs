@@ -382,11 +382,8 @@ impl Store {
     }
 
     pub fn load_container(&self, id: &str) -> Result<ContainerRecord> {
-        let p = self.container_config_path(id);
-        if !p.exists() {
-            return Err(StateError::NotFound(format!("No such container: {id}")));
-        }
-        atomic::read_json(&p)
+        atomic::read_json_if_exists(&self.container_config_path(id))?
+            .ok_or_else(|| StateError::NotFound(format!("No such container: {id}")))
     }
 
     pub fn save_state(&self, id: &str, s: &ContainerState) -> Result<()> {
@@ -394,11 +391,8 @@ impl Store {
     }
 
     pub fn load_state(&self, id: &str) -> Result<ContainerState> {
-        let p = self.container_state_path(id);
-        if !p.exists() {
-            return Ok(ContainerState { status: Status::Created, ..Default::default() });
-        }
-        atomic::read_json(&p)
+        Ok(atomic::read_json_if_exists(&self.container_state_path(id))?
+            .unwrap_or_else(|| ContainerState { status: Status::Created, ..Default::default() }))
     }
 
     /// Ids of all containers with a config record, sorted by creation.

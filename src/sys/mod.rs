@@ -18,6 +18,7 @@ pub mod bpf;
 pub mod caps;
 pub mod fd;
 pub mod fs;
+pub mod mem;
 pub mod mount;
 pub mod net;
 pub mod ns;
