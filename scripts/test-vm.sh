@@ -39,7 +39,13 @@ main() {
     failed=""
     for b in "$@"; do
       echo "== ${b##*/}"
-      "$b" --test-threads=2 2>&1 || failed="$failed ${b##*/}"
+      skip=""
+      case "${b##*/}" in
+        # the guest has no registry, umoci or skopeo: the pull crash
+        # points run on the host only
+        crash-*) skip="--skip pull_killed_at_each_step"; echo "not in the guest (no registry): pull_killed_at_each_step" ;;
+      esac
+      "$b" --test-threads=2 $skip 2>&1 || failed="$failed ${b##*/}"
     done
     [ -z "$failed" ] || { echo "test-vm.sh: failed in the guest:$failed"; exit 1; }
     echo "test-vm.sh: all guest tests passed"
