@@ -382,3 +382,60 @@ fn the_scanner_reads_what_it_should() {
     edges.entry("c".into()).or_default().insert("a".into());
     assert_eq!(cycles(&edges), vec![vec!["a".to_string(), "b".into(), "c".into(), "a".into()]]);
 }
+
+/// The sibling modules (second level, `T::A`) a file of `T` names:
+/// `crate::T::A`, `crate::T::{A, …}` and `super::A` chains that climb to `T`.
+fn sibling_references(code: &str, modpath: &[String], siblings: &BTreeSet<String>) -> BTreeSet<String> {
+    let top = &modpath[0];
+    // the same scan as for top-level modules, with `crate::T::` as the root
+    let rooted = code.replace(&format!("crate::{top}::"), "crate::");
+    let mut found = references(&rooted, &modpath[1..], siblings);
+    found.retain(|m| siblings.contains(m));
+    found
+}
+
+/// Edges between the second-level modules of each top-level module
+/// (`image::auth` → `image::registry`), with the files that make them.
+fn sibling_graphs() -> BTreeMap<String, BTreeMap<String, BTreeMap<String, BTreeSet<String>>>> {
+    let src = src_dir();
+    let mut out = BTreeMap::new();
+    for top in top_level_modules() {
+        let files = module_files(&top);
+        let siblings: BTreeSet<String> = files.iter().filter(|(_, mp)| mp.len() >= 2).map(|(_, mp)| mp[1].clone()).collect();
+        let mut g: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        for (path, modpath) in &files {
+            if modpath.len() < 2 {
+                continue;
+            }
+            let text = fs::read_to_string(path).unwrap_or_default();
+            let (code, _) = without_test_modules(&code_only(&text));
+            let rel = path.strip_prefix(&src).unwrap_or(path).display().to_string();
+            let from = modpath[1].clone();
+            let edges = g.entry(from.clone()).or_default();
+            for to in sibling_references(&code, modpath, &siblings) {
+                if to != from {
+                    edges.entry(to).or_default().insert(rel.clone());
+                }
+            }
+        }
+        out.insert(top, g);
+    }
+    out
+}
+
+#[test]
+fn sibling_modules_form_no_cycle() {
+    let mut report = Vec::new();
+    for (top, g) in sibling_graphs() {
+        let edges: BTreeMap<String, BTreeSet<String>> = g.iter().map(|(k, v)| (k.clone(), v.keys().cloned().collect())).collect();
+        for c in cycles(&edges) {
+            let mut line = format!("{top}: {}", c.join(" -> "));
+            for w in c.windows(2) {
+                let files = g.get(&w[0]).and_then(|e| e.get(&w[1])).map(|f| f.iter().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                line.push_str(&format!("\n    {} -> {}: {files}", w[0], w[1]));
+            }
+            report.push(line);
+        }
+    }
+    assert!(report.is_empty(), "modules of one folder form cycles:\n{}", report.join("\n"));
+}

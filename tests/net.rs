@@ -312,34 +312,3 @@ fn existing_non_bridge_interface_is_refused() {
     assert!(!link_exists(&env.cfg.bridge));
 }
 
-#[test]
-fn bridge_rules_are_checked_once_per_bridge() {
-    let env = Env::new();
-    let tag = bridge::bridge_tag(&env.cfg);
-    let all = || tagged("filter", &tag) + tagged("nat", &tag);
-    let stamp = Path::new("/run/bocker/bridges").join(&env.cfg.bridge);
-    bridge::ensure_bridge(&env.cfg).unwrap();
-    let n = bridge::bridge_rules(&env.cfg).len();
-    assert_eq!(all(), n);
-    let text = std::fs::read_to_string(&stamp).expect("the stamp of the checked rules");
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
-    assert!(text.starts_with(boot.trim()) && text.contains(&env.cfg.subnet.to_string()), "{text}");
-    // the same bridge: the rules are not read back (one removed stays removed)
-    let r = &bridge::bridge_rules(&env.cfg)[0];
-    let mut del = vec!["-t", r.table, "-D", r.chain];
-    del.extend(r.args.iter().map(String::as_str));
-    assert!(Command::new("iptables").args(&del).status().unwrap().success());
-    bridge::ensure_bridge(&env.cfg).unwrap();
-    assert_eq!(all(), n - 1);
-    // another stamp (another boot, bridge or subnet): checked and repaired
-    std::fs::write(&stamp, "another boot").unwrap();
-    bridge::ensure_bridge(&env.cfg).unwrap();
-    assert_eq!(all(), n);
-    // removing the bridge removes its stamp: a new bridge gets its rules
-    bridge::remove_bridge(&env.cfg).unwrap();
-    assert!(!stamp.exists());
-    assert_eq!(all(), 0);
-    bridge::ensure_bridge(&env.cfg).unwrap();
-    assert_eq!(all(), n);
-    bridge::remove_bridge(&env.cfg).unwrap();
-}

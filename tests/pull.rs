@@ -232,11 +232,11 @@ fn pull_with_htpasswd_auth_and_login() {
         "{res:?}"
     );
 
-    let bad = auth::login(root.path(), &reg.host(), "alice", "wrong");
+    let bad = bocker::image::login::login(root.path(), &reg.host(), "alice", "wrong");
     assert!(bad.is_err());
     assert!(!root.path().join("auth.json").exists());
 
-    auth::login(root.path(), &reg.host(), "alice", "s3cret").unwrap();
+    bocker::image::login::login(root.path(), &reg.host(), "alice", "s3cret").unwrap();
     let (res, _) = pull_rec(root.path(), &r, &PullOptions::default());
     assert_eq!(res.unwrap().layers.len(), 1);
 

@@ -2,7 +2,6 @@
 //! (same format), `WWW-Authenticate` challenges, and `login`.
 
 use crate::fsutil;
-use crate::image::registry::{api_host, RegistryClient, RegistryError};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,11 +46,6 @@ pub enum AuthError {
     Json {
         path: String,
         source: serde_json::Error,
-    },
-    #[error("login to {registry} failed: {source}")]
-    Login {
-        registry: String,
-        source: RegistryError,
     },
 }
 
@@ -224,21 +218,10 @@ pub fn parse_challenge(h: &str) -> Option<Challenge> {
     })
 }
 
-/// Verify `user`/`pass` against `registry` (as named in references) and
-/// store them in `root/auth.json` (atomic write, mode 0600, under a lock).
-pub fn login(root: &Path, registry: &str, user: &str, pass: &str) -> Result<(), AuthError> {
-    let creds = Credentials::new(user, pass);
-    let client =
-        RegistryClient::new(api_host(registry), "", Some(creds.clone())).map_err(|source| {
-            AuthError::Login {
-                registry: registry.into(),
-                source,
-            }
-        })?;
-    client.login_check().map_err(|source| AuthError::Login {
-        registry: registry.into(),
-        source,
-    })?;
+/// Stores `creds` for `registry` (as named in references) in
+/// `root/auth.json` (atomic write, mode 0600, under a lock), replacing
+/// what was there for it. `image::login` checks them first.
+pub fn store_credentials(root: &Path, registry: &str, creds: &Credentials) -> Result<(), AuthError> {
     update_auth_file(root, |f| {
         let key = normalize_registry(registry);
         f.auths.retain(|k, _| normalize_registry(k) != key);

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod layer_tar;
+pub mod login;
 pub mod manifest;
 pub mod paths;
 pub mod platform;

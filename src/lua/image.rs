@@ -118,7 +118,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "login",
         lua.create_function(|lua, (registry, user, pass): (String, String, String)| {
             let s = store(lua)?;
-            result(lua, crate::image::auth::login(s.root(), &registry, &user, &pass).map(|_| true))
+            result(lua, crate::image::login::login(s.root(), &registry, &user, &pass).map(|_| true))
         })?,
     )?;
     reg.set(

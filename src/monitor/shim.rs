@@ -179,7 +179,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
     crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
-    let fills: Vec<crate::runtime::rootfs::BindPlan> =
+    let fills: Vec<crate::runtime::mounts::BindPlan> =
         crate::runtime::mounts::plans_for(store, c).into_iter().filter(|b| b.fill_marker.is_some()).collect();
     let init_spec = InitSpec {
         plan: &plan,

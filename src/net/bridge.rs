@@ -81,44 +81,13 @@ pub fn bridge_rules(cfg: &NetConfig) -> Vec<Rule> {
 }
 
 /// Makes sure the bridge, ip_forward and the bridge rules are in place.
-/// The rules are read back (an `iptables-save`, a process: milliseconds)
-/// only when the bridge is not the one they were last checked for: its
-/// stamp names the boot, the bridge's ifindex, subnet and egress setting.
-/// Like Docker, bocker does not notice rules flushed by someone else while
-/// its bridge stays; `bocker network prune` (or deleting the bridge) makes
-/// the next start install them again.
 pub fn ensure_bridge(cfg: &NetConfig) -> Result<()> {
-    // the name also names its stamp file
-    super::config::validate_ifname(&cfg.bridge)?;
-    let index = ensure_link(cfg)?;
+    ensure_link(cfg)?;
     ensure_ip_forward()?;
-    let stamp = rules_stamp(cfg, index);
-    let path = stamp_path(cfg);
-    if fs::read_to_string(&path).is_ok_and(|s| s == stamp) {
-        return Ok(());
-    }
-    ensure_rules(cfg)?;
-    // best effort: a stamp that is missing or torn only costs a check
-    let _ = fs::create_dir_all(BRIDGE_STAMPS).and_then(|()| fs::write(&path, stamp));
-    Ok(())
+    ensure_rules(cfg)
 }
 
-/// Where the stamp of a bridge's checked rules lives (root's tmpfs: gone
-/// at reboot; the boot id in it covers a /run that is not a tmpfs).
-const BRIDGE_STAMPS: &str = "/run/bocker/bridges";
-
-fn stamp_path(cfg: &NetConfig) -> std::path::PathBuf {
-    // the name is a validated interface name: no '/', not "." or ".."
-    std::path::Path::new(BRIDGE_STAMPS).join(&cfg.bridge)
-}
-
-fn rules_stamp(cfg: &NetConfig, index: u32) -> String {
-    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-    format!("{} {index} {} {}\n", boot.trim(), cfg.subnet, if cfg.egress { "egress" } else { "isolated" })
-}
-
-/// The bridge's ifindex once it exists, carries the gateway and is up.
-fn ensure_link(cfg: &NetConfig) -> Result<u32> {
+fn ensure_link(cfg: &NetConfig) -> Result<()> {
     let cfg = cfg.clone();
     nl::run(|h| async move {
         let link = match nl::link_by_name(&h, &cfg.bridge).await? {
@@ -163,7 +132,7 @@ fn ensure_link(cfg: &NetConfig) -> Result<u32> {
         if !nl::is_up(&link) {
             nl::set_up(&h, index, &cfg.bridge).await?;
         }
-        Ok(index)
+        Ok(())
     })
 }
 
@@ -200,11 +169,6 @@ fn ensure_rules(cfg: &NetConfig) -> Result<()> {
 pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
     let name = cfg.bridge.clone();
     let mut errs = vec![];
-    if let Err(e) = fs::remove_file(stamp_path(cfg)) {
-        if e.kind() != ErrorKind::NotFound {
-            errs.push(format!("removing {}: {e}", stamp_path(cfg).display()));
-        }
-    }
     if let Err(e) = nl::run(|h| async move { nl::delete_link(&h, &name).await.map(|_| ()) }) {
         errs.push(e.to_string());
     }

@@ -1,7 +1,7 @@
 //! Device nodes for a container's /dev: the host devices named by
 //! `--device`, or every host device with `--privileged` (as Docker does).
 //! The cgroup side (who may open what) is in `crate::cgroup::devices`.
-use super::rootfs::DeviceNode;
+use super::plan::DeviceNode;
 use crate::state::containers::Security;
 use crate::cgroup::devices::{host_device, rule_for, DeviceKind, HostDevice};
 use crate::cgroup::{docker_default_rules, DevicePolicy};

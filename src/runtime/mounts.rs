@@ -3,11 +3,24 @@
 //! root ([`Root`]), created if missing, and mounted through
 //! /proc/self/fd/N (as runc does).
 use super::inroot::{fd_path, Root};
-use super::rootfs::BindPlan;
 use crate::state::containers::ContainerRecord;
 use crate::state::Store;
 use nix::mount::{mount, MsFlags};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A mount inside the container (volumes, binds, tmpfs).
+#[derive(Debug, Clone)]
+pub struct BindPlan {
+    /// host path (for bind) or "" for tmpfs
+    pub source: PathBuf,
+    /// path inside the container, absolute
+    pub target: String,
+    pub readonly: bool,
+    pub tmpfs_options: Option<String>,
+    /// a new volume: fill `source` from the image's `target` first, then
+    /// remove this marker file
+    pub fill_marker: Option<PathBuf>,
+}
 
 /// Mount destinations the runtime owns: a volume or bind there could hide
 /// or redirect the kernel's files (Docker refuses the same).

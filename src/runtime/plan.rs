@@ -5,13 +5,27 @@
 //! field added to the spec is refused until it is implemented).
 use super::caps::{CapSet, NAMES};
 use super::mount_opts::{self, MountOptions};
-use super::rootfs::DeviceNode;
 use super::seccomp::Filter;
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// A device node made in the container's /dev.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceNode {
+    /// path inside the container, absolute
+    pub path: String,
+    /// libc::S_IFCHR or libc::S_IFBLK
+    pub kind: libc::mode_t,
+    pub major: u32,
+    pub minor: u32,
+    /// permission bits
+    pub mode: libc::mode_t,
+    pub uid: u32,
+    pub gid: u32,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {

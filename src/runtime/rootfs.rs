@@ -7,7 +7,8 @@
 //! the host. Every path inside the root is resolved inside it
 //! ([`Root`]): the image controls those paths, never the host's.
 use super::inroot::{fd_kind, fd_path, fs_magic, Root, PROC_SUPER_MAGIC, SYSFS_MAGIC};
-use super::plan::{ContainerPlan, MountKind, MountPlan};
+use super::mounts::BindPlan;
+use super::plan::{ContainerPlan, DeviceNode, MountKind, MountPlan};
 use crate::fsutil;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, pivot_root};
@@ -22,35 +23,6 @@ pub enum RootSource<'a> {
     /// bocker's own container: the overlay of its layers, mounted at
     /// `plan.root`, and new volumes filled from the image
     Overlay { layers_dir: &'a Path, options: &'a str, fills: &'a [BindPlan] },
-}
-
-/// A mount inside the container (volumes, binds, tmpfs).
-#[derive(Debug, Clone)]
-pub struct BindPlan {
-    /// host path (for bind) or "" for tmpfs
-    pub source: PathBuf,
-    /// path inside the container, absolute
-    pub target: String,
-    pub readonly: bool,
-    pub tmpfs_options: Option<String>,
-    /// a new volume: fill `source` from the image's `target` first, then
-    /// remove this marker file
-    pub fill_marker: Option<PathBuf>,
-}
-
-/// A device node made in the container's /dev.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceNode {
-    /// path inside the container, absolute
-    pub path: String,
-    /// libc::S_IFCHR or libc::S_IFBLK
-    pub kind: libc::mode_t,
-    pub major: u32,
-    pub minor: u32,
-    /// permission bits
-    pub mode: libc::mode_t,
-    pub uid: u32,
-    pub gid: u32,
 }
 
 fn err<E: std::fmt::Display>(what: impl std::fmt::Display) -> impl FnOnce(E) -> String {

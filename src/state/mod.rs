@@ -6,6 +6,7 @@ pub mod containers;
 pub mod ids;
 pub mod images;
 pub mod lock;
+pub mod pid;
 pub mod staging;
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! reused pid is not taken for the maker. A kill -9 leaves such a name
 //! behind; whoever finds it later removes it once its maker is gone
 //! (`clean_dir`), and never touches one whose maker still runs.
-use super::containers::process_start_time;
+use super::pid::process_start_time;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
