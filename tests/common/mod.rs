@@ -112,7 +112,31 @@ impl Drop for Env {
             }
             let _ = self.run(&["network", "prune"]);
         }
-        let _ = std::fs::remove_file(test_base().join("subnets").join(self.net.to_string()));
+        retire_subnet(self.net);
+    }
+}
+
+/// Subnets of finished tests: kept reserved until this process exits, so a
+/// later test of the same binary never gets the bridge name of an earlier
+/// one (whose killed commands may have left a monitor still at work on it).
+static RETIRED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn release_retired_subnets() {
+    if let Ok(nets) = RETIRED.lock() {
+        for n in nets.iter() {
+            let _ = std::fs::remove_file(test_base().join("subnets").join(n.to_string()));
+        }
+    }
+}
+
+fn retire_subnet(net: u8) {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a plain extern "C" function once.
+    AT_EXIT.call_once(|| unsafe {
+        libc::atexit(release_retired_subnets);
+    });
+    if let Ok(mut nets) = RETIRED.lock() {
+        nets.push(net);
     }
 }
 
