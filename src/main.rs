@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    bocker::trace::start("process start");
+    bocker::trace::mark("process start");
     let args: Vec<String> = std::env::args().collect();
     // Invoked as `bocker-runc` (a symlink): runc's command line, no Lua, no tokio.
     let name = args.first().map(|a| std::path::Path::new(a).file_name().unwrap_or_default().to_string_lossy().into_owned());

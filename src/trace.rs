@@ -43,12 +43,6 @@ fn tracer() -> Option<&'static Tracer> {
         .as_ref()
 }
 
-/// Starts the timeline (or joins the one of the process that started us).
-/// Call first thing in a process, before any thread exists.
-pub fn start(phase: &str) {
-    mark(phase)
-}
-
 /// CPU time this process has used so far (user + system), in ms.
 fn cpu_ms() -> f64 {
     use nix::time::{clock_gettime, ClockId};
@@ -63,7 +57,9 @@ fn runq_ms() -> f64 {
 }
 
 /// Appends one phase to the trace (a single write: lines of several
-/// processes do not interleave).
+/// processes do not interleave). A process's first mark starts the
+/// timeline or joins the one of the process that started it: make it
+/// before any thread exists.
 pub fn mark(phase: &str) {
     if let Some(t) = tracer() {
         let ms = now_ns().saturating_sub(t.t0) as f64 / 1e6;
