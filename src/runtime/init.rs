@@ -37,6 +37,10 @@ pub struct InitSpec<'a> {
 pub struct InitPipes {
     pub from_parent: std::fs::File,
     pub to_parent: std::fs::File,
+    /// the namespaces to join (but pid), opened by the parent in its own
+    /// mount namespace: a path under /run/netns is a mount there, which the
+    /// init's fresh mount namespace need not show the same way
+    pub joins: Vec<(nix::sched::CloneFlags, std::fs::File)>,
 }
 
 /// Runs in the cloned child; returns only to exit with the code.
@@ -45,7 +49,7 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
     // restored to the default right before exec
     let _ = crate::sys::signal::ignore(libc::SIGPIPE);
     let plan = spec.plan;
-    if let Err(msg) = join_namespaces(plan) {
+    if let Err(msg) = join_namespaces(&pipes.joins) {
         return fail(pipes, 125, &msg);
     }
     // wait for the parent: cgroup joined, network ready
@@ -97,15 +101,10 @@ fn fail(pipes: &InitPipes, code: i32, msg: &str) -> isize {
     code as isize
 }
 
-/// setns into every namespace given by path (but pid, which the parent
-/// joined before clone).
-fn join_namespaces(plan: &ContainerPlan) -> Result<(), String> {
-    for (flag, path) in &plan.namespaces.join {
-        if *flag == nix::sched::CloneFlags::CLONE_NEWPID {
-            continue;
-        }
-        let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
-        crate::sys::ns::setns(&f, flag.bits()).map_err(|e| format!("join namespace {}: {e}", path.display()))?;
+/// setns into every namespace the parent opened.
+fn join_namespaces(joins: &[(nix::sched::CloneFlags, std::fs::File)]) -> Result<(), String> {
+    for (flag, f) in joins {
+        crate::sys::ns::setns(f, flag.bits()).map_err(|e| format!("join {flag:?} namespace: {e}"))?;
     }
     Ok(())
 }

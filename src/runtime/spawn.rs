@@ -30,7 +30,14 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
     }
     let (go_read, go_write) = pipe()?;
     let (msg_read, msg_write) = pipe()?;
-    let pipes = InitPipes { from_parent: go_read.into(), to_parent: msg_write.into() };
+    let mut joins = Vec::new();
+    for (flag, path) in &spec.plan.namespaces.join {
+        if *flag != CloneFlags::CLONE_NEWPID {
+            let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+            joins.push((*flag, f));
+        }
+    }
+    let pipes = InitPipes { from_parent: go_read.into(), to_parent: msg_write.into(), joins };
     let mut stack = vec![0u8; 1 << 20];
     // SAFETY (the one unsafe left here, allowed by src/sys's rule: clone
     // runs a closure in the child): the child runs init::run on its own
