@@ -663,6 +663,58 @@ fn mounts_propagation() {
     })
 }
 
+/// A shared mount of the host with a leaf mount under it, both
+/// detached on drop.
+struct SharedHostMount {
+    dir: std::path::PathBuf,
+}
+
+impl SharedHostMount {
+    fn new(dir: std::path::PathBuf) -> anyhow::Result<SharedHostMount> {
+        let sh = |args: &[&str]| -> anyhow::Result<()> {
+            let st = std::process::Command::new("mount").args(args).status()?;
+            ensure!(st.success(), "mount {args:?}: {st}");
+            Ok(())
+        };
+        let d = oci_runtime::path_str(&dir)?.to_string();
+        let guard = SharedHostMount { dir };
+        sh(&["-t", "tmpfs", "conf-shared", &d])?;
+        sh(&["--make-shared", &d])?;
+        std::fs::create_dir(format!("{d}/leaf"))?;
+        sh(&["-t", "tmpfs", "conf-leaf", &format!("{d}/leaf")])?;
+        Ok(guard)
+    }
+
+    fn leaf_mounted(&self) -> anyhow::Result<bool> {
+        let leaf = self.dir.join("leaf");
+        let leaf = oci_runtime::path_str(&leaf)?;
+        let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+        Ok(info.lines().any(|l| l.split(' ').nth(4) == Some(leaf)))
+    }
+}
+
+impl Drop for SharedHostMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-R").arg("-l").arg(&self.dir).status();
+    }
+}
+
+#[test]
+fn rootfs_propagation_leaves_host_mounts() {
+    judge("linux.rootfsPropagation", "rootfsPropagation slave, private, shared, rprivate: a shared host mount's submount stays mounted on the host", |c| {
+        let host = SharedHostMount::new(c.host_dir("shared")?)?;
+        ensure!(host.leaf_mounted()?, "the leaf mount was not made");
+        for prop in ["slave", "private", "shared", "rprivate"] {
+            let mut b = c.bundle()?;
+            b.set("/linux/rootfsPropagation", json!(prop));
+            b.args(&["/bin/true"]);
+            c.run_ok(&b).with_context(|| format!("rootfsPropagation {prop}"))?;
+            ensure!(host.leaf_mounted()?, "rootfsPropagation {prop}: the container's setup unmounted a host mount");
+        }
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------- linux (config-linux.md)
 
 #[test]

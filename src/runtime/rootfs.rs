@@ -62,9 +62,14 @@ pub fn open_host_null() -> Result<OwnedFd, String> {
 pub fn setup(plan: &ContainerPlan, source: &RootSource, no_pivot: bool, before_pivot: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
     let none: Option<&str> = None;
     let null = open_host_null()?;
-    // shared propagation is set last, after pivot_root (which refuses a
-    // shared parent)
-    let first = if plan.root_propagation.contains(MsFlags::MS_SHARED) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { plan.root_propagation };
+    // Every mount of this namespace becomes a slave (or private) before
+    // anything is mounted or detached: a mount of the host left shared
+    // here would carry the detach of the old root back to the host and
+    // unmount its leaf mounts (rootfsPropagation "slave" without rec
+    // did: /run/netns/NAME vanished). What the configuration asks for is
+    // set on the new root by `finish`, after pivot_root (which refuses a
+    // shared parent).
+    let first = if plan.root_propagation == MsFlags::MS_PRIVATE | MsFlags::MS_REC { plan.root_propagation } else { DEFAULT_PROPAGATION };
     mount(none, "/", none, first, none).map_err(err("set propagation of /"))?;
     match source {
         RootSource::Folder => {
@@ -109,15 +114,16 @@ pub fn setup(plan: &ContainerPlan, source: &RootSource, no_pivot: bool, before_p
     Ok(())
 }
 
-/// After pivot_root and the console: the read-only root, and a shared
-/// root propagation when asked for.
+/// After pivot_root and the console: the read-only root, and the root
+/// propagation the configuration asks for when it is not the one set
+/// first.
 pub fn finish(plan: &ContainerPlan) -> Result<(), String> {
     let none: Option<&str> = None;
     if plan.root_readonly {
         mount(none, "/", none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, none)
             .map_err(err("read-only root"))?;
     }
-    if plan.root_propagation.contains(MsFlags::MS_SHARED) {
+    if plan.root_propagation != DEFAULT_PROPAGATION && plan.root_propagation != MsFlags::MS_PRIVATE | MsFlags::MS_REC {
         mount(none, "/", none, plan.root_propagation, none).map_err(err("set propagation of /"))?;
     }
     Ok(())
@@ -130,6 +136,10 @@ pub fn bind_console(slave_path: &str) -> Result<(), String> {
     let target = root.file_target("/dev/console")?;
     mount(Some(slave_path), fd_path(&target).as_str(), none, MsFlags::MS_BIND, none).map_err(err("bind /dev/console"))
 }
+
+/// The propagation of every mount of a new mount namespace before the
+/// root is built: events come in from the host, none go out.
+const DEFAULT_PROPAGATION: MsFlags = MsFlags::MS_SLAVE.union(MsFlags::MS_REC);
 
 const PROPAGATION_FLAGS: MsFlags = MsFlags::MS_SHARED.union(MsFlags::MS_PRIVATE).union(MsFlags::MS_SLAVE).union(MsFlags::MS_UNBINDABLE);
 
