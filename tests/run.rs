@@ -25,6 +25,31 @@ fn init_errors_and_images() {
     assert!(e.ok(&["images"]).contains("bb:1"));
 }
 
+/// The seed's flow: `bocker commit ps_X img_Y` on the image the container
+/// came from replaces that image in place: it keeps its id, stays listed,
+/// has the container's change, and is not its own parent.
+#[test]
+fn seed_commit_replaces_the_image_in_place() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["run", &img, "sh", "-c", "echo committed > /seed-file"]);
+    let ps = e.ok(&["ps", "-q"]).trim().to_string();
+    let out = e.ok(&["commit", &ps, &img]);
+    assert_eq!(out, format!("Removed: {img}\nCreated: {img}\n"));
+    assert_eq!(e.ok(&["images", "-q"]).trim(), img, "the replaced image is still listed");
+    let rec = e.ok(&["inspect", &img]);
+    let v: serde_json::Value = serde_json::from_str(&rec).unwrap();
+    let v = if v.is_array() { v[0].clone() } else { v };
+    assert_ne!(v["parent"].as_str(), Some(img.as_str()), "the image names itself as its parent: {rec}");
+    assert_eq!(e.ok(&["run", "--rm", &img, "cat", "/seed-file"]), "committed\n");
+    // and again: a second commit onto the same image
+    e.ok(&["run", &img, "sh", "-c", "echo twice >> /seed-file"]);
+    let ps2 = e.ok(&["ps", "-q"]).lines().last().unwrap().to_string();
+    e.ok(&["commit", &ps2, &img]);
+    assert_eq!(e.ok(&["images", "-q"]).trim(), img);
+    assert_eq!(e.ok(&["run", "--rm", &img, "cat", "/seed-file"]), "committed\ntwice\n");
+}
+
 #[test]
 fn run_output_exit_codes_and_isolation() {
     let e = Env::new();

@@ -62,6 +62,12 @@ pub(super) fn record_child(
         let mut replaced = None;
         if let Some(r) = replace {
             let old = store.resolve_image(r)?;
+            // made from the image it replaces (the seed's flow): it takes
+            // over that image's place, parent and source included
+            if child.parent.as_deref() == Some(old.id.as_str()) {
+                child.parent = old.parent.clone();
+                child.source = old.source.clone();
+            }
             child.id = old.id.clone();
             child.tags = old.tags.clone();
             replaced = Some(old);
