@@ -440,3 +440,45 @@ fn prune_removes_exited_containers_and_dangling_images() {
     e.ok(&["prune", "-a"]);
     assert_eq!(e.ok(&["images", "-q"]), "");
 }
+
+/// A detached container keeps the small monitor binary (bocker-monitor
+/// beside bocker), which refuses a caller of another build; bocker copied
+/// alone runs its monitor from itself.
+#[test]
+fn the_monitor_binary_is_used_checked_and_optional() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "--network", "none", &img, "sleep", "60"]).trim().to_string();
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.root().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let mon = state["monitor_pid"].as_u64().expect("monitor_pid in state.json");
+    let comm = std::fs::read_to_string(format!("/proc/{mon}/comm")).unwrap();
+    e.ok(&["rm", "-f", &id]);
+    assert_eq!(comm.trim(), "bocker-monitor");
+    // a caller of another build
+    let monitor = std::path::Path::new(common::bin()).with_file_name("bocker-monitor");
+    let o = std::process::Command::new(&monitor).args(["__shim", "/nonexistent", "ps_x", "fg"]).env("BOCKER_BUILD_ID", "0.0.0-stale").output().unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    let err = text(&o.stderr);
+    assert!(err.contains("another build") || err.contains("install both from one build"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // bocker alone (no monitor beside it) still runs containers
+    let alone = e.dir.path().join("alone");
+    std::fs::create_dir(&alone).unwrap();
+    std::fs::copy(common::bin(), alone.join("bocker")).unwrap();
+    let o = {
+        let mut cmd = e.cmd(&["run", "--rm", "--network", "none", &img, "echo", "alone"]);
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let envs: Vec<_> = cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+        cmd = std::process::Command::new(alone.join("bocker"));
+        cmd.args(args).stdin(std::process::Stdio::null());
+        for (k, v) in envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.output().unwrap()
+    };
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "alone\n");
+}
