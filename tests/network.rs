@@ -38,7 +38,15 @@ fn containers_reach_the_gateway_and_each_other() {
     assert!(hosts.contains("\tbox\n") && !hosts.contains("nameserver 127."), "{hosts}");
     // ps shows the address
     assert!(e.ok(&["ps"]).contains(&a_ip));
+    // `network rm` of another name removes nothing; of this one, refused while in use
+    let o = e.run(&["network", "rm", "no-such-net"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr), "bocker network rm: No such network: no-such-net\n");
+    assert!(links().contains(&format!(" {}:", e.bridge())), "the bridge went with another name's rm");
+    assert_eq!(e.run(&["network", "rm", &e.bridge()]).status.code(), Some(1), "removed while alpha uses it");
     e.ok(&["rm", "-f", "alpha"]);
+    assert_eq!(e.ok(&["network", "rm", &e.bridge()]), format!("{}\n", e.bridge()));
+    assert!(!links().contains(&format!(" {}:", e.bridge())));
 }
 
 #[test]

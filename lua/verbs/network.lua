@@ -1,7 +1,8 @@
--- bocker network ls | prune: the bridge network (BOCKER_BRIDGE, BOCKER_SUBNET)
+-- bocker network ls | inspect | rm NAME | prune: the bridge network
+-- (BOCKER_BRIDGE, BOCKER_SUBNET)
 local cli = require "bocker.cli"
 local fmt = require "bocker.fmt"
-local usage = "bocker network ls | inspect | prune"
+local usage = "bocker network ls | inspect | rm NAME | prune"
 
 local sub = {}
 
@@ -27,10 +28,26 @@ function sub.prune()
   print("Deleted: " .. name)
   return 0
 end
-sub.rm = sub.prune
+
+-- Removes the network it names, and only that one.
+function sub.rm(names)
+  if #names == 0 then return cli.usage_error("network", usage, '"network rm" requires at least 1 argument') end
+  local cfg, err = bocker.network.config()
+  if not cfg then return cli.fail(1, "network", err) end
+  local status = 0
+  for _, n in ipairs(names) do
+    if n ~= cfg.bridge then
+      status = cli.fail(1, "network rm", "No such network: %s", n)
+    else
+      local name, rerr = bocker.network.remove()
+      if name then print(name) else status = cli.fail(1, "network rm", rerr) end
+    end
+  end
+  return status
+end
 
 return {
-  summary = "Show or remove the bridge network (ls, inspect, prune)",
+  summary = "Show or remove the bridge network (ls, inspect, rm, prune)",
   usage = usage,
   flags = {},
   run = function(args)
@@ -40,6 +57,6 @@ return {
         "\nUsage: ", usage, "\n")
       return 125
     end
-    return f()
+    return f({ table.unpack(args, 2) })
   end,
 }
