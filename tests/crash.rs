@@ -175,7 +175,8 @@ fn recover_and_check(e: &Env, point: &str, img: &str, seen: &BTreeSet<String>) {
             assert!(!ours, "{point}: iptables rule left in {table}: {l}");
         }
     }
-    let leases = e.root().join("net").join(e.bridge()).join("leases");
+    // leases are host-wide (net::ipam), per bridge; only this test uses its bridge
+    let leases = std::path::Path::new("/run/bocker/net").join(e.bridge()).join("leases");
     assert!(entries(&leases).is_empty(), "{point}: leases left: {:?}", entries(&leases));
     assert!(entries(&e.root().join("tmp")).is_empty(), "{point}: staging left: {:?}", entries(&e.root().join("tmp")));
     assert!(entries(&e.root().join("containers")).is_empty(), "{point}: container folders left: {:?}", entries(&e.root().join("containers")));

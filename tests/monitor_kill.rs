@@ -26,11 +26,17 @@ fn links() -> String {
     text(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout)
 }
 
+/// The leases on this test's bridge (host-wide: /run/bocker/net), as
+/// (address, container id); only this test's state root uses the bridge.
 fn leases(e: &Env) -> Vec<(String, String)> {
-    let dir = e.root().join("net").join(e.bridge()).join("leases");
+    let dir = std::path::Path::new("/run/bocker/net").join(e.bridge()).join("leases");
     let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
     rd.flatten()
-        .map(|f| (f.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(f.path()).unwrap_or_default()))
+        .map(|f| {
+            let content = std::fs::read_to_string(f.path()).unwrap_or_default();
+            let id = content.split('\n').next().unwrap_or("").to_string();
+            (f.file_name().to_string_lossy().into_owned(), id)
+        })
         .collect()
 }
 

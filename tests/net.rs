@@ -78,7 +78,7 @@ impl Env {
 
     fn setup(&self, id: &str, pid: u32, mode: NetMode, p: &[&str]) -> net::Result<NetState> {
         let specs: Vec<_> = p.iter().map(|s| ports::parse(s).unwrap()).collect();
-        let st = net::setup_with(self.root(), &self.cfg, id, pid, mode, &specs, &|_: &str| true, &launcher())?;
+        let st = net::setup_with(self.root(), &self.cfg, id, pid, mode, &specs, &|_: &bocker::net::ipam::Holder| true, &launcher())?;
         self.states.lock().unwrap().push(st.clone());
         Ok(st)
     }
@@ -147,10 +147,10 @@ fn bridge_two_containers_ping_and_teardown() {
     net::teardown(env.root(), &env.cfg, &sa).unwrap();
     net::teardown(env.root(), &env.cfg, &sa).unwrap(); // idempotent
     assert!(!link_exists(&veth));
-    assert_eq!(ipam::owner(env.root(), &env.cfg, ipa).unwrap(), None);
+    assert_eq!(ipam::owner(ipam::host_base(), &env.cfg, ipa).unwrap(), None);
     assert!(!ping(b, ipa));
     net::teardown(env.root(), &env.cfg, &sb).unwrap();
-    assert!(ipam::leases(env.root(), &env.cfg).unwrap().is_empty());
+    assert!(ipam::leases(ipam::host_base(), &env.cfg).unwrap().is_empty());
     bridge::remove_bridge(&env.cfg).unwrap();
     assert!(!link_exists(&env.cfg.bridge));
     assert_eq!(tagged("filter", &bridge::bridge_tag(&env.cfg)) + tagged("nat", &bridge::bridge_tag(&env.cfg)), 0);
@@ -189,7 +189,7 @@ fn thirty_parallel_setups_get_unique_addresses() {
     let ips: std::collections::HashSet<_> = results.iter().map(|r| r.as_ref().unwrap().ip.unwrap()).collect();
     assert_eq!(ips.len(), 30);
     assert!(!ips.contains(&env.cfg.gateway));
-    assert_eq!(ipam::leases(env.root(), &env.cfg).unwrap().len(), 30);
+    assert_eq!(ipam::leases(ipam::host_base(), &env.cfg).unwrap().len(), 30);
     // exactly one copy of each bridge rule despite the race
     let n = bridge::bridge_rules(&env.cfg).len();
     let tag = bridge::bridge_tag(&env.cfg);
@@ -198,7 +198,7 @@ fn thirty_parallel_setups_get_unique_addresses() {
     for r in &results {
         net::teardown(env.root(), &env.cfg, r.as_ref().unwrap()).unwrap();
     }
-    assert!(ipam::leases(env.root(), &env.cfg).unwrap().is_empty());
+    assert!(ipam::leases(ipam::host_base(), &env.cfg).unwrap().is_empty());
 }
 
 fn http_get(addr: SocketAddr) -> Option<String> {
@@ -249,7 +249,7 @@ fn published_port_via_proxy_dnat_and_hairpin() {
     let busy = format!("{}:80", m.host_port);
     let e = env.setup(&id(6), other, NetMode::Bridge, &[&busy]).unwrap_err();
     assert!(e.to_string().contains("already in use"), "{e}");
-    assert_eq!(ipam::leases(env.root(), &env.cfg).unwrap().len(), 2);
+    assert_eq!(ipam::leases(ipam::host_base(), &env.cfg).unwrap().len(), 2);
     // teardown: rules, proxy, veth, lease gone; port free again
     let proxy = sw.proxy_pids[0];
     assert_eq!(tagged("nat", &ports::container_tag(&idw)), 2);
@@ -259,7 +259,7 @@ fn published_port_via_proxy_dnat_and_hairpin() {
     assert!(!link_exists(sw.host_veth.as_deref().unwrap()));
     std::net::TcpListener::bind(("0.0.0.0", m.host_port)).expect("host port free after teardown");
     net::teardown(env.root(), &env.cfg, &sc).unwrap();
-    assert!(ipam::leases(env.root(), &env.cfg).unwrap().is_empty());
+    assert!(ipam::leases(ipam::host_base(), &env.cfg).unwrap().is_empty());
 }
 
 #[test]

@@ -237,3 +237,34 @@ fn published_udp_port_reaches_the_container_from_loopback() {
     e.ok(&["rm", "-f", &id]);
     assert!(std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok(), "host UDP port still held");
 }
+
+/// Two state roots on one bridge share its leases: their containers get
+/// distinct addresses, and the bridge is not removed from one root while
+/// the other's container uses it.
+#[test]
+fn two_state_roots_on_one_bridge_get_distinct_addresses() {
+    let e = Env::new();
+    let other = Env::new();
+    let img = e.busybox();
+    let img2 = other.busybox();
+    let a = e.ok(&["run", "-d", &img, "sleep", "60"]).trim().to_string();
+    let out = other.cmd(&["run", "-d", &img2, "sleep", "60"]).env("BOCKER_BRIDGE", e.bridge()).env("BOCKER_SUBNET", e.subnet()).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let b = text(&out.stdout).trim().to_string();
+    let ip_a = ip_of(&e, &a);
+    let ip_b = {
+        let o = other.cmd(&["inspect", &b]).env("BOCKER_BRIDGE", e.bridge()).env("BOCKER_SUBNET", e.subnet()).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v[0]["state"]["net"]["ip"].as_str().unwrap_or_default().to_string()
+    };
+    assert!(!ip_a.is_empty() && !ip_b.is_empty(), "{ip_a:?} {ip_b:?}");
+    assert_ne!(ip_a, ip_b, "two roots handed out one address");
+    // the other root's container keeps the bridge
+    e.ok(&["rm", "-f", &a]);
+    let o = e.run(&["network", "rm", &e.bridge()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("other state roots"), "{}", text(&o.stderr));
+    let o = other.cmd(&["rm", "-f", &b]).env("BOCKER_BRIDGE", e.bridge()).env("BOCKER_SUBNET", e.subnet()).output().unwrap();
+    assert!(o.status.success());
+    e.ok(&["network", "rm", &e.bridge()]);
+}

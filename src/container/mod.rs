@@ -614,25 +614,26 @@ pub fn repair(store: &Store) -> Result<Vec<String>> {
     Ok(fixed)
 }
 
-/// Leases under `$ROOT/net/<bridge>/leases` whose container has no record
-/// (removed, or never created): released, with the DNAT rules tagged with
-/// that id and a host veth named after it.
+/// Leases of this store's containers (on any bridge of the host: leases
+/// are host-wide, `net::ipam`) whose container has no record (removed, or
+/// never created): released, with the DNAT rules tagged with that id and
+/// a host veth named after it. Other roots' leases are theirs to repair.
 fn release_orphan_leases(store: &Store) -> Result<Vec<String>> {
-    let net = store.root().join("net");
-    let Ok(rd) = std::fs::read_dir(&net) else { return Ok(Vec::new()) };
+    let base = crate::net::ipam::host_base();
+    let Ok(rd) = std::fs::read_dir(base) else { return Ok(Vec::new()) };
     let mut fixed = Vec::new();
     for e in rd.flatten() {
         let bridge = e.file_name().to_string_lossy().into_owned();
         let Ok(cfg) = crate::net::NetConfig::parse(Some(&bridge), None, Some("0")) else { continue };
-        let Ok(leases) = crate::net::ipam::leases(store.root(), &cfg) else { continue };
+        let Ok(leases) = crate::net::ipam::leases(base, &cfg) else { continue };
         for (ip, owner) in leases {
-            if owner.is_empty() || store.container_config_path(&owner).exists() {
+            if owner.root != store.root() || store.container_config_path(&owner.id).exists() {
                 continue;
             }
-            if let Err(e) = crate::net::reclaim(store.root(), &cfg, &owner, None, true) {
-                eprintln!("bocker: releasing {ip} of {owner}: {e}");
+            if let Err(e) = crate::net::reclaim(store.root(), &cfg, &owner.id, None, true) {
+                eprintln!("bocker: releasing {ip} of {}: {e}", owner.id);
             }
-            fixed.push(format!("lease {ip} of {owner}"));
+            fixed.push(format!("lease {ip} of {}", owner.id));
         }
     }
     Ok(fixed)

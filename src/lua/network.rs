@@ -65,6 +65,10 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 return result::<Value, _>(lua, Err(format!("network {} is in use by {}", cfg.bridge, ids.join(", "))));
             }
             let s = store(lua)?;
+            let others = crate::runtime::network::users_from_other_roots(&s, &cfg);
+            if !others.is_empty() {
+                return result::<Value, _>(lua, Err(format!("network {} is in use by containers of other state roots: {}", cfg.bridge, others.join(", "))));
+            }
             match crate::net::reset(s.root(), &cfg) {
                 Ok(()) => Ok(MultiValue::from_iter([to_lua(lua, &cfg.bridge)?])),
                 Err(e) => result::<Value, _>(lua, Err(e)),

@@ -234,6 +234,8 @@ fn ensure_rules(cfg: &NetConfig, index: u32) -> Result<()> {
 /// Removes the bridge and every rule tagged for it. Missing pieces are fine.
 pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
     Stamp::forget(cfg);
+    // leases of a bridge that is gone mean nothing
+    let _ = super::ipam::remove_all(super::ipam::host_base(), cfg);
     let name = cfg.bridge.clone();
     let mut errs = vec![];
     if let Err(e) = nl::run(|h| async move { nl::delete_link(&h, &name).await.map(|_| ()) }) {

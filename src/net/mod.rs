@@ -101,7 +101,7 @@ pub fn setup(
     pid: u32,
     mode: NetMode,
     ports: &[PortSpec],
-    is_alive: &dyn Fn(&str) -> bool,
+    is_alive: &dyn Fn(&ipam::Holder) -> bool,
 ) -> Result<NetState> {
     setup_with(root, cfg, container_id, pid, mode, ports, is_alive, &ProxyLauncher::default())
 }
@@ -116,7 +116,7 @@ pub fn setup_with(
     pid: u32,
     mode: NetMode,
     ports: &[PortSpec],
-    is_alive: &dyn Fn(&str) -> bool,
+    is_alive: &dyn Fn(&ipam::Holder) -> bool,
     launcher: &ProxyLauncher,
 ) -> Result<NetState> {
     let mut st = NetState::empty(container_id, mode);
@@ -151,10 +151,10 @@ fn bridge_rest(
     pid: u32,
     st: &mut NetState,
     reserved: Vec<(PortMapping, ports::Reserved)>,
-    is_alive: &dyn Fn(&str) -> bool,
+    is_alive: &dyn Fn(&ipam::Holder) -> bool,
     launcher: &ProxyLauncher,
 ) -> Result<()> {
-    let ip = ipam::allocate(root, cfg, &st.container_id, is_alive)?;
+    let ip = ipam::allocate(ipam::host_base(), cfg, &ipam::Holder::new(root, &st.container_id), is_alive)?;
     st.ip = Some(ip);
     st.prefix = Some(cfg.subnet.prefix);
     st.gateway = Some(cfg.gateway);
@@ -199,7 +199,7 @@ pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
         if let Some(b) = &st.bridge {
             c.bridge = b.clone();
         }
-        if let Err(e) = ipam::release(root, &c, ip, &st.container_id) {
+        if let Err(e) = ipam::release(ipam::host_base(), &c, ip, &ipam::Holder::new(root, &st.container_id)) {
             errs.push(e.to_string());
         }
     }
@@ -247,7 +247,7 @@ pub fn reclaim(root: &Path, cfg: &NetConfig, container_id: &str, st: Option<&Net
     if let Some(b) = st.and_then(|s| s.bridge.clone()) {
         c.bridge = b;
     }
-    if let Err(e) = ipam::release_all_of(root, &c, container_id) {
+    if let Err(e) = ipam::release_all_of(ipam::host_base(), &c, &ipam::Holder::new(root, container_id)) {
         errs.push(e.to_string());
     }
     if errs.is_empty() {
@@ -263,11 +263,13 @@ pub fn reclaim(root: &Path, cfg: &NetConfig, container_id: &str, st: Option<&Net
 /// every container first.
 pub fn reset(root: &Path, cfg: &NetConfig) -> Result<()> {
     bridge::remove_bridge(cfg)?;
-    let dir = root.join("net").join(&cfg.bridge);
-    match std::fs::remove_dir_all(&dir) {
+    ipam::remove_all(ipam::host_base(), cfg)?;
+    // where a bocker before host-wide leases kept them
+    let old = root.join("net").join(&cfg.bridge);
+    match std::fs::remove_dir_all(&old) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(NetError::io(format!("removing {}", dir.display()), e)),
+        Err(e) => Err(NetError::io(format!("removing {}", old.display()), e)),
     }
 }
 
@@ -288,7 +290,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let cfg = NetConfig::parse(Some("bt9"), None, Some("0")).unwrap();
         // host mode + ports is refused; teardown of non-bridge is a no-op
-        let e = setup(t.path(), &cfg, "x", 1, NetMode::Host, &[ports::parse("80").unwrap()], &|_: &str| true);
+        let e = setup(t.path(), &cfg, "x", 1, NetMode::Host, &[ports::parse("80").unwrap()], &|_: &ipam::Holder| true);
         assert!(e.is_err());
         teardown(t.path(), &cfg, &NetState::empty("x", NetMode::None)).unwrap();
     }

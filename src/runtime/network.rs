@@ -32,6 +32,39 @@ pub trait Peers {
     fn neighbours(&self, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)>;
 }
 
+/// Whether the holder of a lease runs: a container of this store as
+/// `peers` says, one of another state root as that root's records say (a
+/// root that is gone holds nothing).
+pub fn holder_alive(store: &Store, peers: &dyn Peers, h: &net::ipam::Holder) -> bool {
+    if h.root == store.root() {
+        return peers.is_alive(&h.id);
+    }
+    match Store::open_existing(&h.root) {
+        Some(other) => crate::container::live_state(&other, &h.id).is_ok_and(|s| s.status == crate::state::containers::Status::Running),
+        None => false,
+    }
+}
+
+/// Running containers of other state roots that hold an address on
+/// `cfg`'s bridge, as `ROOT:ID`: a bridge they use is not removed.
+pub fn users_from_other_roots(store: &Store, cfg: &NetConfig) -> Vec<String> {
+    let leases = net::ipam::leases(net::ipam::host_base(), cfg).unwrap_or_default();
+    struct NoPeers;
+    impl Peers for NoPeers {
+        fn is_alive(&self, _: &str) -> bool {
+            false
+        }
+        fn neighbours(&self, _: &str) -> Vec<(std::net::Ipv4Addr, String)> {
+            Vec::new()
+        }
+    }
+    leases
+        .into_iter()
+        .filter(|(_, h)| h.root != store.root() && holder_alive(store, &NoPeers, h))
+        .map(|(_, h)| format!("{}:{}", h.root.display(), h.id))
+        .collect()
+}
+
 /// Sets up the container's network; for `bridge`: a veth, an address,
 /// published ports, and /etc/hosts with the address and its neighbours.
 pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) -> Result<Option<NetState>, RuntimeError> {
@@ -43,7 +76,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     for p in &c.ports {
         specs.push(net::ports::parse(p).map_err(|e| RuntimeError::Setup(e.to_string()))?);
     }
-    let is_alive = |id: &str| peers.is_alive(id);
+    let is_alive = |h: &net::ipam::Holder| holder_alive(store, peers, h);
     // a container started again soon after it exited: the kernel may not
     // have removed the old host veth with the old namespace yet
     let stale = net::veth::host_veth_name(&c.id);
@@ -81,7 +114,7 @@ fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
         if let Some(b) = &st.bridge {
             cfg.bridge = b.clone();
         }
-        let _ = net::ipam::release(store.root(), &cfg, ip, &st.container_id);
+        let _ = net::ipam::release(net::ipam::host_base(), &cfg, ip, &net::ipam::Holder::new(store.root(), &st.container_id));
     }
 }
 

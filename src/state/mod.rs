@@ -54,6 +54,12 @@ impl Store {
         Store::open(root)
     }
 
+    /// The store at `root` if one is there (its containers folder), never
+    /// creating anything: for reading another root's records.
+    pub fn open_existing(root: &std::path::Path) -> Option<Store> {
+        (root.is_absolute() && root.join("containers").is_dir()).then(|| Store { root: root.to_path_buf() })
+    }
+
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
         let root: PathBuf = root.into();
         let root = if root.is_absolute() {
