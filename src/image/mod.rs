@@ -5,7 +5,9 @@
 pub mod archive;
 pub mod auth;
 pub mod config;
+pub mod export;
 pub mod extract;
+pub mod history;
 pub mod layer_tar;
 pub mod login;
 pub mod manifest;
