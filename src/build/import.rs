@@ -50,6 +50,8 @@ pub fn import(store: &Store, input: Input<'_>, spec: &ImportSpec) -> Result<Imag
         let id = x.diff_id.hex().to_string();
         let rec = LayerRecord { diff_id: Some(x.diff_id.to_string()), digest: Some(x.diff_id.to_string()), size: x.tar_size, media_type: None };
         atomic::write_json(&stage.join("layer.json"), &rec)?;
+        // the layer is complete on disk before its name says so
+        crate::fsutil::syncfs(&stage).map_err(io_err(&stage))?;
         let target = store.layer_dir(&id);
         // false: the same layer is there already (its content is the same)
         let new = crate::fsutil::rename_noreplace(&stage, &target).map_err(io_err(&target))?;

@@ -1,5 +1,5 @@
 //! `bocker load`: an OCI archive or a Docker archive (detected by content:
-//! `oci-layout` + `index.json`, else `manifest.json`), plain or
+//! `manifest.json`, else `oci-layout` + `index.json`), plain or
 //! compressed, from a file or stdin, into the store.
 //!
 //! The archive is hostile input. Its members are copied into a staging
@@ -12,14 +12,14 @@
 //! new layer extracted before the first one enters the store: a bad
 //! archive leaves nothing behind.
 use super::docker::ManifestItem;
-use super::{io_err, json_err, manifest_limit, parse_rfc3339, ArchiveError, Result, Staging, IMAGE_ID, REF_NAME};
+use super::{io_err, json_err, manifest_limit, ArchiveError, Result, Staging, IMAGE_ID, REF_NAME};
 use crate::fsutil;
 use crate::image::config;
 use crate::image::digest::{Digest, HashingReader};
 use crate::image::manifest::{self, ImageIndex, Manifest};
 use crate::image::platform;
 use crate::image::Reference;
-use crate::state::images::{normalize_tag, HistoryEntry, ImageRecord, LayerRecord};
+use crate::state::images::{normalize_tag, ImageRecord, LayerRecord};
 use crate::state::Store;
 use oci_spec::image::ImageConfiguration;
 use std::collections::{HashMap, HashSet};
@@ -50,6 +50,8 @@ pub struct Loaded {
     pub names: Vec<String>,
 }
 
+/// The annotation containerd and Docker give an index entry for its full name.
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// Symlinks followed when resolving one member path.
 const MAX_LINKS: usize = 16;
 /// The media type Docker archives' plain layers have.
@@ -216,7 +218,8 @@ fn plan_oci(m: &Members) -> Result<Vec<Planned>> {
     let mut plans = Vec::new();
     for desc in index.manifests() {
         let ann = desc.annotations().as_ref();
-        let name = ann.and_then(|a| a.get(REF_NAME)).and_then(|n| store_name(n));
+        // containerd's (and Docker's) full name first, else the ref name
+        let name = ann.and_then(|a| a.get(CONTAINERD_NAME).or_else(|| a.get(REF_NAME))).and_then(|n| store_name(n));
         let id_hint = ann.and_then(|a| a.get(IMAGE_ID)).cloned();
         let read = |d: &oci_spec::image::Descriptor| -> Result<Vec<u8>> {
             let (file, _) = m.blob(d)?;
@@ -289,19 +292,8 @@ fn is_image_id(s: &str) -> bool {
 fn new_record(store: &Store, p: &Planned, source: &str) -> ImageRecord {
     let free = |id: &str| !store.images_dir().join(format!("{id}.json")).exists();
     let id = p.id_hint.clone().filter(|h| is_image_id(h) && free(h)).unwrap_or_else(|| store.new_image_id());
-    let created = p.config.created().as_deref().and_then(parse_rfc3339).unwrap_or_else(crate::state::now);
-    let history = p
-        .config
-        .history()
-        .iter()
-        .flatten()
-        .map(|h| HistoryEntry {
-            created: h.created().as_deref().and_then(parse_rfc3339).unwrap_or(created),
-            created_by: h.created_by().clone().unwrap_or_default(),
-            comment: h.comment().clone().filter(|c| !c.is_empty()),
-            empty_layer: h.empty_layer().unwrap_or(false),
-        })
-        .collect();
+    let created = config::created_of(&p.config).unwrap_or_else(crate::state::now);
+    let history = config::history_of(&p.config, created);
     ImageRecord {
         id,
         source: p.names.first().cloned().unwrap_or_else(|| source.to_string()),
@@ -328,10 +320,12 @@ pub fn load(store: &Store, input: Input<'_>) -> Result<Vec<Loaded>> {
         Input::File(p) => Members::read(BufReader::with_capacity(256 << 10, File::open(p).map_err(io_err(p))?), &members, &label)?,
         Input::Stdin => Members::read(BufReader::with_capacity(256 << 10, io::stdin().lock()), &members, &label)?,
     };
-    let plans = if m.has("oci-layout") && m.has("index.json") {
-        plan_oci(&m)?
-    } else if m.has("manifest.json") {
+    // Docker 25 writes both: its manifest.json has the full names (its
+    // index.json's ref names are bare tags)
+    let plans = if m.has("manifest.json") {
         plan_docker(&m)?
+    } else if m.has("oci-layout") && m.has("index.json") {
+        plan_oci(&m)?
     } else {
         return Err(ArchiveError::Invalid(format!("{label}: not an image archive (no index.json or manifest.json)")));
     };
