@@ -99,6 +99,11 @@ fn docker_archive_runs_under_podman_and_podmans_runs_here() {
     let e2 = Env::new();
     assert_eq!(e2.ok(&["load", "-i", path(&theirs)]), "Loaded image: localhost/fmt:1\n");
     assert_eq!(e2.ok(&["run", "--rm", "localhost/fmt:1"]), "formats\n");
+    // the history came through podman: the commit on top of the init
+    let hist = e2.ok(&["history", "--no-trunc", "localhost/fmt:1"]);
+    let rows: Vec<&str> = hist.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{hist}");
+    assert!(rows[0].contains("bocker commit") && rows[1].contains("bocker init"), "{hist}");
     let e3 = Env::new();
     let o = with_stdin(&e3, &["load"], &theirs);
     assert!(o.status.success(), "load from stdin: {}", text(&o.stderr));
