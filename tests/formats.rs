@@ -219,8 +219,8 @@ fn corrupt_archives_fail_with_one_line_and_change_nothing() {
         ("a layer's diff_id", &bad_layer, "diff_id mismatch"),
         ("an OCI blob's digest", &bad_blob, "digest mismatch"),
         ("a path out of the archive", &escape, "outside the archive"),
-        ("a truncated archive", &truncated, "load"),
-        ("not a tar", &not_tar, "not"),
+        ("a truncated archive", &truncated, "not a readable archive"),
+        ("not a tar", &not_tar, "not a readable archive"),
     ] {
         let o = e2.run(&["load", "-i", path(tar)]);
         let err = text(&o.stderr);
