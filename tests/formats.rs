@@ -119,6 +119,14 @@ fn oci_round_trip_keeps_id_and_digest_and_gzip_loads() {
     let first = e.dir.path().join("first.tar");
     e.ok(&["save", "--format", "oci", "-o", path(&first), "fmt:1"]);
     assert!(members(&first).iter().any(|n| n == "oci-layout"));
+    // back into the same store: the image is found, not copied
+    let before = e.ok(&["images", "-a", "-q"]);
+    let docker = e.dir.path().join("same-store.tar");
+    e.ok(&["save", "-o", path(&docker), "fmt:1"]);
+    for tar in [&first, &docker] {
+        assert_eq!(e.ok(&["load", "-i", path(tar)]), "Loaded image: fmt:1\n");
+        assert_eq!(e.ok(&["images", "-a", "-q"]), before, "a second copy of the image");
+    }
     let e2 = Env::new();
     assert_eq!(e2.ok(&["load", "-i", path(&first)]), "Loaded image: fmt:1\n");
     assert_eq!(e2.ok(&["images", "-q"]).trim(), id, "the image id travels with the archive");

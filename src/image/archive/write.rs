@@ -102,6 +102,7 @@ pub fn save(store: &Store, references: &[String], format: Format, out: Output<'_
         Format::Docker => LayerForm::Plain,
     };
     let exports = chosen.iter().map(|c| export(store, &c.img, form)).collect::<Result<Vec<_>>>()?;
+    remember_config_digests(store, &chosen, &exports)?;
     match format {
         Format::Oci => {
             let index = oci_index(&chosen, &exports)?;
@@ -110,6 +111,29 @@ pub fn save(store: &Store, references: &[String], format: Format, out: Output<'_
         Format::Docker => write_output(out, |w| write_docker(w, &chosen, &exports))?,
     }
     Ok(chosen.into_iter().map(|c| c.img).collect())
+}
+
+/// Records the config digest of images made here (init, commit, build:
+/// they have none until they leave the store), as pulled and loaded images
+/// have theirs: loading the archive back into this store then finds the
+/// image instead of making a copy. An image's content never changes under
+/// its id (commit's replace form writes a record without a digest).
+fn remember_config_digests(store: &Store, chosen: &[Chosen], exports: &[Exported]) -> Result<()> {
+    if chosen.iter().all(|c| c.img.manifest_digest.is_some()) {
+        return Ok(());
+    }
+    let _lock = store.images_lock()?;
+    for (c, ex) in chosen.iter().zip(exports) {
+        if c.img.manifest_digest.is_some() {
+            continue;
+        }
+        let mut img = store.resolve_image(&c.img.id)?;
+        if img.id == c.img.id && img.manifest_digest.is_none() && img.layers == c.img.layers {
+            img.manifest_digest = Some(ex.config_desc.digest().to_string());
+            store.save_image(&img)?;
+        }
+    }
+    Ok(())
 }
 
 /// `index.json`: one manifest descriptor per name (the image id when it
