@@ -30,7 +30,46 @@ fn static_summary(path: &str) -> Option<String> {
     })
 }
 
+/// Every file under `dir` (sorted), for the build id.
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// A hash of the sources (src, lua, Cargo.toml, Cargo.lock): bocker and
+/// bocker-monitor built from the same sources carry the same id, and the
+/// monitor refuses to run for a bocker of another build (a stale binary
+/// left beside a new one).
+fn build_id(manifest: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut files = Vec::new();
+    for d in ["src", "lua"] {
+        files_under(&manifest.join(d), &mut files);
+    }
+    files.push(manifest.join("Cargo.toml"));
+    files.push(manifest.join("Cargo.lock"));
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        f.strip_prefix(manifest).unwrap_or(&f).hash(&mut h);
+        fs::read(&f).unwrap_or_default().hash(&mut h);
+    }
+    format!("{}-{:016x}", env::var("CARGO_PKG_VERSION").unwrap_or_default(), h.finish())
+}
+
 fn main() {
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").unwrap();
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rustc-env=BOCKER_BUILD_ID={}", build_id(Path::new(&manifest_dir)));
     // read at run time: env!() would bake in the checkout the build script
     // was first compiled in, and a shared target dir would embed its Lua
     let manifest = env::var("CARGO_MANIFEST_DIR").unwrap();

@@ -3,6 +3,10 @@
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
 pub mod build;
+
+/// This build's id (a hash of the sources, made by build.rs): bocker and
+/// the bocker-monitor beside it must carry the same.
+pub const BUILD_ID: &str = env!("BOCKER_BUILD_ID");
 pub mod cgroup;
 pub mod container;
 pub mod crashpoint;

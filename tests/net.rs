@@ -312,3 +312,32 @@ fn existing_non_bridge_interface_is_refused() {
     assert!(!link_exists(&env.cfg.bridge));
 }
 
+
+/// The bridge's stamp lets a start skip the rules check, but never past a
+/// change of the host's ruleset: a bridge rule deleted by hand is back at
+/// the next setup. The stamp goes with the bridge.
+#[test]
+fn a_deleted_bridge_rule_comes_back_despite_the_stamp() {
+    let env = Env::new();
+    let tag = bridge::bridge_tag(&env.cfg);
+    let want = bridge::bridge_rules(&env.cfg).iter().filter(|r| r.table == "filter").count();
+    let a = env.fake_container();
+    env.setup(&id(1), a, NetMode::Bridge, &[]).unwrap();
+    let b = env.fake_container();
+    env.setup(&id(2), b, NetMode::Bridge, &[]).unwrap();
+    let stamp = Path::new("/run/bocker/bridges").join(&env.cfg.bridge);
+    assert!(stamp.is_file(), "no stamp after two setups on one bridge");
+    assert_eq!(tagged("filter", &tag), want);
+    // delete one rule of the bridge, as an admin's flush would
+    let first = bocker::net::iptables::tagged_rules("filter", &tag).unwrap().remove(0);
+    let mut del = vec!["-t".to_string(), "filter".to_string(), "-D".to_string()];
+    del.extend(first.iter().skip(1).cloned());
+    let st = Command::new("iptables").args(&del).status().unwrap();
+    assert!(st.success(), "iptables {del:?}");
+    assert_eq!(tagged("filter", &tag), want - 1);
+    let c = env.fake_container();
+    env.setup(&id(3), c, NetMode::Bridge, &[]).unwrap();
+    assert_eq!(tagged("filter", &tag), want, "the deleted rule was not restored");
+    bridge::remove_bridge(&env.cfg).unwrap();
+    assert!(!stamp.exists(), "the stamp outlived its bridge");
+}

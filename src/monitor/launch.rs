@@ -38,7 +38,7 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
     crate::trace::mark("cli: record checked, start monitor");
-    let (mut cmd, _sealed) = crate::runtime::sealed_exe::command();
+    let (mut cmd, _sealed) = crate::runtime::sealed_exe::monitor_command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });
     if detach {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());

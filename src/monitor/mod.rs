@@ -21,6 +21,34 @@ pub fn hidden_entry(args: &[String]) -> Option<u8> {
     }
 }
 
+/// The entry of `bocker-monitor`: the hidden entry points, once the
+/// caller is known to be bocker of the same build (its id in the
+/// environment); a stale monitor beside a newer bocker refuses.
+pub fn monitor_binary_entry(args: &[String]) -> u8 {
+    // started as /proc/self/fd/N: its name in ps would be "N"
+    let _ = nix::sys::prctl::set_name(c"bocker-monitor");
+    let caller = std::env::var(crate::runtime::sealed_exe::BUILD_ID_ENV).unwrap_or_default();
+    if caller != crate::BUILD_ID {
+        let msg = format!(
+            "bocker-monitor (build {}) was started by bocker of build {:?}: install both from one build",
+            crate::BUILD_ID,
+            caller
+        );
+        let detached = args.get(1).map(String::as_str) == Some("__shim") && args.get(4).map(String::as_str) == Some("detach");
+        return shim::report_failure(detached, 125, &msg);
+    }
+    // kept in the environment: the helpers the monitor starts from its
+    // own binary (the port proxies) pass the same check; the container's
+    // process gets the environment of its spec, not this one
+    match hidden_entry(args) {
+        Some(code) => code,
+        None => {
+            eprintln!("bocker-monitor: not a monitor entry point (bocker starts this binary)");
+            125
+        }
+    }
+}
+
 /// The other containers of the store, as networking sees them.
 struct StorePeers<'a> {
     store: &'a Store,

@@ -57,7 +57,7 @@ pub fn main(args: &[String]) -> u8 {
     }
 }
 
-fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
+pub(super) fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
     if detach {
         let _ = Message::failed(code, msg).send(std::io::stdout());
     } else {

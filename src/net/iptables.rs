@@ -13,6 +13,17 @@ const IPTABLES: &str = "iptables";
 const LOCK_DIR: &str = "/run/bocker";
 const LOCK_FILE: &str = "/run/bocker/iptables.lock";
 
+/// Whether `iptables` on PATH is the nf_tables variant (whose rules the
+/// ruleset generation of `ruleset_gen` covers); the legacy one is not.
+pub fn is_nft_backend() -> bool {
+    let Some(path) = std::env::var_os("PATH") else { return false };
+    std::env::split_paths(&path)
+        .map(|d| d.join(IPTABLES))
+        .find(|p| p.exists())
+        .and_then(|p| fs::canonicalize(p).ok())
+        .is_some_and(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("nft")))
+}
+
 /// Runs `iptables -w ARGS`; Ok(stdout) on exit 0.
 pub fn run(args: &[&str]) -> Result<String> {
     let out = Command::new(IPTABLES)

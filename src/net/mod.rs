@@ -16,6 +16,7 @@ pub mod ipam;
 pub mod iptables;
 pub mod nl;
 pub mod ports;
+pub mod ruleset_gen;
 pub mod veth;
 
 pub use config::{Ipv4Net, NetConfig};

@@ -27,7 +27,7 @@ pub struct ExecSpec {
 /// CLI side: runs the exec helper and returns its exit status.
 pub fn run(store: &Store, id: &str, spec: &ExecSpec) -> Result<i32, RuntimeError> {
     let json = serde_json::to_string(spec).map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    let (mut cmd, _sealed) = super::sealed_exe::command();
+    let (mut cmd, _sealed) = super::sealed_exe::monitor_command();
     cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
     if !spec.interactive {
         cmd.stdin(std::process::Stdio::null());

@@ -47,6 +47,32 @@ pub fn command() -> (std::process::Command, Option<OwnedFd>) {
     }
 }
 
+/// The name of the small binary beside bocker that runs the monitor and
+/// the other hidden entry points (`src/bin/bocker-monitor.rs`).
+pub const MONITOR_BINARY: &str = "bocker-monitor";
+
+/// The environment variable that carries bocker's build id to the monitor.
+pub const BUILD_ID_ENV: &str = "BOCKER_BUILD_ID";
+
+/// `bocker-monitor` beside the running binary, sealed as [`command`]
+/// seals bocker, with this build's id in its environment; bocker itself
+/// when there is none (a binary copied alone).
+pub fn monitor_command() -> (std::process::Command, Option<OwnedFd>) {
+    let beside = std::fs::read_link("/proc/self/exe").ok().and_then(|exe| Some(exe.parent()?.join(MONITOR_BINARY)));
+    let sealed = beside
+        .filter(|p| p.is_file())
+        .and_then(|p| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).ok())
+        .and_then(|c| readonly_mount_of(&c).ok());
+    match sealed {
+        Some(fd) => {
+            let mut cmd = std::process::Command::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            cmd.arg0(MONITOR_BINARY).env(BUILD_ID_ENV, crate::BUILD_ID);
+            (cmd, Some(fd))
+        }
+        None => command(),
+    }
+}
+
 use std::os::unix::process::CommandExt;
 
 #[cfg(test)]
