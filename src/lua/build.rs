@@ -1,6 +1,7 @@
 //! The primitives image builds are made of: `bocker.container.commit`,
-//! `bocker.image.add_layer`, `.derive`, `.scratch`, `.push`, `bocker.build.hash_sources`, `bocker.sha256`. Registered into
-//! the tables `image` and `container` made before.
+//! `bocker.image.add_layer`, `.derive`, `.scratch`, `.push`,
+//! `bocker.build.hash_sources`, `bocker.sha256`. Registered into the tables
+//! `image` and `container` made before (save and load: `archive.rs`).
 use super::convert::{result, spec, store, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
