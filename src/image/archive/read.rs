@@ -361,6 +361,7 @@ pub fn load(store: &Store, input: Input<'_>) -> Result<Vec<Loaded>> {
         // the layers are complete on disk before their names say so
         fsutil::syncfs(stage.path()).map_err(io_err(stage.path()))?;
     }
+    crate::crashpoint::hit("load.staged");
     let _lock = store.images_lock()?;
     let mut placed = Vec::new();
     let r = (|| -> Result<Vec<Loaded>> {
@@ -371,6 +372,7 @@ pub fn load(store: &Store, input: Input<'_>) -> Result<Vec<Loaded>> {
                 placed.push(hex.clone());
             }
         }
+        crate::crashpoint::hit("load.layer");
         let mut out = Vec::new();
         let images = store.list_images()?;
         for p in &plans {
@@ -386,6 +388,7 @@ pub fn load(store: &Store, input: Input<'_>) -> Result<Vec<Loaded>> {
                 }
             }
             store.save_image(&img)?;
+            crate::crashpoint::hit("load.recorded");
             out.push(Loaded { image: img, names: p.names.clone() });
         }
         Ok(out)
