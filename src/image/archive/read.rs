@@ -381,6 +381,11 @@ pub fn load(store: &Store, input: Input<'_>) -> Result<Vec<Loaded>> {
                 Some(i) => i.clone(),
                 None => new_record(store, p, &label),
             };
+            // a layer found in the store before the images lock was taken
+            // may have gone with an image removed meanwhile
+            if let Some(l) = img.layers.iter().find(|l| !store.layer_dir(l).join("layer.json").is_file()) {
+                return Err(ArchiveError::Invalid(format!("layer {l} was removed while loading: load again")));
+            }
             img.size = img.layers.iter().map(|l| store.read_layer(l).map(|r| r.size).unwrap_or(0)).sum();
             for n in &p.names {
                 if !img.tags.contains(n) {
@@ -412,6 +417,42 @@ mod tests {
         assert_eq!(clean("/abs/x").as_deref(), Some("abs/x"));
         assert_eq!(clean("../x"), None);
         assert_eq!(clean("a/../../x"), None);
+    }
+
+    fn link(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, path: &str, target: &str) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(0);
+        b.append_link(&mut h, path, target).unwrap();
+    }
+
+    #[test]
+    fn members_resolve_inside_the_archive_only() {
+        let t = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        b.append_data(&mut h, "a/real", &b"x"[..]).unwrap();
+        link(&mut b, tar::EntryType::Symlink, "b/in", "../a/real");
+        link(&mut b, tar::EntryType::Symlink, "b/abs", "/a/real");
+        link(&mut b, tar::EntryType::Link, "hard", "a/real");
+        link(&mut b, tar::EntryType::Symlink, "b/out", "../../etc/passwd");
+        link(&mut b, tar::EntryType::Symlink, "loop", "loop");
+        let data = b.into_inner().unwrap();
+        let m = Members::read(&data[..], t.path(), "t").unwrap();
+        let x = Digest::of_bytes(b"x");
+        for p in ["a/real", "./a/real", "b/in", "b/abs", "hard", "b/../a/real"] {
+            let (file, d, size) = m.resolve(p).unwrap();
+            assert_eq!((d, size), (&x, 1), "{p}");
+            assert!(file.starts_with(t.path()), "{p}: staged under its own name");
+        }
+        let err = |p: &str| m.resolve(p).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("b/out").contains("outside the archive"), "{}", err("b/out"));
+        assert!(err("../a/real").contains("outside the archive"));
+        assert!(err("loop").contains("too many links"));
+        assert!(err("nothing").contains("missing"));
+        // nothing was written anywhere but the staging dir
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
     }
 
     #[test]
