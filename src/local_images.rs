@@ -161,6 +161,7 @@ fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRe
         .into_iter()
         .find(|i| i.manifest_digest.as_deref() == Some(p.config_digest.as_str()));
     let size = p.layers.iter().map(|l| store.read_layer(l).map(|r| r.size).unwrap_or(0)).sum();
+    let is_new = existing.is_none();
     let mut img = match existing {
         Some(i) => i,
         None => ImageRecord {
@@ -182,6 +183,16 @@ fn record_pulled(store: &Store, p: &crate::image::PulledImage) -> Result<ImageRe
             platform: None,
         },
     };
+    if is_new {
+        // the config's own history and time, as `bocker history` shows them
+        if let Ok(cfg) = crate::image::config::parse(p.config_json.as_bytes()) {
+            img.created = crate::image::config::created_of(&cfg).unwrap_or(img.created);
+            let history = crate::image::config::history_of(&cfg, img.created);
+            if !history.is_empty() {
+                img.history = history;
+            }
+        }
+    }
     img.layers = p.layers.clone();
     img.config = p.config.clone();
     img.size = size;

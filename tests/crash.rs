@@ -317,3 +317,28 @@ fn pull_killed_at_each_step() {
         recover_and_check(&e, point, &img, &BTreeSet::new());
     }
 }
+
+#[test]
+fn load_killed_at_each_step() {
+    let e = Env::new();
+    let img = image(&e);
+    // an archive of a two-layer image from another store
+    let src = Env::new();
+    let bb = src.busybox();
+    src.ok(&["run", "--name", "c", &bb, "sh", "-c", "echo loaded > /loaded"]);
+    src.ok(&["commit", "c", "loaded:1"]);
+    let tar = src.dir.path().join("loaded.tar");
+    src.ok(&["save", "-o", tar.to_str().unwrap(), "loaded:1"]);
+    for point in ["load.staged", "load.layer", "load.recorded"] {
+        crash(&e, point, &["load", "-i", tar.to_str().unwrap()]);
+        // a complete record (load.recorded) is an image like any other
+        if point == "load.recorded" {
+            assert_eq!(e.ok(&["run", "--rm", "loaded:1", "cat", "/loaded"]), "loaded\n", "{point}");
+            e.ok(&["rmi", "loaded:1"]);
+        }
+        recover_and_check(&e, point, &img, &BTreeSet::new());
+    }
+    // and a load after all that works
+    assert_eq!(e.ok(&["load", "-i", tar.to_str().unwrap()]), "Loaded image: loaded:1\n");
+    assert_eq!(e.ok(&["run", "--rm", "loaded:1", "cat", "/loaded"]), "loaded\n");
+}

@@ -311,18 +311,64 @@ function bocker.image.add_layer(ref, spec) end
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.scratch() end
 
----Writes the image as a tar of an OCI image layout (`oci-archive:`),
----its first tag (or the NAME:TAG given) as the ref name.
----@param ref string
----@param opts { output: string }
----@return bocker.Image|nil, string|nil err
-function bocker.image.save(ref, opts) end
-
----Loads every image of an OCI archive (blobs and diff_ids checked, layers
----extracted safely); tags them with their ref names.
----@param file string
+---Writes images into one archive: `format = "docker"` (the default; what
+---`docker save` and `podman save` write and `docker load`/`podman load`
+---read: `manifest.json`, `repositories`, plain layer tars) or `"oci"` (a
+---tar of an OCI image layout, skopeo's `oci-archive:`, gzip layers; the
+---image id rides along as the annotation `org.bocker.image.id`). A
+---NAME:TAG in `refs` names the image in the archive (several tags of one
+---image make one image with several names); an id saves it unnamed.
+---`output` is replaced only once the archive is complete (a temp file
+---beside it, renamed); without it the archive goes to stdout.
+---@param refs string|string[]
+---@param opts? { output?: string, format?: "docker"|"oci" }
 ---@return bocker.Image[]|nil, string|nil err
+function bocker.image.save(refs, opts) end
+
+---@class bocker.Loaded
+---@field image bocker.Image the image record (new, or the one the store had with the same config digest)
+---@field names string[] the names the archive gives it (`Loaded image: NAME`); none: `Loaded image ID`
+
+---Loads every image of a Docker or OCI archive (told apart by content),
+---plain or gzip/zstd-compressed, from `file` or stdin (nil or `-`). The
+---archive is hostile input: paths must stay inside it, OCI blobs must
+---match their digests, layers their config's diff_ids; every new layer is
+---extracted (safely) and checked before the first one enters the store,
+---so a bad archive leaves nothing behind. An image the store already has
+---(same config digest) only gets the archive's names.
+---@param file? string
+---@return bocker.Loaded[]|nil, string|nil err
 function bocker.image.load(file) end
+
+---A filesystem tar (plain or compressed; `-` is stdin) as a one-layer
+---image, extracted safely; its config is a default PATH plus `changes`,
+---its history entry `bocker import FILE` with `message` as the comment.
+---@param file string
+---@param opts? { changes?: bocker.ConfigChanges, message?: string, tag?: string }
+---@return bocker.Image|nil, string|nil err
+function bocker.image.import(file, opts) end
+
+---@class bocker.HistoryRow
+---@field id? string the local image this entry is the top of (the image itself, a build step's intermediate image)
+---@field created number seconds since the epoch
+---@field created_by string
+---@field size integer bytes of the layer the entry made (0 for a config step)
+---@field comment? string
+---@field empty_layer boolean
+
+---An image's history entries (those its exported config carries), newest
+---first.
+---@param ref string
+---@return bocker.HistoryRow[]|nil, string|nil err
+function bocker.image.history(ref) end
+
+---Writes a container's filesystem (its image's layers and its changes,
+---flattened: whiteouts applied) as one tar to `output` (replaced once
+---complete) or stdout. Returns the container id.
+---@param ref string container id, name or prefix
+---@param opts? { output?: string }
+---@return string|nil id, string|nil err
+function bocker.container.export(ref, opts) end
 
 ---Pushes an image (layers as gzip, OCI manifest) to `dest` or, by default,
 ---to the registry its NAME:TAG names. Credentials as for pull.

@@ -1,6 +1,7 @@
 //! The build engine: images made from images. `commit` (a container's
 //! upper dir becomes a layer), `copy` (`add_layer`: host files from a build
-//! context become a layer), `changes` (`derive`: a config change, no new
+//! context become a layer), `import` (a filesystem tar becomes a
+//! one-layer image), `changes` (`derive`: a config change, no new
 //! layer; `scratch`), `context_hash` (the build cache's content hash of
 //! COPY sources). `layer` holds what they share: staging a new layer and
 //! recording the child image. The build steps in `lua/lib/build.lua`
@@ -15,12 +16,14 @@ mod changes;
 mod commit;
 mod context_hash;
 mod copy;
+mod import;
 mod layer;
 
 pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
 pub use commit::{commit, CommitSpec};
 pub use context_hash::hash_sources;
 pub use copy::{add_layer, AddLayerSpec, CopySpec};
+pub use import::{import, ImportSpec};
 pub use layer::Committed;
 
 use crate::state::StateError;

@@ -4,7 +4,7 @@
 
 use crate::image::manifest::{from_json, ManifestError};
 use crate::image::platform::{self, Platform};
-use crate::state::images::ImageConfig;
+use crate::state::images::{HistoryEntry, ImageConfig};
 use oci_spec::image::{Config, ImageConfiguration};
 use serde::Serialize;
 
@@ -54,6 +54,26 @@ pub fn from_record(c: &ImageConfig) -> Config {
     out.set_volumes((!c.volumes.is_empty()).then(|| c.volumes.clone()));
     out.set_labels((!c.labels.is_empty()).then(|| c.labels.clone().into_iter().collect()));
     out
+}
+
+/// A config's `created` time (seconds since the epoch), if it has a valid one.
+pub fn created_of(cfg: &ImageConfiguration) -> Option<f64> {
+    cfg.created().as_deref().and_then(crate::image::rfc3339::parse)
+}
+
+/// A config's history as the store records it (an entry without a time
+/// gets `fallback`), so `bocker history` shows it and a save gives it back.
+pub fn history_of(cfg: &ImageConfiguration, fallback: f64) -> Vec<HistoryEntry> {
+    cfg.history()
+        .iter()
+        .flatten()
+        .map(|h| HistoryEntry {
+            created: h.created().as_deref().and_then(crate::image::rfc3339::parse).unwrap_or(fallback),
+            created_by: h.created_by().clone().unwrap_or_default(),
+            comment: h.comment().clone().filter(|c| !c.is_empty()),
+            empty_layer: h.empty_layer().unwrap_or(false),
+        })
+        .collect()
 }
 
 /// JSON with every object's keys sorted. oci-spec keeps maps (labels,

@@ -199,6 +199,10 @@ fn walk<W: Write>(
                 wh.extend_from_slice(name.as_bytes());
                 let mut h = base_header(EntryType::Regular, &m);
                 h.set_mode(0o644);
+                // the device node's own time is when it was extracted or
+                // made: left out, so a layer loaded elsewhere and saved
+                // again keeps its diff_id
+                h.set_mtime(0);
                 return b.append_data(
                     &mut h,
                     Path::new(std::ffi::OsStr::from_bytes(&rel(&wh))),

@@ -5,7 +5,9 @@
 pub mod archive;
 pub mod auth;
 pub mod config;
+pub mod export;
 pub mod extract;
+pub mod history;
 pub mod layer_tar;
 pub mod login;
 pub mod manifest;
@@ -14,6 +16,7 @@ pub mod platform;
 pub mod pull;
 pub mod push;
 pub mod registry;
+pub mod rfc3339;
 
 /// References and digests live below the store (`crate::reference`);
 /// they keep their paths here.

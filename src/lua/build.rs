@@ -1,7 +1,7 @@
 //! The primitives image builds are made of: `bocker.container.commit`,
-//! `bocker.image.add_layer`, `.derive`, `.scratch`, `.save`, `.load`,
-//! `.push`, `bocker.build.hash_sources`, `bocker.sha256`. Registered into
-//! the tables `image` and `container` made before.
+//! `bocker.image.add_layer`, `.derive`, `.scratch`, `.push`,
+//! `bocker.build.hash_sources`, `bocker.sha256`. Registered into the tables
+//! `image` and `container` made before (save and load: `archive.rs`).
 use super::convert::{result, spec, store, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
@@ -20,12 +20,6 @@ fn image_or_err<E: std::fmt::Display>(
         Ok(img) => Ok(MultiValue::from_iter([to_lua(lua, &img)?])),
         Err(e) => result::<Value, _>(lua, Err(e)),
     }
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SaveOpts {
-    output: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -76,24 +70,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, ()| {
             let s = store(lua)?;
             image_or_err(lua, crate::build::scratch(&s))
-        })?,
-    )?;
-    image.set(
-        "save",
-        lua.create_function(|lua, (reference, v): (String, Value)| {
-            let o: SaveOpts = spec(lua, "bocker.image.save options", v)?;
-            let s = store(lua)?;
-            image_or_err(lua, crate::image::archive::save(&s, &reference, std::path::Path::new(&o.output)))
-        })?,
-    )?;
-    image.set(
-        "load",
-        lua.create_function(|lua, file: String| {
-            let s = store(lua)?;
-            match crate::image::archive::load(&s, std::path::Path::new(&file)) {
-                Ok(imgs) => Ok(MultiValue::from_iter([to_lua(lua, &imgs)?])),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
         })?,
     )?;
     image.set(

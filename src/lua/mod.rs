@@ -2,6 +2,7 @@
 //! `require "bocker"`), registered in pieces: one `register` per area.
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
+pub mod archive;
 pub mod build;
 pub mod container;
 pub mod convert;
@@ -49,6 +50,7 @@ pub fn new() -> mlua::Result<Lua> {
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;
+    archive::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
