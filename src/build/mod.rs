@@ -1,8 +1,11 @@
 //! The build engine: images made from images. `commit` (a container's
-//! upper dir becomes a layer), `copy` (`add_layer`: host files from a build
-//! context become a layer), `changes` (`derive`: a config change, no new
-//! layer; `scratch`), `context_hash` (the build cache's content hash of
-//! COPY sources). `layer` holds what they share: staging a new layer and
+//! upper dir becomes a layer), `copy` (`add_layer`: COPY/ADD, files from a build
+//! context or another image become a layer; with `pattern` (Go
+//! wildcards), `ignore` (.dockerignore), `fsview` (a context or an
+//! image's layers read with symlinks resolved inside them), `owner`
+//! (--chown/--chmod), `add_tar` (ADD of a local tar), `fetch` (ADD URL)), `changes` (`derive`: a config change, no new
+//! layer; `scratch`), `context_hash` (the build cache's content key of
+//! a COPY/ADD step). `layer` holds what they share: staging a new layer and
 //! recording the child image. The build steps in `lua/lib/build.lua`
 //! (and the Dockerfile parser on top of it) are made of these.
 //!
@@ -11,16 +14,22 @@
 //! a commit is a copy of it (owners, modes, xattrs and devices kept) into
 //! `tmp/`, renamed into `layers/<id>`. The tar form (with `.wh.` entries)
 //! is only made when an image leaves the store (save, push).
+mod add_tar;
 mod changes;
 mod commit;
 mod context_hash;
-mod copy;
+pub(crate) mod copy;
+mod fetch;
+mod fsview;
+mod ignore;
 mod layer;
+mod owner;
+mod pattern;
 
 pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
 pub use commit::{commit, CommitSpec};
-pub use context_hash::hash_sources;
-pub use copy::{add_layer, AddLayerSpec, CopySpec};
+pub use context_hash::{copy_key, hash_sources};
+pub use copy::{add_layer, AddLayerSpec};
 pub use layer::Committed;
 
 use crate::state::StateError;
