@@ -4,7 +4,7 @@
 //! owners, which COPY replaces), `.dockerignore` applied. An image's files
 //! (`from`) are keyed by the image id (images never change); an ADD URL by
 //! URL and `--checksum`, or else by the sha256 of a download.
-use super::copy::{expand, is_url, walk, AddLayerSpec, Origin};
+use super::copy::{expand, url_source, walk, AddLayerSpec, Origin};
 use super::fetch;
 use super::fsview::Node;
 use super::{io_err, Result};
@@ -31,7 +31,7 @@ pub fn copy_key(store: &Store, spec: &AddLayerSpec) -> Result<String> {
         h.update([0]);
         h.update(s.as_bytes());
         h.update([0]);
-        if is_url(s) && spec.add {
+        if url_source(spec, s)? {
             match &spec.checksum {
                 Some(c) => h.update(c.as_bytes()),
                 None => h.update(fetch::content_hash(store, s).map_err(|e| spec.err(s, e))?.as_bytes()),

@@ -71,8 +71,26 @@ impl AddLayerSpec {
     }
 }
 
-pub(super) fn is_url(s: &str) -> bool {
+fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Whether the source `s` is a URL to download (only ADD's, and not
+/// `--from` an image).
+pub(super) fn url_source(spec: &AddLayerSpec, s: &str) -> Result<bool> {
+    if is_url(s) {
+        if !spec.add {
+            return Err(spec.err(s, "a URL needs ADD"));
+        }
+        if spec.from.is_some() {
+            return Err(spec.err(s, "a URL cannot be copied --from an image"));
+        }
+        return Ok(true);
+    }
+    if s.contains("://") {
+        return Err(spec.err(s, "only http(s) URLs are supported"));
+    }
+    Ok(false)
 }
 
 /// Where a step's sources are: the context (with its .dockerignore) or
@@ -344,16 +362,8 @@ pub fn add_layer(store: &Store, reference: &str, spec: &AddLayerSpec) -> Result<
     }
     let mut sources: Vec<(String, Src)> = Vec::new();
     for s in &spec.srcs {
-        if is_url(s) {
-            if !spec.add {
-                return Err(spec.err(s, "a URL needs ADD"));
-            }
-            if spec.from.is_some() {
-                return Err(spec.err(s, "a URL cannot be copied --from an image"));
-            }
+        if url_source(spec, s)? {
             sources.push((s.clone(), Src::Url(s.clone())));
-        } else if s.contains("://") {
-            return Err(spec.err(s, "only http(s) URLs are supported"));
         } else {
             for m in expand(&origin, spec, s)? {
                 sources.push((s.clone(), Src::Local(m)));
