@@ -122,6 +122,19 @@ fn copy_wildcards_owners_modes_and_dockerignore() {
     write(&s, &format!("local b = bocker.build.from('{bb}', {{ context = '{}' }})\nb:copy('one.txt', '/x', {{ owner = 'x' }})\n", d.display()));
     let o = e.run(&["script", s.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o.stderr).contains("unknown option owner"), "{}", text(&o.stderr));
+    // a sandboxed build.lua cannot point a step at another context
+    let l = e.dir.path().join("lua");
+    write(&l.join("build.lua"), &format!("local b = bocker.build.from('{bb}')\nb:copy('passwd', '/x', {{ context = '/etc' }})\n"));
+    let o = build(&e, &l, &[]);
+    assert!(!o.status.success() && text(&o.stderr).contains("the context option is not available in a build"), "{}", text(&o.stderr));
+    // the same options from build.lua; --link is accepted
+    write(&l.join("a.txt"), "a\n");
+    write(&l.join("build.lua"), &format!("local b = bocker.build.from('{bb}')\nb:copy({{ 'a.txt' }}, '/l/', {{ link = true, chmod = '0604', chown = '3:4' }})\n"));
+    let id = built_id(&build_ok(&e, &l, &[]));
+    assert_eq!(stats(&e, &id, &["/l/a.txt"]), "3:4 604 /l/a.txt\n");
+    write(&d.join("Dockerfile"), &format!("FROM {bb}\nCOPY --link --chmod=0604 --chown=3:4 one.txt /l/\n"));
+    let out = build_ok(&e, &d, &[]);
+    assert!(out.contains("COPY --chown=3:4 --chmod=0604 --link one.txt /l/"), "{out}");
 }
 
 fn tar_of(dir: &Path, out: &Path) {
