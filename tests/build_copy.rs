@@ -169,6 +169,8 @@ fn add_extracts_tars_by_content_and_refuses_escapes() {
     let payload = e.dir.path().join("payload");
     write(&payload.join("hello.txt"), "hello from a tar\n");
     write(&payload.join("d/inner.txt"), "inner\n");
+    let host = e.dir.path().join("host-target");
+    std::fs::create_dir_all(&host).unwrap();
     std::os::unix::fs::chown(payload.join("d/inner.txt"), Some(42), Some(43)).unwrap();
     std::fs::create_dir_all(&d).unwrap();
     tar_of(&payload, &d.join("p.tar"));
@@ -198,6 +200,36 @@ fn add_extracts_tars_by_content_and_refuses_escapes() {
     std::fs::write(d.join("wh.tar"), raw_tar("a/.wh.b", b"")).unwrap();
     write(&d.join("Dockerfile"), &format!("FROM {bb}\nADD wh.tar /x/\n"));
     assert!(build_err(&e, &d).contains("is a whiteout"));
+    // a file through the tar's own symlink (to a host dir) is refused
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_path("link").unwrap();
+    h.set_link_name(host.to_str().unwrap()).unwrap();
+    h.set_mode(0o777);
+    h.set_size(0);
+    h.set_cksum();
+    b.append(&h, &b""[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_path("link/through.txt").unwrap();
+    h.set_size(8);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, &b"through\n"[..]).unwrap();
+    std::fs::write(d.join("sym.tar"), b.into_inner().unwrap()).unwrap();
+    write(&d.join("Dockerfile"), &format!("FROM {bb}\nADD sym.tar /t/\n"));
+    let err = build_err(&e, &d);
+    assert!(err.contains("ADD sym.tar: link: a dangling symlink is in the way"), "{err}");
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0, "nothing written on the host");
+    // a symlink one source leaves is replaced, never written through, by
+    // the dir of the next source (the context controls both)
+    std::fs::create_dir_all(d.join("s1")).unwrap();
+    std::os::unix::fs::symlink(&host, d.join("s1/d")).unwrap();
+    write(&d.join("s2/d/evil.txt"), "evil\n");
+    write(&d.join("Dockerfile"), &format!("FROM {bb}\nCOPY s1 s2 /x/\n"));
+    build_ok(&e, &d, &["-t", "add:3"]);
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0, "nothing written on the host");
+    assert_eq!(sh(&e, "add:3", "test -d /x/d && ! test -L /x/d && cat /x/d/evil.txt"), "evil\n");
     // COPY never extracts
     write(&d.join("Dockerfile"), &format!("FROM {bb}\nCOPY p.tar.gz /c/\n"));
     build_ok(&e, &d, &["-t", "add:2"]);

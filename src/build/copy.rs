@@ -282,6 +282,13 @@ pub(super) fn clear(p: &Path, keep_dir: bool) -> Result<()> {
 fn put(node: &Node, target: &Path, attrs: Attrs) -> Result<()> {
     let m = &node.meta;
     let ft = m.file_type();
+    // parents are put (or made) before their entries, as real dirs: never
+    // write through a symlink an earlier source left in the layer
+    if let Some(parent) = target.parent() {
+        if !std::fs::symlink_metadata(parent).is_ok_and(|p| p.is_dir()) {
+            return Err(BuildError::Invalid(format!("{}: its parent in the layer is not a directory", node.rel.display())));
+        }
+    }
     clear(target, ft.is_dir())?;
     if ft.is_dir() {
         if std::fs::symlink_metadata(target).is_err() {
