@@ -6,14 +6,14 @@
 //! (`image::extract::extract_tar`: parents resolved in-root, no xattrs of
 //! overlay's) unpacks it into an empty dir beside the layer, and that tree
 //! is moved into the layer at the destination.
-use super::copy::{clear, Attrs};
+use super::entry::{clear, Attrs};
 use crate::image::extract::{decompress, extract_tar};
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 fn open(p: &Path) -> io::Result<Box<dyn Read>> {
-    let f = super::copy::open_nofollow(p)?;
+    let f = super::entry::open_nofollow(p)?;
     Ok(decompress(io::BufReader::new(f))?.1)
 }
 

@@ -130,7 +130,7 @@ fn hash_node(h: &mut Sha256, below: &Path, n: &Node) -> Result<()> {
     if m.file_type().is_symlink() {
         h.update(std::fs::read_link(&n.host).map_err(io_err(&n.host))?.as_os_str().as_encoded_bytes());
     } else if m.is_file() {
-        let mut f = super::copy::open_nofollow(&n.host).map_err(io_err(&n.host))?;
+        let mut f = super::entry::open_nofollow(&n.host).map_err(io_err(&n.host))?;
         std::io::copy(&mut f, h).map_err(io_err(&n.host))?;
     }
     Ok(())

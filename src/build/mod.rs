@@ -3,7 +3,8 @@
 //! context or another image become a layer; with `pattern` (Go
 //! wildcards), `ignore` (.dockerignore), `fsview` (a context or an
 //! image's layers read with symlinks resolved inside them), `owner`
-//! (--chown/--chmod), `add_tar` (ADD of a local tar), `fetch` (ADD URL)), `changes` (`derive`: a config change, no new
+//! (--chown/--chmod), `entry` (one entry written into the layer),
+//! `add_tar` (ADD of a local tar), `fetch` (ADD URL)), `changes` (`derive`: a config change, no new
 //! layer; `scratch`), `context_hash` (the build cache's content key of
 //! a COPY/ADD step). `layer` holds what they share: staging a new layer and
 //! recording the child image. The build steps in `lua/lib/build.lua`
@@ -18,7 +19,8 @@ mod add_tar;
 mod changes;
 mod commit;
 mod context_hash;
-pub(crate) mod copy;
+mod copy;
+mod entry;
 mod fetch;
 mod fsview;
 mod ignore;

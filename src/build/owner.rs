@@ -40,7 +40,7 @@ fn read_id_file(image: &FsView, path: &str) -> Result<String, String> {
     if !node.meta.is_file() {
         return Err(format!("{path} in the image is not a regular file"));
     }
-    let f = crate::build::copy::open_nofollow(&node.host).map_err(|e| format!("{path}: {e}"))?;
+    let f = super::entry::open_nofollow(&node.host).map_err(|e| format!("{path}: {e}"))?;
     let mut buf = Vec::new();
     f.take(MAX_ID_FILE).read_to_end(&mut buf).map_err(|e| format!("{path}: {e}"))?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
