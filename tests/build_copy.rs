@@ -93,16 +93,16 @@ fn copy_wildcards_owners_modes_and_dockerignore() {
     write(
         &d.join("Dockerfile"),
         &format!(
-            "FROM {bb}\n{ADD_USER}\nWORKDIR /w\nCOPY *.txt sub /out/\nCOPY --chown=app:staff --chmod=0640 conf/a.conf rel/\nCOPY --chown=app data /data\nCOPY d?ta/[a-c]*.md /md/\nCOPY build /b\nCOPY --chmod=700 [n]otes.md /notes\n"
+            "FROM {bb}\n{ADD_USER}\nWORKDIR /w\nCOPY *.txt sub /out/\nCOPY --chown=app:staff --chmod=0640 conf/a.conf rel/\nCOPY --chown=app data /data\nCOPY d?ta/[a-c]*.md /md/\nCOPY build /b\nCOPY --chmod=700 [n]otes.md /notes\nCOPY notes.md .\n"
         ),
     );
     let out = build_ok(&e, &d, &["-t", "copy:1"]);
     let got = stats(
         &e,
         "copy:1",
-        &["/out", "/out/one.txt", "/out/two.txt", "/out/inner.txt", "/out/notes.md", "/w/rel/a.conf", "/data", "/data/x", "/data/y", "/data/y/z", "/data/secret1", "/data/secret-ok", "/md/a.md", "/md/b.md", "/md/d.md", "/b/keep.txt", "/b/out.o", "/notes"],
+        &["/out", "/out/one.txt", "/out/two.txt", "/out/inner.txt", "/out/notes.md", "/w/rel/a.conf", "/data", "/data/x", "/data/y", "/data/y/z", "/data/secret1", "/data/secret-ok", "/md/a.md", "/md/b.md", "/md/d.md", "/b/keep.txt", "/b/out.o", "/notes", "/w/notes.md"],
     );
-    let want = "0:0 755 /out\n0:0 750 /out/one.txt\n0:0 644 /out/two.txt\n0:0 644 /out/inner.txt\n1234:50 640 /w/rel/a.conf\n1234:1234 755 /data\n1234:1234 644 /data/x\n1234:1234 755 /data/y\n1234:1234 644 /data/y/z\n1234:1234 644 /data/secret-ok\n0:0 644 /md/a.md\n0:0 644 /md/b.md\n0:0 644 /b/keep.txt\n0:0 700 /notes\n";
+    let want = "0:0 755 /out\n0:0 750 /out/one.txt\n0:0 644 /out/two.txt\n0:0 644 /out/inner.txt\n1234:50 640 /w/rel/a.conf\n1234:1234 755 /data\n1234:1234 644 /data/x\n1234:1234 755 /data/y\n1234:1234 644 /data/y/z\n1234:1234 644 /data/secret-ok\n0:0 644 /md/a.md\n0:0 644 /md/b.md\n0:0 644 /b/keep.txt\n0:0 700 /notes\n0:0 644 /w/notes.md\n";
     assert_eq!(got, want, "build output: {out}");
     // an excluded file is not in the context; the error names the step
     write(&d.join("Dockerfile"), &format!("FROM {bb}\nCOPY keep.log /\n"));

@@ -325,7 +325,9 @@ pub fn add_layer(store: &Store, reference: &str, spec: &AddLayerSpec) -> Result<
         let merged = FsView::layers(tops);
         let dst_rel = merged.resolve_dest(Path::new(&dst_abs)).map_err(|e| spec.err(&what, format!("destination {}: {e}", spec.dst)))?;
         let dst_is_dir = spec.dst.ends_with('/')
+            || [".", ".."].contains(&spec.dst.as_str())
             || spec.dst.ends_with("/.")
+            || spec.dst.ends_with("/..")
             || dst_rel.as_os_str().is_empty()
             || merged.lookup(&dst_rel, true).ok().flatten().is_some_and(|n| n.meta.is_dir());
         for (src, s) in &sources {

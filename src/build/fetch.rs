@@ -23,12 +23,49 @@ pub(super) struct Fetched {
 static KEPT: Mutex<Option<HashMap<String, Fetched>>> = Mutex::new(None);
 
 /// The last segment of the URL's path (Docker's file name for `ADD URL DIR/`).
+/// Percent-escapes decoded; the name is refused if one hid a `/` or NUL.
 pub(super) fn url_name(url: &reqwest::Url) -> Result<String, String> {
-    let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
-    if name.is_empty() || name == "." || name == ".." {
+    let raw = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+    let name = percent_decode(raw);
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
         return Err("the URL's path names no file: give a destination file name".into());
     }
-    Ok(name.to_string())
+    Ok(name)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_urls() {
+        let n = |u: &str| url_name(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(n("http://h/a/b/tool.tar.gz?x=1").unwrap(), "tool.tar.gz");
+        assert_eq!(n("http://h/a/my%20file.txt").unwrap(), "my file.txt");
+        assert!(n("http://h/").is_err() && n("http://h/dir/").is_err());
+        assert!(n("http://h/a%2F..").is_err() && n("http://h/x/%2e%2e").is_err());
+        assert!(check_checksum("sha256:" ).is_err() && check_checksum(&format!("sha256:{}", "a".repeat(64))).is_ok());
+    }
 }
 
 fn parse_checksum(c: &str) -> Result<String, String> {
