@@ -123,21 +123,49 @@ function Build:run(cmd, opts)
   end)
 end
 
-function Build:copy(src, dst)
+-- COPY and ADD: b:copy(srcs, dst, opts), b:add(srcs, dst, opts); srcs a
+-- path (Go wildcards allowed) or a list; opts (all optional):
+--   from = IMAGE       sources inside that image's filesystem, not the context
+--   chown = "u[:g]"    owner (names from the image's /etc/passwd, /etc/group)
+--   chmod = "0755"     mode (octal)
+--   link = true        accepted (every COPY is its own layer already)
+--   checksum = "sha256:HEX"  of an ADD URL
+--   context = DIR      this step's context instead of the build's
+-- The cache key is the step, its options and its sources' content.
+local COPY_OPTS = { from = true, chown = true, chmod = true, link = true, checksum = true, context = true }
+
+local function copy_step(self, instr, src, dst, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(1, "%s: options must be a table", instr) end
+  for k in pairs(opts) do
+    if not COPY_OPTS[k] then fail(1, "%s: unknown option %s", instr, tostring(k)) end
+  end
   local srcs = type(src) == "table" and src or { src }
-  if #srcs > 1 and dst:sub(-1) ~= "/" then fail(1, "COPY with several sources needs a destination ending in /") end
-  local desc = "COPY " .. table.concat(srcs, " ") .. " " .. dst
-  local hash, err = bocker.build.hash_sources(self.context, srcs)
-  if not hash then fail(1, "COPY: %s", err) end
-  return self:do_step(desc, hash, function()
-    local list = {}
-    for i, s in ipairs(srcs) do list[i] = { src = s, dst = dst } end
-    local img, aerr = bocker.image.add_layer(self.image, { copy = list, context = self.context, created_by = desc })
-    if not img then self:abort(1, "COPY: " .. tostring(aerr)) end
+  if type(dst) ~= "string" or #srcs == 0 then fail(1, "%s needs sources and a destination", instr) end
+  local flags = {}
+  for _, k in ipairs({ "from", "chown", "chmod", "checksum" }) do
+    if opts[k] ~= nil then flags[#flags + 1] = "--" .. k .. "=" .. tostring(opts[k]) end
+  end
+  if opts.link then flags[#flags + 1] = "--link" end
+  local desc = instr .. " " .. (#flags > 0 and (table.concat(flags, " ") .. " ") or "") .. table.concat(srcs, " ") .. " " .. dst
+  local spec = {
+    srcs = srcs, dst = dst, add = instr == "ADD",
+    context = opts.context or self.context,
+    from = opts.from, chown = opts.chown, chmod = opts.chmod and tostring(opts.chmod),
+    link = opts.link and true or nil, checksum = opts.checksum,
+  }
+  local key, err = bocker.build.copy_key(spec)
+  if not key then self:header(desc); self:abort(1, tostring(err)) end
+  return self:do_step(desc, key, function()
+    spec.created_by = desc
+    local img, aerr = bocker.image.add_layer(self.image, spec)
+    if not img then self:abort(1, tostring(aerr)) end
     return img.id
   end)
 end
-Build.add = Build.copy
+
+function Build:copy(src, dst, opts) return copy_step(self, "COPY", src, dst, opts) end
+function Build:add(src, dst, opts) return copy_step(self, "ADD", src, dst, opts) end
 
 -- A config change: a new image record on the same layers.
 function Build:config(changes, desc)

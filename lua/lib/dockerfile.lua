@@ -129,17 +129,24 @@ function M.plan(instrs, build_args)
       local j = json_list(a)
       step("run", j or a, #env > 0 and { env = env } or nil)
     elseif c == "COPY" or c == "ADD" then
-      if a:match("^%-%-") then return fail(ins, c .. ": flags (" .. a:match("^(%S+)") .. ") are not supported") end
-      local ws = json_list(a) or M.words(M.expand(a, vars))
+      -- the flags: a minimal parser (build-lang owns the full one)
+      local opts, rest = {}, a
+      while true do
+        local flag, tail = rest:match("^%-%-(%S+)%s*(.*)$")
+        if not flag then break end
+        local k, v = flag:match("^([%w-]+)=(.*)$")
+        k = k or flag
+        if k == "link" and (v == nil or v == "true") then opts.link = true
+        elseif v and (k == "from" or k == "chown" or k == "chmod" or (k == "checksum" and c == "ADD")) then opts[k] = M.expand(v, vars)
+        else return fail(ins, c .. ": unsupported flag --" .. flag) end
+        rest = tail
+      end
+      local ws = json_list(rest) or M.words(M.expand(rest, vars))
       if not ws or #ws < 2 then return fail(ins, c .. " needs SRC... DST") end
       for i, w in ipairs(ws) do ws[i] = M.expand(w, vars) end
       local dst = table.remove(ws)
-      for _, s in ipairs(ws) do
-        if s:match("^%a[%w+.-]*://") then return fail(ins, c .. " of a URL is not supported (local files only)") end
-        if s:find("[*?%[]") then return fail(ins, c .. ": wildcards are not supported (" .. s .. ")") end
-      end
       if #ws > 1 and dst:sub(-1) ~= "/" then return fail(ins, c .. " with several sources needs a DST ending in /") end
-      step("copy", #ws == 1 and ws[1] or ws, dst)
+      step(c:lower(), #ws == 1 and ws[1] or ws, dst, next(opts) and opts or nil)
     elseif c == "ENV" then
       local p, err = pairs_of(M.expand(a, vars), "ENV")
       if not p then return fail(ins, err) end

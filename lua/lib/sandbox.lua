@@ -129,6 +129,10 @@ local function facade(lib, context, build_args)
     methods[name] = function(self, ...)
       local real = reals[self]
       if not real then error("bad self to '" .. name .. "' (use b:" .. name .. "(...))", 2) end
+      local opts = select("#", ...) >= 3 and (select(3, ...)) or nil
+      if (name == "copy" or name == "add") and type(opts) == "table" and rawget(opts, "context") ~= nil then
+        error(name .. ": the context option is not available in a build (the build's context is fixed)", 2)
+      end
       local r = real[name](real, ...)
       if r == real then return self end
       return r

@@ -297,13 +297,26 @@ function bocker.container.commit(ref, opts) end
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.derive(ref, opts) end
 
----COPY: files from a build context into a new layer on top of `ref`.
----Sources must stay inside `context` (also through symlinks); a folder's
+---@class bocker.CopySpec
+---@field srcs string[]       paths (Go wildcards) in the context, or in `from`'s filesystem; ADD: http(s) URLs too
+---@field dst string          a dir when it ends with `/` (or is one); relative to the image's working dir
+---@field context? string     the build context (its .dockerignore applies)
+---@field from? string        an image whose filesystem holds the sources
+---@field add? boolean        ADD: local tars (gzip, bzip2, xz, zstd) extracted, URLs downloaded
+---@field chown? string       USER[:GROUP], names from the image's /etc/passwd and /etc/group
+---@field chmod? string       octal mode
+---@field link? boolean       accepted
+---@field checksum? string    sha256:HEX of an ADD URL
+---@field created_by? string
+---@field tag? string
+
+---COPY/ADD: a new layer on top of `ref`, Docker's rules: a folder's
 ---contents go into `dst`; a file goes to `dst`, or into it when `dst`
----ends with `/` or is a folder in the image. Relative `dst` is relative to
----the image's working dir. Owners, modes and xattrs are kept.
+---ends with `/` or is a folder in the image. Context files become
+---root's (an image's keep their owner) unless `chown`; symlinks are
+---resolved inside the context or image, never the host.
 ---@param ref string
----@param spec { copy: { src: string, dst: string }[], context: string, created_by?: string, tag?: string }
+---@param spec bocker.CopySpec
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.add_layer(ref, spec) end
 
@@ -386,11 +399,18 @@ function bocker.sha256(s) end
 ---@class bocker.build
 bocker.build = {}
 
----A content hash of build-context sources (paths, modes, owners, contents).
+---A content hash of build-context sources (paths, modes, contents; not mtimes).
 ---@param context string
 ---@param srcs string[]
 ---@return string|nil hex, string|nil err
 function bocker.build.hash_sources(context, srcs) end
+
+---The build cache key of a COPY/ADD step (without its parent image): its
+---options and its sources' content (`.dockerignore` applied); an image's
+---files by the image id; a URL by `checksum`, or else a download's sha256.
+---@param spec bocker.CopySpec
+---@return string|nil hex, string|nil err
+function bocker.build.copy_key(spec) end
 
 ---The build cache entry under `key` (a sha256 hex digest), or nil.
 ---@param key string

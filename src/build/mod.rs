@@ -1,9 +1,13 @@
 //! The build engine: images made from images. `commit` (a container's
-//! upper dir becomes a layer), `copy` (`add_layer`: host files from a build
-//! context become a layer), `import` (a filesystem tar becomes a
-//! one-layer image), `changes` (`derive`: a config change, no new
-//! layer; `scratch`), `context_hash` (the build cache's content hash of
-//! COPY sources). `layer` holds what they share: staging a new layer and
+//! upper dir becomes a layer), `copy` (`add_layer`: COPY/ADD, files from a build
+//! context or another image become a layer; with `pattern` (Go
+//! wildcards), `ignore` (.dockerignore), `fsview` (a context or an
+//! image's layers read with symlinks resolved inside them), `owner`
+//! (--chown/--chmod), `entry` (one entry written into the layer),
+//! `add_tar` (ADD of a local tar), `fetch` (ADD URL)), `import` (a
+//! filesystem tar becomes a one-layer image), `changes` (`derive`: a config change, no new
+//! layer; `scratch`), `context_hash` (the build cache's content key of
+//! a COPY/ADD step). `layer` holds what they share: staging a new layer and
 //! recording the child image. The build steps in `lua/lib/build.lua`
 //! (and the Dockerfile parser on top of it) are made of these.
 //!
@@ -12,17 +16,24 @@
 //! a commit is a copy of it (owners, modes, xattrs and devices kept) into
 //! `tmp/`, renamed into `layers/<id>`. The tar form (with `.wh.` entries)
 //! is only made when an image leaves the store (save, push).
+mod add_tar;
 mod changes;
 mod commit;
 mod context_hash;
 mod copy;
+mod entry;
+mod fetch;
+mod fsview;
+mod ignore;
 mod import;
 mod layer;
+mod owner;
+mod pattern;
 
 pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
 pub use commit::{commit, CommitSpec};
-pub use context_hash::hash_sources;
-pub use copy::{add_layer, AddLayerSpec, CopySpec};
+pub use context_hash::{copy_key, hash_sources};
+pub use copy::{add_layer, AddLayerSpec};
 pub use import::{import, ImportSpec};
 pub use layer::Committed;
 

@@ -83,11 +83,13 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    Bzip2,
+    Xz,
 }
 
 /// Wrap `input` in the decompressor its first bytes call for.
 pub fn decompress<'a, R: Read + 'a>(mut input: R) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 6];
     let mut n = 0;
     while n < head.len() {
         let k = input.read(&mut head[n..])?;
@@ -102,11 +104,15 @@ pub fn decompress<'a, R: Read + 'a>(mut input: R) -> io::Result<(Compression, Bo
             Compression::Gzip,
             Box::new(flate2::read::MultiGzDecoder::new(chained)),
         ))
-    } else if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] {
+    } else if n >= 4 && head[..4] == [0x28, 0xb5, 0x2f, 0xfd] {
         Ok((
             Compression::Zstd,
             Box::new(zstd::stream::read::Decoder::new(chained)?),
         ))
+    } else if n >= 4 && head[..3] == *b"BZh" && (b'1'..=b'9').contains(&head[3]) {
+        Ok((Compression::Bzip2, Box::new(bzip2::read::MultiBzDecoder::new(chained))))
+    } else if n == 6 && head == [0xfd, b'7', b'z', b'X', b'Z', 0] {
+        Ok((Compression::Xz, Box::new(lzma_rust2::XzReader::new(chained, true))))
     } else {
         Ok((Compression::None, Box::new(chained)))
     }

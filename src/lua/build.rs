@@ -1,7 +1,7 @@
 //! The primitives image builds are made of: `bocker.container.commit`,
 //! `bocker.image.add_layer`, `.derive`, `.scratch`, `.push`,
-//! `bocker.build.hash_sources`, `bocker.sha256`. Registered into the tables
-//! `image` and `container` made before (save and load: `archive.rs`).
+//! `bocker.build.hash_sources`, `.copy_key`, `bocker.sha256`. Registered into
+//! the tables `image` and `container` made before (save and load: `archive.rs`).
 use super::convert::{result, spec, store, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
@@ -94,7 +94,16 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     b.set(
         "hash_sources",
         lua.create_function(|lua, (context, srcs): (String, Vec<String>)| {
-            result(lua, crate::build::hash_sources(&context, &srcs))
+            let s = store(lua)?;
+            result(lua, crate::build::hash_sources(&s, &context, &srcs))
+        })?,
+    )?;
+    b.set(
+        "copy_key",
+        lua.create_function(|lua, v: Value| {
+            let o: crate::build::AddLayerSpec = spec(lua, "bocker.build.copy_key", v)?;
+            let s = store(lua)?;
+            result(lua, crate::build::copy_key(&s, &o))
         })?,
     )?;
     // a restricted build's file access: inside the context only
