@@ -614,6 +614,29 @@ pub fn repair(store: &Store) -> Result<Vec<String>> {
     Ok(fixed)
 }
 
+/// Whether the holder of an address lease runs: a container of `store`,
+/// or of another state root on the same bridge as that root's records say
+/// (a root that is gone holds nothing).
+pub fn lease_holder_alive(store: &Store, h: &crate::net::ipam::Holder) -> bool {
+    let running = |s: &Store| live_state(s, &h.id).is_ok_and(|st| st.status == Status::Running);
+    if h.root == store.root() {
+        return running(store);
+    }
+    Store::open_existing(&h.root).is_some_and(|other| running(&other))
+}
+
+/// Running containers of other state roots that hold an address on
+/// `cfg`'s bridge, as `ROOT:ID`: a bridge they use is not removed.
+pub fn other_roots_on_bridge(store: &Store, cfg: &crate::net::NetConfig) -> Vec<String> {
+    let base = crate::net::ipam::host_base();
+    crate::net::ipam::leases(base, cfg)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, h)| h.root != store.root() && lease_holder_alive(store, h))
+        .map(|(_, h)| format!("{}:{}", h.root.display(), h.id))
+        .collect()
+}
+
 /// Leases of this store's containers (on any bridge of the host: leases
 /// are host-wide, `net::ipam`) whose container has no record (removed, or
 /// never created): released, with the DNAT rules tagged with that id and

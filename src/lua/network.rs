@@ -65,7 +65,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 return result::<Value, _>(lua, Err(format!("network {} is in use by {}", cfg.bridge, ids.join(", "))));
             }
             let s = store(lua)?;
-            let others = crate::runtime::network::users_from_other_roots(&s, &cfg);
+            let others = crate::container::other_roots_on_bridge(&s, &cfg);
             if !others.is_empty() {
                 return result::<Value, _>(lua, Err(format!("network {} is in use by containers of other state roots: {}", cfg.bridge, others.join(", "))));
             }

@@ -9,7 +9,6 @@ pub mod launch;
 pub mod shim;
 pub mod slim;
 
-use crate::state::containers::Status;
 use crate::state::Store;
 
 /// Hidden subcommands run by re-executing the binary: the monitor's
@@ -57,8 +56,8 @@ struct StorePeers<'a> {
 }
 
 impl crate::runtime::network::Peers for StorePeers<'_> {
-    fn is_alive(&self, id: &str) -> bool {
-        crate::container::live_state(self.store, id).map(|s| s.status == Status::Running).unwrap_or(false)
+    fn is_alive(&self, holder: &crate::net::ipam::Holder) -> bool {
+        crate::container::lease_holder_alive(self.store, holder)
     }
 
     fn neighbours(&self, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)> {

@@ -25,44 +25,13 @@ pub fn etc_files(_store: &Store, c: &ContainerRecord) -> Result<Vec<(String, Str
 /// What networking needs to know about the other containers on the
 /// store (the caller reads their live state: `monitor::network_peers`).
 pub trait Peers {
-    /// Whether the container `id` runs (its leases and rules are in use).
-    fn is_alive(&self, id: &str) -> bool;
+    /// Whether the holder of a lease (a container of this store or of
+    /// another state root on the same bridge) runs: its leases and rules
+    /// are in use.
+    fn is_alive(&self, holder: &net::ipam::Holder) -> bool;
     /// Other running containers on `bridge`: (address, name) pairs, for
     /// /etc/hosts.
     fn neighbours(&self, bridge: &str) -> Vec<(std::net::Ipv4Addr, String)>;
-}
-
-/// Whether the holder of a lease runs: a container of this store as
-/// `peers` says, one of another state root as that root's records say (a
-/// root that is gone holds nothing).
-pub fn holder_alive(store: &Store, peers: &dyn Peers, h: &net::ipam::Holder) -> bool {
-    if h.root == store.root() {
-        return peers.is_alive(&h.id);
-    }
-    match Store::open_existing(&h.root) {
-        Some(other) => crate::container::live_state(&other, &h.id).is_ok_and(|s| s.status == crate::state::containers::Status::Running),
-        None => false,
-    }
-}
-
-/// Running containers of other state roots that hold an address on
-/// `cfg`'s bridge, as `ROOT:ID`: a bridge they use is not removed.
-pub fn users_from_other_roots(store: &Store, cfg: &NetConfig) -> Vec<String> {
-    let leases = net::ipam::leases(net::ipam::host_base(), cfg).unwrap_or_default();
-    struct NoPeers;
-    impl Peers for NoPeers {
-        fn is_alive(&self, _: &str) -> bool {
-            false
-        }
-        fn neighbours(&self, _: &str) -> Vec<(std::net::Ipv4Addr, String)> {
-            Vec::new()
-        }
-    }
-    leases
-        .into_iter()
-        .filter(|(_, h)| h.root != store.root() && holder_alive(store, &NoPeers, h))
-        .map(|(_, h)| format!("{}:{}", h.root.display(), h.id))
-        .collect()
 }
 
 /// Sets up the container's network; for `bridge`: a veth, an address,
@@ -76,7 +45,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     for p in &c.ports {
         specs.push(net::ports::parse(p).map_err(|e| RuntimeError::Setup(e.to_string()))?);
     }
-    let is_alive = |h: &net::ipam::Holder| holder_alive(store, peers, h);
+    let is_alive = |h: &net::ipam::Holder| peers.is_alive(h);
     // a container started again soon after it exited: the kernel may not
     // have removed the old host veth with the old namespace yet
     let stale = net::veth::host_veth_name(&c.id);
