@@ -3,7 +3,8 @@
 //! context become a layer), `changes` (`derive`: a config change, no new
 //! layer; `scratch`), `context_hash` (the build cache's content hash of
 //! COPY sources). `layer` holds what they share: staging a new layer and
-//! recording the child image. The build steps in `lua/lib/build.lua`
+//! recording the child image; `step_dirs` the host folders a step mounts
+//! (cache mounts) or copies from (inline files). The build steps in `lua/lib/build.lua`
 //! (and the Dockerfile parser on top of it) are made of these.
 //!
 //! A container's upper dir is already in overlay-lower format (whiteouts
@@ -16,12 +17,14 @@ mod commit;
 mod context_hash;
 mod copy;
 mod layer;
+mod step_dirs;
 
 pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
 pub use commit::{commit, CommitSpec};
 pub use context_hash::hash_sources;
 pub use copy::{add_layer, AddLayerSpec, CopySpec};
 pub use layer::Committed;
+pub use step_dirs::{cache_mount_dir, inline_dir, remove_inline_dir};
 
 use crate::state::StateError;
 use std::path::Path;

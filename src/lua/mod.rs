@@ -3,6 +3,7 @@
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
 pub mod build;
+pub mod build_steps;
 pub mod container;
 pub mod convert;
 pub mod handle;
@@ -49,6 +50,7 @@ pub fn new() -> mlua::Result<Lua> {
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;
+    build_steps::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
