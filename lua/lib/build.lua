@@ -21,7 +21,8 @@
 --   local app = build.from("busybox:latest")
 --   app:copy("/hello", "/usr/local/bin/hello", { from = gcc:id() })
 --
--- RUN: `b:run(cmd | argv, { env = {"K=V"}, mounts = {...}, network = "bridge"|"none"|"host" })`.
+-- RUN: `b:run(cmd | argv, { env = {"K=V"}, mounts = {...}, network = "bridge"|"none"|"host", desc })`
+-- (desc: what the step line and the history show instead of the command).
 -- A string runs in the image's SHELL (default /bin/sh -c). The network is
 -- the default bridge unless `network` or `bocker build --network` says
 -- otherwise (DNS from the host's resolv.conf); no memory limit unless
@@ -135,7 +136,7 @@ local function basename(p) return (p:gsub("/+$", ""):match("([^/]*)$")) end
 -- The shell-form argv of `cmd` in this build's SHELL.
 function Build:shell_argv(cmd)
   local argv = {}
-  for i, a in ipairs(self.shell or { "/bin/sh", "-c" }) do argv[i] = a end
+  for i, a in ipairs(self.run_shell or { "/bin/sh", "-c" }) do argv[i] = a end
   argv[#argv + 1] = cmd
   return argv
 end
@@ -194,7 +195,7 @@ function Build:run(cmd, opts)
   if network == nil or network == "default" then network = self.network end
   if not NETWORKS[network] then fail(1, "RUN: network %s: unsupported (bridge, none, host)", tostring(network)) end
   local argv = type(cmd) == "table" and cmd or self:shell_argv(cmd)
-  local desc = "RUN " .. desc_of(cmd)
+  local desc = "RUN " .. (opts.desc or desc_of(cmd))
   local mounts, mkey = self:run_mounts(opts.mounts)
   local extra = bocker.json.encode({ argv = argv, env = env, network = network, mounts = mkey })
   return self:do_step(desc, extra, function()
@@ -343,7 +344,7 @@ end
 function Build:shell(v)
   if type(v) ~= "table" or #v == 0 then fail(1, "SHELL needs an argv list") end
   self:config({ shell = v }, "SHELL " .. bocker.json.encode(v))
-  self.shell = v
+  self.run_shell = v
   return self
 end
 
@@ -474,7 +475,7 @@ function M.from(ref, opts)
   self.image = id
   self:say(" ---> ", id, "\n")
   local cfg = self:image_config()
-  self.shell = cfg.shell
+  self.run_shell = cfg.shell
   local triggers = cfg.onbuild or {}
   if #triggers > 0 then
     -- Docker's rule: the triggers run in the child, which does not keep them

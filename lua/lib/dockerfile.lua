@@ -385,7 +385,6 @@ end
 -- (--build-arg) override ARG defaults. Every instruction and flag is
 -- checked here, before anything builds.
 function M.plan(instrs, build_args)
-  if not instrs then return nil, build_args end
   build_args = build_args or {}
   local esc = instrs.escape or "\\"
   local globals = M.platform_args()
@@ -560,6 +559,8 @@ function M.steps(instrs, st)
         opts.mounts[#opts.mounts + 1] = m
       end
       local j = not ins.heredocs and json_list(a)
+      -- the step line shows the flags and a heredoc's first line, as written
+      if ins.heredocs or next(ins.flags) then opts.desc = ins.args end
       step("run", j or run_command(ins), next(opts) and opts or nil)
     elseif c == "COPY" or c == "ADD" then
       local srcs = json_list(a)

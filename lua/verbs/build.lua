@@ -99,7 +99,9 @@ return {
       local df = require "bocker.dockerfile"
       local text, err = read(file)
       if not text then error(setmetatable({ status = 1, message = err }, build.BuildError), 0) end
-      local plan, perr = df.plan(df.parse(text), build_args)
+      local instrs, perr = df.parse(text)
+      local plan = instrs
+      if instrs then plan, perr = df.plan(instrs, build_args) end
       if not plan then error(setmetatable({ status = 1, message = perr }, build.BuildError), 0) end
       return df.run(plan, { context = dir, quiet = o.quiet, no_cache = o.no_cache, target = o.target })
     end)
