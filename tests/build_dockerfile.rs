@@ -265,7 +265,7 @@ Y
     let (img, _) = build(&e, &[], &ctx);
     assert_eq!(
         sh(&e, &img, "cat /one /tabs /a /b /etc/app.conf /inline/X /inline/Y"),
-        "one\ntwo world\ntabs stripped\nhello world\nliteral world\nwho=world\nx=world\ny=$WHO\n"
+        "one\ntwo world\ntabs stripped\nhello world\nliteral $WHO\nwho=world\nx=world\ny=$WHO\n"
     );
 }
 
