@@ -430,3 +430,30 @@ fn the_multistage_example_and_its_dockerfile_make_the_same_image() {
     assert_eq!(x, sh(&e, &from_lua, probe));
     assert_eq!(config(&e, &from_df)["cmd"], config(&e, &from_lua)["cmd"]);
 }
+
+#[test]
+fn independent_stages_build_side_by_side() {
+    let e = Env::new();
+    busybox(&e);
+    // each stage's RUN waits for the other's mark in a shared cache mount:
+    // both pass only if their containers run at the same time
+    let wait_for = |me: &str, other: &str| {
+        format!("RUN --mount=type=cache,id=rendezvous,target=/s touch /s/{me}; i=0; while [ ! -e /s/{other} ]; do i=$((i+1)); [ $i -gt 150 ] && exit 9; sleep 0.2; done; echo {me} > /{me}")
+    };
+    let df = format!(
+        "FROM busybox:latest AS a\n{}\nFROM busybox:latest AS b\n{}\nFROM a\nCOPY --from=b /b /b\nRUN cat /a /b\n",
+        wait_for("a", "b"),
+        wait_for("b", "a")
+    );
+    let ctx = context(&e, "par", &[("Dockerfile", &df)]);
+    let (img, out) = build(&e, &[], &ctx);
+    assert!(out.contains("[a] ") && out.contains("[b] "), "stage lines are not named:\n{out}");
+    assert_eq!(sh(&e, &img, "cat /a /b"), "a\nb\n");
+    // a failing stage stops the build: its status, no image, no container left
+    let before = e.ok(&["images", "-q"]);
+    let bad = context(&e, "parfail", &[("Dockerfile", "FROM busybox:latest AS a\nRUN sleep 1; echo a > /a\nFROM busybox:latest AS b\nRUN exit 5\nFROM a\nCOPY --from=b /b /b\n")]);
+    let o = e.run(&["build", "--no-cache", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    assert_eq!(e.ok(&["images", "-q"]), before, "the failed build left images");
+    assert_eq!(e.ok(&["ps", "-a", "-q"]), "", "a container was left");
+}

@@ -91,7 +91,11 @@ local Build = {}
 Build.__index = Build
 
 function Build:say(...)
-  if not self.quiet then io.stdout:write(...); io.stdout:flush() end
+  if self.quiet then return end
+  -- stages building side by side: each line names its stage
+  if self.session.parallel and self.name then io.stdout:write("[", self.name, "] ") end
+  io.stdout:write(...)
+  io.stdout:flush()
 end
 
 function Build:header(desc)
@@ -206,7 +210,7 @@ function Build:run(cmd, opts)
     local c, err = bocker.container.create(spec)
     if not c then self:abort(1, "RUN: " .. tostring(err)) end
     self:say(" ---> Running in ", c.id, "\n")
-    local status, serr = bocker.container.start(c.id)
+    local status, serr = self:start_container(c.id)
     if status ~= 0 then
       bocker.container.remove(c.id, { force = true, volumes = true })
       local what = type(cmd) == "table" and desc_of(cmd) or table.concat(argv, " ")
@@ -218,6 +222,21 @@ function Build:run(cmd, opts)
     if not img then self:abort(1, "RUN: commit: " .. tostring(cerr)) end
     return img.id
   end)
+end
+
+-- Runs a created container to its end: attached, or (when stages build
+-- side by side, inside a coroutine of the scheduler in dockerfile.lua)
+-- detached, yielding until it exits; its output is printed then.
+-- Returns its exit status and an error text.
+function Build:start_container(id)
+  if not (self.session.parallel and coroutine.isyieldable()) then
+    return bocker.container.start(id)
+  end
+  local st, err = bocker.container.start(id, { detach = true })
+  if st ~= 0 then return st, err end
+  local code = coroutine.yield({ wait = id })
+  if not self.quiet then bocker.container.logs(id); io.stdout:flush() end
+  return code
 end
 
 -- Inline files (a Dockerfile's `COPY <<EOF`): `files` { NAME = text }

@@ -16,9 +16,8 @@
 --
 -- Stage order: the stages the target needs (through `FROM name`,
 -- `COPY --from=name` and `RUN --mount=from=name`), in the Dockerfile's
--- order; a stage nothing needs is not built. They build one after the
--- other (the core has no way yet to wait for whichever of several RUN
--- containers ends first).
+-- order; a stage nothing needs is not built. Stages that do not need each
+-- other build side by side (see `schedule`).
 local M = {}
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -703,28 +702,110 @@ local function count(plan, order)
   return n
 end
 
+-- Builds one stage on `session`; returns its build object.
+local function build_stage(plan, stage, results, opts, session)
+  local build = require "bocker.build"
+  local bopts = { context = opts.context, quiet = opts.quiet, no_cache = opts.no_cache, session = session,
+    name = stage.name or tostring(stage.index - 1) }
+  if stage.base_stage then bopts.image = results[stage.base_stage] end
+  local b = build.from(stage.base, bopts)
+  local st = M.stage_state(plan, b:image_config().env, results)
+  local ok, steps, serr = pcall(M.steps, stage.instrs, st)
+  if not ok then b:abort(1, tostring(steps)) end
+  if not steps then b:abort(1, serr) end
+  M.apply(b, steps)
+  return b
+end
+
+-- Runs the stages in `order` side by side: each in a coroutine, started
+-- once the stages it needs are built; a RUN yields { wait = container }
+-- while its container runs. A failure kills the other stages' running
+-- containers and is raised again.
+local function schedule(plan, order, results, opts, session)
+  local live, done, last = {}, {}, nil
+  local function ready(i)
+    for _, d in ipairs(plan.stages[i].deps) do if not done[d] then return false end end
+    return true
+  end
+  local pending = {}
+  for _, i in ipairs(order) do pending[#pending + 1] = i end
+  local function fail_all(err)
+    for _, t in pairs(live) do
+      if t.wait then
+        bocker.container.kill(t.wait, "KILL")
+        bocker.container.wait(t.wait, 10)
+        bocker.container.remove(t.wait, { force = true, volumes = true })
+      end
+    end
+    local made = session.made
+    for k = #made, 1, -1 do bocker.image.remove(made[k], { force = true }) end
+    session.made = {}
+    error(err, 0)
+  end
+  local function step(t, ...)
+    local ok, r = coroutine.resume(t.co, ...)
+    if not ok then live[t.i] = nil; fail_all(r) end
+    if coroutine.status(t.co) == "dead" then
+      live[t.i] = nil
+      results[t.i] = r.image
+      done[t.i] = true
+      last = r
+    else
+      t.wait = r and r.wait
+    end
+  end
+  while #pending > 0 or next(live) do
+    local progressed = false
+    local waiting = {}
+    local starting = {}
+    for _, i in ipairs(pending) do
+      if ready(i) then starting[#starting + 1] = i else waiting[#waiting + 1] = i end
+    end
+    pending = waiting
+    for _, i in ipairs(starting) do
+      local t = { i = i }
+      t.co = coroutine.create(function() return build_stage(plan, plan.stages[i], results, opts, session) end)
+      live[i] = t
+      step(t)
+      progressed = true
+    end
+    for _, t in pairs(live) do
+      if t.wait then
+        local code = bocker.container.wait(t.wait, 0)
+        if code then
+          t.wait = nil
+          step(t, code)
+          progressed = true
+        end
+      end
+    end
+    if not progressed then bocker.sleep(0.02) end
+  end
+  return last
+end
+
 -- Builds the plan's target. opts: context, quiet, no_cache, target.
 -- Returns the build object of the target (b.image is the result).
+-- Stages that do not need each other build side by side (their RUN
+-- containers run at once; a RUN's output is printed when it ends).
 function M.run(plan, opts)
   local build = require "bocker.build"
   local order, err = M.needed(plan, opts.target)
   if not order then build_error(err) end
   local session = build.session({ total = count(plan, order) })
   local results = {}
+  local independent = 0
+  for _, i in ipairs(order) do
+    if #plan.stages[i].deps == 0 then independent = independent + 1 end
+  end
+  if independent > 1 and not opts.sequential then
+    session.parallel = true
+    local b = schedule(plan, order, results, opts, session)
+    return results[order[#order]] and b
+  end
   local b
   for _, i in ipairs(order) do
-    local stage = plan.stages[i]
-    local base = stage.base
-    local bopts = { context = opts.context, quiet = opts.quiet, no_cache = opts.no_cache, session = session }
-    if stage.base_stage then bopts.image = results[stage.base_stage] end
-    b = build.from(base, bopts)
-    local st = M.stage_state(plan, b:image_config().env, results)
-    local ok, steps, serr = pcall(M.steps, stage.instrs, st)
-    if not ok then b:abort(1, tostring(steps)) end
-    if not steps then b:abort(1, serr) end
-    -- a step that needs a later stage's result (COPY --from) resolves
-    -- while the steps are made, so stages run one after the other
-    M.apply(b, steps)
+    b = build_stage(plan, plan.stages[i], results, opts, session)
     results[i] = b.image
   end
   return b
