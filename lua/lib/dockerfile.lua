@@ -284,10 +284,10 @@ end
 
 local MOUNT_TYPES = { cache = true, bind = true, tmpfs = true, secret = true }
 local MOUNT_KEYS = {
-  cache = { type = 1, target = 1, id = 1, sharing = 1, readonly = 1, mode = 1, uid = 1, gid = 1 },
+  cache = { type = 1, target = 1, id = 1, sharing = 1, readonly = 1 },
   bind = { type = 1, target = 1, source = 1, readonly = 1, rw = 1, from = 1 },
   tmpfs = { type = 1, target = 1, size = 1 },
-  secret = { type = 1, target = 1, id = 1, required = 1, mode = 1, uid = 1, gid = 1 },
+  secret = { type = 1, target = 1, id = 1, required = 1 },
 }
 
 -- Checks one instruction up front (flags, forms); returns true or nil, err.
@@ -397,6 +397,10 @@ function M.plan(instrs, build_args)
       if not expanded then return nil, ferr(ins.line, "FROM: %s", xerr) end
       local ws = M.words(expanded, esc) or {}
       if #ws ~= 1 and not (#ws == 3 and ws[2]:upper() == "AS") then return nil, ferr(ins.line, "FROM needs IMAGE [AS NAME]") end
+      local want = type(ins.flags.platform) == "string" and M.expand(ins.flags.platform, globals, esc)
+      if want and want ~= globals.BUILDPLATFORM and want ~= globals.BUILDOS .. "/" .. globals.BUILDARCH then
+        return nil, ferr(ins.line, "FROM --platform=%s: only the host's platform (%s) is built", want, globals.BUILDPLATFORM)
+      end
       stage = { index = #plan.stages + 1, base = ws[1], name = ws[3] and ws[3]:lower(), line = ins.line, instrs = {}, deps = {} }
       if stage.name then
         if plan.by_name[stage.name] then return nil, ferr(ins.line, "duplicate stage name %s", stage.name) end

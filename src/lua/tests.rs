@@ -216,6 +216,9 @@ fails("FROM x\nRUN --mount=type=cache,target=/x,bogus=1 true\n", "unsupported op
 fails("FROM x\nRUN --network=bridge2 true\n", "Dockerfile:2: .*network")
 fails("FROM x\n\nRUN --security=insecure true\n", "Dockerfile:3: RUN: unsupported flag %-%-security")
 fails("FROM x\nFOO bar\n", "Dockerfile:2: unsupported instruction FOO")
+fails("FROM x\nRUN --mount=type=cache,target=/c,uid=1000 true\n", "Dockerfile:2: .*unsupported option uid")
+assert(plan("FROM --platform=$BUILDPLATFORM x\n").stages[1].base == "x")
+fails("FROM --platform=plan9/mips x\n", "Dockerfile:1: FROM %-%-platform=plan9/mips")
 -- SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD
 p = plan('FROM x\nSHELL ["/bin/bash", "-c"]\nSTOPSIGNAL SIGQUIT\nHEALTHCHECK --interval=1m30s --retries=3 CMD curl -f http://x/\nHEALTHCHECK NONE\nONBUILD RUN echo hi\n')
 s = steps(p)
