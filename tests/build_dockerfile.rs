@@ -252,6 +252,10 @@ hello $WHO
 A
 literal $WHO
 B
+RUN <<EOF
+#!/bin/sh -e
+echo \"script $0\" > /script
+EOF
 COPY <<CONF /etc/app.conf
 who=${WHO}
 CONF
@@ -267,6 +271,8 @@ Y
         sh(&e, &img, "cat /one /tabs /a /b /etc/app.conf /inline/X /inline/Y"),
         "one\ntwo world\ntabs stripped\nhello world\nliteral $WHO\nwho=world\nx=world\ny=$WHO\n"
     );
+    // a heredoc with #! runs as a script file, which stays out of the image
+    assert_eq!(sh(&e, &img, "cat /script; ls /dev/pipes 2>&1 | grep -c EOF"), "script /dev/pipes/EOF\n0\n");
 }
 
 #[test]

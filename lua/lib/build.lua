@@ -31,7 +31,10 @@
 -- `{ type = "bind", source, target }` (of the context, read-only),
 -- `{ type = "tmpfs", target, size }`, `{ type = "secret", id, target,
 -- required }` (`bocker build --secret id=ID,src=FILE`, read-only at
--- /run/secrets/ID; its content is in no layer and no cache key).
+-- /run/secrets/ID; its content is in no layer and no cache key),
+-- `{ type = "file", target, text }` (an executable inline file, read-only:
+-- a Dockerfile's `RUN <<EOF` script that starts with #! runs from
+-- /dev/pipes/EOF, as BuildKit does).
 --
 -- Config steps beside env/label/...: `b:shell(argv)`, `b:stopsignal(sig)`,
 -- `b:healthcheck{ cmd = "curl -f localhost" | test = {...}, interval =
@@ -147,7 +150,7 @@ end
 
 -- RUN mounts -> the container's mount specs and what the cache key holds.
 function Build:run_mounts(list)
-  local out, key = {}, {}
+  local out, key, cleanup = {}, {}, {}
   for _, m in ipairs(list or {}) do
     local t = m.type or "bind"
     if t == "cache" then
@@ -183,11 +186,21 @@ function Build:run_mounts(list)
       elseif m.required then
         fail(1, "RUN secret %s: not given (bocker build --secret id=%s,src=FILE)", id, id)
       end
+    elseif t == "file" then
+      -- an inline file (a heredoc script), executable and read-only;
+      -- its folder goes when the step is done (`cleanup`)
+      if type(m.target) ~= "string" or type(m.text) ~= "string" then fail(1, "RUN file mount: target and text needed") end
+      local name = basename(m.target)
+      local dir, err = bocker.build.inline_files({ [name] = m.text }, 493) -- 0755
+      if not dir then fail(1, "RUN file mount %s: %s", m.target, err) end
+      cleanup[#cleanup + 1] = dir
+      out[#out + 1] = { type = "bind", source = dir .. "/" .. name, target = m.target, readonly = true }
+      key[#key + 1] = { "file", m.target, bocker.sha256(m.text) }
     else
-      fail(1, "RUN mount type %s: unsupported (cache, bind, tmpfs, secret)", tostring(t))
+      fail(1, "RUN mount type %s: unsupported (cache, bind, tmpfs, secret, file)", tostring(t))
     end
   end
-  return out, key
+  return out, key, cleanup
 end
 
 local NETWORKS = { bridge = true, none = true, host = true }
@@ -200,9 +213,9 @@ function Build:run(cmd, opts)
   if not NETWORKS[network] then fail(1, "RUN: network %s: unsupported (bridge, none, host)", tostring(network)) end
   local argv = type(cmd) == "table" and cmd or self:shell_argv(cmd)
   local desc = "RUN " .. (opts.desc or desc_of(cmd))
-  local mounts, mkey = self:run_mounts(opts.mounts)
+  local mounts, mkey, cleanup = self:run_mounts(opts.mounts)
   local extra = bocker.json.encode({ argv = argv, env = env, network = network, mounts = mkey })
-  return self:do_step(desc, extra, function()
+  local ok, r = pcall(self.do_step, self, desc, extra, function()
     local spec = { image = self.image, env = env, network = network, memory = self.memory or -1, mounts = mounts }
     spec.entrypoint = { argv[1] }
     spec.cmd = { table.unpack(argv, 2) }
@@ -222,6 +235,9 @@ function Build:run(cmd, opts)
     if not img then self:abort(1, "RUN: commit: " .. tostring(cerr)) end
     return img.id
   end)
+  for _, d in ipairs(cleanup) do bocker.build.remove_inline(d) end
+  if not ok then error(r, 0) end
+  return r
 end
 
 -- Runs a created container to its end: attached, or (when stages build

@@ -564,7 +564,16 @@ function M.steps(instrs, st)
       local j = not ins.heredocs and json_list(a)
       -- the step line shows the flags and a heredoc's first line, as written
       if ins.heredocs or next(ins.flags) then opts.desc = ins.args end
-      step("run", j or run_command(ins), next(opts) and opts or nil)
+      local cmd = j or run_command(ins)
+      local hd = ins.heredocs and ins.heredocs[1]
+      if hd and cmd == hd.data and hd.data:sub(1, 2) == "#!" then
+        -- a script with its own interpreter: run as a file, as BuildKit does
+        local target = "/dev/pipes/" .. hd.name
+        opts.mounts = opts.mounts or {}
+        opts.mounts[#opts.mounts + 1] = { type = "file", target = target, text = hd.data }
+        cmd = { target }
+      end
+      step("run", cmd, next(opts) and opts or nil)
     elseif c == "COPY" or c == "ADD" then
       local srcs = json_list(a)
       if srcs then

@@ -29,9 +29,13 @@ pub fn cache_mount_dir(store: &Store, id: &str) -> Result<PathBuf> {
     }
 }
 
-/// A new private folder holding `files` (name -> content, 0644): the
-/// context of a COPY of inline files. Names are single path components.
-pub fn inline_dir(store: &Store, files: &BTreeMap<String, String>) -> Result<PathBuf> {
+/// A new private folder holding `files` (name -> content, `mode`: 0644 for
+/// the context of a COPY of inline files, 0755 for a RUN heredoc script).
+/// Names are single path components.
+pub fn inline_dir(store: &Store, files: &BTreeMap<String, String>, mode: u32) -> Result<PathBuf> {
+    if mode & !0o777 != 0 {
+        return Err(BuildError::Invalid(format!("inline files: mode {mode:o} is not a permission mode")));
+    }
     for name in files.keys() {
         if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
             return Err(BuildError::Invalid(format!("inline file name {name:?}: one path component expected")));
@@ -43,7 +47,7 @@ pub fn inline_dir(store: &Store, files: &BTreeMap<String, String>) -> Result<Pat
     std::fs::DirBuilder::new().mode(0o755).create(&dir).map_err(io_err(&dir))?;
     let written = files.iter().try_for_each(|(name, data)| {
         let p = dir.join(name);
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&p).map_err(io_err(&p))?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&p).map_err(io_err(&p))?;
         std::io::Write::write_all(&mut f, data.as_bytes()).map_err(io_err(&p))
     });
     match written {
@@ -81,12 +85,13 @@ mod tests {
         assert!(a.join("kept").exists());
         assert_ne!(cache_mount_dir(&s, "other").unwrap(), a);
         let files = BTreeMap::from([("EOF".to_string(), "hi\n".to_string())]);
-        let d = inline_dir(&s, &files).unwrap();
+        let d = inline_dir(&s, &files, 0o644).unwrap();
         assert_eq!(std::fs::read_to_string(d.join("EOF")).unwrap(), "hi\n");
         assert_eq!(std::fs::metadata(d.join("EOF")).unwrap().permissions().mode() & 0o777, 0o644);
         assert!(remove_inline_dir(&s, t.path()).is_err());
         remove_inline_dir(&s, &d).unwrap();
         assert!(!d.exists());
-        assert!(inline_dir(&s, &BTreeMap::from([("a/b".to_string(), String::new())])).is_err());
+        assert!(inline_dir(&s, &BTreeMap::from([("a/b".to_string(), String::new())]), 0o644).is_err());
+        assert!(inline_dir(&s, &files, 0o4755).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! What the build library's steps need beside images and layers:
-//! `bocker.build.cache_mount(id)`, `.inline_files({NAME = TEXT})`,
+//! `bocker.build.cache_mount(id)`, `.inline_files({NAME = TEXT} [, mode])`,
 //! `.remove_inline(dir)` (src/build/step_dirs.rs) and `.platform()` (the
 //! host's, for the automatic platform ARGs).
 use super::convert::{result, store};
@@ -24,9 +24,9 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     )?;
     b.set(
         "inline_files",
-        lua.create_function(|lua, files: BTreeMap<String, String>| {
+        lua.create_function(|lua, (files, mode): (BTreeMap<String, String>, Option<u32>)| {
             let s = store(lua)?;
-            result(lua, crate::build::inline_dir(&s, &files).map(|p| p.display().to_string()))
+            result(lua, crate::build::inline_dir(&s, &files, mode.unwrap_or(0o644)).map(|p| p.display().to_string()))
         })?,
     )?;
     b.set(

@@ -206,6 +206,9 @@ assert(s[4].op == "files" and s[4].args[1].F1 == "/root\n" and s[4].args[1].F2 =
 assert(s[4].args[2][1] == "F1" and s[4].args[2][2] == "F2" and s[4].args[3] == "/dir/")
 assert(s[5].op == "cmd" and s[5].args[1] == "x")
 fails("FROM x\nRUN <<EOF\necho\n", "Dockerfile:2: unterminated heredoc")
+s = steps(plan("FROM x\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n"))
+assert(s[1].args[1][1] == "/dev/pipes/EOF" and s[1].args[2].mounts[1].type == "file")
+assert(s[1].args[2].mounts[1].text == "#!/usr/bin/env python3\nprint(1)\n")
 -- RUN flags
 p = plan("FROM x\nRUN --mount=type=cache,target=/c,id=k --mount=type=secret,id=tok --network=none true\n")
 s = steps(p)
