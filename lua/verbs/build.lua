@@ -93,6 +93,7 @@ return {
     end
     local ok, b = pcall(function()
       if file:match("%.lua$") then
+        if o.target then error(setmetatable({ status = 1, message = "--target names a stage of a Dockerfile (a build.lua chooses its own result)" }, build.BuildError), 0) end
         -- the context may come from anyone: its script runs restricted
         return require("bocker.sandbox").run_build(file, dir, build_args)
       end
