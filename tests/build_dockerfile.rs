@@ -213,6 +213,7 @@ FROM busybox:latest AS unused
 RUN echo the unused stage ran; exit 3
 FROM busybox:latest AS final
 COPY --from=build /hello /usr/local/bin/hello
+RUN --mount=type=bind,from=build,source=/src,target=/mnt/src ls /mnt/src > /mounted
 CMD [\"/usr/local/bin/hello\"]
 FROM final AS extra
 RUN echo extra > /extra
@@ -222,6 +223,8 @@ RUN echo extra > /extra
     assert!(!out.contains("unused stage ran") && !out.contains("exit 3"), "an unneeded stage was built:\n{out}");
     assert!(!out.contains("echo extra"), "a stage after the target was built:\n{out}");
     assert_eq!(e.ok(&["run", "--rm", "--network", "none", &img]), "hello from gcc\n");
+    // a bind mount from the build stage saw its files, and left none behind
+    assert_eq!(sh(&e, &img, "cat /mounted; ls /mnt/src 2>/dev/null | wc -l"), "hello.c\n0\n");
     // only the binary came over: no compiler, no Debian files
     assert_eq!(sh(&e, &img, "test -e /usr/bin/gcc || test -e /etc/debian_version || test -e /src || echo clean"), "clean\n");
     // without --target the last stage builds, on top of `final`

@@ -28,7 +28,8 @@
 -- otherwise (DNS from the host's resolv.conf); no memory limit unless
 -- `bocker build --memory`. Mounts: `{ type = "cache", target, id }` (a
 -- folder kept per id between builds, $BOCKER_ROOT/build-cache/mounts/),
--- `{ type = "bind", source, target }` (of the context, read-only),
+-- `{ type = "bind", source, target [, from = stage|image] }` (of the
+-- context, or of an image's files; read-only),
 -- `{ type = "tmpfs", target, size }`, `{ type = "secret", id, target,
 -- required }` (`bocker build --secret id=ID,src=FILE`, read-only at
 -- /run/secrets/ID; its content is in no layer and no cache key),
@@ -164,8 +165,14 @@ function Build:run_mounts(list)
       if type(m.target) ~= "string" then fail(1, "RUN tmpfs mount: target needed") end
       out[#out + 1] = { type = "tmpfs", source = "", target = m.target, options = m.size and ("size=" .. m.size) or nil }
       key[#key + 1] = { "tmpfs", m.target, m.size or "" }
+    elseif t == "bind" and m.from then
+      if type(m.target) ~= "string" then fail(1, "RUN bind mount: target needed") end
+      local id, rerr = M.resolve(m.from, true)
+      if not id then fail(1, "RUN bind mount from=%s: %s", m.from, rerr) end
+      local src = m.source or "/"
+      out[#out + 1] = { type = "bind", source = self:image_path(id, src), target = m.target, readonly = true }
+      key[#key + 1] = { "bind-from", id, src, m.target }
     elseif t == "bind" then
-      if m.from then fail(1, "RUN bind mount from=%s: mounts from a stage or image are not supported yet", m.from) end
       if type(m.target) ~= "string" then fail(1, "RUN bind mount: target needed") end
       local src = m.source or "."
       local root = assert(bocker.build.context_root(self.context))
@@ -201,6 +208,30 @@ function Build:run_mounts(list)
     end
   end
   return out, key, cleanup
+end
+
+-- A host path holding `source` of image `id` (for `--mount=type=bind,
+-- from=...`): a COPY of it (through b:copy's `from`, cached like any COPY)
+-- onto an empty image, whose layer folder is what gets mounted. That
+-- image stays as an untagged intermediate (`prune` removes it).
+function Build:image_path(id, source)
+  local key = bocker.sha256("scratch")
+  local base = cache_get(key)
+  if not base then
+    local img, err = bocker.image.scratch()
+    if not img then fail(1, "bind mount from %s: %s", id, err) end
+    base = img.id
+    cache_put(key, base)
+  end
+  local tmp = setmetatable({
+    session = M.session(), quiet = true, no_cache = self.no_cache, context = self.context,
+    network = self.network, secrets = {}, image = base,
+  }, Build)
+  tmp:copy(source, "/m", { from = id })
+  local img = bocker.image.get(tmp.image)
+  local layer = img and img.layers[#img.layers]
+  if not layer then fail(1, "bind mount from %s: %s was not copied", id, source) end
+  return bocker.root() .. "/layers/" .. layer .. "/diff/m"
 end
 
 local NETWORKS = { bridge = true, none = true, host = true }

@@ -556,7 +556,9 @@ function M.steps(instrs, st)
       for _, ms in ipairs(ins.flags.mount or {}) do
         local m = M.mount_spec(x(ms))
         if m.from then
-          return nil, ferr(ins.line, "RUN --mount from=%s: mounts from a stage or image are not supported yet", m.from)
+          local id, rerr = st.stage_ref(m.from)
+          if not id then return nil, ferr(ins.line, "RUN --mount from=%s: %s", m.from, tostring(rerr)) end
+          m.from = id
         end
         opts.mounts = opts.mounts or {}
         opts.mounts[#opts.mounts + 1] = m
