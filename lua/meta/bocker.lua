@@ -440,8 +440,9 @@ local Build = {}
 ---an argv, in a container on the default bridge (unless `network` or
 ---`bocker build --network`), without a memory limit (unless `bocker build
 ----m`); its changes are committed. Mounts: `{type="cache", target, id?,
----readonly?}`, `{type="bind", source?, target}` (of the context,
----read-only), `{type="tmpfs", target, size?}`, `{type="secret", id,
+---readonly?}`, `{type="bind", source?, target, from?}` (of the context,
+---or of image `from`'s files; read-only), `{type="file", target, text}`
+---(an executable inline file), `{type="tmpfs", target, size?}`, `{type="secret", id,
 ---target?, required?}` (`bocker build --secret id=ID,src=FILE`; at
 ---/run/secrets/ID). `desc` replaces the command in the step line.
 ---@param cmd string|string[]
