@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root test.sh
-ensure_packages busybox-static xz-utils bzip2 zstd iptables iproute2 expect procps docker-registry skopeo umoci podman runc containerd bsdutils apache2-utils ca-certificates curl gcc libc6-dev make pkg-config
+ensure_packages busybox-static xz-utils bzip2 zstd iptables iproute2 expect procps docker-registry skopeo umoci podman runc containerd bsdutils apache2-utils ca-certificates curl gcc libc6-dev make pkg-config debootstrap
 
 use_cargo
 

@@ -3,7 +3,7 @@
 -- or touch host files as root. (`bocker script` stays full Lua.)
 --
 -- Available: the build API (`require "bocker.build"`, also
--- `bocker.build`: from, and the steps of a build; `build.args` holds the
+-- `bocker.build`: from, stage, resolve, and the steps of a build; `build.args` holds the
 -- --build-arg values), `bocker.json`, `bocker.sha256`, `bocker.version`;
 -- `string` (not `string.dump`), `table`, `math`, `utf8`, `coroutine`;
 -- assert, error, ipairs, next, pairs, pcall, print, rawequal, rawget,
@@ -118,7 +118,8 @@ end
 
 -- The object a build.lua gets from `from`: the steps, forwarded to the real
 -- build, whose fields (context, image) the script cannot change.
-local STEPS = { "run", "copy", "add", "env", "label", "workdir", "user", "cmd", "entrypoint", "expose", "volume", "tag", "id" }
+local STEPS = { "run", "copy", "add", "env", "label", "workdir", "user", "cmd", "entrypoint", "expose", "volume", "tag", "id",
+  "shell", "stopsignal", "healthcheck", "onbuild", "write", "files", "image_config" }
 
 local function facade(lib, context, build_args)
   local reals = setmetatable({}, { __mode = "k" })
@@ -141,18 +142,29 @@ local function facade(lib, context, build_args)
   local api = {}
   api.args = copy(build_args or {})
   api.context = context
-  function api.from(ref, opts)
-    if type(ref) ~= "string" then error("bad argument #1 to 'from' (an image reference expected)", 2) end
+  local function start(name, ref, opts)
+    if type(ref) ~= "string" then error("bad argument to 'from' (an image reference expected)", 3) end
     opts = type(opts) == "table" and opts or {}
-    local real = lib.from(ref, {
+    local o = {
       context = context,
       steps = tonumber(opts.steps),
       quiet = opts.quiet and true or nil,
       no_cache = opts.no_cache and true or nil,
-    })
+      network = type(opts.network) == "string" and opts.network or nil,
+    }
+    local real = name and lib.stage(name, ref, o) or lib.from(ref, o)
     local proxy = setmetatable({}, Proxy)
     reals[proxy] = real
     return proxy
+  end
+  function api.from(ref, opts) return start(nil, ref, opts) end
+  function api.stage(name, ref, opts)
+    if type(name) ~= "string" then error("bad argument #1 to 'stage' (a stage name expected)", 2) end
+    return start(name, ref, opts)
+  end
+  function api.resolve(ref)
+    if type(ref) ~= "string" then error("bad argument #1 to 'resolve' (a stage name or image reference expected)", 2) end
+    return lib.resolve(ref)
   end
   function api.read(path)
     return bocker.build.read_context(context, path)
@@ -311,6 +323,7 @@ function M.run_build(file, dir, build_args)
   if not chunk then fail(err) end
   lib.defaults.context = context
   lib.last = nil
+  lib.stages = {}
   local ok, err2 = pcall(chunk, context)
   if not ok then
     if getmetatable(err2) == lib.BuildError then error(err2, 0) end

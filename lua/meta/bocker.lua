@@ -129,7 +129,7 @@ bocker.container = {}
 ---@field interactive? boolean
 ---@field rm? boolean remove when it exits
 ---@field cpu_shares? integer default $BOCKER_CPU_SHARE or 512
----@field memory? integer bytes, default $BOCKER_MEM_LIMIT MB or 512 MB
+---@field memory? integer bytes, default $BOCKER_MEM_LIMIT MB or 512 MB; 0 or -1: no limit
 ---@field pids_limit? integer
 ---@field mounts? bocker.Mount[]
 ---@field network? "none"|"bridge"|"host"
@@ -280,6 +280,20 @@ function bocker.image.pull(ref, opts) end
 ---@field expose? string[] `80`, `80/tcp`, `53/udp`
 ---@field labels? table<string,string>
 ---@field volumes? string[]
+---@field stop_signal? string STOPSIGNAL; "" clears it
+---@field healthcheck? bocker.Healthcheck
+---@field onbuild? string[] the whole ONBUILD list (replaces the image's)
+---@field shell? string[] SHELL; an empty list clears it
+
+---Docker's Healthcheck: `test` is `{"NONE"}`, `{"CMD", argv...}` or
+---`{"CMD-SHELL", command}`; durations in nanoseconds.
+---@class bocker.Healthcheck
+---@field test string[]
+---@field interval? integer
+---@field timeout? integer
+---@field start_period? integer
+---@field start_interval? integer
+---@field retries? integer
 
 ---Makes a new image from a container's changes (its overlay upper dir
 ---becomes a layer on top of its image's layers; whiteouts stay
@@ -423,6 +437,29 @@ function bocker.build.cache_get(key) end
 ---@return boolean|nil ok, string? err
 function bocker.build.cache_put(key, id) end
 
+---The folder of cache mount `id` (`RUN --mount=type=cache`), made on
+---first use under `$BOCKER_ROOT/build-cache/mounts/` (named by the id's
+---hash) and kept between builds.
+---@param id string
+---@return string|nil path, string? err
+function bocker.build.cache_mount(id) end
+
+---A new private folder (in `$BOCKER_ROOT/tmp`) holding `files` (name ->
+---text, 0644; names are single path components): the context of a COPY
+---of inline files. Remove it with `remove_inline`.
+---@param files table<string,string>
+---@return string|nil dir, string? err
+function bocker.build.inline_files(files) end
+
+---Removes a folder `inline_files` made (any other path is refused).
+---@param dir string
+---@return boolean|nil ok, string? err
+function bocker.build.remove_inline(dir) end
+
+---The host's platform, for the automatic ARGs (TARGETARCH, ...).
+---@return { os: string, arch: string, variant?: string, name: string }
+function bocker.build.platform() end
+
 ---The canonical path of a build context folder.
 ---@param dir string
 ---@return string|nil path, string? err
@@ -442,23 +479,72 @@ function bocker.build.read_context(context, path) end
 ---returns the build, so calls chain. A failing step raises a build error
 ---`{ status, message }` after removing its container and every image this
 ---build made; `bocker script` and `bocker build` exit with its status.
----@param ref string NAME[:TAG], image id, or "scratch" (pulled if missing)
----@param opts? { context?: string, steps?: integer, quiet?: boolean, no_cache?: boolean }
+---A base image with ONBUILD triggers runs them first (the result does
+---not keep them).
+---@param ref string NAME[:TAG], image id, a stage name, or "scratch" (pulled if missing)
+---@param opts? { context?: string, steps?: integer, quiet?: boolean, no_cache?: boolean, network?: "bridge"|"none"|"host", memory?: integer }
 ---@return bocker.Build
 function bocker.build.from(ref, opts) end
+
+---`from` with a name: a later `build.from(name)` starts from the stage's
+---image and `build.resolve(name)` gives its id (for `copy{from=...}`).
+---@param name string
+---@param ref string
+---@param opts? table as `from`'s
+---@return bocker.Build
+function bocker.build.stage(name, ref, opts) end
+
+---The image id of a stage name or an image reference (pulled if missing).
+---@param ref string
+---@return string|nil id, string|nil err
+function bocker.build.resolve(ref) end
 
 ---@class bocker.Build
 ---@field image string the current image id
 local Build = {}
----RUN: a shell command (`/bin/sh -c`) or an argv, in a container without
----network; its changes are committed.
+---RUN: a shell command (in the image's SHELL, default `/bin/sh -c`) or
+---an argv, in a container on the default bridge (unless `network` or
+---`bocker build --network`), without a memory limit (unless `bocker build
+----m`); its changes are committed. Mounts: `{type="cache", target, id?,
+---readonly?}`, `{type="bind", source?, target, from?}` (of the context,
+---or of image `from`'s files; read-only), `{type="file", target, text}`
+---(an executable inline file), `{type="tmpfs", target, size?}`, `{type="secret", id,
+---target?, required?}` (`bocker build --secret id=ID,src=FILE`; at
+---/run/secrets/ID). `desc` replaces the command in the step line.
 ---@param cmd string|string[]
----@param opts? { env?: string[] }
+---@param opts? { env?: string[], mounts?: table[], network?: "default"|"bridge"|"none"|"host", desc?: string }
 function Build:run(cmd, opts) end
----COPY from the build context (default: the script's folder).
+---COPY from the build context (default: the script's folder), or from
+---an image with `opts.from` (an id: `other:id()`, `build.resolve(ref)`).
 ---@param src string|string[]
 ---@param dst string
-function Build:copy(src, dst) end
+---@param opts? { from?: string, chown?: string, chmod?: string, link?: boolean, checksum?: string, context?: string }
+function Build:copy(src, dst, opts) end
+---An inline file (as a Dockerfile's `COPY <<EOF dst`).
+---@param dst string
+---@param text string
+---@param opts? table as `copy`'s
+function Build:write(dst, text, opts) end
+---Several inline files: `files` { NAME = text }, `names` of them to `dst`.
+---@param files table<string,string>
+---@param names string[]
+---@param dst string
+---@param opts? table as `copy`'s
+function Build:files(files, names, dst, opts) end
+---SHELL: the argv prefix of later shell-form RUN, CMD, ENTRYPOINT.
+---@param argv string[]
+function Build:shell(argv) end
+---@param sig string|integer
+function Build:stopsignal(sig) end
+---`{ cmd = "..." | cmd = {argv} | test = {...}, interval = "30s"|ns, timeout, start_period, start_interval, retries }`
+---@param h table
+function Build:healthcheck(h) end
+---A trigger (a Dockerfile instruction) for builds FROM the result.
+---@param instruction string
+function Build:onbuild(instruction) end
+---The config of the image built so far.
+---@return table
+function Build:image_config() end
 ---@param k string|table name, or `{ K = V }` / `{ {k, v}, ... }`
 ---@param v? string
 function Build:env(k, v) end

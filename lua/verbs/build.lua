@@ -1,8 +1,10 @@
--- bocker build [-t NAME:TAG] [-f FILE] [--build-arg K=V] [--no-cache] [-q] DIR
+-- bocker build [-t NAME:TAG] [-f FILE] [--build-arg K=V] [--target STAGE]
+--   [--network bridge|none|host] [-m SIZE] [--secret id=ID,src=FILE] [--no-cache] [-q] DIR
 -- DIR/build.lua (a Lua build script) if present, else DIR/Dockerfile,
 -- translated to the same build steps (lua/lib/dockerfile.lua). A build.lua
 -- runs in a restricted Lua (lua/lib/sandbox.lua): no host commands, no
--- host files outside the context.
+-- host files outside the context. RUN steps join the default bridge
+-- unless --network says otherwise, with no memory limit unless -m.
 local cli = require "bocker.cli"
 local spec = {
   { long = "tag", short = "t", kind = "string", arg = "NAME[:TAG]", help = "Name the resulting image" },
@@ -10,8 +12,28 @@ local spec = {
   { long = "build-arg", kind = "list", arg = "K=V", help = "Set a Dockerfile ARG" },
   { long = "no-cache", kind = "bool", help = "Do not use the build cache" },
   { long = "quiet", short = "q", kind = "bool", help = "Print only the image id" },
+  { long = "target", kind = "string", arg = "STAGE", help = "Build this stage of a multi-stage Dockerfile (and what it needs)" },
+  { long = "network", kind = "string", arg = "MODE", help = "The network of RUN steps: bridge (default), none or host" },
+  { long = "memory", short = "m", kind = "string", arg = "SIZE", help = "Memory limit of RUN steps, b/k/m/g (default none)" },
+  { long = "secret", kind = "list", arg = "id=ID,src=FILE", help = "A secret RUN --mount=type=secret can read (never in a layer)" },
 }
-local usage = "bocker build [-t NAME[:TAG]] [-f FILE] [--build-arg K=V] [--no-cache] [-q] DIR"
+local usage = "bocker build [-t NAME[:TAG]] [-f FILE] [--build-arg K=V] [--target STAGE] [--network MODE] [-m SIZE] [--secret id=ID,src=FILE] [--no-cache] [-q] DIR"
+
+-- --secret id=ID,src=FILE (also source=, and type=file) -> ID, absolute FILE
+local function secret(s)
+  local m = {}
+  for part in s:gmatch("[^,]+") do
+    local k, v = part:match("^([%w]+)=(.*)$")
+    if not k then return nil, "--secret " .. s .. ": KEY=VALUE expected" end
+    m[k:lower()] = v
+  end
+  local src = m.src or m.source
+  if m.type and m.type ~= "file" then return nil, "--secret " .. s .. ": only type=file is supported" end
+  if not m.id or not src then return nil, "--secret " .. s .. ": id= and src= are needed" end
+  local path, err = bocker.build.context_root(src)
+  if not path then return nil, "--secret " .. s .. ": " .. tostring(err) end
+  return m.id, path
+end
 
 local function exists(p)
   local f = io.open(p)
@@ -52,17 +74,37 @@ return {
     build.defaults.quiet = o.quiet
     build.defaults.no_cache = o.no_cache
     build.defaults.context = dir
+    if o.network then
+      if o.network ~= "bridge" and o.network ~= "none" and o.network ~= "host" and o.network ~= "default" then
+        return cli.fail(125, "build", "network %s: unsupported (bridge, none, host)", o.network)
+      end
+      build.defaults.network = o.network == "default" and "bridge" or o.network
+    end
+    if o.memory then
+      local m, err = require("bocker.units").bytes(o.memory)
+      if not m then return cli.fail(125, "build", "invalid argument for -m/--memory: %s", err) end
+      build.defaults.memory = m
+    end
+    build.defaults.secrets = {}
+    for _, s in ipairs(o.secret) do
+      local id, path = secret(s)
+      if not id then return cli.fail(125, "build", "%s", path) end
+      build.defaults.secrets[id] = path
+    end
     local ok, b = pcall(function()
       if file:match("%.lua$") then
+        if o.target then error(setmetatable({ status = 1, message = "--target names a stage of a Dockerfile (a build.lua chooses its own result)" }, build.BuildError), 0) end
         -- the context may come from anyone: its script runs restricted
         return require("bocker.sandbox").run_build(file, dir, build_args)
       end
       local df = require "bocker.dockerfile"
       local text, err = read(file)
       if not text then error(setmetatable({ status = 1, message = err }, build.BuildError), 0) end
-      local steps, perr = df.plan(df.parse(text), build_args)
-      if not steps then error(setmetatable({ status = 1, message = perr }, build.BuildError), 0) end
-      return df.run(steps, { context = dir, quiet = o.quiet, no_cache = o.no_cache })
+      local instrs, perr = df.parse(text)
+      local plan = instrs
+      if instrs then plan, perr = df.plan(instrs, build_args) end
+      if not plan then error(setmetatable({ status = 1, message = perr }, build.BuildError), 0) end
+      return df.run(plan, { context = dir, quiet = o.quiet, no_cache = o.no_cache, target = o.target })
     end)
     if not ok then
       if getmetatable(b) == build.BuildError then return cli.fail(b.status, "build", b.message) end

@@ -3,7 +3,7 @@
 use super::layer::{child_of, record_child};
 use super::{BuildError, Result};
 use crate::local_images::DEFAULT_PATH;
-use crate::state::images::{HistoryEntry, ImageConfig, ImageRecord};
+use crate::state::images::{Healthcheck, HistoryEntry, ImageConfig, ImageRecord};
 use crate::state::Store;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -34,6 +34,19 @@ pub struct ConfigChanges {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// STOPSIGNAL; empty clears it.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// HEALTHCHECK (`test = {"NONE"}` disables the base image's).
+    #[serde(default)]
+    pub healthcheck: Option<Healthcheck>,
+    /// The whole ONBUILD list (an ONBUILD step sends the image's list plus
+    /// its own; a build FROM an image with triggers clears them).
+    #[serde(default)]
+    pub onbuild: Option<Vec<String>>,
+    /// SHELL; an empty list clears it.
+    #[serde(default)]
+    pub shell: Option<Vec<String>>,
 }
 
 impl ConfigChanges {
@@ -46,6 +59,10 @@ impl ConfigChanges {
             && self.expose.is_empty()
             && self.labels.is_empty()
             && self.volumes.is_empty()
+            && self.stop_signal.is_none()
+            && self.healthcheck.is_none()
+            && self.onbuild.is_none()
+            && self.shell.is_none()
     }
 
     pub fn apply(&self, c: &mut ImageConfig) -> Result<()> {
@@ -88,6 +105,21 @@ impl ConfigChanges {
             if !c.volumes.contains(v) {
                 c.volumes.push(v.clone());
             }
+        }
+        if let Some(s) = &self.stop_signal {
+            c.stop_signal = (!s.is_empty()).then(|| s.clone());
+        }
+        if let Some(h) = &self.healthcheck {
+            if h.test.is_empty() {
+                return Err(BuildError::Invalid("HEALTHCHECK: an empty test".into()));
+            }
+            c.healthcheck = Some(h.clone());
+        }
+        if let Some(o) = &self.onbuild {
+            c.onbuild = o.clone();
+        }
+        if let Some(sh) = &self.shell {
+            c.shell = (!sh.is_empty()).then(|| sh.clone());
         }
         Ok(())
     }
@@ -174,5 +206,17 @@ mod tests {
         assert!(c.cmd.is_none());
         let bad = ConfigChanges { expose: vec!["x".into()], ..Default::default() };
         assert!(bad.apply(&mut c).is_err());
+        let docker = ConfigChanges {
+            stop_signal: Some("SIGQUIT".into()),
+            healthcheck: Some(Healthcheck { test: vec!["CMD-SHELL".into(), "true".into()], retries: Some(3), ..Default::default() }),
+            onbuild: Some(vec!["RUN echo hi".into()]),
+            shell: Some(vec!["/bin/bash".into(), "-c".into()]),
+            ..Default::default()
+        };
+        docker.apply(&mut c).unwrap();
+        assert_eq!((c.stop_signal.as_deref(), c.onbuild.len(), c.healthcheck.as_ref().map(|h| h.retries)), (Some("SIGQUIT"), 1, Some(Some(3))));
+        let clear = ConfigChanges { onbuild: Some(vec![]), shell: Some(vec![]), stop_signal: Some(String::new()), ..Default::default() };
+        clear.apply(&mut c).unwrap();
+        assert!(c.onbuild.is_empty() && c.shell.is_none() && c.stop_signal.is_none());
     }
 }

@@ -8,7 +8,8 @@
 //! filesystem tar becomes a one-layer image), `changes` (`derive`: a config change, no new
 //! layer; `scratch`), `context_hash` (the build cache's content key of
 //! a COPY/ADD step). `layer` holds what they share: staging a new layer and
-//! recording the child image. The build steps in `lua/lib/build.lua`
+//! recording the child image; `step_dirs` the host folders a step mounts
+//! (cache mounts) or copies from (inline files). The build steps in `lua/lib/build.lua`
 //! (and the Dockerfile parser on top of it) are made of these.
 //!
 //! A container's upper dir is already in overlay-lower format (whiteouts
@@ -29,6 +30,7 @@ mod import;
 mod layer;
 mod owner;
 mod pattern;
+mod step_dirs;
 
 pub use changes::{clean_abs, derive, scratch, ConfigChanges, DeriveSpec};
 pub use commit::{commit, CommitSpec};
@@ -36,6 +38,7 @@ pub use context_hash::{copy_key, hash_sources};
 pub use copy::{add_layer, AddLayerSpec};
 pub use import::{import, ImportSpec};
 pub use layer::Committed;
+pub use step_dirs::{cache_mount_dir, inline_dir, remove_inline_dir};
 
 use crate::state::StateError;
 use std::path::Path;

@@ -141,10 +141,14 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         limits.cpu_shares = c;
     }
     if let Some(m) = spec.memory {
-        if m < 6 * 1024 * 1024 {
+        // 0 or -1: no memory limit (what build steps get by default)
+        if m <= 0 {
+            limits.memory = -1;
+        } else if m < 6 * 1024 * 1024 {
             return Err(ContainerError::Invalid("minimum memory limit allowed is 6MB".into()));
+        } else {
+            limits.memory = m;
         }
-        limits.memory = m;
     }
     limits.pids = spec.pids_limit;
     let network = match spec.network.as_deref() {

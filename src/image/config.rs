@@ -39,6 +39,8 @@ pub fn to_record(c: Option<&Config>) -> ImageConfig {
         exposed_ports: sorted(c.exposed_ports()),
         volumes: sorted(c.volumes()),
         labels: c.labels().clone().unwrap_or_default().into_iter().collect(),
+        stop_signal: c.stop_signal().clone().filter(|s| !s.is_empty()),
+        ..Default::default()
     }
 }
 
@@ -53,6 +55,7 @@ pub fn from_record(c: &ImageConfig) -> Config {
     out.set_exposed_ports((!c.exposed_ports.is_empty()).then(|| c.exposed_ports.clone()));
     out.set_volumes((!c.volumes.is_empty()).then(|| c.volumes.clone()));
     out.set_labels((!c.labels.is_empty()).then(|| c.labels.clone().into_iter().collect()));
+    out.set_stop_signal(c.stop_signal.clone());
     out
 }
 

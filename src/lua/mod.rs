@@ -4,6 +4,7 @@
 //! keys; expected failures return `nil, err`, misuse raises.
 pub mod archive;
 pub mod build;
+pub mod build_steps;
 pub mod container;
 pub mod convert;
 pub mod handle;
@@ -51,6 +52,7 @@ pub fn new() -> mlua::Result<Lua> {
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;
     archive::register(&lua, &bocker)?;
+    build_steps::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;

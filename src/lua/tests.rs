@@ -107,40 +107,37 @@ assert(ins[1].cmd == "FROM" and ins[1].line == 2)
 assert(ins[3].cmd == "ENV" and ins[3].args == 'A=1 B="two words"', ins[3].args)
 assert(ins[4].line == 8 and ins[4].args == "echo ${V} && echo done", ins[4].args)
 assert(ins[5].cmd == "COPY")
-local steps = assert(df.plan(ins, { V = "2.0" }))
-assert(#steps == 6)
-assert(steps[1].op == "from" and steps[1].args[1] == "busybox")
-assert(steps[2].op == "env" and steps[2].args[1][2][1] == "B" and steps[2].args[1][2][2] == "two words")
-assert(steps[3].op == "run" and steps[3].args[1] == "echo ${V} && echo done")
-assert(steps[3].args[2].env[1] == "V=2.0")           -- ARGs reach RUN as env
-assert(steps[4].op == "copy" and steps[4].args[1] == "a b" and steps[4].args[2] == "/dst/")
-assert(steps[5].op == "cmd" and steps[5].args[1][1] == "echo" and #steps[5].args[1] == 2)
-local ep = steps[6].args[1]
-assert(ep[1] == "/bin/sh" and ep[2] == "-c" and ep[3] == "exec top")
+local plan = assert(df.plan(ins, { V = "2.0" }))
+assert(#plan.stages == 1 and plan.stages[1].base == "busybox" and plan.stages[1].name == "base")
+local function steps_of(p, env, i) return assert(df.steps(p.stages[i or 1].instrs, df.stage_state(p, env or {}, {}))) end
+local steps = steps_of(plan)
+assert(#steps == 5, #steps)
+assert(steps[1].op == "env" and steps[1].args[1][2][1] == "B" and steps[1].args[1][2][2] == "two words")
+assert(steps[2].op == "run" and steps[2].args[1] == "echo ${V} && echo done")
+assert(steps[2].args[2].env[1] == "V=2.0")           -- ARGs reach RUN as env
+assert(steps[3].op == "copy" and steps[3].args[1] == "a b" and steps[3].args[2] == "/dst/")
+assert(steps[4].op == "cmd" and steps[4].args[1][1] == "echo" and #steps[4].args[1] == 2)
+assert(steps[5].op == "entrypoint" and steps[5].args[1] == "exec top")  -- shell form: the build's SHELL applies
 -- substitution
 assert(df.expand("${A}/${B:-dflt}/$C/\\$D", { A = "x", C = "z" }) == "x/dflt/z/$D")
-local s = assert(df.plan(df.parse("ARG BASE=alpine\nFROM ${BASE}:3\nENV P=/opt\nWORKDIR $P/app\n")))
-assert(s[1].args[1] == "alpine:3" and s[3].args[1] == "/opt/app")
+local p = assert(df.plan(df.parse("ARG BASE=alpine\nFROM ${BASE}:3\nENV P=/opt\nWORKDIR $P/app\n")))
+local s = steps_of(p)
+assert(p.stages[1].base == "alpine:3" and s[2].args[1] == "/opt/app")
+-- the base image's environment is in scope
+s = steps_of(assert(df.plan(df.parse("FROM x\nWORKDIR $GOPATH/src\n"))), { "GOPATH=/go" })
+assert(s[1].args[1] == "/go/src", s[1].args[1])
 -- the old ENV form, LABEL, EXPOSE
-s = assert(df.plan(df.parse("FROM x\nENV K the value\nLABEL a=b \"c d\"=e\nEXPOSE 80 53/udp\n")))
-assert(s[2].args[1][1][1] == "K" and s[2].args[1][1][2] == "the value")
-assert(s[3].args[1][2][1] == "c d")
-assert(s[4].args[1][2] == "53/udp")
+s = steps_of(assert(df.plan(df.parse("FROM x\nENV K the value\nLABEL a=b \"c d\"=e\nEXPOSE 80 53/udp\n"))))
+assert(s[1].args[1][1][1] == "K" and s[1].args[1][1][2] == "the value")
+assert(s[2].args[1][2][1] == "c d")
+assert(s[3].args[1][2] == "53/udp")
 -- errors name the line
-local _, err = df.plan(df.parse("FROM x\n\nHEALTHCHECK NONE\n"))
-assert(err:find("line 3") and err:find("HEALTHCHECK"), err)
+local _, err = df.plan(df.parse("FROM x\n\nMAINTAINER me\n"))
+assert(err:find("^Dockerfile:3: ") and err:find("MAINTAINER"), err)
 _, err = df.plan(df.parse("RUN x\n"))
-assert(err:find("line 1") and err:find("before FROM"), err)
-_, err = df.plan(df.parse("FROM a\nFROM b\n"))
-assert(err:find("line 2") and err:find("multi%-stage"), err)
-s = assert(df.plan(df.parse("FROM a\nADD --checksum=sha256:ab https://x/y /z\n")))
-assert(s[2].op == "add" and s[2].args[1] == "https://x/y" and s[2].args[3].checksum == "sha256:ab")
-_, err = df.plan(df.parse("FROM a\nCOPY a b /c\n"))
-assert(err:find("ending in /"), err)
-s = assert(df.plan(df.parse("FROM a\nCOPY --chown=1 --link --from=img *.txt /c/\n")))
-assert(s[2].op == "copy" and s[2].args[1] == "*.txt" and s[2].args[3].chown == "1" and s[2].args[3].link and s[2].args[3].from == "img")
-_, err = df.plan(df.parse("FROM a\nCOPY --bogus a /c\n"))
-assert(err:find("unsupported flag %-%-bogus"), err)
+assert(err:find("Dockerfile:1:") and err:find("before FROM"), err)
+_, err = df.plan(df.parse("FROM a\nCOPY --nope=1 a /c\n"))
+assert(err:find("Dockerfile:2:") and err:find("unsupported flag %-%-nope"), err)
 _, err = df.plan(df.parse(""))
 assert(err:find("no FROM"), err)
 -- words
@@ -156,6 +153,106 @@ assert(df.change("WORKDIR /w").workdir == "/w" and df.change("USER 1:1").user ==
 assert(not df.change("RUN true"))
 assert(bocker.build.from and bocker.build.hash_sources)  -- the library, as bocker.build
 "#);
+}
+
+#[test]
+fn dockerfile_language() {
+    check(r##"
+local df = require "bocker.dockerfile"
+local function plan(text, args) return assert(df.plan(assert(df.parse(text)), args)) end
+local function steps(p, i, env, results)
+  return assert(df.steps(p.stages[i or 1].instrs, df.stage_state(p, env or {}, results or {})))
+end
+local function fails(text, pat)
+  local ins, perr = df.parse(text)
+  local _, err = ins and df.plan(ins) or nil, perr
+  if ins then _, err = df.plan(ins) end
+  assert(err and err:find(pat), tostring(err) .. " !~ " .. pat)
+end
+-- substitution: Docker's operators, set vs empty, quotes, escapes
+local v = { A = "a", E = "" }
+for _, t in ipairs({
+  { "${A:-x}", "a" }, { "${E:-x}", "x" }, { "${U:-x}", "x" }, { "${E-x}", "" }, { "${U-x}", "x" },
+  { "${A:+y}", "y" }, { "${E:+y}", "" }, { "${E+y}", "y" }, { "${U+y}", "" },
+  { "'$A'", "'$A'" }, { '"$A"', '"a"' }, { "\\$A", "$A" }, { "$A$A", "aa" }, { "${U:-${A}b}", "ab" }, { "x$", "x$" },
+}) do
+  local got = df.expand(t[1], v)
+  assert(got == t[2], t[1] .. " -> " .. tostring(got) .. ", not " .. t[2])
+end
+assert(df.expand("`$A", v, "`") == "$A")
+assert(not df.expand("${U:?needed}", v))
+-- several pairs in one ARG; --build-arg wins; a global ARG in a stage
+local p = plan("ARG G=glob\nFROM x\nARG A=1 B=2 C\nARG G\nRUN env\n", { B = "two" })
+local s = steps(p)
+local env = table.concat(s[1].args[2].env, " ")
+assert(env == "A=1 B=two G=glob", env)
+-- automatic platform ARGs: global scope (FROM), declared in a stage
+p = plan("FROM img-$TARGETARCH\nARG TARGETOS\nRUN true\n")
+assert(p.stages[1].base:match("^img%-%w+$") and p.stages[1].base ~= "img-", p.stages[1].base)
+assert(steps(p)[1].args[2].env[1]:match("^TARGETOS=linux$"))
+-- escape directive; syntax accepted
+p = plan("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nRUN echo a `\n  b\nCOPY a\\b c:\\d\n")
+s = steps(p)
+assert(s[1].args[1] == "echo a b", s[1].args[1])
+assert(s[2].args[1] == "a\\b" and s[2].args[2] == "c:\\d", s[2].args[1])
+fails("# escape=x\nFROM a\n", "invalid escape")
+-- heredocs: one (its text runs), <<- strips tabs, several, COPY inline files
+p = plan("FROM x\nRUN <<EOF\necho one\necho two\nEOF\nRUN <<-EOT bash\n\techo tab\n\tEOT\nRUN cat <<A >/a && cat <<'B' >/b\n$x\nA\n$y\nB\nCOPY <<F1 <<\"F2\" /dir/\n$HOME\nF1\n$HOME\nF2\nCMD x\n")
+s = steps(p, 1, { "HOME=/root" })
+assert(s[1].args[1] == "echo one\necho two\n", s[1].args[1])
+assert(s[2].args[1] == "<<-EOT bash\necho tab\nEOT", s[2].args[1])
+assert(s[3].args[1] == "cat <<A >/a && cat <<'B' >/b\n$x\nA\n$y\nB", s[3].args[1])
+assert(s[4].op == "files" and s[4].args[1].F1 == "/root\n" and s[4].args[1].F2 == "$HOME\n")
+assert(s[4].args[2][1] == "F1" and s[4].args[2][2] == "F2" and s[4].args[3] == "/dir/")
+assert(s[5].op == "cmd" and s[5].args[1] == "x")
+fails("FROM x\nRUN <<EOF\necho\n", "Dockerfile:2: unterminated heredoc")
+s = steps(plan("FROM x\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n"))
+assert(s[1].args[1][1] == "/dev/pipes/EOF" and s[1].args[2].mounts[1].type == "file")
+assert(s[1].args[2].mounts[1].text == "#!/usr/bin/env python3\nprint(1)\n")
+-- RUN flags
+p = plan("FROM x\nRUN --mount=type=cache,target=/c,id=k --mount=type=secret,id=tok --network=none true\n")
+s = steps(p)
+local o = s[1].args[2]
+assert(o.network == "none" and #o.mounts == 2 and o.mounts[1].type == "cache" and o.mounts[1].id == "k" and o.mounts[2].id == "tok")
+fails("FROM x\nRUN --mount=type=nfs,target=/x true\n", "Dockerfile:2: .*unsupported type nfs")
+fails("FROM x\nRUN --mount=type=cache,target=/x,bogus=1 true\n", "unsupported option bogus")
+fails("FROM x\nRUN --network=bridge2 true\n", "Dockerfile:2: .*network")
+fails("FROM x\n\nRUN --security=insecure true\n", "Dockerfile:3: RUN: unsupported flag %-%-security")
+fails("FROM x\nFOO bar\n", "Dockerfile:2: unsupported instruction FOO")
+fails("FROM x\nRUN --mount=type=cache,target=/c,uid=1000 true\n", "Dockerfile:2: .*unsupported option uid")
+assert(plan("FROM --platform=$BUILDPLATFORM x\n").stages[1].base == "x")
+fails("FROM --platform=plan9/mips x\n", "Dockerfile:1: FROM %-%-platform=plan9/mips")
+-- SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD
+p = plan('FROM x\nSHELL ["/bin/bash", "-c"]\nSTOPSIGNAL SIGQUIT\nHEALTHCHECK --interval=1m30s --retries=3 CMD curl -f http://x/\nHEALTHCHECK NONE\nONBUILD RUN echo hi\n')
+s = steps(p)
+assert(s[1].op == "shell" and s[1].args[1][1] == "/bin/bash")
+assert(s[2].op == "stopsignal" and s[2].args[1] == "SIGQUIT")
+local h = s[3].args[1]
+assert(h.test[1] == "CMD-SHELL" and h.test[2] == "curl -f http://x/" and h.interval == 90e9 and h.retries == 3)
+assert(s[4].args[1].test[1] == "NONE")
+assert(s[5].op == "onbuild" and s[5].args[1] == "RUN echo hi")
+fails("FROM x\nSHELL /bin/sh\n", "Dockerfile:2: SHELL needs a JSON array")
+fails("FROM x\nONBUILD FROM y\n", "ONBUILD FROM is not allowed")
+fails("FROM x\nONBUILD RUN --bad true\n", "unsupported flag")
+fails("FROM x\nHEALTHCHECK --interval=5 CMD true\n", "Dockerfile:2: HEALTHCHECK %-%-interval=5: not a duration")
+assert(df.duration("1m30s") == 90e9 and df.duration("500ms") == 5e8 and not df.duration("5"))
+-- multi-stage: names, --from, --target, stages nothing needs
+p = plan("FROM busybox AS base\nRUN a\nFROM debian AS gcc\nRUN b\nFROM base AS unused\nRUN exit 1\nFROM base\nCOPY --from=gcc /hello /bin/\nCOPY --from=0 /x /y\n")
+assert(#p.stages == 4 and p.stages[3].base_stage == 1)
+local order = assert(df.needed(p))
+assert(table.concat(order, ",") == "1,2,4", table.concat(order, ","))
+assert(table.concat(assert(df.needed(p, "unused")), ",") == "1,3")
+assert(table.concat(assert(df.needed(p, "GCC")), ",") == "2")
+assert(not df.needed(p, "nope"))
+s = steps(p, 4, {}, { "img_base", "img_gcc" })
+assert(s[1].op == "copy" and s[1].args[3].from == "img_gcc" and s[2].args[3].from == "img_base")
+fails("FROM a AS x\nFROM b AS x\n", "duplicate stage name")
+assert(#plan("FROM a\nCOPY --from=later /a /b\nFROM b AS later\n").stages[1].deps == 0)  -- a later name is an image, as in Docker
+-- COPY flags go to the build API as options
+s = steps(plan("FROM x\nARG U=app\nCOPY --chown=$U:$U --chmod=0755 --link a /b\nADD --checksum=sha256:00 a /c\n"))
+assert(s[1].args[3].chown == "app:app" and s[1].args[3].chmod == "0755" and s[1].args[3].link == true)
+assert(s[2].op == "add" and s[2].args[3].checksum == "sha256:00")
+"##);
 }
 
 #[test]

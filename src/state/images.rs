@@ -23,6 +23,37 @@ pub struct ImageConfig {
     pub volumes: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Dockerfile's STOPSIGNAL (`SIGTERM`, `9`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Dockerfile's HEALTHCHECK (stored; `run` does not probe yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    /// Dockerfile's ONBUILD: instructions a build FROM this image runs first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub onbuild: Vec<String>,
+    /// Dockerfile's SHELL: the argv prefix of shell-form RUN, CMD, ENTRYPOINT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+/// Docker's `Healthcheck` config: `test` is `["NONE"]`, `["CMD", argv...]`
+/// or `["CMD-SHELL", command]`; durations in nanoseconds, absent (0) for
+/// the default.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    pub test: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
