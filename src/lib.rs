@@ -21,6 +21,7 @@ pub mod net;
 pub mod oci;
 pub mod reference;
 pub mod repl;
+pub mod rfc3339;
 pub mod runc;
 pub mod runtime;
 pub mod state;

@@ -39,14 +39,7 @@ end
 
 function M.ago(t, now)
   if not t then return "" end
-  -- Shortens text to n characters, ending in "…" when cut.
-function M.truncate(s, n)
-  s = tostring(s or "")
-  if utf8.len(s) and utf8.len(s) <= n then return s end
-  return s:sub(1, utf8.offset(s, n) - 1) .. "…"
-end
-
-return M.duration((now or bocker.now()) - t) .. " ago"
+  return M.duration((now or bocker.now()) - t) .. " ago"
 end
 
 -- 1536 -> "1.5kB" (decimal units, as docker prints sizes)

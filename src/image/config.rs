@@ -61,7 +61,7 @@ pub fn from_record(c: &ImageConfig) -> Config {
 
 /// A config's `created` time (seconds since the epoch), if it has a valid one.
 pub fn created_of(cfg: &ImageConfiguration) -> Option<f64> {
-    cfg.created().as_deref().and_then(crate::image::rfc3339::parse)
+    cfg.created().as_deref().and_then(crate::rfc3339::parse)
 }
 
 /// A config's history as the store records it (an entry without a time
@@ -71,7 +71,7 @@ pub fn history_of(cfg: &ImageConfiguration, fallback: f64) -> Vec<HistoryEntry> 
         .iter()
         .flatten()
         .map(|h| HistoryEntry {
-            created: h.created().as_deref().and_then(crate::image::rfc3339::parse).unwrap_or(fallback),
+            created: h.created().as_deref().and_then(crate::rfc3339::parse).unwrap_or(fallback),
             created_by: h.created_by().clone().unwrap_or_default(),
             comment: h.comment().clone().filter(|c| !c.is_empty()),
             empty_layer: h.empty_layer().unwrap_or(false),

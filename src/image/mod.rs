@@ -16,7 +16,6 @@ pub mod platform;
 pub mod pull;
 pub mod push;
 pub mod registry;
-pub mod rfc3339;
 
 /// References and digests live below the store (`crate::reference`);
 /// they keep their paths here.

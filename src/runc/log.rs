@@ -5,7 +5,7 @@
 //! `time="..." level=error msg="..."` (text), and to stderr as the plain
 //! message. Without `--log` the entry itself goes to stderr.
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -82,40 +82,15 @@ pub fn entry(format: Format, level: Level, msg: &str, time: &str) -> String {
     }
 }
 
-/// `t` in RFC 3339, UTC: seconds (logrus) or with nanoseconds and the
-/// trailing zeros trimmed (Go's RFC3339Nano, as runc's `created`).
+/// `t` in RFC 3339 (see `crate::rfc3339::format_time`).
 pub fn rfc3339(t: SystemTime, nanos: bool) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, day) = civil_from_days(days);
-    let base = format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
-    let frac = d.subsec_nanos();
-    if nanos && frac != 0 {
-        let f = format!("{frac:09}");
-        format!("{base}.{}Z", f.trim_end_matches('0'))
-    } else {
-        format!("{base}Z")
-    }
-}
-
-/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    crate::rfc3339::format_time(t, nanos)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn times_as_go_formats_them() {

@@ -206,7 +206,7 @@ fn write_docker(w: &mut dyn Write, chosen: &[Chosen], exports: &[Exported]) -> i
     let mut seen = HashSet::new();
     let mut items = Vec::new();
     let mut repos = Repositories::new();
-    let epoch = crate::image::rfc3339::format(0.0);
+    let epoch = crate::rfc3339::format(0.0);
     for (c, ex) in chosen.iter().zip(exports) {
         let mut parent: Option<String> = None;
         let mut layers = Vec::new();

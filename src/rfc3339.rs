@@ -1,22 +1,41 @@
-//! RFC 3339 times as image configs carry them, to and from seconds since
-//! the epoch (UTC).
+//! RFC 3339 times (UTC): as image configs carry them, to and from seconds
+//! since the epoch, and as runc's logs and state print them.
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// RFC 3339 UTC time of `secs` since the epoch.
+/// RFC 3339 UTC time of `secs` since the epoch (whole seconds).
 pub fn format(secs: f64) -> String {
-    let s = secs.max(0.0) as i64;
-    let (days, rem) = (s.div_euclid(86400), s.rem_euclid(86400));
-    // civil from days (Howard Hinnant)
-    let z = days + 719468;
+    let secs = secs.max(0.0) as u64;
+    format_time(UNIX_EPOCH + std::time::Duration::from_secs(secs), false)
+}
+
+/// `t` in RFC 3339, UTC: seconds (logrus) or with nanoseconds and the
+/// trailing zeros trimmed (Go's RFC3339Nano, as runc's `created`).
+pub fn format_time(t: SystemTime, nanos: bool) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, day) = civil_from_days(days);
+    let base = format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    let frac = d.subsec_nanos();
+    if nanos && frac != 0 {
+        let f = format!("{frac:09}");
+        format!("{base}.{}Z", f.trim_end_matches('0'))
+    } else {
+        format!("{base}Z")
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
     let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    let doe = z.rem_euclid(146097);
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Seconds since the epoch of an RFC 3339 time (`2024-05-01T10:00:00Z`,
