@@ -313,6 +313,8 @@ RUN --mount=type=secret,id=api,target=/etc/tok test -s /etc/tok && echo seen > /
     use sha2::Digest as _;
     let want = hex::encode(sha2::Sha256::digest(token.as_bytes()));
     assert_eq!(sh(&e, &img, "cat /sum /seen"), format!("{want}\nseen\n"));
+    // nor its mount points: the image has no /run/secrets and no /etc/tok
+    assert_eq!(sh(&e, &img, "ls -a /run/secrets /etc/tok 2>&1 | grep -c 'No such file'"), "2\n");
     // the token is nowhere in the store: layers, records, cache
     let mut stack = vec![e.root()];
     let mut files = 0;

@@ -261,7 +261,7 @@ function Build:run(cmd, opts)
       self:abort(status or 1, string.format("The command '%s' returned a non-zero code: %s%s", what,
         tostring(status), serr and (" (" .. serr .. ")") or ""))
     end
-    local img, cerr = bocker.container.commit(c.id, { created_by = desc })
+    local img, cerr = bocker.container.commit(c.id, { created_by = desc, drop_mount_points = true })
     bocker.container.remove(c.id, { force = true, volumes = true })
     if not img then self:abort(1, "RUN: commit: " .. tostring(cerr)) end
     return img.id

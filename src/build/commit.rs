@@ -28,6 +28,11 @@ pub struct CommitSpec {
     /// The history's created_by (default `bocker commit CONTAINER`).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// Leave out the empty files and folders the runtime made in the
+    /// container's root for its mounts (a build's RUN --mount targets:
+    /// `/run/secrets/ID` must not stay in the image), as BuildKit does.
+    #[serde(default)]
+    pub drop_mount_points: bool,
 }
 
 /// Freezes a running container's cgroup for as long as it lives, with a
@@ -82,6 +87,57 @@ fn prune_runtime_artifacts(diff: &Path, lowers: &[PathBuf]) {
     }
 }
 
+/// `rel` under `base`, walked without following a symlink: the entry's
+/// metadata if every folder on the way is a real folder. The staged diff
+/// holds what the container made (symlinks to host paths included), so
+/// nothing here may resolve through it.
+fn entry_no_follow(base: &Path, rel: &str) -> Option<std::fs::Metadata> {
+    let mut p = base.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    if parts.iter().any(|c| *c == "..") {
+        return None;
+    }
+    for (i, c) in parts.iter().enumerate() {
+        p.push(c);
+        let m = std::fs::symlink_metadata(&p).ok()?;
+        if i + 1 == parts.len() {
+            return Some(m);
+        }
+        if !m.file_type().is_dir() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The mount points of `targets` the runtime made in the diff (an empty
+/// file or folder the image's layers lack), and the empty folders made to
+/// hold them, are removed.
+fn prune_mount_points(diff: &Path, lowers: &[PathBuf], targets: &[&str]) {
+    let in_lowers = |rel: &str| lowers.iter().any(|l| entry_no_follow(l, rel).is_some());
+    for t in targets {
+        let mut rel: String = t.trim_matches('/').to_string();
+        while !rel.is_empty() && !in_lowers(&rel) {
+            let Some(m) = entry_no_follow(diff, &rel) else { break };
+            let p = diff.join(&rel);
+            let removed = if m.file_type().is_file() && m.len() == 0 {
+                std::fs::remove_file(&p).is_ok()
+            } else if m.file_type().is_dir() {
+                std::fs::remove_dir(&p).is_ok() // only when empty
+            } else {
+                false
+            };
+            if !removed {
+                break;
+            }
+            rel = match rel.rsplit_once('/') {
+                Some((parent, _)) => parent.to_string(),
+                None => String::new(),
+            };
+        }
+    }
+}
+
 /// `bocker commit`: the container's upper dir becomes a new layer on top
 /// of its image's layers. A running container is frozen meanwhile.
 pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Committed> {
@@ -107,6 +163,10 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
                 crate::storage::copy_tree(&upper, diff).map_err(io_err(&upper))?;
                 let lowers: Vec<PathBuf> = rec.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
                 prune_runtime_artifacts(diff, &lowers);
+                if spec.drop_mount_points {
+                    let targets: Vec<&str> = rec.mounts.iter().map(|m| m.target.as_str()).collect();
+                    prune_mount_points(diff, &lowers, &targets);
+                }
                 Ok(())
             } else {
                 std::fs::create_dir(diff).map_err(io_err(diff))
@@ -123,4 +183,30 @@ pub fn commit(store: &Store, container: &str, spec: &CommitSpec) -> Result<Commi
     };
     let child = child_of(store, parent.as_ref(), layers, config, history);
     record_child(store, child, spec.tag.as_deref(), spec.replace.as_deref(), Some(&layer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_go_with_their_empty_parents_and_nothing_is_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let (diff, lower, outside) = (t.path().join("diff"), t.path().join("lower"), t.path().join("outside"));
+        for d in [&diff.join("run/secrets"), &lower.join("etc"), &outside, &diff.join("etc"), &diff.join("cache/keep")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(diff.join("run/secrets/api"), "").unwrap();
+        std::fs::write(diff.join("etc/tok"), "").unwrap();
+        std::fs::write(diff.join("cache/keep/f"), "data").unwrap();
+        // a symlink the container made, pointing at a host folder
+        std::fs::write(outside.join("victim"), "").unwrap();
+        std::os::unix::fs::symlink(&outside, diff.join("link")).unwrap();
+        prune_mount_points(&diff, &[lower.clone()], &["/run/secrets/api", "/etc/tok", "/cache/keep", "/link/victim"]);
+        assert!(!diff.join("run").exists(), "the mount point and the folders made for it go");
+        assert!(!diff.join("etc/tok").exists());
+        assert!(diff.join("etc").is_dir(), "a folder the image has stays");
+        assert!(diff.join("cache/keep/f").exists(), "a folder with content stays");
+        assert!(outside.join("victim").exists(), "a symlink in the diff was followed");
+    }
 }
