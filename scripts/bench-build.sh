@@ -4,7 +4,11 @@
 #  - commit of an exited container that wrote 100 MB in 1,000 files:
 #    bocker commit vs podman commit;
 #  - a 5-step Dockerfile (RUN, COPY, ENV, RUN, CMD on a busybox base),
-#    without cache: bocker build vs podman build (buildah).
+#    without cache: bocker build vs podman build (buildah);
+#  - a 10-step Dockerfile rebuilt with nothing changed (every step a cache
+#    hit; target < 50 ms), bocker vs podman;
+#  - a multi-stage Dockerfile (two independent busybox stages, a third that
+#    copies from both), without cache (target: bocker >= 5x faster).
 # Prints medians and ratios to bocker.
 #   scripts/bench-build.sh [RUNS]
 set -euo pipefail
@@ -28,7 +32,7 @@ cleanup() {
   for id in $($bocker ps -q 2>/dev/null); do $bocker rm -f "$id" >/dev/null 2>&1 || true; done
   $bocker network prune >/dev/null 2>&1
   podman rm -f bench-writer >/dev/null 2>&1 || true
-  podman rmi -f bench-commit bench-build bocker-bench-base >/dev/null 2>&1 || true
+  podman rmi -f bench-commit bench-build bench-cached bench-multi bocker-bench-base >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -69,8 +73,50 @@ hyperfine -N -w 1 -r "$runs" --export-json "$work/build.json" \
   -n "bocker build" "$bocker build -q --no-cache --build-arg BASE=bench-base -t bench-build:1 $ctx" \
   -n "podman build" "podman build -q --no-cache --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-build $ctx" >/dev/null
 
-echo "commit (100 MB in 1,000 files) and a 5-step build, median of $runs runs ($(date -u +%F), $(nproc) cores)"
-for f in commit build; do
+# 10 steps, rebuilt with nothing changed: every step from the cache
+ctx10=$work/ctx10
+mkdir -p "$ctx10/src"
+for i in $(seq 1 50); do head -c 4096 /dev/urandom | base64 > "$ctx10/src/file$i.txt"; done
+cat > "$ctx10/Dockerfile" <<'DF'
+ARG BASE
+FROM $BASE
+ENV A=1
+RUN mkdir -p /app && echo one > /app/one
+COPY src /app/src
+WORKDIR /app
+RUN echo two > two
+LABEL bench=rebuild
+ENV B=2
+RUN ls src | wc -l > count
+EXPOSE 8080
+CMD ["cat", "count"]
+DF
+$bocker build -q --build-arg BASE=bench-base -t bench-cached:1 "$ctx10" >/dev/null
+podman build -q --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-cached "$ctx10" >/dev/null
+hyperfine -N -w 2 -r "$runs" --export-json "$work/cached.json" \
+  -n "bocker build (10 steps, all cached)" "$bocker build -q --build-arg BASE=bench-base -t bench-cached:1 $ctx10" \
+  -n "podman build (10 steps, all cached)" "podman build -q --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-cached $ctx10" >/dev/null
+
+# multi-stage, no cache: two independent stages and one that takes from both
+ctxm=$work/ctxm
+mkdir -p "$ctxm"
+cat > "$ctxm/Dockerfile" <<'DF'
+ARG BASE
+FROM $BASE AS left
+RUN mkdir /out && i=0; while [ $i -lt 200 ]; do echo $i >> /out/left; i=$((i+1)); done
+FROM $BASE AS right
+RUN mkdir /out && sha256sum /bin/busybox > /out/right
+FROM $BASE
+COPY --from=left /out/left /app/left
+COPY --from=right /out/right /app/right
+CMD ["cat", "/app/right"]
+DF
+hyperfine -N -w 1 -r "$runs" --export-json "$work/multi.json" \
+  -n "bocker build (multi-stage, no cache)" "$bocker build -q --no-cache --network none --build-arg BASE=bench-base -t bench-multi:1 $ctxm" \
+  -n "podman build (multi-stage, no cache)" "podman build -q --no-cache --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-multi $ctxm" >/dev/null
+
+echo "commit (100 MB in 1,000 files), a 5-step build, a 10-step cached rebuild and a multi-stage build, median of $runs runs ($(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+for f in commit build cached multi; do
   jq -r '.results as $r | ($r[0].median) as $b |
     $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to bocker \((.median/$b)*100 | round / 100)"' "$work/$f.json"
 done | column -t -s $'\t'
