@@ -150,11 +150,11 @@ fn failing_steps_and_bad_dockerfiles() {
     assert!(!text(&o.stdout).contains("not reached"));
     assert_eq!(e.ok(&["images", "-q"]), before);
     // unsupported instructions name their line; exit 1
-    write(&d.join("Dockerfile"), &format!("FROM {bb}\n# comment\nRUN true \\\n  && true\nMAINTAINER someone\n"));
+    write(&d.join("Dockerfile"), &format!("FROM {bb}\n# comment\nRUN true \\\n  && true\nFROBNICATE someone\n"));
     let o = e.run(&["build", d.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    assert!(err.contains("Dockerfile:5:") && err.contains("MAINTAINER"), "{err}");
+    assert!(err.contains("Dockerfile:5:") && err.contains("FROBNICATE"), "{err}");
     assert_eq!(e.ok(&["images", "-q"]), before);
     // COPY from outside the context is refused
     write(&d.join("Dockerfile"), &format!("FROM {bb}\nCOPY ../../etc/passwd /x\n"));

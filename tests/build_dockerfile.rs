@@ -407,7 +407,7 @@ fn unsupported_instructions_and_flags_name_their_line() {
     busybox(&e);
     let cases = [
         ("FROM busybox:latest\nRUN true\nRUN --security=insecure true\n", "Dockerfile:3:", "--security"),
-        ("FROM busybox:latest\n\nMAINTAINER someone\n", "Dockerfile:3:", "MAINTAINER"),
+        ("FROM busybox:latest\n\nFROBNICATE someone\n", "Dockerfile:3:", "FROBNICATE"),
         ("FROM busybox:latest\nCOPY --parents a /b\n", "Dockerfile:2:", "--parents"),
         ("FROM busybox:latest\nRUN --mount=type=ssh true\n", "Dockerfile:2:", "ssh"),
         ("FROM busybox:latest\nRUN <<EOF\ntrue\n", "Dockerfile:2:", "heredoc"),
@@ -421,6 +421,10 @@ fn unsupported_instructions_and_flags_name_their_line() {
         // checked before anything ran
         assert!(!text(&o.stdout).contains("Running in"), "case {i} ran a step: {}", text(&o.stdout));
     }
+    // MAINTAINER (deprecated, still common) is taken, as the maintainer label
+    let ctx = context(&e, "maint", &[("Dockerfile", "FROM busybox:latest\nMAINTAINER Jane Doe <jane@example.org>\n")]);
+    let (img, _) = build(&e, &[], &ctx);
+    assert_eq!(config(&e, &img)["labels"]["maintainer"], "Jane Doe <jane@example.org>");
 }
 
 #[test]

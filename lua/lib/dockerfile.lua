@@ -235,7 +235,7 @@ local FLAGS = {
   HEALTHCHECK = { interval = false, timeout = false, ["start-period"] = false, ["start-interval"] = false, retries = false },
 }
 
-local SUPPORTED = "FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME, SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD"
+local SUPPORTED = "FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME, SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD, MAINTAINER"
 local KNOWN = {}
 for w in SUPPORTED:gmatch("%u+") do KNOWN[w] = true end
 
@@ -631,6 +631,12 @@ function M.steps(instrs, st)
       local p, err = pairs_of(x(a), "LABEL", esc)
       if not p then return nil, ferr(ins.line, "%s", err) end
       step("label", p)
+    elseif c == "MAINTAINER" then
+      -- deprecated in Docker, still common: kept as the label Docker's
+      -- documentation gives as its replacement
+      local v = trim(x(a))
+      if v == "" then return nil, ferr(ins.line, "MAINTAINER needs an argument") end
+      step("label", { { "maintainer", v } })
     elseif c == "WORKDIR" or c == "USER" or c == "STOPSIGNAL" then
       local v = trim(x(a))
       if v == "" then return nil, ferr(ins.line, "%s needs an argument", c) end
