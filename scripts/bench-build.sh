@@ -70,7 +70,7 @@ RUN ls /app/src | wc -l > /app/count
 CMD ["cat", "/app/count"]
 DF
 hyperfine -N -w 1 -r "$runs" --export-json "$work/build.json" \
-  -n "bocker build" "$bocker build -q --no-cache --build-arg BASE=bench-base -t bench-build:1 $ctx" \
+  -n "bocker build" "$bocker build -q --no-cache --network none --build-arg BASE=bench-base -t bench-build:1 $ctx" \
   -n "podman build" "podman build -q --no-cache --pull=never --network none $ulim --build-arg BASE=localhost/bocker-bench-base -t bench-build $ctx" >/dev/null
 
 # 10 steps, rebuilt with nothing changed: every step from the cache
