@@ -6,7 +6,7 @@
 mod common;
 #[path = "regsupport/mod.rs"]
 mod reg;
-use common::{text, Env};
+use common::{text, Env, built_id};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,14 +26,6 @@ fn context(e: &Env, name: &str) -> PathBuf {
     std::fs::set_permissions(d.join("src/app.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
     std::os::unix::fs::chown(d.join("src/app.sh"), Some(1000), Some(1000)).unwrap();
     d
-}
-
-fn built_id(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("Successfully built "))
-        .unwrap_or_else(|| panic!("no 'Successfully built' in {out}"))
-        .trim()
-        .to_string()
 }
 
 const PROBE: &str = "ls -ln /app /app/src | grep -v total; cat /app/msg.txt /app/greet; echo $GREETING $MODE; pwd; id -u; test -e /etc/os-release || echo no-os-release";

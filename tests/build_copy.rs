@@ -7,7 +7,7 @@
 //! respected), and the content-keyed cache (touching keeps it, a change
 //! misses from that COPY on).
 mod common;
-use common::{text, Env};
+use common::{text, Env, built_id};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
@@ -21,14 +21,6 @@ fn write(p: &Path, s: &str) {
         std::fs::create_dir_all(d).unwrap();
     }
     std::fs::write(p, s).unwrap();
-}
-
-fn built_id(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("Successfully built "))
-        .unwrap_or_else(|| panic!("no 'Successfully built' in {out}"))
-        .trim()
-        .to_string()
 }
 
 /// `bocker build DIR` without proxies in the way of loopback.

@@ -6,7 +6,7 @@
 //! STOPSIGNAL in the image config, errors naming their line, and the
 //! examples/multistage twins making the same image.
 mod common;
-use common::{text, Env};
+use common::{text, Env, built_id};
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -27,14 +27,6 @@ fn context(e: &Env, name: &str, files: &[(&str, &str)]) -> PathBuf {
         write(&d.join(p), s);
     }
     d
-}
-
-fn built_id(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("Successfully built "))
-        .unwrap_or_else(|| panic!("no 'Successfully built' in {out}"))
-        .trim()
-        .to_string()
 }
 
 /// `bocker build ARGS DIR`, asserting success; (image id, stdout).
