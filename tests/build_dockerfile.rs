@@ -463,4 +463,31 @@ fn independent_stages_build_side_by_side() {
     assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
     assert_eq!(e.ok(&["images", "-q"]), before, "the failed build left images");
     assert_eq!(e.ok(&["ps", "-a", "-q"]), "", "a container was left");
+    // Ctrl-C while both stages run: exit 130, their containers and images gone
+    let long = context(&e, "parint", &[("Dockerfile", "FROM busybox:latest AS a\nRUN echo a > /a; sleep 60\nFROM busybox:latest AS b\nRUN echo b > /b; sleep 60\nFROM a\nCOPY --from=b /b /b\n")]);
+    let mut child = e.cmd(&["build", "--no-cache", long.to_str().unwrap()]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let t = std::time::Instant::now();
+    while e.ok(&["ps", "-q"]).lines().count() < 2 {
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "the two RUN containers did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: a signal to the child this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the build did not end after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(e.ok(&["ps", "-a", "-q"]), "", "an interrupted build left a container");
+    assert_eq!(e.ok(&["images", "-q"]), before, "an interrupted build left images");
 }

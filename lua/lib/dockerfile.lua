@@ -775,7 +775,15 @@ local function schedule(plan, order, results, opts, session)
       t.wait = r and r.wait
     end
   end
+  -- Ctrl-C (or TERM, HUP) must not leave this build's detached RUN
+  -- containers running: the signal is noted, and the loop undoes all
+  bocker.signals.trap({ "INT", "TERM", "HUP" })
   while #pending > 0 or next(live) do
+    local sig = bocker.signals.caught()
+    if sig then
+      local build = require "bocker.build"
+      fail_all(setmetatable({ status = 130, message = "interrupted (SIG" .. sig .. ")" }, build.BuildError))
+    end
     local progressed = false
     local waiting = {}
     local starting = {}

@@ -27,6 +27,16 @@ function bocker.isatty(fd) end
 ---@param seconds number
 function bocker.sleep(seconds) end
 
+bocker.signals = {}
+---From now on these signals ("INT", "TERM", "HUP") only set a flag instead
+---of ending the process, so a polling loop can undo what it started (the
+---Dockerfile scheduler kills its RUN containers and removes its images).
+---@param names string[]
+function bocker.signals.trap(names) end
+---The last trapped signal that arrived ("INT", "TERM", "HUP"), or nil.
+---@return string|nil
+function bocker.signals.caught() end
+
 bocker.json = {}
 ---@param v any
 ---@return string

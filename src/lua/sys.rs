@@ -21,6 +21,31 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
+    // bocker.signals.trap{"INT", "TERM", "HUP"}: those signals only set a
+    // flag from now on; bocker.signals.caught() -> "INT" | nil
+    const TRAPPABLE: [(&str, libc::c_int); 3] = [("INT", libc::SIGINT), ("TERM", libc::SIGTERM), ("HUP", libc::SIGHUP)];
+    let signals = lua.create_table()?;
+    signals.set(
+        "trap",
+        lua.create_function(|_, names: Vec<String>| {
+            let mut sigs = Vec::new();
+            for n in &names {
+                match TRAPPABLE.iter().find(|(name, _)| name == n) {
+                    Some((_, sig)) => sigs.push(*sig),
+                    None => return Err(mlua::Error::runtime(format!("bocker.signals.trap: {n}: not one of INT, TERM, HUP"))),
+                }
+            }
+            crate::sys::signal::trap(&sigs);
+            Ok(())
+        })?,
+    )?;
+    signals.set(
+        "caught",
+        lua.create_function(|_, ()| {
+            Ok(crate::sys::signal::caught().and_then(|sig| TRAPPABLE.iter().find(|(_, s)| *s == sig).map(|(n, _)| *n)))
+        })?,
+    )?;
+    bocker.set("signals", signals)?;
     let json = lua.create_table()?;
     json.set(
         "encode",

@@ -63,3 +63,34 @@ pub fn forward_to(pid: i32, signals: &[libc::c_int]) {
         }
     }
 }
+
+/// The last of the [`trap`]ped signals that arrived (0: none).
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn note(sig: libc::c_int) {
+    CAUGHT.store(sig, Ordering::SeqCst);
+}
+
+/// From now on each of `signals` only records its arrival ([`caught`])
+/// instead of its default action: a loop that polls can then undo what
+/// it started before it exits.
+pub fn trap(signals: &[libc::c_int]) {
+    for &sig in signals {
+        // SAFETY: sigaction is plain old data (all-zero is valid); the
+        // handler only stores to an atomic (async-signal-safe).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = note as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The last trapped signal that arrived, if any.
+pub fn caught() -> Option<libc::c_int> {
+    match CAUGHT.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
