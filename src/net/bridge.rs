@@ -244,9 +244,23 @@ pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
     let tag = bridge_tag(cfg);
     {
         let _lock = iptables::lock();
-        for t in ["nat", "filter"] {
-            if let Err(e) = iptables::delete_tagged(t, &tag) {
-                errs.push(e.to_string());
+        // Read back in the same form and delete again: with other
+        // processes changing the ruleset at the same time, iptables-nft
+        // was seen to report a deleted rule gone (also to iptables-save)
+        // that a listing a moment later still showed.
+        for attempt in 0..5 {
+            let mut left = 0;
+            for t in ["nat", "filter"] {
+                if let Err(e) = iptables::delete_tagged(t, &tag) {
+                    errs.push(e.to_string());
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10 * attempt));
+            for t in ["nat", "filter"] {
+                left += iptables::tagged_rules(t, &tag).map(|r| r.len()).unwrap_or(0);
+            }
+            if left == 0 || !errs.is_empty() {
+                break;
             }
         }
     }
