@@ -10,10 +10,12 @@
 
 pub mod bridge;
 pub mod config;
+pub mod dns;
 pub mod error;
 pub mod files;
 pub mod ipam;
 pub mod iptables;
+pub mod names;
 pub mod nl;
 pub mod ports;
 pub mod ruleset_gen;
