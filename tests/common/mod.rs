@@ -60,6 +60,12 @@ impl Env {
     pub fn subnet(&self) -> String {
         format!("10.214.{}.0/24", self.net)
     }
+    /// More subnets of this test, for user networks: `k` in 0..=9 gives
+    /// 10.(215+k).N.0/24, N being this test's reserved number.
+    pub fn extra_subnet(&self, k: u8) -> String {
+        assert!(k <= 9, "extra_subnet: k in 0..=9");
+        format!("10.{}.{}.0/24", 215 + k, self.net)
+    }
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }
