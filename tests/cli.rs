@@ -141,3 +141,23 @@ expect eof
     let o = run();
     assert!(o.status.success(), "history not recalled:\n{}", text(&o.stdout));
 }
+
+#[test]
+fn images_format_takes_go_templates() {
+    let e = Env::new();
+    let id = e.busybox();
+    e.ok(&["tag", &id, "tmpl/box:1"]);
+    let line = e.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{if eq .Tag \"1\"}}one{{end}}"]);
+    assert_eq!(line.trim(), format!("tmpl/box:1 {id} one"));
+    let table = e.ok(&["images", "--format", "table {{.Repository}}\\t{{.Tag}}"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert_eq!(lines[0], "REPOSITORY   TAG");
+    assert_eq!(lines[1], "tmpl/box     1");
+    for bad in ["{{.Repository", "{{nosuch .}}"] {
+        let o = e.run(&["images", "--format", bad]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        let err = text(&o.stderr);
+        assert!(err.contains("template") && err.trim().lines().count() == 1, "{bad}: {err}");
+    }
+}

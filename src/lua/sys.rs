@@ -8,6 +8,8 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, ()| Ok(super::convert::store(lua)?.root().display().to_string()))?,
     )?;
     bocker.set("now", lua.create_function(|_, ()| Ok(crate::state::now()))?)?;
+    // seconds since the epoch -> "2026-11-30T04:00:00Z"
+    bocker.set("rfc3339", lua.create_function(|_, secs: f64| Ok(crate::rfc3339::format(secs)))?)?;
     bocker.set(
         "isatty",
         lua.create_function(|_, fd: Option<i32>| Ok(crate::sys::fd::isatty(fd.unwrap_or(1))))?,
