@@ -161,3 +161,15 @@ fn images_format_takes_go_templates() {
         assert!(err.contains("template") && err.trim().lines().count() == 1, "{bad}: {err}");
     }
 }
+
+#[test]
+fn version_and_info_print_docker_like_fields() {
+    let e = Env::new();
+    assert_eq!(e.ok(&["version", "--format", "{{.Version}}"]).trim(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(e.ok(&["info", "--format", "{{.Containers}} {{.Images}}"]).trim(), "0 0");
+    e.busybox();
+    assert_eq!(e.ok(&["info", "--format", "{{.Containers}} {{.Images}} {{.Driver}}"]).trim(), "0 1 overlay");
+    let info = e.ok(&["info"]);
+    assert!(info.contains(" Images: 1\n") && info.contains(" Cgroup Version: "), "{info}");
+    assert_eq!(e.run(&["version", "extra"]).status.code(), Some(125));
+}

@@ -19,6 +19,12 @@ function bocker.root() end
 ---@return number
 function bocker.now() end
 
+---This bocker and its host: `{version, build, kernel, os, platform,
+---cgroup_version (1|2), cpus, memory (bytes)}` (what `version` and
+---`info` print).
+---@return table
+function bocker.host() end
+
 ---Seconds since the epoch as RFC 3339 UTC ("2026-11-30T04:00:00Z").
 ---@param seconds number
 ---@return string
