@@ -158,6 +158,7 @@ pub fn main(args: &[String]) -> u8 {
 
 /// The launcher: starts the responder, waits for its "ready", exits.
 fn start(cfg: &Config) -> u8 {
+    let _ = crate::sys::fd::close_range(3, u32::MAX);
     let log = match std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(cfg.log_path()) {
         Ok(f) => f,
         Err(e) => {
@@ -189,6 +190,9 @@ fn start(cfg: &Config) -> u8 {
 /// The responder: its own session, the pid file locked, everything
 /// opened, "ready" on stdout, then the loop.
 fn serve(cfg: Config) -> u8 {
+    // nothing of the caller's (a monitor's pipes) may stay open in a
+    // process that outlives it
+    let _ = crate::sys::fd::close_range(3, u32::MAX);
     let _ = nix::unistd::setsid();
     let _ = std::env::set_current_dir("/");
     let pid_file = match std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(cfg.pid_path()) {

@@ -21,8 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Forwarded UDP queries waiting at once; more get SERVFAIL at once.
-const MAX_PENDING: usize = 1024;
+/// Forwarded UDP queries waiting at once (a socket each, within the
+/// default 1024 descriptors); more get SERVFAIL at once.
+const MAX_PENDING: usize = 512;
 /// TCP connections served at once; more are closed at accept.
 const MAX_TCP: usize = 16;
 /// How long a TCP connection may sit idle.
