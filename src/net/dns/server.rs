@@ -8,6 +8,7 @@ use super::table::Table;
 use super::upstream::{self, HostResolvers};
 use super::wire::{self, Query, Rcode, Reply};
 use super::Config;
+use crate::net::names::NameRecord;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::socket::{self as sock, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn};
@@ -63,6 +64,8 @@ enum Token {
 
 pub struct Server {
     cfg: Config,
+    /// the records by file name, as last read
+    records: BTreeMap<std::ffi::OsString, NameRecord>,
     table: Arc<Table>,
     gateways: BTreeMap<Ipv4Addr, Gateway>,
     inotify: Inotify,
@@ -113,6 +116,7 @@ impl Server {
         let host = HostResolvers::new(cfg.resolv_conf.clone());
         let mut s = Server {
             cfg,
+            records: BTreeMap::new(),
             table: Arc::new(Table::default()),
             gateways: BTreeMap::new(),
             inotify,
@@ -129,10 +133,39 @@ impl Server {
         Ok(s)
     }
 
-    /// Re-reads every record, opens sockets on new gateways and closes
-    /// those of gateways no record names any more.
+    /// Re-reads every record (at start, on `sync`, after lost events).
     fn reload(&mut self) {
-        let table = Table::build(&crate::net::names::read_all_in(&self.cfg.records_dir()));
+        self.records.clear();
+        if let Ok(rd) = std::fs::read_dir(self.cfg.records_dir()) {
+            for e in rd.flatten() {
+                self.reread(&e.file_name());
+            }
+        }
+        self.rebuild();
+    }
+
+    /// Re-reads one record file: a changed one replaces what it held, a
+    /// removed (or unreadable, or not a record) one is forgotten.
+    fn reread(&mut self, name: &std::ffi::OsStr) {
+        if !name.to_str().is_some_and(|n| n.ends_with(".json")) {
+            return;
+        }
+        let rec = std::fs::read(self.cfg.records_dir().join(name)).ok().and_then(|b| serde_json::from_slice::<NameRecord>(&b).ok());
+        match rec {
+            Some(r) => {
+                self.records.insert(name.to_os_string(), r);
+            }
+            None => {
+                self.records.remove(name);
+            }
+        }
+    }
+
+    /// The table from the records held, sockets opened on new gateways and
+    /// closed on gateways no record names any more.
+    fn rebuild(&mut self) {
+        let records: Vec<NameRecord> = self.records.values().cloned().collect();
+        let table = Table::build(&records);
         let wanted = table.gateways().clone();
         self.gateways.retain(|gw, _| wanted.contains(gw));
         for gw in wanted {
@@ -222,8 +255,11 @@ impl Server {
         }
     }
 
+    /// Changed records re-read one by one (a restart costs one file read,
+    /// whatever the number of containers); lost events: all of them.
     fn on_inotify(&mut self) {
-        let mut changed = false;
+        let mut changed = Vec::new();
+        let mut all = false;
         while let Ok(events) = self.inotify.read_events() {
             if events.is_empty() {
                 break;
@@ -233,15 +269,22 @@ impl Server {
                     // the folder went (or events were lost): watch it anew
                     let _ = std::fs::create_dir_all(self.cfg.records_dir());
                     let _ = self.inotify.add_watch(&self.cfg.records_dir(), watch_flags());
-                    changed = true;
+                    all = true;
                 }
-                if e.name.as_ref().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".json")) {
-                    changed = true;
+                if let Some(name) = e.name.filter(|n| n.to_str().is_some_and(|n| n.ends_with(".json"))) {
+                    if !changed.contains(&name) {
+                        changed.push(name);
+                    }
                 }
             }
         }
-        if changed {
+        if all {
             self.reload();
+        } else if !changed.is_empty() {
+            for name in changed {
+                self.reread(&name);
+            }
+            self.rebuild();
         }
     }
 
@@ -280,9 +323,13 @@ impl Server {
                 Err(_) => return,
             };
             let SocketAddr::V4(from) = from else { continue };
+            // a record changed before the query was sent has its event
+            // queued by now: take it in first (one read, EAGAIN mostly), so
+            // an answer never predates a restart the asker already saw
+            self.on_inotify();
             match decide(&self.table, gw, *from.ip(), &buf[..n], true) {
                 Decision::Reply(r) => {
-                    let _ = g.udp.send_to(&r, from);
+                    self.reply_udp(gw, from, &r);
                 }
                 Decision::Drop => {}
                 Decision::Forward { upstreams, query } => self.forward(gw, from, query, &buf[..n], &upstreams),
