@@ -156,7 +156,8 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "stop",
         lua.create_function(|lua, (reference, timeout): (String, Option<f64>)| {
             let s = store(lua)?;
-            let d = std::time::Duration::from_secs_f64(timeout.unwrap_or(10.0).max(0.0));
+            // nil: the container's --stop-timeout, else 10 s
+            let d = timeout.map(|t| std::time::Duration::from_secs_f64(t.max(0.0)));
             result(lua, ops::stop(&s, &reference, d))
         })?,
     )?;

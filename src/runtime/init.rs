@@ -32,6 +32,9 @@ pub struct InitSpec<'a> {
     /// the parent runs hooks when the mounts are in place (prestart,
     /// createRuntime), and sends the state for the container's own
     pub hooks: bool,
+    /// `--init`: fork after confinement; this process stays as pid 1
+    /// reaping orphans and forwarding signals (`reaper.rs`)
+    pub reaper: bool,
 }
 
 pub struct InitPipes {
@@ -88,7 +91,11 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
             return fail(pipes, 125, &format!("startContainer hook: {msg}"));
         }
     }
-    let (code, msg) = exec(&program, &plan.process.args, &env);
+    let (code, msg) = if spec.reaper {
+        super::reaper::fork_and_reap(pipes, &program, &plan.process.args, &env)
+    } else {
+        exec(&program, &plan.process.args, &env)
+    };
     fail(pipes, code, &msg)
 }
 
@@ -257,7 +264,7 @@ pub fn find_program(args: &[String], env: &[String]) -> Result<CString, (i32, St
 }
 
 /// execve of a found program; returns only on failure (code, message).
-fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
+pub(super) fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
     let cargs: Vec<CString> = match args.iter().map(|a| CString::new(a.as_bytes())).collect() {
         Ok(v) => v,
         Err(_) => return (125, "argument contains a NUL byte".into()),
