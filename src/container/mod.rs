@@ -383,6 +383,16 @@ pub struct Info {
     /// running, with its cgroup frozen (`bocker pause`): derived from the
     /// cgroup, never recorded
     pub paused: bool,
+    /// the user stopped or killed it (its restart policy does not bring
+    /// it back; `start --restartable` skips it if `unless-stopped`)
+    pub user_stopped: bool,
+}
+
+impl Info {
+    /// The health status while it runs with a health check.
+    pub fn health(&self) -> Option<crate::state::supervision::HealthStatus> {
+        self.state.health.as_ref().filter(|_| self.running).map(|h| h.status)
+    }
 }
 
 /// A running container whose cgroup is frozen (or freezing). A freeze
@@ -478,7 +488,8 @@ pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
     let state = live_state(store, &record.id)?;
     let running = state.status == Status::Running;
     let paused = is_paused(store, &record.id, running);
-    Ok(Info { record, state, running, paused })
+    let user_stopped = store.user_stopped(&record.id);
+    Ok(Info { record, state, running, paused, user_stopped })
 }
 
 pub fn list(store: &Store) -> Result<Vec<Info>> {
@@ -487,7 +498,8 @@ pub fn list(store: &Store) -> Result<Vec<Info>> {
         let state = live_state(store, &record.id)?;
         let running = state.status == Status::Running;
         let paused = is_paused(store, &record.id, running);
-        out.push(Info { record, state, running, paused })
+        let user_stopped = store.user_stopped(&record.id);
+        out.push(Info { record, state, running, paused, user_stopped })
     }
     Ok(out)
 }

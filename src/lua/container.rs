@@ -43,6 +43,11 @@ fn info_to_lua(lua: &Lua, info: &ops::Info) -> mlua::Result<Value> {
         t.raw_set("state", to_lua(lua, &info.state)?)?;
         t.raw_set("running", info.running)?;
         t.raw_set("paused", info.paused)?;
+        // supervision, at the top for scripts (the record's `labels` and
+        // `restart` are there already)
+        t.raw_set("health", info.health().map(|s| s.as_str()))?;
+        t.raw_set("restart_count", info.state.restart_count)?;
+        t.raw_set("user_stopped", info.user_stopped)?;
     }
     Ok(v)
 }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod build_steps;
 pub mod container;
 pub mod convert;
+pub mod events;
 pub mod handle;
 pub mod image;
 pub mod network;
@@ -47,6 +48,7 @@ pub fn new() -> mlua::Result<Lua> {
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
+    events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;

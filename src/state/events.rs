@@ -57,6 +57,23 @@ impl Store {
         f.write_all(&line).map_err(io_err(&path))
     }
 
+    /// Complete lines of the log `path` from byte `offset`: the events
+    /// and the offset after the last complete line (a line being written
+    /// is left for the next read).
+    pub fn read_events_from(&self, path: &std::path::Path, offset: u64) -> Result<(Vec<Event>, u64)> {
+        use std::io::{Read, Seek};
+        let Ok(mut f) = std::fs::File::open(path) else { return Ok((Vec::new(), offset)) };
+        f.seek(std::io::SeekFrom::Start(offset)).map_err(io_err(path))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(io_err(path))?;
+        let complete = buf.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+        let events = buf[..complete]
+            .split(|b| *b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<Event>(l).ok())
+            .collect();
+        Ok((events, offset + complete as u64))
+    }
+
     /// Events at or after `since_nano`, oldest first (the rotated file,
     /// then the current one); lines that do not parse are skipped.
     pub fn read_events(&self, since_nano: i64) -> Result<Vec<Event>> {
