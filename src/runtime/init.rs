@@ -92,7 +92,8 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
         }
     }
     let (code, msg) = if spec.reaper {
-        super::reaper::fork_and_reap(pipes, &program, &plan.process.args, &env)
+        let exec_command = || exec(&program, &plan.process.args, &env);
+        super::reaper::fork_and_reap(&exec_command, &pipes.to_parent, [pipes.to_parent.as_raw_fd(), pipes.from_parent.as_raw_fd()])
     } else {
         exec(&program, &plan.process.args, &env)
     };
@@ -264,7 +265,7 @@ pub fn find_program(args: &[String], env: &[String]) -> Result<CString, (i32, St
 }
 
 /// execve of a found program; returns only on failure (code, message).
-pub(super) fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
+fn exec(program: &CString, args: &[String], env: &[String]) -> (i32, String) {
     let cargs: Vec<CString> = match args.iter().map(|a| CString::new(a.as_bytes())).collect() {
         Ok(v) => v,
         Err(_) => return (125, "argument contains a NUL byte".into()),

@@ -5,17 +5,18 @@
 //! status (128+N when a signal ended it). Forking here, not exec'ing a
 //! helper binary, works on images without a libc (busybox) and puts no
 //! file into the container.
-use super::init::InitPipes;
-use std::ffi::CString;
-use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
 
 /// The signals pid 1 passes on to the command (as tini).
 pub const FORWARDED: &[libc::c_int] =
     &[libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGQUIT, libc::SIGWINCH];
 
 /// Runs in the init after confinement, in place of its exec; never
-/// returns but to report a failure before the fork.
-pub fn fork_and_reap(pipes: &InitPipes, program: &CString, args: &[String], env: &[String]) -> (i32, String) {
+/// returns but to report a failure before the fork. `exec` execs the
+/// command (returning only on failure); `to_parent` is the pipe to the
+/// monitor, which the child reports an exec failure on; `monitor_pipes`
+/// are closed by the reaper once the child exec'd (EOF: success).
+pub fn fork_and_reap(exec: &dyn Fn() -> (i32, String), to_parent: &std::fs::File, monitor_pipes: [RawFd; 2]) -> (i32, String) {
     // EOF on this pipe: the child exec'd (close-on-exec) or died
     let (exec_r, exec_w) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,
@@ -28,14 +29,16 @@ pub fn fork_and_reap(pipes: &InitPipes, program: &CString, args: &[String], env:
         Err(e) => (125, format!("init: fork: {e}")),
         Ok(nix::unistd::ForkResult::Child) => {
             drop(exec_r);
-            let (code, msg) = super::init::exec(program, args, env);
-            let _ = super::message::Message::failed(code, &msg).send(&pipes.to_parent);
+            let (code, msg) = exec();
+            let _ = super::message::Message::failed(code, &msg).send(to_parent);
             drop(exec_w);
             crate::sys::process::exit_now(code)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(exec_w);
             crate::sys::signal::forward_to(child.as_raw(), FORWARDED);
+            // what `ps` in the container shows as pid 1
+            let _ = nix::sys::prctl::set_name(c"bocker-init");
             // nothing in the container may open the host's binary through
             // this process's /proc entry
             let _ = crate::sys::process::set_dumpable(false);
@@ -43,8 +46,9 @@ pub fn fork_and_reap(pipes: &InitPipes, program: &CString, args: &[String], env:
             while matches!(nix::unistd::read(&exec_r, &mut buf), Err(nix::errno::Errno::EINTR)) {}
             drop(exec_r);
             // the monitor sees EOF (or the child's failure) on its pipes
-            crate::sys::fd::close_raw(pipes.to_parent.as_raw_fd());
-            crate::sys::fd::close_raw(pipes.from_parent.as_raw_fd());
+            for fd in monitor_pipes {
+                crate::sys::fd::close_raw(fd);
+            }
             crate::sys::process::exit_now(reap_until(child))
         }
     }
