@@ -53,12 +53,16 @@ fn check_of(hc: &Healthcheck) -> Option<Check> {
     })
 }
 
+/// A run's health before its first probe: starting, if it has a check.
+pub fn initial(c: &ContainerRecord) -> Option<Health> {
+    check_of(c.healthcheck.as_ref()?).map(|_| Health::default())
+}
+
 impl Checker {
-    /// Starts checking `c` if it has a health check: its state gets
-    /// `health` = starting now.
+    /// Starts checking `c` if it has a health check (its state, saved as
+    /// running, says starting: `initial`).
     pub fn start(store: &Store, c: &ContainerRecord) -> Option<Checker> {
         let check = check_of(c.healthcheck.as_ref()?)?;
-        save(store, &c.id, &Health::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (store, c, flag) = (store.clone(), c.clone(), stop.clone());
         let thread = std::thread::Builder::new().name("health".into()).spawn(move || run(&store, &c, &check, &flag)).ok()?;

@@ -295,6 +295,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         started: Some(crate::state::now()),
         net: net.clone(),
         restart_count: restarts,
+        // "starting" from the first moment it runs
+        health: super::health::initial(c),
         ..Default::default()
     };
     if let Err(e) = store.save_state(&c.id, &state) {
