@@ -99,6 +99,9 @@ fn run(store: &Store, c: &ContainerRecord, check: &Check, stop: &AtomicBool) {
     let started = Instant::now();
     let mut health = Health::default();
     while pause(check.interval, stop) {
+        if crate::cgroup::ContainerCgroup::load(&c.id).is_frozen() {
+            continue; // paused: a probe would freeze with it
+        }
         let start = crate::state::now();
         let probed = crate::runtime::exec::probe(store, &c.id, &check.args, check.timeout, HEALTH_OUTPUT_MAX);
         if stop.load(Ordering::SeqCst) {
