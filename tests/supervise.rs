@@ -132,6 +132,10 @@ fn healthcheck_goes_starting_healthy_unhealthy() {
     let log = h["log"].as_array().unwrap();
     assert!(log.len() <= 5 && log.last().unwrap()["exit_code"] == 1, "{h}");
     assert_eq!(e.ok(&["ps", "-q", "--filter", "health=unhealthy"]).trim(), inspect(&e, "hc")["id"].as_str().unwrap());
+    // Docker's shapes (the API's inspect): State.Health, Config.Healthcheck
+    let script = e.dir.path().join("shape.lua");
+    std::fs::write(&script, "local d = require('bocker.docker').container_inspect(bocker.container.get('hc'))\nprint(d.State.Health.Status, #d.State.Health.Log > 0, d.Config.Healthcheck.Test[1], d.Config.Healthcheck.Interval, d.HostConfig.RestartPolicy.Name)\n").unwrap();
+    assert_eq!(e.ok(&["script", script.to_str().unwrap()]), "unhealthy\ttrue\tCMD-SHELL\t300000000\tno\n");
     let ev = e.ok(&["events", "--since", "0", "--until", "0s", "--filter", "event=health_status"]);
     let actions: Vec<&str> = ev.lines().filter_map(|l| l.split(" container ").nth(1)).map(|l| l.split(" ps_").next().unwrap()).collect();
     assert_eq!(actions, vec!["health_status: healthy", "health_status: unhealthy"], "{ev}");

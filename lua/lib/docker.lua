@@ -67,6 +67,28 @@ function M.container_summary(c, now)
   }
 end
 
+-- State.Health as docker shows it (times as RFC 3339)
+local function health_of(h)
+  if not h then return nil end
+  local log = array()
+  for _, r in ipairs(h.log or {}) do
+    log[#log + 1] = { Start = bocker.rfc3339(r.start), End = bocker.rfc3339(r["end"]), ExitCode = r.exit_code, Output = r.output }
+  end
+  return { Status = h.status, FailingStreak = h.failing_streak or 0, Log = log }
+end
+
+-- Config.Healthcheck (durations in nanoseconds, as the record keeps them)
+local function healthcheck_of(hc)
+  if not hc then return nil end
+  return { Test = array(hc.test or {}), Interval = hc.interval, Timeout = hc.timeout, StartPeriod = hc.start_period, Retries = hc.retries }
+end
+
+-- HostConfig.RestartPolicy from "on-failure:3"
+local function restart_policy_of(p)
+  local name, n = (p or "no"):match("^([^:]*):?(%d*)$")
+  return { Name = name or "no", MaximumRetryCount = tonumber(n) or 0 }
+end
+
 -- GET /containers/{id}/json, `inspect --format`
 function M.container_inspect(c)
   local st = c.state or {}
@@ -77,7 +99,7 @@ function M.container_inspect(c)
     Id = c.id, Name = "/" .. (c.name or c.id), Created = bocker.rfc3339(c.created or 0), Path = path, Args = args,
     State = {
       Status = state_name(c), Running = c.running and not c.paused or false, Paused = c.paused or false,
-      Restarting = false, OOMKilled = st.oom_killed or false, Dead = false, Pid = c.running and st.pid or 0,
+      Restarting = st.status == "restarting", Health = health_of(st.health), OOMKilled = st.oom_killed or false, Dead = false, Pid = c.running and st.pid or 0,
       ExitCode = st.exit_code or 0, Error = st.error or "",
       StartedAt = st.started and bocker.rfc3339(st.started) or "0001-01-01T00:00:00Z",
       FinishedAt = st.finished and bocker.rfc3339(st.finished) or "0001-01-01T00:00:00Z",
@@ -86,11 +108,13 @@ function M.container_inspect(c)
     Config = {
       Hostname = c.hostname, User = c.user or "", Env = array(c.env or {}), Cmd = array(c.args or {}), Image = c.image_ref or c.image,
       WorkingDir = c.workdir or "/", Tty = c.tty or false, OpenStdin = c.interactive or false, Labels = c.labels or {},
+      Healthcheck = healthcheck_of(c.healthcheck), StopSignal = c.stop_signal, StopTimeout = c.stop_timeout,
     },
     HostConfig = {
       NetworkMode = c.network or "bridge", AutoRemove = c.auto_remove or false, Privileged = (c.security or {}).privileged or false,
       ReadonlyRootfs = (c.security or {}).read_only or false, CpuShares = (c.limits or {}).cpu_shares or 0,
       Memory = math.max(0, (c.limits or {}).memory or 0), PidsLimit = (c.limits or {}).pids,
+      RestartPolicy = restart_policy_of(c.restart), Init = c.init or false,
     },
     Mounts = mounts_of(c),
     NetworkSettings = {
