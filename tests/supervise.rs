@@ -61,7 +61,7 @@ fn on_failure_3_runs_a_failing_command_4_times() {
 fn always_comes_back_stop_ends_it_and_boot_restarts_it() {
     let e = Env::new();
     let img = e.busybox();
-    let looping = "trap 'exit 0' TERM; while :; do sleep 0.1; done";
+    let looping = "trap 'exit 0' TERM; trap 'exit 1' HUP; while :; do sleep 0.1; done";
     e.ok(&["run", "-d", "--name", "al", "--network", "none", "--restart", "always", &img, "sh", "-c", looping]);
     let pid = inspect(&e, "al")["state"]["pid"].as_i64().unwrap() as i32;
     // killed from outside: the monitor runs it again
@@ -76,6 +76,10 @@ fn always_comes_back_stop_ends_it_and_boot_restarts_it() {
         e.ok(&["inspect", "al"])
     );
     assert!(ps_line(&e, "al", &[]).contains("Up "), "{}", e.ok(&["ps"]));
+    // a non-fatal signal sent by `kill -s` keeps the policy (as docker):
+    // sh (pid 1: only trapped signals reach it) exits on SIGHUP and comes back
+    e.ok(&["kill", "-s", "HUP", "al"]);
+    assert!(wait_until(10, || inspect(&e, "al")["restart_count"] == 2 && inspect(&e, "al")["running"] == true), "{}", e.ok(&["inspect", "al"]));
     // a stop by the user ends it for good
     e.ok(&["stop", "al"]);
     assert_eq!(status_of(&e, "al"), "exited");

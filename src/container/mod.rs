@@ -524,6 +524,14 @@ pub fn signal_number(name: &str) -> Option<i32> {
     })
 }
 
+/// Whether `kill` with `sig` counts as the user stopping the container:
+/// not for the signals Docker calls non-fatal (SIGHUP, SIGUSR1/2, ... a
+/// reload or a report), unless it is the container's stop signal.
+fn ends_the_container(c: &ContainerRecord, sig: i32) -> bool {
+    const NON_FATAL: &[i32] = &[libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCONT, libc::SIGSTOP, libc::SIGCHLD, libc::SIGURG];
+    sig == stop_signal_of(c) || !NON_FATAL.contains(&sig)
+}
+
 /// Sends a signal to the container's init. A paused container is thawed
 /// after the signal is queued, so the signal is acted on (a v2 frozen
 /// task dies of SIGKILL anyway; a v1 frozen one would not, and no other
@@ -534,8 +542,11 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
     let id = info.record.id.clone();
     match (info.running, info.state.pid) {
         (true, Some(pid)) => {
-            // before the signal: its monitor must not restart it
-            store.mark_user_stopped(&id)?;
+            // before the signal: its monitor must not restart it (a
+            // non-fatal signal leaves the policy in place, as Docker's)
+            if ends_the_container(&info.record, sig) {
+                store.mark_user_stopped(&id)?;
+            }
             if let Err(e) = crate::sys::process::kill(pid, sig) {
                 return Err(ContainerError::Conflict(format!("cannot kill container {id}: {e}")));
             }

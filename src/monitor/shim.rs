@@ -378,7 +378,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     drop(guard);
     crate::trace::mark("monitor: network and cgroup released");
     // the user's stop or kill left its marker before the signal
-    let restarting = c.restart.should_restart(status, restarts, store.user_stopped(&c.id));
+    // in the foreground, so is a signal from the terminal (Ctrl-C)
+    let user_stopped = store.user_stopped(&c.id) || (!detach && crate::sys::signal::forwarded_any());
+    let restarting = c.restart.should_restart(status, restarts, user_stopped);
     state.status = if restarting { Status::Restarting } else { Status::Exited };
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
