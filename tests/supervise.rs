@@ -256,9 +256,10 @@ fn events_show_start_and_die() {
     let id = inspect(&e, "ev")["id"].as_str().unwrap().to_string();
     let out = e.ok(&["events", "--since", &since, "--until", "0s"]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].ends_with(&format!(" container start {id} (image={img}, k=v, name=ev)")), "{out}");
-    assert!(lines[1].contains(&format!(" container die {id} (exitCode=4, image={img}, k=v, name=ev)")), "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].ends_with(&format!(" container create {id} (image={img}, k=v, name=ev)")), "{out}");
+    assert!(lines[1].ends_with(&format!(" container start {id} (image={img}, k=v, name=ev)")), "{out}");
+    assert!(lines[2].ends_with(&format!(" container die {id} (exitCode=4, image={img}, k=v, name=ev)")), "{out}");
     // RFC 3339 with nanoseconds, UTC
     let t = lines[0].split(' ').next().unwrap();
     assert!(t.len() == 30 && t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
@@ -268,6 +269,13 @@ fn events_show_start_and_die() {
     let o = e.run(&["events", "--until", "0s", "--filter", "colour=red"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let script = e.dir.path().join("ev.lua");
-    std::fs::write(&script, "for ev in bocker.events.read{ since = 0, filter = { container = 'ev' } } do print(ev.action, ev.attributes.exitCode, ev.time > 0) end\n").unwrap();
+    std::fs::write(&script, "for ev in bocker.events.read{ since = 0, filter = { container = 'ev', event = { 'start', 'die' } } } do print(ev.action, ev.attributes.exitCode, ev.time > 0) end\n").unwrap();
     assert_eq!(e.ok(&["script", script.to_str().unwrap()]), "start\tnil\ttrue\ndie\t4\ttrue\n");
+    // the user's side: stop (kill with the stop signal, die, stop), rm
+    e.ok(&["run", "-d", "--name", "ev2", "--network", "none", &img, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+    e.ok(&["stop", "ev2"]);
+    e.ok(&["rm", "ev2"]);
+    let out = e.ok(&["events", "--since", &since, "--until", "0s", "--filter", "container=ev2", "--format", "json"]);
+    let actions: Vec<String> = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string()).collect();
+    assert_eq!(actions, vec!["create", "start", "kill", "die", "stop", "destroy"], "{out}");
 }

@@ -341,6 +341,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         return Err(undo(e.into()));
     }
     drop(reservation);
+    events::emit(store, &rec, "create", &[]);
     crate::trace::mark("cli: created");
     Ok(rec)
 }
@@ -547,6 +548,8 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
             if ends_the_container(&info.record, sig) {
                 store.mark_user_stopped(&id)?;
             }
+            // recorded before the signal: the die it causes comes after
+            events::emit(store, &info.record, "kill", &[("signal", sig.to_string())]);
             if let Err(e) = crate::sys::process::kill(pid, sig) {
                 return Err(ContainerError::Conflict(format!("cannot kill container {id}: {e}")));
             }
@@ -642,6 +645,7 @@ pub fn stop(store: &Store, reference: &str, timeout: Option<std::time::Duration>
         let _ = kill(store, &id, libc::SIGKILL);
         wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
     }
+    events::emit(store, &info.record, "stop", &[]);
     Ok(id)
 }
 
@@ -736,6 +740,7 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
     release_leftovers(store, &info.record)?;
     crate::crashpoint::hit("rm.released");
     store.delete_container(&info.record)?;
+    events::emit(store, &info.record, "destroy", &[]);
     if volumes {
         for m in info.record.mounts.iter().filter(|m| m.kind == "volume") {
             if crate::volumes::get(store, &m.source).map(|v| v.anonymous).unwrap_or(false) {

@@ -98,8 +98,8 @@ fn failed(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, (code
         restart_count: restarts,
         ..Default::default()
     };
-    let _ = store.save_state(&c.id, &st);
     crate::container::events::emit(store, c, "die", &[("exitCode", code.to_string())]);
+    let _ = store.save_state(&c.id, &st);
     if c.auto_remove {
         let _ = store.delete_container(c);
     }
@@ -385,9 +385,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
     state.health = store.load_state(&c.id).ok().and_then(|s| s.health);
+    // before the state: whoever sees it exited finds its die event
+    crate::container::events::emit(store, c, "die", &[("exitCode", status.to_string())]);
     let _ = store.save_state(&c.id, &state);
     crate::trace::mark("monitor: state saved");
-    crate::container::events::emit(store, c, "die", &[("exitCode", status.to_string())]);
     if c.auto_remove {
         let _ = store.delete_container(c);
     }
