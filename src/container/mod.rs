@@ -857,6 +857,21 @@ mod tests {
         assert_eq!(m, v(&["PATH=/bin", "A=2", "B=3"]));
     }
     #[test]
+    fn healthchecks_merge_over_the_images() {
+        let image = Healthcheck { test: v(&["CMD", "true"]), interval: Some(5_000_000_000), retries: Some(4), ..Default::default() };
+        assert_eq!(healthcheck_of(Some(&image), None, false).unwrap(), Some(image.clone()));
+        let flags = HealthcheckSpec { interval: Some(0.5), ..Default::default() };
+        let merged = healthcheck_of(Some(&image), Some(&flags), false).unwrap().unwrap();
+        assert_eq!((merged.test, merged.interval, merged.retries), (v(&["CMD", "true"]), Some(500_000_000), Some(4)));
+        let none = healthcheck_of(Some(&image), None, true).unwrap().unwrap();
+        assert_eq!(none.test, v(&["NONE"]));
+        assert!(healthcheck_of(None, Some(&flags), false).is_err(), "no test anywhere");
+        let bad = HealthcheckSpec { test: Some(v(&["RUN", "x"])), ..Default::default() };
+        assert!(healthcheck_of(None, Some(&bad), false).is_err());
+        let neg = HealthcheckSpec { test: Some(v(&["CMD-SHELL", "x"])), timeout: Some(-1.0), ..Default::default() };
+        assert!(healthcheck_of(None, Some(&neg), false).is_err());
+    }
+    #[test]
     fn signals() {
         assert_eq!(signal_number("SIGKILL"), Some(9));
         assert_eq!(signal_number("term"), Some(15));
