@@ -41,7 +41,8 @@ fn on_failure_3_runs_a_failing_command_4_times() {
     let vol = e.dir.path().join("count");
     std::fs::create_dir_all(&vol).unwrap();
     let bind = format!("{}:/v", vol.display());
-    e.ok(&["run", "-d", "--name", "of3", "--network", "none", "--restart", "on-failure:3", "-v", &bind, &img, "sh", "-c", "echo run >> /v/runs; exit 3"]);
+    // on the test's bridge: each run sets up and releases its network
+    e.ok(&["run", "-d", "--name", "of3", "--restart", "on-failure:3", "-v", &bind, &img, "sh", "-c", "ip -4 addr show eth0 | grep -q inet && echo run >> /v/runs; exit 3"]);
     // backoff 100 + 200 + 400 ms: exited for good within seconds
     assert!(wait_until(15, || status_of(&e, "of3") == "exited" && inspect(&e, "of3")["restart_count"] == 3), "{}", e.ok(&["inspect", "of3"]));
     std::thread::sleep(Duration::from_millis(800));
@@ -50,6 +51,9 @@ fn on_failure_3_runs_a_failing_command_4_times() {
     let c = inspect(&e, "of3");
     assert_eq!((c["state"]["exit_code"].as_i64(), c["restart"].as_str()), (Some(3), Some("on-failure:3")));
     assert!(ps_line(&e, "of3", &[]).contains("Exited (3)"));
+    let leases = std::path::Path::new("/run/bocker/net").join(e.bridge()).join("leases");
+    let left: Vec<_> = std::fs::read_dir(&leases).map(|d| d.flatten().map(|f| f.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "addresses left leased: {left:?}");
     // --rm and a restart policy do not go together (as docker)
     let o = e.run(&["run", "--rm", "--restart", "always", &img, "true"]);
     assert_eq!(o.status.code(), Some(125), "{}", text(&o.stderr));
