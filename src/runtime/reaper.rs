@@ -22,12 +22,28 @@ pub fn fork_and_reap(exec: &dyn Fn() -> (i32, String), to_parent: &std::fs::File
         Ok(p) => p,
         Err(e) => return (125, format!("init: pipe: {e}")),
     };
+    // held back from the fork until the reaper forwards them (none is
+    // lost in between); the child unblocks them before it execs
+    let mut set = nix::sys::signal::SigSet::empty();
+    for &sig in FORWARDED {
+        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+            set.add(s);
+        }
+    }
+    let unblock = || {
+        let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+    };
+    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&set), None);
     // SAFETY (allowed by src/sys's rule: the child's code is here): the
     // container's init is single-threaded (a clone of the monitor's one
     // thread); the child only execs, or reports its failure and _exits.
     match unsafe { nix::unistd::fork() } {
-        Err(e) => (125, format!("init: fork: {e}")),
+        Err(e) => {
+            unblock();
+            (125, format!("init: fork: {e}"))
+        }
         Ok(nix::unistd::ForkResult::Child) => {
+            unblock();
             drop(exec_r);
             let (code, msg) = exec();
             let _ = super::message::Message::failed(code, &msg).send(to_parent);
@@ -37,6 +53,7 @@ pub fn fork_and_reap(exec: &dyn Fn() -> (i32, String), to_parent: &std::fs::File
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(exec_w);
             crate::sys::signal::forward_to(child.as_raw(), FORWARDED);
+            unblock();
             // what `ps` in the container shows as pid 1
             let _ = nix::sys::prctl::set_name(c"bocker-init");
             // nothing in the container may open the host's binary through
