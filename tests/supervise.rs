@@ -124,14 +124,17 @@ fn healthcheck_goes_starting_healthy_unhealthy() {
     e.ok(&[
         "run", "-d", "--name", "hc", "--network", "none",
         "--health-cmd", "test -f /tmp/ok && echo fine",
-        "--health-interval", "300ms", "--health-retries", "2", "--health-timeout", "5s",
-        &img, "sh", "-c", "touch /tmp/ok; exec sleep 60",
+        "--health-interval", "300ms", "--health-retries", "2", "--health-timeout", "5s", "--health-start-period", "30s",
+        &img, "sh", "-c", "sleep 1.5; touch /tmp/ok; exec sleep 60",
     ]);
+    // failures in the start period do not count: starting until the first success
     assert!(ps_line(&e, "hc", &[]).contains("(health: starting)"), "{}", e.ok(&["ps"]));
     assert!(wait_until(10, || ps_line(&e, "hc", &[]).contains("(healthy)")), "{}", e.ok(&["ps"]));
     let c = inspect(&e, "hc");
     assert_eq!(c["health"], "healthy");
-    assert_eq!(c["state"]["health"]["log"][0]["output"], "fine\n");
+    let log = c["state"]["health"]["log"].as_array().unwrap();
+    assert_eq!(log.last().unwrap()["output"], "fine\n");
+    assert_eq!(c["state"]["health"]["failing_streak"], 0);
     e.ok(&["exec", "hc", "rm", "/tmp/ok"]);
     assert!(wait_until(10, || ps_line(&e, "hc", &[]).contains("(unhealthy)")), "{}", e.ok(&["ps"]));
     let h = &inspect(&e, "hc")["state"]["health"];
@@ -162,8 +165,10 @@ fn init_reaps_zombies_and_forwards_signals() {
     let zombies = |name: &str| e.ok(&["exec", name, "sh", "-c", "cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z ' || true"]).trim().to_string();
     e.ok(&["run", "-d", "--name", "bare", "--network", "none", &img, "sh", "-c", orphan]);
     e.ok(&["run", "-d", "--name", "withinit", "--network", "none", "--init", &img, "sh", "-c", orphan]);
-    std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(zombies("bare"), "1", "the control case has its zombie");
+    assert!(wait_until(5, || zombies("bare") == "1"), "the control case has its zombie");
+    // the same orphan under --init has exited by now too, and was reaped
+    let orphans_gone = e.ok(&["exec", "withinit", "sh", "-c", "ps -o comm | grep -c '^sleep' || true"]);
+    assert_eq!(orphans_gone.trim(), "1", "only the command's sleep is left");
     assert_eq!(zombies("withinit"), "0");
     let comm = e.ok(&["exec", "withinit", "cat", "/proc/1/comm"]);
     assert_eq!(comm.trim(), "bocker-init");
