@@ -288,3 +288,37 @@ fn events_show_start_and_die() {
     let actions: Vec<String> = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string()).collect();
     assert_eq!(actions, vec!["create", "start", "kill", "die", "stop", "destroy"], "{out}");
 }
+
+#[test]
+fn a_monitor_killed_during_a_backoff_leaves_nothing_half_done() {
+    let e = Env::new();
+    let img = e.busybox();
+    // exits at once: the backoff doubles (100, 200, 400, 800 ms ...)
+    e.ok(&["run", "-d", "--name", "flap", "--restart", "always", &img, "true"]);
+    assert!(
+        wait_until(15, || {
+            let c = inspect(&e, "flap");
+            c["state"]["status"] == "restarting" && c["restart_count"].as_u64() >= Some(3)
+        }),
+        "{}",
+        e.ok(&["inspect", "flap"])
+    );
+    assert!(ps_line(&e, "flap", &[]).contains("Restarting (0)"), "{}", e.ok(&["ps"]));
+    assert_eq!(e.ok(&["ps", "-q", "--filter", "status=restarting"]).trim(), inspect(&e, "flap")["id"].as_str().unwrap());
+    // a start meanwhile is refused: one monitor per container
+    assert_eq!(e.run(&["start", "flap"]).status.code(), Some(1));
+    let mon = inspect(&e, "flap")["state"]["monitor_pid"].as_i64().unwrap() as i32;
+    // SAFETY: a plain kill of the monitor.
+    unsafe { libc::kill(mon, libc::SIGKILL) };
+    assert!(wait_until(5, || status_of(&e, "flap") == "exited"), "a dead monitor's container counts as exited");
+    // the next start reclaims and runs it (and its monitor restarts it again)
+    e.ok(&["start", "flap"]);
+    let id = inspect(&e, "flap")["id"].as_str().unwrap().to_string();
+    e.ok(&["rm", "-f", "flap"]);
+    assert!(common::cgroups_of(&id).is_empty(), "{:?}", common::cgroups_of(&id));
+    let id_gone = e.ok(&["ps", "-q"]);
+    assert!(id_gone.trim().is_empty(), "{id_gone}");
+    let leases = std::path::Path::new("/run/bocker/net").join(e.bridge()).join("leases");
+    let left: Vec<_> = std::fs::read_dir(&leases).map(|d| d.flatten().map(|f| f.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "addresses left leased: {left:?}");
+}
