@@ -121,4 +121,6 @@ for k in range(100):
 lat.sort()
 print(f'  record rewritten -> first answer with the new address: median {statistics.median(lat):.0f} us, max {lat[-1]:.0f} us (100 rounds)')
 EOF
+pid=$(cat "$work/run/responder.pid")
+echo "  responder memory: $(awk '/^VmRSS/ {print $2 " kB RSS"}' /proc/$pid/status), dnsmasq: $(awk '/^VmRSS/ {print $2 " kB RSS"}' /proc/${pids[0]}/status)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
