@@ -133,7 +133,7 @@ impl Server {
         Ok(s)
     }
 
-    /// Re-reads every record (at start, on `sync`, after lost events).
+    /// Re-reads every record (at start, after lost events).
     fn reload(&mut self) {
         self.records.clear();
         if let Ok(rd) = std::fs::read_dir(self.cfg.records_dir()) {
@@ -288,8 +288,9 @@ impl Server {
         }
     }
 
-    /// `sync`: reload now and say so (what `ensure` waits for, so a
-    /// container started after it is answered on its gateway).
+    /// `sync`: take in the record changes made so far and say so (what
+    /// `ensure` waits for, so a container started after it is answered on
+    /// its gateway).
     fn on_control(&mut self) {
         while let Ok((conn, _)) = self.control.accept() {
             let _ = conn.set_nonblocking(false);
@@ -303,7 +304,8 @@ impl Server {
             let mut conn = r.into_inner().into_inner();
             let reply = match line.trim() {
                 "sync" => {
-                    self.reload();
+                    // the caller published before asking: its event is queued
+                    self.on_inotify();
                     let gws: Vec<String> = self.gateways.keys().map(|g| g.to_string()).collect();
                     format!("ok {} {}\n", std::process::id(), gws.join(","))
                 }
