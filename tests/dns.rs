@@ -1,8 +1,11 @@
-//! The DNS responder of user networks, driven directly: each test gives it
-//! its own folder (records, lock, pid, control socket) and its own
-//! loopback addresses as "gateways" and "containers" (127.0.N.x, N per
+//! The DNS responder of user networks. Most tests drive it directly: each
+//! gives it its own folder (records, lock, pid, control socket) and its
+//! own loopback addresses as "gateways" and "containers" (127.0.N.x, N per
 //! test), so nothing touches the host's /run/bocker/dns or leaves the
-//! machine; fake upstream servers run in the test on loopback too.
+//! machine; fake upstream servers run in the test on loopback too. The
+//! last one runs busybox containers on user networks (`network create`,
+//! `run --network`), with the host's responder, and `--dns` pointing at a
+//! fake upstream on loopback.
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -328,4 +331,99 @@ fn hostile_packets_change_nothing() {
     // resolver does, again after a second
     let answer = (0..5).find_map(|_| ask(r.addr(2), r.addr(1), "a", 1, Duration::from_secs(1)));
     assert_eq!(answer, Some((0, vec![r.addr(2)])));
+}
+
+/// Removes every container and user network the test made, also when it
+/// fails (the Env's own drop then prunes the default bridge).
+struct Cleanup<'a>(&'a common::Env);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for id in common::text(&self.0.run(&["ps", "-aq"]).stdout).lines() {
+            let _ = self.0.run(&["rm", "-f", id]);
+        }
+        let _ = self.0.run(&["network", "prune", "-f"]);
+    }
+}
+
+/// The host's responder (`/run/bocker/dns`), if one runs.
+fn host_responder() -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string("/run/bocker/dns/responder.pid").ok()?.trim().parse().ok()?;
+    is_responder(pid).then_some(pid)
+}
+
+/// Records of other roots than `root` in the host's records folder (other
+/// tests or users keep the responder alive).
+fn foreign_records(root: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir("/run/bocker/dns/records") else { return 0 };
+    rd.flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .filter(|v| v["root"].as_str() != root.to_str())
+        .count()
+}
+
+fn ip_of(e: &common::Env, c: &str) -> String {
+    let out = e.ok(&["exec", c, "ip", "-4", "-o", "addr", "show", "eth0"]);
+    out.split_whitespace().skip_while(|w| *w != "inet").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn containers_resolve_each_other_on_a_user_network() {
+    let e = common::Env::new();
+    let _c = Cleanup(&e);
+    let img = e.busybox();
+    // the upstream of the containers: a fake on loopback (nothing leaves the machine)
+    let up = Ipv4Addr::new(127, 0, 67, 9);
+    let seen = fake_upstream(up, false);
+    let dns = up.to_string();
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(0), "front"]);
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(1), "other"]);
+    e.ok(&["run", "-d", "--name", "web", "--network", "front", "--network-alias", "site", "--dns", &dns, &img, "httpd", "-f", "-p", "80", "-h", "/etc"]);
+    let hostname = e.ok(&["exec", "web", "cat", "/etc/hostname"]);
+    let fetch = |host: &str| e.run(&["run", "--rm", "--network", "front", "--dns", &dns, &img, "wget", "-qO-", &format!("http://{host}/hostname")]);
+    for host in ["web", "site", "WEB"] {
+        let o = fetch(host);
+        assert!(o.status.success() && common::text(&o.stdout) == hostname, "wget {host}: {}", common::text(&o.stderr));
+    }
+    // restarted with another address: reached by name all the same
+    let before = ip_of(&e, "web");
+    e.ok(&["stop", "-t", "1", "web"]);
+    e.ok(&["run", "-d", "--name", "filler", "--network", "front", "--ip", &before, &img, "sleep", "60"]);
+    e.ok(&["start", "web"]);
+    let after = ip_of(&e, "web");
+    assert_ne!(before, after, "web should have a new address");
+    let o = fetch("web");
+    assert!(o.status.success() && common::text(&o.stdout) == hostname, "after restart: {}", common::text(&o.stderr));
+    // started later: resolves the earlier one and is resolved by it
+    e.ok(&["run", "-d", "--name", "late", "--network", "front", "--dns", &dns, &img, "sleep", "60"]);
+    let late_ip = ip_of(&e, "late");
+    let o = e.ok(&["exec", "web", "nslookup", "late"]);
+    assert!(o.contains(&late_ip), "{o}");
+    let o = e.ok(&["exec", "late", "nslookup", "web"]);
+    assert!(o.contains(&after), "{o}");
+    // another network does not see them
+    let o = e.run(&["run", "--rm", "--network", "other", "--dns", &dns, &img, "nslookup", "web"]);
+    assert!(!common::text(&o.stdout).contains(&after), "{}", common::text(&o.stdout));
+    // a name of the world goes to --dns
+    let o = e.ok(&["exec", "late", "nslookup", "www.example.org"]);
+    assert!(o.contains("192.0.2.7"), "{o}");
+    assert!(seen.try_iter().any(|n| n == "www.example.org"), "the fake upstream saw the query");
+    // all gone: no record of this root; the responder gone too unless
+    // another root's containers still have records
+    let pid = host_responder().expect("a responder runs");
+    for c in ["web", "filler", "late"] {
+        e.ok(&["rm", "-f", c]);
+    }
+    e.ok(&["network", "rm", "front", "other"]);
+    assert_eq!(foreign_records(Path::new("/nonexistent")) - foreign_records(&e.root()), 0, "records of this root left");
+    if foreign_records(&e.root()) == 0 {
+        let t = Instant::now();
+        while is_responder(pid) && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!is_responder(pid), "the responder outlived the last record");
+    } else {
+        eprintln!("note: other roots' records keep the host's responder; checked only that this root's records are gone");
+    }
 }
