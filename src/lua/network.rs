@@ -9,7 +9,7 @@ use mlua::{Lua, MultiValue, Table, Value};
 /// The default network as a network table.
 fn default_network() -> Result<NetworkRecord, crate::net::NetError> {
     let c = crate::net::NetConfig::from_env()?;
-    let id = format!("{:0>64}", crate::net::veth::host_veth_name(&c.bridge).trim_start_matches("vb"));
+    let id = format!("{:0<64}", crate::net::veth::host_veth_name(&c.bridge).trim_start_matches("vb"));
     Ok(NetworkRecord {
         name: crate::networks::DEFAULT.into(),
         id,
