@@ -215,9 +215,17 @@ pub fn users(store: &Store, rec: &NetworkRecord) -> Vec<String> {
         .map(|c| c.name.clone().unwrap_or(c.id))
         .collect();
     if let Ok(cfg) = rec.config() {
-        out.extend(crate::container::other_roots_on_bridge(store, &cfg));
+        let leases = crate::net::ipam::leases(crate::net::ipam::host_base(), &cfg).unwrap_or_default();
+        out.extend(leases.into_iter().filter(|(_, h)| h.root != store.root() && runs(h)).map(|(_, h)| format!("{}:{}", h.root.display(), h.id)));
     }
     out
+}
+
+/// Whether the holder of a lease (a container of another root) runs.
+fn runs(h: &crate::net::ipam::Holder) -> bool {
+    Store::open_existing(&h.root)
+        .and_then(|s| s.load_state(&h.id).ok())
+        .is_some_and(|st| st.status == crate::state::containers::Status::Running && st.alive())
 }
 
 /// Removes a network nobody uses: record first, then bridge, rules,

@@ -7,18 +7,6 @@ use crate::state::containers::NetworkRequest;
 use crate::state::lock::Lock;
 use crate::state::Store;
 
-/// Leases of other containers, for address allocation.
-struct LivePeers<'a>(&'a Store);
-
-impl crate::runtime::network::Peers for LivePeers<'_> {
-    fn is_alive(&self, holder: &crate::net::ipam::Holder) -> bool {
-        super::lease_holder_alive(self.0, holder)
-    }
-    fn neighbours(&self, _bridge: &str) -> Vec<(std::net::Ipv4Addr, String)> {
-        Vec::new()
-    }
-}
-
 fn lock(store: &Store, id: &str) -> Result<Lock> {
     let p = store.lock_path(&format!("net-{id}"));
     if let Some(d) = p.parent() {
@@ -64,7 +52,7 @@ pub fn connect(store: &Store, reference: &str, req: NetworkRequest) -> Result<St
         let (Some(pid), Some(links)) = (st.pid, st.net.clone()) else {
             return Err(ContainerError::Conflict(format!("container {id} runs without a recorded network")));
         };
-        let links = crate::runtime::usernet::connect_running(store, &c, pid, links, &req, &LivePeers(store))?;
+        let links = crate::runtime::usernet::connect_running(store, &c, pid, links, &req, &|h: &crate::net::ipam::Holder| super::lease_holder_alive(store, h))?;
         store.save_container(&c)?;
         let mut now = store.load_state(&id)?;
         now.net = Some(links);

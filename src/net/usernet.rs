@@ -21,7 +21,8 @@ pub const POOL: &str = "10.89.0.0/16";
 
 /// Docker's rule for network names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 pub fn valid_name(name: &str) -> bool {
-    crate::state::ids::valid_name(name)
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) && name.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// The Linux bridge of the network with this id: `bk-` + its first 12 hex

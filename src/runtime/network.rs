@@ -8,7 +8,7 @@ use crate::net::{self, NetConfig, NetMode, NetState};
 use crate::state::containers::ContainerRecord;
 use crate::state::Store;
 
-pub(super) fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
+fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
     match &c.net_config {
         Some(cfg) => Ok(cfg.clone()),
         None => NetConfig::from_env().map_err(|e| RuntimeError::Setup(e.to_string())),
@@ -73,7 +73,7 @@ pub trait Peers {
 /// published ports, and /etc/hosts with the address and its neighbours.
 pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) -> Result<Option<NetState>, RuntimeError> {
     if c.network == NetMode::User {
-        return super::usernet::setup(store, c, pid, peers).map(Some);
+        return super::usernet::setup(store, c, pid, &|h: &net::ipam::Holder| peers.is_alive(h)).map(Some);
     }
     if c.network != NetMode::Bridge {
         return Ok(None); // host: the host's stack; none: init brings lo up
@@ -114,7 +114,7 @@ pub fn release(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
     release_state(store, &cfg, st);
 }
 
-pub(super) fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
+fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
     for l in &st.attachments {
         let _ = net::detach_extra(store.root(), &st.container_id, l, false);
     }

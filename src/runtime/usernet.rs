@@ -3,7 +3,6 @@
 //! default route via the first network that is not internal), /etc/hosts,
 //! and its name record for the DNS responder (`net::names`), published
 //! whenever its links change and withdrawn when they go.
-use super::network::{config_of, release_state, Peers};
 use super::RuntimeError;
 use crate::net::names::{NameRecord, NamedAttachment};
 use crate::net::{self, LinkState, NetConfig, NetState};
@@ -29,7 +28,7 @@ fn resolve(store: &Store, c: &ContainerRecord) -> Result<Vec<(NetworkRequest, Ne
 }
 
 /// Sets the links up, writes /etc/hosts, publishes the names. Undone on error.
-pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) -> Result<NetState, RuntimeError> {
+pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, is_alive: &dyn Fn(&net::ipam::Holder) -> bool) -> Result<NetState, RuntimeError> {
     let nets = resolve(store, c)?;
     let Some(((first_req, first, cfg0), rest)) = nets.split_first() else {
         return Err(setup_err("no user network to attach to"));
@@ -38,7 +37,6 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     for p in &c.ports {
         specs.push(net::ports::parse(p).map_err(setup_err)?);
     }
-    let is_alive = |h: &net::ipam::Holder| peers.is_alive(h);
     // the default route: via the first network that is not internal
     let routed = nets.iter().position(|(_, r, _)| !r.internal);
     let stale = net::veth::host_veth_name(&c.id);
@@ -46,11 +44,11 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
         let _ = net::veth::detach(&stale);
     }
     let route0 = (routed == Some(0)).then_some(cfg0.gateway);
-    let mut st = net::setup_primary(store.root(), cfg0, &c.id, pid as u32, &specs, first_req.ip, route0, &is_alive, &net::ProxyLauncher::default(), &first.name)
+    let mut st = net::setup_primary(store.root(), cfg0, &c.id, pid as u32, &specs, first_req.ip, route0, is_alive, &net::ProxyLauncher::default(), &first.name)
         .map_err(setup_err)?;
     for (k, (req, rec, cfg)) in rest.iter().enumerate() {
         let route = (routed == Some(k + 1)).then_some(cfg.gateway);
-        match net::attach_extra(store.root(), cfg, &rec.name, &c.id, pid as u32, &format!("eth{}", k + 1), req.ip, route, &is_alive) {
+        match net::attach_extra(store.root(), cfg, &rec.name, &c.id, pid as u32, &format!("eth{}", k + 1), req.ip, route, is_alive) {
             Ok(l) => st.attachments.push(l),
             Err(e) => {
                 let _ = net::teardown(store.root(), cfg0, &st);
@@ -62,7 +60,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     let hosts = net::files::hosts(st.ip, &c.hostname, &extra);
     let path = store.container_dir(&c.id).join("hosts");
     if let Err(e) = std::fs::write(&path, hosts) {
-        release_state(store, cfg0, &st);
+        let _ = net::teardown(store.root(), cfg0, &st);
         return Err(setup_err(format!("{}: {e}", path.display())));
     }
     publish(store, c, &st);
@@ -134,13 +132,12 @@ pub fn teardown_unrecorded(store: &Store, c: &ContainerRecord) {
 
 /// `network connect` of a running container (mode user): one more link,
 /// named eth(N). Returns the new state.
-pub fn connect_running(store: &Store, c: &ContainerRecord, pid: i32, mut st: NetState, req: &NetworkRequest, peers: &dyn Peers) -> Result<NetState, RuntimeError> {
+pub fn connect_running(store: &Store, c: &ContainerRecord, pid: i32, mut st: NetState, req: &NetworkRequest, is_alive: &dyn Fn(&net::ipam::Holder) -> bool) -> Result<NetState, RuntimeError> {
     let rec = crate::networks::get(store, &req.name).map_err(setup_err)?;
     let cfg = rec.config().map_err(setup_err)?;
     let used: Vec<String> = std::iter::once("eth0".to_string()).chain(st.attachments.iter().map(|l| l.ifname.clone())).collect();
     let ifname = (1..).map(|k| format!("eth{k}")).find(|n| !used.contains(n)).expect("a free name");
-    let is_alive = |h: &net::ipam::Holder| peers.is_alive(h);
-    let l: LinkState = net::attach_extra(store.root(), &cfg, &rec.name, &c.id, pid as u32, &ifname, req.ip, None, &is_alive).map_err(setup_err)?;
+    let l: LinkState = net::attach_extra(store.root(), &cfg, &rec.name, &c.id, pid as u32, &ifname, req.ip, None, is_alive).map_err(setup_err)?;
     st.attachments.push(l);
     publish(store, c, &st);
     Ok(st)
@@ -159,9 +156,4 @@ pub fn disconnect_running(store: &Store, c: &ContainerRecord, mut st: NetState, 
     net::detach_extra(store.root(), &c.id, &l, true).map_err(setup_err)?;
     publish(store, c, &st);
     Ok(st)
-}
-
-/// The primary network's config (for callers that hold a record).
-pub fn primary_config(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
-    config_of(c)
 }
