@@ -242,3 +242,53 @@ fn two_roots_two_networks() {
     assert!(!links().contains(&format!(" {b1}:")) && links().contains(&format!(" {b2}:")));
     assert_eq!(ip_on(&other, &b, "eth0").is_empty(), false);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn published_port_and_a_killed_monitor_on_user_networks() {
+    let e = Env::new();
+    let _c = Cleanup(&e);
+    let img = e.busybox();
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(8), "pub"]);
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(9), "back"]);
+    let port = free_port();
+    let id = e
+        .ok(&["run", "-d", "--network", "pub", "--network", "back", "-p", &format!("{port}:8080"), &img,
+            "sh", "-c", "mkdir -p /www && echo served > /www/index.html && httpd -f -p 8080 -h /www"])
+        .trim()
+        .to_string();
+    assert!(!ip_on(&e, &id, "eth1").is_empty(), "no link to the second network");
+    let mut out = String::new();
+    for _ in 0..50 {
+        let o = std::process::Command::new("timeout").args(["5", "/bin/busybox", "wget", "-q", "-O", "-", &format!("http://127.0.0.1:{port}/")]).output().unwrap();
+        if o.status.success() {
+            out = text(&o.stdout);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(out, "served\n", "the published port on a user network");
+    let rec = record_of(&e, &id).expect("record");
+    assert_eq!(rec["attachments"].as_array().unwrap().len(), 2, "{rec}");
+    // the monitor is killed: rm gives back both links, leases and the record
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(e.root().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let veths: Vec<String> = [st["net"]["host_veth"].as_str(), st["net"]["attachments"][0]["host_veth"].as_str()].into_iter().map(|v| v.unwrap().to_string()).collect();
+    // SAFETY: a plain kill of a pid read from the record
+    unsafe { libc::kill(st["monitor_pid"].as_i64().unwrap() as i32, libc::SIGKILL) };
+    e.ok(&["rm", "-f", &id]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for v in &veths {
+        assert!(!links().contains(&format!(" {v}@")), "{v} left");
+    }
+    assert!(record_of(&e, &id).is_none(), "record left");
+    for n in ["pub", "back"] {
+        let leases = Path::new("/run/bocker/net").join(bridge_of(&e, n)).join("leases");
+        assert_eq!(std::fs::read_dir(&leases).map(|d| d.count()).unwrap_or(0), 0, "lease left on {n}");
+    }
+    assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(), "proxy still holds the port");
+    e.ok(&["network", "rm", "pub", "back"]);
+}
