@@ -56,6 +56,22 @@ function bocker.json.encode(v) end
 ---@return any
 function bocker.json.decode(s) end
 
+---Marks a table as a list: `bocker.json.encode` and the API's JSON then
+---write `[]` for it when empty (the API writes other empty tables as `{}`).
+---@param t? table
+---@return table
+function bocker.json.array(t) end
+
+---Serves the Docker Engine API on a unix socket (default
+---/run/bocker/docker.sock) until killed; nil, err if the socket is taken.
+---@param socket? string
+---@return boolean|nil ok, string? err
+function bocker.serve_api(socket) end
+
+---The API's route files: `{ builtin = {"containers", ...}, user = {PATH...} }`.
+---@return table
+function bocker.api_files() end
+
 bocker.template = {}
 ---Renders a Go text/template (Docker's `--format` language: fields
 ---`{{.State.Pid}}`, pipelines, if/else/range/with, variables, and the
