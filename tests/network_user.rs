@@ -292,3 +292,52 @@ fn published_port_and_a_killed_monitor_on_user_networks() {
     assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(), "proxy still holds the port");
     e.ok(&["network", "rm", "pub", "back"]);
 }
+
+#[test]
+fn the_lua_network_api() {
+    let e = Env::new();
+    let _c = Cleanup(&e);
+    let img = e.busybox();
+    let verbs = e.dir.path().join("verbs");
+    std::fs::create_dir_all(&verbs).unwrap();
+    let prefix = e.extra_subnet(0).trim_end_matches("0/24").to_string();
+    std::fs::write(
+        verbs.join("nettest.lua"),
+        format!(
+            r#"return {{ run = function(args)
+  local n = assert(bocker.network.create{{ name = "lua-net", subnet = "{sub}", labels = {{ tier = "db" }} }})
+  assert(n.driver == "bridge" and n.subnet == "{sub}" and n.gateway == "{p}1" and n.labels.tier == "db" and n.bridge:sub(1, 3) == "bk-", n.bridge)
+  assert(bocker.network.get("lua-net").id == n.id)
+  local none, err = bocker.network.get("nope")
+  assert(none == nil and err == "No such network: nope", err)
+  local names = {{}}
+  for _, x in ipairs(bocker.network.list()) do names[#names + 1] = x.name end
+  assert(names[1] == "bridge" and names[2] == "lua-net", table.concat(names, ","))
+  local c = assert(bocker.container.create{{ image = "{img}", cmd = {{ "sleep", "30" }}, name = "lc",
+    networks = {{ {{ name = "lua-net", aliases = {{ "db" }}, ip = "{p}77" }} }}, add_hosts = {{ "h:10.9.8.7" }}, dns_search = {{ "s.test" }} }})
+  local ok, rerr = bocker.network.remove("lua-net")
+  assert(ok == nil and rerr:find("network lua%-net is in use by lc"), rerr)
+  assert(bocker.network.disconnect("lua-net", "lc"))
+  assert(bocker.network.connect("lua-net", "lc", {{ aliases = {{ "again" }} }}))
+  local bad, cerr = bocker.container.create{{ image = "{img}", cmd = {{ "true" }}, network = "no-such-net" }}
+  assert(bad == nil and cerr:find("not found"), cerr)
+  print("lua ok")
+  return 0
+end }}"#,
+            sub = e.extra_subnet(0),
+            p = prefix,
+            img = img
+        ),
+    )
+    .unwrap();
+    let o = e.cmd(&["nettest"]).env("BOCKER_VERBS", &verbs).output().unwrap();
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(text(&o.stdout), "lua ok\n");
+    // the container made by Lua runs on it, with its alias published
+    e.ok(&["start", "lc"]);
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "lc"])).unwrap();
+    let rec = record_of(&e, j[0]["id"].as_str().unwrap()).expect("record");
+    assert!(rec["attachments"][0]["names"].as_array().unwrap().iter().any(|n| n == "again"), "{rec}");
+    let out = e.ok(&["exec", "lc", "cat", "/etc/hosts", "/etc/resolv.conf"]);
+    assert!(out.contains("10.9.8.7\th\n") && out.contains(&format!("nameserver {prefix}1\n")) && out.contains("search s.test\n"), "{out}");
+}
