@@ -341,3 +341,52 @@ end }}"#,
     let out = e.ok(&["exec", "lc", "cat", "/etc/hosts", "/etc/resolv.conf"]);
     assert!(out.contains("10.9.8.7\th\n") && out.contains(&format!("nameserver {prefix}1\n")) && out.contains("search s.test\n"), "{out}");
 }
+
+/// Bridges this root has claimed host-wide (`/run/bocker/usernets`).
+fn claims_of(e: &Env) -> Vec<String> {
+    let root = e.root().to_str().unwrap().to_string();
+    std::fs::read_dir("/run/bocker/usernets")
+        .map(|rd| {
+            rd.flatten()
+                .filter(|f| std::fs::read_to_string(f.path()).is_ok_and(|t| t.lines().nth(1) == Some(root.as_str())))
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_killed_create_or_rm_is_cleaned_by_prune() {
+    let e = Env::new();
+    let _c = Cleanup(&e);
+    for (k, point) in ["network.claimed", "network.bridged", "network.unrecorded"].into_iter().enumerate() {
+        let name = format!("half{k}");
+        let subnet = e.extra_subnet(k as u8);
+        let create = |crash: Option<&str>| {
+            let mut c = e.cmd(&["network", "create", "--subnet", &subnet, &name]);
+            if let Some(p) = crash {
+                c.env("BOCKER_CRASH_AT", p);
+            }
+            c.output().unwrap()
+        };
+        if point == "network.unrecorded" {
+            assert!(create(None).status.success());
+            let o = e.cmd(&["network", "rm", &name]).env("BOCKER_CRASH_AT", point).output().unwrap();
+            assert!(!o.status.success(), "{point}: rm was not killed");
+        } else {
+            assert!(!create(Some(point)).status.success(), "{point}: create was not killed");
+        }
+        assert!(!e.ok(&["network", "ls"]).contains(&name), "{point}: a half network is listed");
+        let bridges = claims_of(&e);
+        assert_eq!(bridges.len(), 1, "{point}: {bridges:?}");
+        e.ok(&["network", "prune", "-f"]);
+        assert!(claims_of(&e).is_empty(), "{point}: claim left");
+        for b in &bridges {
+            assert!(!links().contains(&format!(" {b}:")), "{point}: bridge {b} left");
+            assert!(!rules().contains(&format!("bocker-br:{b}")), "{point}: rules of {b} left");
+        }
+        // the subnet is free again
+        assert!(create(None).status.success(), "{point}: subnet still taken");
+        e.ok(&["network", "rm", &name]);
+    }
+}
