@@ -86,6 +86,10 @@ fn containers_on_a_user_network() {
     assert!(out.contains(&format!("nameserver {prefix}1\n")) && out.contains("search x.test\n"), "{out}");
     assert!(out.contains(&format!("default via {prefix}1")), "{out}");
 
+    // on the default bridge: --dns replaces the nameservers, --add-host and -h as above
+    let out = e.ok(&["run", "--rm", "-h", "plain", "--dns", "10.7.7.7", "--dns-search", "d.test", "--add-host", "h1:10.1.1.1", &img, "cat", "/etc/hosts", "/etc/resolv.conf"]);
+    assert!(out.contains("\tplain\n") && out.contains("10.1.1.1\th1\n"), "{out}");
+    assert!(out.contains("nameserver 10.7.7.7\n") && out.matches("nameserver").count() == 1 && out.contains("search d.test\n"), "{out}");
     // the name record: name, id, its hex part, alias; the address
     let rec = record_of(&e, &a).expect("a record for srv");
     let att = &rec["attachments"][0];
