@@ -2,7 +2,6 @@
 //!
 //! The Rust core (this crate) provides container primitives; `lua` exposes
 //! them to Lua as the `bocker` table; the verbs live in `lua/verbs/*.lua`.
-pub mod api;
 pub mod build;
 
 /// This build's id (a hash of the sources, made by build.rs): bocker and

@@ -2,7 +2,7 @@
 //! `require "bocker"`), registered in pieces: one `register` per area.
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
-pub mod api;
+pub mod api_server;
 pub mod archive;
 pub mod build;
 pub mod build_steps;
@@ -56,7 +56,7 @@ pub fn new() -> mlua::Result<Lua> {
     volume::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
     template::register(&lua, &bocker)?;
-    api::register(&lua, &bocker)?;
+    api_server::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;

@@ -113,7 +113,7 @@ fn build(status: u16, headers: Vec<(String, String)>, body: Body) -> hyper::Resp
             r.headers_mut().append(k, v);
         }
     }
-    r.headers_mut().insert("Api-Version", hyper::header::HeaderValue::from_static(crate::api::API_VERSION));
+    r.headers_mut().insert("Api-Version", hyper::header::HeaderValue::from_static(super::API_VERSION));
     r.headers_mut().insert("Server", hyper::header::HeaderValue::from_static("bocker"));
     r
 }

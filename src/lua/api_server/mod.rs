@@ -11,6 +11,9 @@
 //! The socket is made mode 0600 (root only); there is no TCP listener.
 mod respond;
 
+use crate::lua::convert::result;
+use mlua::{Lua, Table};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
@@ -158,6 +161,36 @@ async fn handle(req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Res
         body,
     };
     Ok(respond::run_route(request).await)
+}
+
+/// `bocker.serve_api(socket)` and what the router (lua/lib/api.lua) needs
+/// to find the route files.
+pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
+    // serves until killed; nil, err when the socket cannot be had
+    bocker.set("serve_api", lua.create_function(|lua, socket: Option<String>| {
+        let path = std::path::PathBuf::from(socket.unwrap_or_else(|| self::DEFAULT_SOCKET.into()));
+        result(lua, self::serve(&path).map(|()| true))
+    })?)?;
+    // the built-in areas, then the user's files (BOCKER_API, ~/.config/bocker/api)
+    bocker.set("api_files", lua.create_function(|lua, ()| {
+        let t = lua.create_table()?;
+        t.set("builtin", crate::lua::builtin_api_areas())?;
+        let mut user = Vec::new();
+        for d in crate::lua::verbs::user_dirs_of("BOCKER_API", "api") {
+            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let mut files: Vec<String> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+                .map(|p| p.display().to_string())
+                .collect();
+            files.sort();
+            user.extend(files);
+        }
+        t.set("user", user)?;
+        Ok(t)
+    })?)?;
+    Ok(())
 }
 
 #[cfg(test)]
