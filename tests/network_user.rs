@@ -394,3 +394,34 @@ fn a_killed_create_or_rm_is_cleaned_by_prune() {
         e.ok(&["network", "rm", &name]);
     }
 }
+
+#[test]
+fn a_default_bridge_container_joins_a_user_network() {
+    let e = Env::new();
+    let _c = Cleanup(&e);
+    let img = e.busybox();
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(1), "side"]);
+    let prefix = e.extra_subnet(1).trim_end_matches("0/24").to_string();
+    // running: eth1 appears, the default route stays on the bridge
+    let id = e.ok(&["run", "-d", "--name", "r", &img, "sleep", "60"]).trim().to_string();
+    e.ok(&["network", "connect", "--alias", "side-r", "side", "r"]);
+    assert!(ip_on(&e, "r", "eth1").starts_with(&prefix));
+    assert!(e.ok(&["exec", "r", "ip", "route"]).contains(&format!("default via 10.214.{}.1", e.net)));
+    let rec = record_of(&e, &id).expect("record");
+    assert_eq!(rec["attachments"].as_array().unwrap().len(), 1, "{rec}");
+    assert!(rec["attachments"][0]["names"].as_array().unwrap().iter().any(|n| n == "side-r"), "{rec}");
+    assert_eq!(e.run(&["network", "rm", "side"]).status.code(), Some(1));
+    e.ok(&["network", "disconnect", "side", "r"]);
+    assert!(!e.ok(&["exec", "r", "ip", "-o", "link"]).contains("eth1"));
+    assert!(record_of(&e, &id).is_none(), "record left");
+    // created: linked at its start, released at its exit
+    e.ok(&["create", "--name", "c", &img, "sh", "-c", "ip -4 -o addr show eth1"]);
+    e.ok(&["network", "connect", "side", "c"]);
+    e.ok(&["start", "c"]);
+    e.ok(&["wait", "c"]);
+    assert!(e.ok(&["logs", "c"]).contains(&prefix), "{}", e.ok(&["logs", "c"]));
+    let bridge = bridge_of(&e, "side");
+    assert_eq!(std::fs::read_dir(format!("/run/bocker/net/{bridge}/leases")).map(|d| d.count()).unwrap_or(0), 0, "lease left after the exit");
+    e.ok(&["rm", "-f", "r", "c"]);
+    e.ok(&["network", "rm", "side"]);
+}

@@ -1,4 +1,5 @@
-//! `network connect` / `disconnect` of a container on user networks:
+//! `network connect` / `disconnect` of a container on user networks or
+//! the default bridge (its eth0 stays; user networks come as eth1, ...):
 //! the record's network list changes; for a running container also its
 //! links (a veth appears or goes), its recorded state and its names.
 use super::{inspect, ContainerError, Result};
@@ -26,9 +27,10 @@ pub fn connect(store: &Store, reference: &str, req: NetworkRequest) -> Result<St
     }
     let net = crate::networks::get(store, &req.name)?;
     let req = NetworkRequest { name: net.name.clone(), ..req };
-    if c.network != NetMode::User && !(c.network == NetMode::None && c.networks.is_empty() && !info.running) {
+    let bridged = c.network == NetMode::Bridge;
+    if c.network != NetMode::User && !bridged && !(c.network == NetMode::None && c.networks.is_empty() && !info.running) {
         let mode = serde_json::to_value(c.network).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        return Err(ContainerError::Invalid(format!("container {id} is on network mode {mode}: only containers on user networks can be connected")));
+        return Err(ContainerError::Invalid(format!("container {id} is on network mode {mode}: only containers on the default bridge or user networks can be connected")));
     }
     if c.networks.iter().any(|n| n.name == req.name) {
         return Err(ContainerError::Conflict(format!("endpoint with name {} already exists in network {}", c.name.as_deref().unwrap_or(&id), req.name)));
@@ -42,7 +44,7 @@ pub fn connect(store: &Store, reference: &str, req: NetworkRequest) -> Result<St
     if let Some(a) = req.aliases.iter().find(|a| !crate::net::files::valid_hostname(a)) {
         return Err(ContainerError::Invalid(format!("invalid network alias {a:?}")));
     }
-    if c.networks.is_empty() {
+    if c.networks.is_empty() && !bridged {
         c.network = NetMode::User;
         c.net_config = Some(cfg);
     }
@@ -91,6 +93,7 @@ pub fn disconnect(store: &Store, reference: &str, network: &str) -> Result<Strin
     } else {
         c.networks.remove(i);
         match c.networks.first() {
+            _ if c.network != NetMode::User => {}
             Some(first) => c.net_config = Some(crate::networks::get(store, &first.name)?.config()?),
             None => {
                 c.network = NetMode::None;

@@ -92,6 +92,11 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     }
     let st = net::setup(store.root(), &cfg, &c.id, pid as u32, NetMode::Bridge, &specs, &is_alive)
         .map_err(|e| RuntimeError::Setup(e.to_string()))?;
+    let mut st = st;
+    if let Err(e) = super::usernet::attach_connected(store, c, pid, &mut st, &is_alive) {
+        let _ = net::teardown(store.root(), &cfg, &st);
+        return Err(e);
+    }
     let mut known = peers.neighbours(&cfg.bridge);
     known.extend(add_host_lines(c));
     let hosts = net::files::hosts(st.ip, &c.hostname, &known);
@@ -107,7 +112,7 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
 /// veth went with the container's network namespace, so it is not
 /// deleted by hand (that costs the kernel 10-25 ms).
 pub fn release(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
-    if c.network == NetMode::User {
+    if c.network == NetMode::User || !c.networks.is_empty() {
         super::usernet::withdraw(store, c);
     }
     let (Some(st), Ok(cfg)) = (net, config_of(c)) else { return };
@@ -137,7 +142,7 @@ fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
 /// recorded: for a container whose monitor died (`rm`, `prune`, and
 /// `start` again). Idempotent; cheap when nothing is left.
 pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
-    if c.network == NetMode::User {
+    if c.network == NetMode::User || !c.networks.is_empty() {
         super::usernet::teardown_unrecorded(store, c);
     }
     if !matches!(c.network, NetMode::Bridge | NetMode::User) {

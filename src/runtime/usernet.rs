@@ -46,15 +46,10 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, is_alive: &dyn Fn(&ne
     let route0 = (routed == Some(0)).then_some(cfg0.gateway);
     let mut st = net::setup_primary(store.root(), cfg0, &c.id, pid as u32, &specs, first_req.ip, route0, is_alive, &net::ProxyLauncher::default(), &first.name)
         .map_err(setup_err)?;
-    for (k, (req, rec, cfg)) in rest.iter().enumerate() {
-        let route = (routed == Some(k + 1)).then_some(cfg.gateway);
-        match net::attach_extra(store.root(), cfg, &rec.name, &c.id, pid as u32, &format!("eth{}", k + 1), req.ip, route, is_alive) {
-            Ok(l) => st.attachments.push(l),
-            Err(e) => {
-                let _ = net::teardown(store.root(), cfg0, &st);
-                return Err(setup_err(e));
-            }
-        }
+    let routes: Vec<bool> = (1..nets.len()).map(|k| routed == Some(k)).collect();
+    if let Err(e) = attach_all(store, c, pid, &mut st, rest, &routes, is_alive) {
+        let _ = net::teardown(store.root(), cfg0, &st);
+        return Err(e);
     }
     let extra: Vec<(Ipv4Addr, String)> = c.add_hosts.iter().map(|(n, ip)| (*ip, n.clone())).collect();
     let hosts = net::files::hosts(st.ip, &c.hostname, &extra);
@@ -65,6 +60,38 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, is_alive: &dyn Fn(&ne
     }
     publish(store, c, &st);
     Ok(st)
+}
+
+/// Links `nets` as eth1, eth2, ... (`routes[k]`: the default route goes
+/// through that one), recorded in `st` as they come.
+fn attach_all(
+    store: &Store,
+    c: &ContainerRecord,
+    pid: i32,
+    st: &mut NetState,
+    nets: &[(NetworkRequest, NetworkRecord, NetConfig)],
+    routes: &[bool],
+    is_alive: &dyn Fn(&net::ipam::Holder) -> bool,
+) -> Result<(), RuntimeError> {
+    for (k, (req, rec, cfg)) in nets.iter().enumerate() {
+        let route = routes.get(k).copied().unwrap_or(false).then_some(cfg.gateway);
+        let l = net::attach_extra(store.root(), cfg, &rec.name, &c.id, pid as u32, &format!("eth{}", k + 1), req.ip, route, is_alive).map_err(setup_err)?;
+        st.attachments.push(l);
+    }
+    Ok(())
+}
+
+/// A container on the default bridge that was connected to user networks
+/// while created: those links, after its eth0 (no default route through
+/// them), and its names. Undone by the caller's teardown on error.
+pub fn attach_connected(store: &Store, c: &ContainerRecord, pid: i32, st: &mut NetState, is_alive: &dyn Fn(&net::ipam::Holder) -> bool) -> Result<(), RuntimeError> {
+    if c.networks.is_empty() {
+        return Ok(());
+    }
+    let nets = resolve(store, c)?;
+    attach_all(store, c, pid, st, &nets, &[], is_alive)?;
+    publish(store, c, st);
+    Ok(())
 }
 
 /// The names a container answers to on `network`: its name, its id and
