@@ -425,3 +425,32 @@ fn a_default_bridge_container_joins_a_user_network() {
     e.ok(&["rm", "-f", "r", "c"]);
     e.ok(&["network", "rm", "side"]);
 }
+
+/// Two user networks that forward beyond the host (created with egress on:
+/// the containers only ping each other) are still isolated from each other
+/// by their own rules, not only by the egress DROPs.
+#[test]
+fn two_routed_networks_are_isolated_by_their_rules() {
+    let e = Env::new();
+    let _c = Cleanup(&e);
+    let img = e.busybox();
+    for (k, n) in [(2u8, "r1"), (3, "r2")] {
+        let o = e.cmd(&["network", "create", "--subnet", &e.extra_subnet(k), n]).env("BOCKER_NET_EGRESS", "1").output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let (b1, b2) = (bridge_of(&e, "r1"), bridge_of(&e, "r2"));
+    let save = rules();
+    assert!(save.contains(&format!("-A FORWARD -i {b1} ! -o {b1} -m comment --comment \"bocker-br:{b1}\" -j ACCEPT")), "egress is on");
+    assert!(save.contains(&format!("-A FORWARD -i bk-+ -o {b2} -m comment --comment \"bocker-br:{b2}\" -j DROP")), "{save}");
+    e.ok(&["run", "-d", "--name", "one", "--network", "r1", &img, "sleep", "60"]);
+    e.ok(&["run", "-d", "--name", "two", "--network", "r2", &img, "sleep", "60"]);
+    let ip1 = ip_on(&e, "one", "eth0");
+    let gw2 = format!("{}1", e.extra_subnet(3).trim_end_matches("0/24"));
+    assert_eq!(e.run(&["exec", "two", "ping", "-c", "1", "-W", "2", &gw2]).status.code(), Some(0), "its own gateway");
+    assert_ne!(e.run(&["exec", "two", "ping", "-c", "1", "-W", "1", &ip1]).status.code(), Some(0), "r2 reached r1");
+    assert_ne!(e.run(&["exec", "one", "ping", "-c", "1", "-W", "1", &ip_on(&e, "two", "eth0")]).status.code(), Some(0), "r1 reached r2");
+    e.ok(&["rm", "-f", "one", "two"]);
+    e.ok(&["network", "rm", "r1", "r2"]);
+    let save = rules();
+    assert!(!save.contains(&b1) && !save.contains(&b2), "rules left");
+}
