@@ -281,6 +281,7 @@ pub fn detach_extra(root: &Path, container_id: &str, link: &LinkState, delete_ve
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn bridge_rest(
     root: &Path,
     cfg: &NetConfig,
