@@ -136,6 +136,9 @@ fn networks_are_isolated_and_prune_removes_unused() {
     e.ok(&["network", "create", "--subnet", &e.extra_subnet(2), "n1"]);
     e.ok(&["network", "create", "--subnet", &e.extra_subnet(3), "--internal", "n2"]);
     let (b1, b2) = (bridge_of(&e, "n1"), bridge_of(&e, "n2"));
+    // an unused network's maps are maps, as Docker's clients decode them
+    let n2 = inspect_net(&e, "n2");
+    assert!(n2["Containers"].is_object() && n2["Labels"].is_object() && n2["IPAM"]["Config"].is_array(), "{n2}");
     e.ok(&["run", "-d", "--name", "a", "--network", "n1", &img, "sleep", "60"]);
     e.ok(&["run", "-d", "--name", "b", "--network", "n2", &img, "sleep", "60"]);
     let ip_a = ip_on(&e, "a", "eth0");
@@ -201,19 +204,29 @@ fn network_container_shares_localhost() {
     let _c = Cleanup(&e);
     let img = e.busybox();
     e.ok(&["run", "-d", "--name", "x", "--network", "none", &img, "sh", "-c", "nc -l -p 7000 > /tmp/got; sleep 60"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    e.ok(&["run", "--rm", "--network", "container:x", &img, "sh", "-c", "echo hello | nc 127.0.0.1 7000"]);
+    // the listener may not be up yet on a loaded machine: the client
+    // tries again until X has the line
     let mut got = String::new();
     for _ in 0..50 {
+        let _ = e.run(&["run", "--rm", "--network", "container:x", &img, "sh", "-c", "echo hello | nc 127.0.0.1 7000"]);
         got = e.ok(&["exec", "x", "cat", "/tmp/got"]);
         if !got.is_empty() {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(got, "hello\n");
     // ports with it are refused; a stopped X cannot be joined
     assert!(!e.run(&["run", "--rm", "--network", "container:x", "-p", "8080:80", &img, "true"]).status.success());
+    // so are its own names: X's namespace brings X's
+    for flags in [&["-h", "other"][..], &["--dns", "10.9.9.9"], &["--add-host", "a:10.9.9.9"]] {
+        let mut args = vec!["run", "--rm", "--network", "container:x"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[&img, "true"]);
+        let o = e.run(&args);
+        assert_eq!(o.status.code(), Some(125), "{flags:?}");
+        assert!(text(&o.stderr).contains("conflicting options"), "{flags:?}: {}", text(&o.stderr));
+    }
     e.ok(&["rm", "-f", "x"]);
     e.ok(&["create", "--name", "y", "--network", "none", &img, "true"]);
     let o = e.run(&["run", "--rm", "--network", "container:y", &img, "true"]);

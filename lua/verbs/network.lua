@@ -94,7 +94,7 @@ local function inspect_one(name)
   return {
     Name = n.name, Id = n.id, Created = n.created, Scope = "local", Driver = n.driver,
     EnableIPv6 = false, Internal = n.internal, Attachable = true,
-    IPAM = { Driver = "default", Config = { { Subnet = n.subnet, Gateway = n.gateway } } },
+    IPAM = { Driver = "default", Config = bocker.json.array({ { Subnet = n.subnet, Gateway = n.gateway } }) },
     Containers = containers, Labels = n.labels or {}, Options = { ["bocker.bridge"] = n.bridge },
   }
 end
@@ -108,7 +108,7 @@ function sub.inspect(args)
     local v, err = inspect_one(name)
     if v then out[#out + 1] = v else status = cli.fail(1, "network inspect", err) end
   end
-  print(bocker.json.encode(out))
+  print(bocker.json.encode(bocker.json.array(out), { empty = "object" }))
   return status
 end
 

@@ -249,6 +249,13 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     };
     let net = netspec::resolve(store, spec.network.as_deref(), &spec.networks, &spec.add_hosts, &spec.dns, &spec.dns_search, &bridge_cfg)?;
     let network = net.mode.unwrap_or(NetMode::Bridge);
+    // the other container's namespace brings its own names (as Docker refuses)
+    if network == NetMode::Container {
+        let given = [("hostname", spec.hostname.is_some()), ("dns", !spec.dns.is_empty() || !spec.dns_search.is_empty()), ("add-host", !spec.add_hosts.is_empty())];
+        if let Some((what, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(ContainerError::Invalid(format!("conflicting options: {what} and the network mode container:")));
+        }
+    }
     // published ports: checked now, so a typo fails before anything starts
     let mut ports = spec.ports.clone();
     if spec.publish_all {

@@ -52,9 +52,15 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let json = lua.create_table()?;
     json.set(
         "encode",
-        lua.create_function(|lua, v: Value| {
-            // an empty table is most often an empty list (`ps` with nothing)
-            let opts = mlua::serde::DeserializeOptions::new().encode_empty_tables_as_array(true);
+        lua.create_function(|lua, (v, o): (Value, Option<Table>)| {
+            // an empty table is most often an empty list (`ps` with nothing);
+            // `{ empty = "object" }` makes it `{}` (Docker's shapes, where
+            // lists are marked with bocker.json.array)
+            let as_object = match o {
+                Some(o) => o.get::<Option<String>>("empty")?.as_deref() == Some("object"),
+                None => false,
+            };
+            let opts = mlua::serde::DeserializeOptions::new().encode_empty_tables_as_array(!as_object);
             let j: serde_json::Value = lua.from_value_with(v, opts)?;
             serde_json::to_string(&j).map_err(super::ext)
         })?,
