@@ -86,6 +86,9 @@ pub struct CreateSpec {
     /// HOST[:CONTAINER][:rwm]
     #[serde(default)]
     pub devices: Vec<String>,
+    /// labels kept on the record (`bocker.container.list()` rows show them)
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The seed's defaults: BOCKER_CPU_SHARE (512) and BOCKER_MEM_LIMIT in MB
@@ -235,6 +238,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         net_config,
         security,
         created: crate::state::now(),
+        labels: spec.labels.clone(),
     };
     let saved = store.save_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");

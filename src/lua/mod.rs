@@ -13,6 +13,7 @@ pub mod network;
 pub mod sys;
 pub mod verbs;
 pub mod volume;
+pub mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -48,6 +49,7 @@ pub fn new() -> mlua::Result<Lua> {
     container::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
+    yaml::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;

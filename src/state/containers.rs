@@ -118,6 +118,9 @@ pub struct ContainerRecord {
     #[serde(default)]
     pub security: Security,
     pub created: f64,
+    /// `--label K=V` (compose's labels name a stack's containers)
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 fn default_network() -> NetMode {
