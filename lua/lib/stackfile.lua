@@ -170,7 +170,8 @@ local function interpolate_tree(v, lookup, path)
     if not s then error(path .. ": " .. err, 0) end
     return s
   elseif type(v) == "table" then
-    local out = setmetatable({}, getmetatable(v))
+    local mt = getmetatable(v)
+    local out = setmetatable({}, type(mt) == "table" and mt or nil)
     for k, x in pairs(v) do out[k] = interpolate_tree(x, lookup, path .. "." .. tostring(k)) end
     return out
   end
