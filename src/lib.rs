@@ -11,6 +11,7 @@ pub mod cgroup;
 pub mod container;
 pub mod crashpoint;
 pub mod frontdoor;
+pub mod gotmpl;
 pub mod fsutil;
 pub mod image;
 pub mod local_images;

@@ -141,3 +141,35 @@ expect eof
     let o = run();
     assert!(o.status.success(), "history not recalled:\n{}", text(&o.stdout));
 }
+
+#[test]
+fn images_format_takes_go_templates() {
+    let e = Env::new();
+    let id = e.busybox();
+    e.ok(&["tag", &id, "tmpl/box:1"]);
+    let line = e.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{if eq .Tag \"1\"}}one{{end}}"]);
+    assert_eq!(line.trim(), format!("tmpl/box:1 {id} one"));
+    let table = e.ok(&["images", "--format", "table {{.Repository}}\\t{{.Tag}}"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert_eq!(lines[0], "REPOSITORY   TAG");
+    assert_eq!(lines[1], "tmpl/box     1");
+    for bad in ["{{.Repository", "{{nosuch .}}"] {
+        let o = e.run(&["images", "--format", bad]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        let err = text(&o.stderr);
+        assert!(err.contains("template") && err.trim().lines().count() == 1, "{bad}: {err}");
+    }
+}
+
+#[test]
+fn version_and_info_print_docker_like_fields() {
+    let e = Env::new();
+    assert_eq!(e.ok(&["version", "--format", "{{.Version}}"]).trim(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(e.ok(&["info", "--format", "{{.Containers}} {{.Images}}"]).trim(), "0 0");
+    e.busybox();
+    assert_eq!(e.ok(&["info", "--format", "{{.Containers}} {{.Images}} {{.Driver}}"]).trim(), "0 1 overlay");
+    let info = e.ok(&["info"]);
+    assert!(info.contains(" Images: 1\n") && info.contains(" Cgroup Version: "), "{info}");
+    assert_eq!(e.run(&["version", "extra"]).status.code(), Some(125));
+}

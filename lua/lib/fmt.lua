@@ -28,6 +28,55 @@ function M.table(headers, rows, out)
   for _, r in ipairs(rows) do line(r) end
 end
 
+-- Docker's --format: "json" (one JSON object per line), "table" (nil:
+-- the caller's own table), "table TEMPLATE" (a header row from `header`,
+-- the fields a template names, then aligned columns split at tabs) or a
+-- Go template per row. `\t` and `\n` in the format are tab and newline, as
+-- docker reads them. Returns true, or nil and an error (one line).
+function M.formatted(format, rows, header, out)
+  out = out or io.stdout
+  if format == "json" then
+    for _, r in ipairs(rows) do out:write(bocker.json.encode(r), "\n") end
+    return true
+  end
+  local tmpl = format:gsub("\\t", "\t"):gsub("\\n", "\n")
+  local is_table = tmpl:match("^table%s") or tmpl == "table"
+  if is_table then tmpl = tmpl:gsub("^table%s*", "") end
+  tmpl = tmpl:gsub("^%s+", ""):gsub("%s+$", "")
+  local ok, err = bocker.template.check(tmpl)
+  if not ok then return nil, err end
+  local lines = {}
+  if is_table then
+    local h, herr = bocker.template.render(tmpl, header or {})
+    if not h then return nil, herr end
+    lines[1] = h
+  end
+  for _, r in ipairs(rows) do
+    local line, rerr = bocker.template.render(tmpl, r)
+    if not line then return nil, rerr end
+    lines[#lines + 1] = line
+  end
+  if not is_table then
+    for _, l in ipairs(lines) do out:write(l, "\n") end
+    return true
+  end
+  -- docker's tabwriter: cells padded by 3, at least 10 wide
+  local cells, widths = {}, {}
+  for i, l in ipairs(lines) do
+    cells[i] = {}
+    for c in (l .. "\t"):gmatch("(.-)\t") do cells[i][#cells[i] + 1] = c end
+    for k = 1, #cells[i] - 1 do widths[k] = math.max(widths[k] or 0, width(cells[i][k]) + 3, 10) end
+  end
+  for _, row in ipairs(cells) do
+    local parts = {}
+    for k, c in ipairs(row) do
+      parts[k] = k < #row and (c .. string.rep(" ", widths[k] - width(c))) or c
+    end
+    out:write(table.concat(parts), "\n")
+  end
+  return true
+end
+
 -- 3 -> "3s", 125 -> "2m", 7300 -> "2h", 200000 -> "2d"
 function M.duration(secs)
   secs = math.max(0, math.floor(secs or 0))

@@ -19,6 +19,17 @@ function bocker.root() end
 ---@return number
 function bocker.now() end
 
+---This bocker and its host: `{version, build, kernel, os, platform,
+---cgroup_version (1|2), cpus, memory (bytes)}` (what `version` and
+---`info` print).
+---@return table
+function bocker.host() end
+
+---Seconds since the epoch as RFC 3339 UTC ("2026-11-30T04:00:00Z").
+---@param seconds number
+---@return string
+function bocker.rfc3339(seconds) end
+
 ---True if file descriptor `fd` (default 1) is a terminal.
 ---@param fd? integer
 ---@return boolean
@@ -44,6 +55,23 @@ function bocker.json.encode(v) end
 ---@param s string
 ---@return any
 function bocker.json.decode(s) end
+
+bocker.template = {}
+---Renders a Go text/template (Docker's `--format` language: fields
+---`{{.State.Pid}}`, pipelines, if/else/range/with, variables, and the
+---functions json, join, split, lower, upper, title, truncate, pad, len,
+---index, slice, print, printf, println, eq, ne, lt, le, gt, ge, and, or,
+---not) over a value. Parse errors name what is wrong; nothing is printed.
+---`lua/lib/fmt.lua` `formatted(format, rows, header)` adds `json`,
+---`table TEMPLATE` and `\t`/`\n` escapes as the docker CLI reads them.
+---@param src string
+---@param value any
+---@return string|nil text, string? err
+function bocker.template.render(src, value) end
+---Checks a template without running it.
+---@param src string
+---@return boolean|nil ok, string? err
+function bocker.template.check(src) end
 
 ---------------------------------------------------------------- verbs
 bocker.verbs = {}

@@ -4,11 +4,11 @@ local fmt = require "bocker.fmt"
 local spec = {
   { long = "all", short = "a", kind = "bool", help = "Also intermediate images (untagged parents of others)" },
   { long = "quiet", short = "q", kind = "bool", help = "Only show image ids" },
-  { long = "format", kind = "string", arg = "json", help = "Print as JSON" },
+  { long = "format", kind = "string", arg = "json|TEMPLATE", help = "Print as JSON, or each image through a Go template ({{.ID}} {{.Repository}} {{.Tag}} {{.Source}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}; 'table ...' adds a header)" },
 }
 return {
   summary = "List images",
-  usage = "bocker images [-a] [-q] [--format json]",
+  usage = "bocker images [-a] [-q] [--format json|TEMPLATE]",
   flags = spec,
   run = function(args)
     local o, pos = cli.parse("images", args, spec)
@@ -34,6 +34,27 @@ return {
     end
     if o.format == "json" then
       print(bocker.json.encode(imgs))
+      return 0
+    end
+    if o.format and o.format ~= "table" then
+      -- one row per tag, as docker lists them
+      local rows = {}
+      for _, i in ipairs(imgs) do
+        local row = { ID = i.id, Source = i.source or "", CreatedSince = fmt.ago(i.created), CreatedAt = bocker.rfc3339(i.created or 0),
+          Size = fmt.size(i.size), Digest = i.digest or "<none>" }
+        local tags = #(i.tags or {}) > 0 and i.tags or { false }
+        for _, t in ipairs(tags) do
+          local r = {}
+          for k, v in pairs(row) do r[k] = v end
+          r.Repository, r.Tag = "<none>", "<none>"
+          if t then r.Repository, r.Tag = t:match("^(.*):([^:/]+)$") end
+          if not r.Repository then r.Repository, r.Tag = t, "" end
+          rows[#rows + 1] = r
+        end
+      end
+      local ok, err = fmt.formatted(o.format, rows, { ID = "IMAGE ID", Repository = "REPOSITORY", Tag = "TAG", Source = "SOURCE",
+        CreatedSince = "CREATED", CreatedAt = "CREATED AT", Size = "SIZE", Digest = "DIGEST" })
+      if not ok then return cli.fail(1, "images", err) end
       return 0
     end
     local rows = {}

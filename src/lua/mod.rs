@@ -11,6 +11,7 @@ pub mod handle;
 pub mod image;
 pub mod network;
 pub mod sys;
+pub mod template;
 pub mod verbs;
 pub mod volume;
 pub mod yaml;
@@ -50,6 +51,7 @@ pub fn new() -> mlua::Result<Lua> {
     volume::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
     yaml::register(&lua, &bocker)?;
+    template::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;

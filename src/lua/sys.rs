@@ -8,6 +8,9 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, ()| Ok(super::convert::store(lua)?.root().display().to_string()))?,
     )?;
     bocker.set("now", lua.create_function(|_, ()| Ok(crate::state::now()))?)?;
+    bocker.set("host", lua.create_function(|lua, ()| super::convert::to_lua(lua, &host_facts()))?)?;
+    // seconds since the epoch -> "2026-11-30T04:00:00Z"
+    bocker.set("rfc3339", lua.create_function(|_, secs: f64| Ok(crate::rfc3339::format(secs)))?)?;
     bocker.set(
         "isatty",
         lua.create_function(|_, fd: Option<i32>| Ok(crate::sys::fd::isatty(fd.unwrap_or(1))))?,
@@ -65,4 +68,29 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     )?;
     bocker.set("json", json)?;
     Ok(())
+}
+
+/// What `version` and `info` show about this bocker and its host.
+fn host_facts() -> serde_json::Value {
+    let uname = nix::sys::utsname::uname().ok();
+    let kernel = uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+        .unwrap_or_else(|| "Linux".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())))
+        .map(|kb| kb * 1024)
+        .unwrap_or(0);
+    serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "build": crate::BUILD_ID,
+        "kernel": kernel,
+        "os": os,
+        "platform": crate::image::platform::name(&crate::image::platform::host()),
+        "cgroup_version": if crate::cgroup::is_v2() { 2 } else { 1 },
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory": memory,
+    })
 }

@@ -65,8 +65,8 @@ pub fn publish(rec: &NameRecord) -> Result<()> {
     let dir = records_dir();
     std::fs::create_dir_all(&dir).map_err(|source| NetError::Io { context: dir.display().to_string(), source })?;
     let path = dir.join(file_name(&rec.root, &rec.container));
-    crate::state::atomic::write_json(&path, rec)
-        .map_err(|e| NetError::Io { context: path.display().to_string(), source: std::io::Error::other(e.to_string()) })
+    let data = serde_json::to_vec(rec).map_err(|e| NetError::Io { context: path.display().to_string(), source: std::io::Error::other(e) })?;
+    crate::fsutil::write_atomic(&path, &data, 0o600).map_err(|source| NetError::Io { context: path.display().to_string(), source })
 }
 
 /// Removes a container's record; nothing to do when there is none.
