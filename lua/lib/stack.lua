@@ -398,7 +398,7 @@ function M.project_of(file, project)
     if not model then return nil, err end
     return model.name
   end
-  local dir = os.getenv("PWD") or "."
+  local dir = stackfile.cwd()
   local n = stackfile.normalize_project(dir:match("([^/]+)/*$") or "")
   if n == "" then return nil, "no project name: use -p NAME" end
   return n

@@ -45,10 +45,9 @@ end
 
 -- The working directory, without asking the shell.
 local function cwd()
-  local pwd = os.getenv("PWD")
-  if pwd and pwd:sub(1, 1) == "/" then return pwd end
-  return "."
+  return bocker.cwd() or os.getenv("PWD") or "."
 end
+M.cwd = cwd
 
 -- The stack file to use: -f FILE, else bocker-stack.lua, else a compose
 -- file in `dir`.
