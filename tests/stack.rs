@@ -1,0 +1,237 @@
+//! Stacks: `bocker up/down`, `stack ps/logs` on compose.yaml and its Lua twin.
+mod common;
+use common::{text, Env};
+use std::path::{Path, PathBuf};
+
+/// Runs `bocker down -v` of a project when dropped (also on failure).
+struct Down<'a> {
+    env: &'a Env,
+    project: String,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = self.env.run(&["down", "-v", "-t", "1", "-p", &self.project]);
+    }
+}
+
+/// An env with busybox:latest, and a project name no other test shares.
+fn setup(tag: &str) -> (Env, String) {
+    let env = Env::new();
+    let img = env.busybox();
+    env.ok(&["tag", &img, "busybox:latest"]);
+    let project = format!("st{}{}", env.net, tag);
+    (env, project)
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn inspect(env: &Env, name: &str) -> serde_json::Value {
+    let out = env.ok(&["inspect", name]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0].clone()
+}
+
+fn up(env: &Env, args: &[&str]) -> (String, String) {
+    let mut a = vec!["up", "-d"];
+    a.extend_from_slice(args);
+    let o = env.run(&a);
+    assert!(o.status.success(), "bocker {a:?}: {}\n{}", o.status, text(&o.stderr));
+    (text(&o.stdout), text(&o.stderr))
+}
+
+/// What makes two containers "the same" across two `up`s: all but ids and times.
+fn comparable(c: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "name": c["name"], "labels": c["labels"], "image": c["image"], "image_ref": c["image_ref"],
+        "args": c["args"], "env": c["env"].as_array().map(|e| e.iter().filter(|x| !x.as_str().unwrap_or("").starts_with("HOSTNAME=")).cloned().collect::<Vec<_>>()),
+        "mounts": c["mounts"], "network": c["network"], "ports": c["ports"], "workdir": c["workdir"], "user": c["user"],
+    })
+}
+
+#[test]
+fn compose_and_lua_twin_give_the_same_containers() {
+    let (env, p) = setup("twin");
+    let _down = Down { env: &env, project: p.clone() };
+    let dir = env.dir.path().join("demo");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack");
+    for f in ["compose.yaml", "bocker-stack.lua"] {
+        write(&dir, f, &std::fs::read_to_string(example.join(f)).unwrap());
+    }
+    let compose = dir.join("compose.yaml");
+    let lua = dir.join("bocker-stack.lua");
+    let (_, err) = up(&env, &["-p", &p, "-f", compose.to_str().unwrap()]);
+    assert!(err.contains(&format!("Container {p}-web-1  Started")), "{err}");
+    let web = inspect(&env, &format!("{p}-web-1"));
+    let client = inspect(&env, &format!("{p}-client-1"));
+    assert_eq!(web["labels"]["com.docker.compose.project"], p.as_str());
+    assert_eq!(web["labels"]["com.docker.compose.service"], "web");
+    assert_eq!(web["labels"]["com.docker.compose.container-number"], "1");
+    assert_eq!(web["labels"]["com.docker.compose.oneoff"], "False");
+    assert_eq!(web["labels"]["tier"], "front");
+    assert_eq!(web["labels"]["com.docker.compose.config-hash"].as_str().unwrap().len(), 64);
+    assert_eq!(web["mounts"][0]["source"], format!("{p}_site").as_str());
+    // the same file under its Lua twin: same configuration, so nothing to do
+    let (_, err) = up(&env, &["-p", &p, "-f", lua.to_str().unwrap()]);
+    assert!(err.contains(&format!("Container {p}-web-1  Running")) && err.contains(&format!("Container {p}-client-1  Running")), "{err}");
+    env.ok(&["down", "-t", "1", "-p", &p]);
+    let (_, err) = up(&env, &["-p", &p, "-f", lua.to_str().unwrap()]);
+    assert!(err.contains(&format!("Container {p}-web-1  Created")), "{err}");
+    assert_eq!(comparable(&inspect(&env, &format!("{p}-web-1"))), comparable(&web));
+    assert_eq!(comparable(&inspect(&env, &format!("{p}-client-1"))), comparable(&client));
+}
+
+#[test]
+fn client_fetches_from_web_and_logs_are_prefixed() {
+    let (env, p) = setup("web");
+    let _down = Down { env: &env, project: p.clone() };
+    let dir = env.dir.path().join("app");
+    let file = write(
+        &dir,
+        "compose.yaml",
+        &format!(
+            r#"services:
+  web:
+    image: busybox:latest
+    command: sh -c 'mkdir /www && echo hello from web > /www/index.html && echo web ready && exec httpd -f -p 80 -h /www'
+  client:
+    image: busybox:latest
+    depends_on: [web]
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{p}-web-1/index.html && exit 0; sleep 0.3; done; exit 1"]
+"#
+        ),
+    );
+    up(&env, &["-p", &p, "-f", file.to_str().unwrap()]);
+    assert_eq!(env.ok(&["wait", &format!("{p}-client-1")]).trim(), "0", "the client could not fetch from web");
+    let logs = env.ok(&["stack", "logs", "-p", &p]);
+    assert!(logs.lines().any(|l| l == "client-1  | hello from web"), "{logs}");
+    assert!(logs.lines().any(|l| l == "web-1     | web ready"), "{logs}");
+    let ps = env.ok(&["stack", "ps", "-p", &p]);
+    let header = ps.lines().next().unwrap();
+    assert!(header.starts_with("NAME") && header.contains("SERVICE") && header.contains("PORTS"), "{ps}");
+    assert!(ps.lines().any(|l| l.starts_with(&format!("{p}-web-1 ")) && l.contains(" web ") && l.contains("Up")), "{ps}");
+    // a service named alone: only its lines
+    let web_only = env.ok(&["stack", "logs", "-p", &p, "web"]);
+    assert!(!web_only.contains("client-1"), "{web_only}");
+}
+
+#[test]
+fn up_again_changes_only_what_changed() {
+    let (env, p) = setup("again");
+    let _down = Down { env: &env, project: p.clone() };
+    let file = write(
+        &env.dir.path().join("s"),
+        "compose.yaml",
+        "services:\n  a:\n    image: busybox:latest\n    command: sleep 600\n    environment:\n      GREETING: ${GREETING:-hi}\n  b:\n    image: busybox:latest\n    command: sleep 600\n",
+    );
+    let f = file.to_str().unwrap();
+    let id = |n: &str| inspect(&env, &format!("{p}-{n}-1"))["id"].as_str().unwrap().to_string();
+    up(&env, &["-p", &p, "-f", f]);
+    let (a1, b1) = (id("a"), id("b"));
+    let (_, err) = up(&env, &["-p", &p, "-f", f]);
+    assert_eq!((id("a"), id("b")), (a1.clone(), b1.clone()), "up twice recreated: {err}");
+    assert_eq!(err.matches("Running").count(), 2, "{err}");
+    let o = env.cmd(&["up", "-d", "-p", &p, "-f", f]).env("GREETING", "changed").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_ne!(id("a"), a1, "{err}");
+    assert_eq!(id("b"), b1, "{err}");
+    assert!(err.contains(&format!("Container {p}-a-1  Recreated")) && err.contains(&format!("Container {p}-b-1  Running")), "{err}");
+    assert!(inspect(&env, &format!("{p}-a-1"))["env"].as_array().unwrap().iter().any(|e| e == "GREETING=changed"));
+    // a stopped service is started again, keeping its container
+    env.ok(&["stop", "-t", "1", &format!("{p}-b-1")]);
+    let (_, err) = up(&env, &["-p", &p, "-f", f]);
+    assert!(err.contains(&format!("Container {p}-b-1  Started")), "{err}");
+    assert_eq!(id("b"), b1);
+}
+
+#[test]
+fn down_removes_only_what_up_made() {
+    let (env, p) = setup("down");
+    let other = format!("{p}x");
+    let _down = Down { env: &env, project: p.clone() };
+    let _down_other = Down { env: &env, project: other.clone() };
+    let file = write(
+        &env.dir.path().join("s"),
+        "compose.yaml",
+        "services:\n  db:\n    image: busybox:latest\n    command: sleep 600\n    volumes: [data:/data]\nvolumes:\n  data:\n",
+    );
+    let f = file.to_str().unwrap();
+    up(&env, &["-p", &p, "-f", f]);
+    up(&env, &["-p", &other, "-f", f]);
+    env.ok(&["run", "-d", "--name", "plain", "busybox:latest", "sleep", "600"]);
+    env.ok(&["volume", "create", "loose"]);
+    let vols = env.ok(&["volume", "ls"]);
+    assert!(vols.contains(&format!("{p}_data")) && vols.contains(&format!("{other}_data")), "{vols}");
+    let v = env.ok(&["volume", "inspect", &format!("{p}_data")]);
+    assert!(v.contains("com.docker.compose.volume"), "{v}");
+    let out = env.run(&["down", "-v", "-t", "1", "-p", &p]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("Container {p}-db-1  Removed")) && err.contains(&format!("Volume {p}_data  Removed")), "{err}");
+    assert!(!env.run(&["inspect", &format!("{p}-db-1")]).status.success(), "the project's container is left");
+    let vols = env.ok(&["volume", "ls"]);
+    assert!(!vols.contains(&format!("{p}_data ")) && !vols.lines().any(|l| l.starts_with(&format!("{p}_data"))), "{vols}");
+    assert!(vols.contains(&format!("{other}_data")) && vols.contains("loose"), "down -v took another's volume: {vols}");
+    assert!(inspect(&env, "plain")["running"].as_bool().unwrap());
+    assert!(inspect(&env, &format!("{other}-db-1"))["running"].as_bool().unwrap());
+    let nets = env.ok(&["network", "ls"]);
+    assert!(!nets.contains(&format!("{p}_default")), "{nets}");
+    // nothing of the project is left for `stack ps`
+    let ps = env.ok(&["stack", "ps", "-p", &p]);
+    assert_eq!(ps.lines().count(), 1, "{ps}");
+}
+
+#[test]
+fn depends_on_completed_successfully() {
+    let (env, p) = setup("dep");
+    let _down = Down { env: &env, project: p.clone() };
+    let body = |code: i32| {
+        format!(
+            "services:\n  init:\n    image: busybox:latest\n    command: sh -c 'sleep 1; exit {code}'\n  app:\n    image: busybox:latest\n    command: sleep 600\n    depends_on:\n      init:\n        condition: service_completed_successfully\n"
+        )
+    };
+    let file = write(&env.dir.path().join("s"), "compose.yaml", &body(0));
+    up(&env, &["-p", &p, "-f", file.to_str().unwrap()]);
+    let init = inspect(&env, &format!("{p}-init-1"));
+    let app = inspect(&env, &format!("{p}-app-1"));
+    let finished = init["state"]["finished"].as_f64().unwrap();
+    let started = app["state"]["started"].as_f64().unwrap();
+    assert!(started >= finished, "app started at {started}, before init finished at {finished}");
+    env.ok(&["down", "-t", "1", "-p", &p]);
+    let file = write(&env.dir.path().join("s"), "compose.yaml", &body(3));
+    let o = env.run(&["up", "-d", "-p", &p, "-f", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("service \"init\" didn't complete successfully: exit 3"), "{}", text(&o.stderr));
+    assert!(!env.run(&["inspect", &format!("{p}-app-1")]).status.success(), "app was created after a failed dependency");
+}
+
+#[test]
+fn bad_stack_files_are_refused_with_one_line() {
+    let (env, p) = setup("bad");
+    let dir = env.dir.path().join("s");
+    let cases = [
+        ("services:\n  a: {image: busybox, depends_on: [b]}\n  b: {image: busybox, depends_on: [a]}\n", "dependency cycle between services: a -> b -> a"),
+        ("services:\n  a: {image: busybox, bogus: 1}\n", "service \"a\": unknown key \"bogus\""),
+        ("services:\n  a: {image: busybox, depends_on: [nope]}\n", "service \"a\" depends on undefined service \"nope\""),
+        ("services:\n  a: {image: \"${NEEDED:?set NEEDED}\"}\n", "required variable NEEDED is missing a value: set NEEDED"),
+        ("services:\n  a: [\n", "line "),
+    ];
+    for (body, want) in cases {
+        let f = write(&dir, "compose.yaml", body);
+        let o = env.run(&["up", "-d", "-p", &p, "-f", f.to_str().unwrap()]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{body}: {err}");
+        assert!(err.contains(want) && err.lines().count() == 1, "{body}: want {want:?}, got {err}");
+    }
+    // a Lua stack file runs in the restricted Lua: no host commands
+    let f = write(&dir, "bocker-stack.lua", "os.execute('true')\nreturn { services = { a = { image = 'busybox' } } }\n");
+    let o = env.run(&["up", "-d", "-p", &p, "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("os.execute"), "{}", text(&o.stderr));
+}
