@@ -54,16 +54,16 @@ f=$work/stack/compose.yaml
 bup="env IMAGE=bench-stack:latest $bocker up -d -p benchbk -f $f"
 bdown="env IMAGE=bench-stack:latest $bocker down -t 1 -p benchbk -f $f"
 # podman's default RLIMIT_NOFILE is refused in this sandbox (as in bench-build.sh)
-pup="env IMAGE=localhost/bocker-bench-stack podman-compose --podman-run-args=--ulimit=nofile=20000:20000 -p benchpc -f $f up -d"
+pup="env IMAGE=localhost/bocker-bench-stack podman-compose '--podman-run-args=--ulimit=nofile=20000:20000 --ulimit=nproc=20000:20000' -p benchpc -f $f up -d"
 pdown="env IMAGE=localhost/bocker-bench-stack podman-compose -p benchpc -f $f down -t 1"
 # each must bring up 3 running containers before it is timed (podman-compose
 # exits 0 when a container fails to start)
-$bup >/dev/null 2>&1
+eval "$bup" >/dev/null 2>&1
 [ "$("$bocker" stack ps -p benchbk | grep -c ' Up ')" = 3 ] || { echo "bocker up did not start 3 services" >&2; exit 1; }
-$bdown >/dev/null 2>&1
-$pup >/dev/null 2>&1
+eval "$bdown" >/dev/null 2>&1
+eval "$pup" >/dev/null 2>&1
 [ "$(podman ps --filter label=com.docker.compose.project=benchpc -q | wc -l)" = 3 ] || { echo "podman-compose up did not start 3 services" >&2; exit 1; }
-$pdown >/dev/null 2>&1
+eval "$pdown" >/dev/null 2>&1
 hyperfine -N -w 1 -r "$runs" --export-json "$work/up.json" \
   --prepare "$bdown" -n "bocker up -d" "$bup" \
   --prepare "$pdown" -n "podman-compose up -d" "$pup" >/dev/null 2>&1

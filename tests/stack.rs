@@ -24,10 +24,16 @@ fn setup(tag: &str) -> (Env, String) {
     (env, project)
 }
 
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+/// The compose block that puts the project's default network on this
+/// test's own subnet (user networks in tests are always made with one).
+fn default_net(env: &Env, k: u8) -> String {
+    format!("networks:\n  default:\n    ipam:\n      config:\n        - subnet: {}\n", env.extra_subnet(k))
+}
+
+fn write(dir: &Path, name: &str, body: impl AsRef<str>) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
+    std::fs::write(&p, body.as_ref()).unwrap();
     p
 }
 
@@ -61,7 +67,16 @@ fn compose_and_lua_twin_give_the_same_containers() {
     let dir = env.dir.path().join("demo");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack");
     for f in ["compose.yaml", "bocker-stack.lua"] {
-        write(&dir, f, &std::fs::read_to_string(example.join(f)).unwrap());
+        let mut body = std::fs::read_to_string(example.join(f)).unwrap();
+        // the project's default network on this test's subnet, in both twins
+        if f == "compose.yaml" {
+            body.push_str(&default_net(&env, 0));
+        } else {
+            let net = format!("  networks = {{ default = {{ ipam = {{ config = {{ {{ subnet = \"{}\" }} }} }} }} }},\n", env.extra_subnet(0));
+            body = body.replace("  volumes = { site = {} },\n", &format!("  volumes = {{ site = {{}} }},\n{net}"));
+            assert!(body.contains("subnet"), "the example's volumes line moved: {body}");
+        }
+        write(&dir, f, &body);
     }
     let compose = dir.join("compose.yaml");
     let lua = dir.join("bocker-stack.lua");
@@ -103,7 +118,8 @@ fn client_fetches_from_web_and_logs_are_prefixed() {
     image: busybox:latest
     depends_on: [web]
     command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{p}-web-1/index.html && exit 0; sleep 0.3; done; exit 1"]
-"#
+{net}"#,
+            net = default_net(&env, 0)
         ),
     );
     up(&env, &["-p", &p, "-f", file.to_str().unwrap()]);
@@ -127,7 +143,7 @@ fn up_again_changes_only_what_changed() {
     let file = write(
         &env.dir.path().join("s"),
         "compose.yaml",
-        "services:\n  a:\n    image: busybox:latest\n    command: sleep 600\n    environment:\n      GREETING: ${GREETING:-hi}\n  b:\n    image: busybox:latest\n    command: sleep 600\n",
+        &format!("services:\n  a:\n    image: busybox:latest\n    command: sleep 600\n    environment:\n      GREETING: ${{GREETING:-hi}}\n  b:\n    image: busybox:latest\n    command: sleep 600\n{}", default_net(&env, 0)),
     );
     let f = file.to_str().unwrap();
     let id = |n: &str| inspect(&env, &format!("{p}-{n}-1"))["id"].as_str().unwrap().to_string();
@@ -156,14 +172,12 @@ fn down_removes_only_what_up_made() {
     let other = format!("{p}x");
     let _down = Down { env: &env, project: p.clone() };
     let _down_other = Down { env: &env, project: other.clone() };
-    let file = write(
-        &env.dir.path().join("s"),
-        "compose.yaml",
-        "services:\n  db:\n    image: busybox:latest\n    command: sleep 600\n    volumes: [data:/data]\nvolumes:\n  data:\n",
-    );
+    let body = |k: u8| format!("services:\n  db:\n    image: busybox:latest\n    command: sleep 600\n    volumes: [data:/data]\nvolumes:\n  data:\n{}", default_net(&env, k));
+    let file = write(&env.dir.path().join("s"), "compose.yaml", &body(0));
+    let file_other = write(&env.dir.path().join("o"), "compose.yaml", &body(1));
     let f = file.to_str().unwrap();
     up(&env, &["-p", &p, "-f", f]);
-    up(&env, &["-p", &other, "-f", f]);
+    up(&env, &["-p", &other, "-f", file_other.to_str().unwrap()]);
     env.ok(&["run", "-d", "--name", "plain", "busybox:latest", "sleep", "600"]);
     env.ok(&["volume", "create", "loose"]);
     let vols = env.ok(&["volume", "ls"]);
@@ -193,7 +207,8 @@ fn depends_on_completed_successfully() {
     let _down = Down { env: &env, project: p.clone() };
     let body = |code: i32| {
         format!(
-            "services:\n  init:\n    image: busybox:latest\n    command: sh -c 'sleep 1; exit {code}'\n  app:\n    image: busybox:latest\n    command: sleep 600\n    depends_on:\n      init:\n        condition: service_completed_successfully\n"
+            "services:\n  init:\n    image: busybox:latest\n    command: sh -c 'sleep 1; exit {code}'\n  app:\n    image: busybox:latest\n    command: sleep 600\n    depends_on:\n      init:\n        condition: service_completed_successfully\n{}",
+            default_net(&env, 0)
         )
     };
     let file = write(&env.dir.path().join("s"), "compose.yaml", &body(0));
@@ -234,4 +249,59 @@ fn bad_stack_files_are_refused_with_one_line() {
     let o = env.run(&["up", "-d", "-p", &p, "-f", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("os.execute"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn depends_on_service_healthy_waits_for_health() {
+    let (env, p) = setup("healthy");
+    let _down = Down { env: &env, project: p.clone() };
+    let file = write(
+        &env.dir.path().join("s"),
+        "compose.yaml",
+        r#"services:
+  server:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; sleep 2; touch /tmp/ready; while :; do sleep 1; done'
+    healthcheck:
+      test: test -f /tmp/ready
+      interval: 300ms
+      retries: 50
+  client:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; while :; do sleep 1; done'
+    depends_on:
+      server:
+        condition: service_healthy
+"#
+        .to_string()
+            + &default_net(&env, 0),
+    );
+    up(&env, &["-p", &p, "-f", file.to_str().unwrap()]);
+    let server = inspect(&env, &format!("{p}-server-1"));
+    let client = inspect(&env, &format!("{p}-client-1"));
+    let server_started = server["state"]["started"].as_f64().unwrap();
+    let client_started = client["state"]["started"].as_f64().unwrap();
+    // the server becomes healthy 2 s after it starts, not before
+    assert!(client_started - server_started >= 2.0, "client started {:.2} s after the server", client_started - server_started);
+    let ps = env.ok(&["stack", "ps", "-p", &p]);
+    assert!(ps.lines().any(|l| l.starts_with(&format!("{p}-server-1 ")) && l.contains("(healthy)")), "{ps}");
+}
+
+#[test]
+fn attached_up_prints_prefixed_lines_until_the_services_end() {
+    let (env, p) = setup("attach");
+    let _down = Down { env: &env, project: p.clone() };
+    let file = write(
+        &env.dir.path().join("s"),
+        "compose.yaml",
+        &format!("services:\n  one:\n    image: busybox:latest\n    command: sh -c 'sleep 0.5; echo first; echo second'\n  two:\n    image: busybox:latest\n    command: sh -c 'sleep 0.5; echo other'\n{}", default_net(&env, 0)),
+    );
+    let o = env.run(&["up", "-p", &p, "-f", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"one-1  | first") && lines.contains(&"one-1  | second") && lines.contains(&"two-1  | other"), "{out}");
+    let first = lines.iter().position(|l| *l == "one-1  | first").unwrap();
+    let second = lines.iter().position(|l| *l == "one-1  | second").unwrap();
+    assert!(first < second, "{out}");
 }

@@ -282,7 +282,7 @@ function M.up(model, opts)
       io.stderr:write("WARN Found orphan container (", c.name or c.id, ") for this project. Use --remove-orphans to clean it up.\n")
     end
   end
-  local started = {}
+  local started, made_now = {}, {}
   for _, name in ipairs(order) do
     local svc = model.services[name]
     local deps = {}
@@ -300,7 +300,7 @@ function M.up(model, opts)
     local hash = M.config_hash(spec, image_id)
     spec.labels[M.LABEL_HASH] = hash
     local cname = spec.name
-    local c
+    local c, new = nil, false
     if old and old.labels[M.LABEL_HASH] == hash then
       c = old
       if old.running then
@@ -323,30 +323,31 @@ function M.up(model, opts)
       local st, serr = bocker.container.start(made.id, { detach = true })
       if not st or serr then return nil, string.format("%s: %s", cname, serr or "start failed") end
       progress("Container", cname, "Started")
-      c = made
+      c, new = made, true
     end
     started[name] = c
+    made_now[name] = new
   end
   local out = {}
-  for _, name in ipairs(order) do out[#out + 1] = { service = name, container = started[name] } end
+  for _, name in ipairs(order) do out[#out + 1] = { service = name, container = started[name], new = made_now[name] } end
   return out
 end
 
 ------------------------------------------------------------------ down
 
 -- Stops running containers all at once (their stop signal, then KILL
--- after `timeout` seconds), as `bocker stop` does one by one.
+-- after `timeout` seconds, else their own stop timeout, else 10), as
+-- `bocker stop` does one by one.
 function M.stop_all(rows, timeout)
-  local running = {}
+  local running, start = {}, bocker.now()
   for _, c in ipairs(rows) do
     if c.running then
       bocker.container.kill(c.id, c.stop_signal or "TERM")
       running[#running + 1] = c
     end
   end
-  local deadline = bocker.now() + (timeout or 10)
   for _, c in ipairs(running) do
-    local left = math.max(0, deadline - bocker.now())
+    local left = math.max(0, start + (timeout or c.stop_timeout or 10) - bocker.now())
     if not bocker.container.wait(c.id, left) then
       bocker.container.kill(c.id, "KILL")
       bocker.container.wait(c.id, 5)
@@ -417,7 +418,8 @@ function M.log_prefix(c)
 end
 
 -- Prints the lines of `containers` prefixed, interleaved as they come; with
--- follow, until all have ended or `stop()` says so.
+-- follow, until all have ended or `stop()` says so. opts.tail: N, or
+-- {[id] = N} per container (nil: the whole log).
 function M.print_logs(containers, opts)
   opts = opts or {}
   local width = 0
@@ -425,7 +427,9 @@ function M.print_logs(containers, opts)
   for _, c in ipairs(containers) do
     local p = M.log_prefix(c)
     if #p > width then width = #p end
-    local it, err = bocker.container.log_lines(c.id, { follow = opts.follow, tail = opts.tail })
+    local tail = opts.tail
+    if type(tail) == "table" then tail = tail[c.id] end
+    local it, err = bocker.container.log_lines(c.id, { follow = opts.follow, tail = tail })
     if not it then return nil, err end
     readers[#readers + 1] = { prefix = p, it = it }
   end

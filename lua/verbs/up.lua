@@ -24,14 +24,18 @@ return {
     if not up then return cli.fail(1, "up", uerr) end
     if o.detach then return 0 end
     -- attached: the services' lines, prefixed, until all end or Ctrl-C
-    local rows = {}
-    for _, u in ipairs(up) do rows[#rows + 1] = bocker.container.get(u.container.id) or u.container end
-    stack.print_logs(rows, { follow = true, tail = 0, stop = function() return bocker.signals.caught() ~= nil end })
+    -- a container made now from its first line, the others from now on
+    local rows, tails = {}, {}
+    for _, u in ipairs(up) do
+      rows[#rows + 1] = bocker.container.get(u.container.id) or u.container
+      if not u.new then tails[u.container.id] = 0 end
+    end
+    stack.print_logs(rows, { follow = true, tail = tails, stop = function() return bocker.signals.caught() ~= nil end })
     if bocker.signals.caught() then
       io.stderr:write("Gracefully stopping... (press Ctrl+C again to force)\n")
       local fresh = {}
       for i, c in ipairs(rows) do fresh[i] = bocker.container.get(c.id) or c end
-      stack.stop_all(fresh, 10)
+      stack.stop_all(fresh)
       return 130
     end
     return 0
