@@ -77,8 +77,9 @@ fn main() {
     println!("cargo:rerun-if-changed=lua");
     println!("cargo:rerun-if-changed=lua/verbs");
     println!("cargo:rerun-if-changed=lua/lib");
+    println!("cargo:rerun-if-changed=lua/api");
     let mut src = String::new();
-    for (kind, sub) in [("VERBS", "verbs"), ("LIBS", "lib")] {
+    for (kind, sub) in [("VERBS", "verbs"), ("LIBS", "lib"), ("API", "api")] {
         src.push_str(&format!("pub static {kind}: &[(&str, &str)] = &[\n"));
         for (name, path) in collect(&root.join(sub)) {
             println!("cargo:rerun-if-changed={path}");

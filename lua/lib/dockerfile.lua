@@ -462,20 +462,11 @@ function M.needed(plan, target)
   return out
 end
 
--- Go's time.ParseDuration subset Docker's HEALTHCHECK flags use -> ns.
-local UNITS = { ns = 1, us = 1e3, ["µs"] = 1e3, ms = 1e6, s = 1e9, m = 60e9, h = 3600e9 }
+-- Go's time.ParseDuration subset Docker's HEALTHCHECK flags use -> ns
+-- (bocker.units reads it, in seconds).
 function M.duration(s)
-  if s == "0" then return 0 end
-  local total, any = 0, false
-  for num, unit in s:gmatch("([%d%.]+)(%a+)") do
-    local f = UNITS[unit]
-    if not f or not tonumber(num) then return nil end
-    total = total + tonumber(num) * f
-    any = true
-  end
-  local canon = s:gsub("[%d%.]+%a+", "")
-  if not any or canon ~= "" then return nil end
-  return math.floor(total)
+  local secs = (require "bocker.units").duration(s)
+  return secs and math.floor(secs * 1e9 + 0.5)
 end
 
 local function healthcheck(ins)

@@ -101,14 +101,19 @@ function M.size(n)
   return string.format("%.3g%s", n, units[i])
 end
 
--- "Up 3s", "Exited (0) 5s ago", "Created"
+-- "Up 3s", "Up 3s (healthy)", "Exited (0) 5s ago", "Restarting (1) 1s ago", "Created"
 function M.status(c, now)
   now = now or bocker.now()
   local st = c.state or {}
   if c.running then
     local up = "Up " .. M.duration(now - (st.started or now))
-    if c.paused then up = up .. " (Paused)" end
+    if c.paused then up = up .. " (Paused)"
+    elseif c.health == "starting" then up = up .. " (health: starting)"
+    elseif c.health then up = up .. " (" .. c.health .. ")" end
     return up
+  end
+  if st.status == "restarting" then
+    return string.format("Restarting (%d) %s", st.exit_code or -1, M.ago(st.finished, now))
   end
   if st.status == "exited" then
     local code = st.exit_code or -1

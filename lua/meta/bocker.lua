@@ -70,6 +70,21 @@ bocker.yaml.null = nil
 ---@param text string
 ---@return table|nil doc, string|nil err
 function bocker.yaml.decode(text) end
+---Marks a table as a list: `bocker.json.encode` and the API's JSON then
+---write `[]` for it when empty (the API writes other empty tables as `{}`).
+---@param t? table
+---@return table
+function bocker.json.array(t) end
+
+---Serves the Docker Engine API on a unix socket (default
+---/run/bocker/docker.sock) until killed; nil, err if the socket is taken.
+---@param socket? string
+---@return boolean|nil ok, string? err
+function bocker.serve_api(socket) end
+
+---The API's route files: `{ builtin = {"containers", ...}, user = {PATH...} }`.
+---@return table
+function bocker.api_files() end
 
 bocker.template = {}
 ---Renders a Go text/template (Docker's `--format` language: fields
@@ -196,7 +211,27 @@ bocker.container = {}
 ---@field security_opt? string[] `seccomp=unconfined`, `seccomp=PROFILE.json` (Docker's format), `no-new-privileges[=true|false]`
 ---@field read_only? boolean mount the root filesystem read-only
 ---@field devices? string[] `HOST[:CONTAINER][:rwm]` host devices to add
----@field labels? table<string,string> kept on the record (a stack's containers carry compose's labels)
+---@field labels? table<string, string> merged over the image's LABELs
+---@field restart? string `no`|`on-failure[:N]`|`always`|`unless-stopped` (the monitor restarts the process with Docker's backoff; not with `rm`)
+---@field healthcheck? bocker.HealthcheckSpec merged over the image's HEALTHCHECK, field by field
+---@field no_healthcheck? boolean no health check, not even the image's
+---@field init? boolean pid 1 is a tiny init: it reaps orphans and forwards signals to the command
+---@field stop_signal? string what `stop` sends (`SIGINT`, `15`); default the image's STOPSIGNAL, else SIGTERM
+---@field stop_timeout? integer seconds `stop` waits before SIGKILL (default 10)
+
+---A health check in a create spec: times in seconds.
+---@class bocker.HealthcheckSpec
+---@field test? string[] `{"CMD", argv...}`, `{"CMD-SHELL", "command"}` or `{"NONE"}`
+---@field interval? number default 30
+---@field timeout? number default 30
+---@field retries? integer failures in a row that make it unhealthy (default 3)
+---@field start_period? number failures before then do not count (default 0)
+
+---Docker's `State.Health`: the last 5 results (output up to 4 KiB each; times in seconds).
+---@class bocker.Health
+---@field status "starting"|"healthy"|"unhealthy"
+---@field failing_streak integer
+---@field log { start: number, ["end"]: number, exit_code: integer, output: string }[]
 
 ---@class bocker.Security
 ---@field privileged? boolean
@@ -222,7 +257,16 @@ bocker.container = {}
 ---@field created number
 ---@field running boolean
 ---@field paused boolean running with its cgroup frozen (`pause`)
----@field state { status: "created"|"running"|"exited", pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table, oom_killed: boolean }
+---@field labels table<string, string> the image's LABELs with the create spec's over them
+---@field restart string the restart policy (`no`, `on-failure:3`, `always`, `unless-stopped`)
+---@field restart_count integer how often its monitor ran it again (Docker's RestartCount)
+---@field health? "starting"|"healthy"|"unhealthy" while it runs with a health check
+---@field user_stopped boolean the user stopped or killed it (no restart; `start --restartable` skips it if `unless-stopped`)
+---@field healthcheck? bocker.Healthcheck the check it runs (nanoseconds)
+---@field init? boolean
+---@field stop_signal? string
+---@field stop_timeout? integer
+---@field state { status: "created"|"running"|"exited"|"restarting", pid?: integer, monitor_pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table, oom_killed: boolean, restart_count: integer, health?: bocker.Health }
 
 ---A container's OCI runtime-spec configuration (what `config.json` of its bundle holds).
 ---@param ref string id, name or prefix
@@ -299,7 +343,9 @@ function bocker.container.log_lines(ref, opts) end
 ---@return string|nil id, string|nil err
 function bocker.container.kill(ref, signal) end
 
----SIGTERM, then SIGKILL after `timeout` seconds (default 10).
+---The stop signal (`stop_signal`, the image's STOPSIGNAL, else SIGTERM),
+---then SIGKILL after `timeout` seconds (default: `stop_timeout`, else 10).
+---A stop (or `kill`) by the user is never followed by a restart.
 ---@param ref string
 ---@param timeout? number
 ---@return string|nil id, string|nil err
@@ -364,6 +410,31 @@ function bocker.image.pull(ref, opts) end
 ---@field healthcheck? bocker.Healthcheck
 ---@field onbuild? string[] the whole ONBUILD list (replaces the image's)
 ---@field shell? string[] SHELL; an empty list clears it
+
+---@class bocker.events
+bocker.events = {}
+
+---A container event: `action` is `start`, `die` (attributes.exitCode),
+---`restart` or `health_status: healthy|unhealthy|starting`; attributes
+---hold image, name and the container's labels.
+---@class bocker.Event
+---@field time number seconds since the epoch
+---@field time_nano integer
+---@field type "container"
+---@field action string
+---@field id string
+---@field name string
+---@field attributes table<string, string>
+
+---The store's container events, oldest first, as an iterator (`for ev in
+---bocker.events.read{since = bocker.now() - 60} do ... end`). `follow`
+---waits for new events (until `until`, when given). `filter` as Docker's
+---(`{event = "die", container = "web", label = {"a=b", "c"}}`: values
+---of one key OR, keys AND, labels AND); an unknown key: nil, "invalid
+---filter 'KEY'".
+---@param opts? { since?: number, until?: number, follow?: boolean, filter?: table<string, string|string[]> }
+---@return (fun(): bocker.Event|nil)|nil iterator, string|nil err
+function bocker.events.read(opts) end
 
 ---Docker's Healthcheck: `test` is `{"NONE"}`, `{"CMD", argv...}` or
 ---`{"CMD-SHELL", command}`; durations in nanoseconds.

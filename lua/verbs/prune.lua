@@ -23,7 +23,7 @@ return {
       status = cli.fail(1, "prune", ferr)
     end
     for _, c in ipairs(bocker.container.list()) do
-      if not c.running then
+      if not c.running and c.state.status ~= "restarting" then
         local id, err = bocker.container.remove(c.id, { volumes = true })
         if id then print("Removed: " .. id) else status = cli.fail(1, "prune", err) end
       end

@@ -1,6 +1,6 @@
 -- bocker restart [-t SECONDS] CONTAINER...: stop, then start detached.
 local cli = require "bocker.cli"
-local spec = { { long = "time", short = "t", kind = "int", default = 10, help = "Seconds to wait before killing" } }
+local spec = { { long = "time", short = "t", kind = "int", help = "Seconds to wait before killing (default: the container's --stop-timeout, else 10)" } }
 return {
   summary = "Restart containers",
   usage = "bocker restart [-t SECONDS] CONTAINER [CONTAINER...]",

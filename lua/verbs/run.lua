@@ -33,6 +33,18 @@ local spec = {
   { long = "device", kind = "list", arg = "HOST[:CTR][:rwm]", help = "Add a host device" },
   { long = "platform", kind = "string", help = "Platform when the image must be pulled" },
   { long = "pull", kind = "string", arg = "missing|always|never", default = "missing", help = "When to pull the image" },
+  { long = "restart", kind = "string", arg = "POLICY", help = "no, on-failure[:N], always or unless-stopped" },
+  { long = "label", short = "l", kind = "list", arg = "K=V", help = "Set a label" },
+  { long = "label-file", kind = "list", arg = "FILE", help = "Read labels from a file (K=V lines)" },
+  { long = "health-cmd", kind = "string", arg = "CMD", help = "Command that checks the container's health (run as exec)" },
+  { long = "health-interval", kind = "string", arg = "DURATION", help = "Time between checks (default 30s)" },
+  { long = "health-timeout", kind = "string", arg = "DURATION", help = "Time a check may take (default 30s)" },
+  { long = "health-retries", kind = "int", help = "Failures in a row that make it unhealthy (default 3)" },
+  { long = "health-start-period", kind = "string", arg = "DURATION", help = "Time to start, when failures do not count (default 0s)" },
+  { long = "no-healthcheck", kind = "bool", help = "Disable any health check, also the image's" },
+  { long = "init", kind = "bool", help = "Run an init as pid 1 that reaps zombies and forwards signals" },
+  { long = "stop-signal", kind = "string", arg = "SIGNAL", help = "Signal that stops the container (default the image's, else SIGTERM)" },
+  { long = "stop-timeout", kind = "int", arg = "SECONDS", help = "Seconds stop waits before SIGKILL (default 10)" },
 }
 
 local function read_env_file(path, env)
@@ -57,6 +69,53 @@ local function expand_env(list)
     end
   end
   return out
+end
+
+-- KEY=VALUE lines of --label-file, then --label (a bare KEY: empty value).
+local function read_labels(o)
+  local labels, n = {}, 0
+  local function add(kv)
+    local k, v = kv:match("^([^=]*)=(.*)$")
+    if not k then k, v = kv, "" end
+    if k == "" then return nil, string.format("invalid label '%s': empty key", kv) end
+    labels[k] = v
+    n = n + 1
+    return true
+  end
+  for _, path in ipairs(o.label_file) do
+    local f, err = io.open(path)
+    if not f then return nil, "open label file: " .. err end
+    for line in f:lines() do
+      line = line:gsub("^%s+", ""):gsub("%s+$", "")
+      if line ~= "" and line:sub(1, 1) ~= "#" then
+        local ok, lerr = add(line)
+        if not ok then f:close() return nil, lerr end
+      end
+    end
+    f:close()
+  end
+  for _, kv in ipairs(o.label) do
+    local ok, err = add(kv)
+    if not ok then return nil, err end
+  end
+  return n > 0 and labels or nil
+end
+
+-- --health-* flags as the spec's healthcheck table (nil: the image's).
+local function read_healthcheck(o)
+  local hc, any = {}, false
+  if o.health_cmd then hc.test = { "CMD-SHELL", o.health_cmd }; any = true end
+  for _, k in ipairs { "interval", "timeout", "start_period" } do
+    local v = o["health_" .. k]
+    if v then
+      local secs, err = units.duration(v)
+      if not secs then return nil, "--health-" .. k:gsub("_", "-") .. ": " .. err end
+      hc[k] = secs
+      any = true
+    end
+  end
+  if o.health_retries then hc.retries = o.health_retries; any = true end
+  return any and hc or false
 end
 
 local M = {
@@ -99,6 +158,10 @@ function M.create(verb, args)
     local ok, perr = bocker.image.pull(image, { platform = o.platform, progress = (require "bocker.progress").new() })
     if not ok then return nil, cli.fail(125, verb, perr) end
   end
+  local labels, lerr = read_labels(o)
+  if lerr then return nil, cli.fail(125, verb, lerr) end
+  local healthcheck, herr = read_healthcheck(o)
+  if healthcheck == nil then return nil, cli.fail(125, verb, herr) end
   local c, cerr = bocker.container.create {
     image = image,
     cmd = #pos > 0 and pos or nil,
@@ -124,6 +187,13 @@ function M.create(verb, args)
     security_opt = o.security_opt,
     read_only = o.read_only or nil,
     devices = o.device,
+    labels = labels,
+    restart = o.restart,
+    healthcheck = healthcheck or nil,
+    no_healthcheck = o.no_healthcheck or nil,
+    init = o.init or nil,
+    stop_signal = o.stop_signal,
+    stop_timeout = o.stop_timeout,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
   return c, o

@@ -1,8 +1,8 @@
 -- bocker stop [-t SECONDS] CONTAINER...
 local cli = require "bocker.cli"
-local spec = { { long = "time", short = "t", kind = "int", default = 10, help = "Seconds to wait before killing" } }
+local spec = { { long = "time", short = "t", kind = "int", help = "Seconds to wait before killing (default: the container's --stop-timeout, else 10)" } }
 return {
-  summary = "Stop running containers (SIGTERM, then SIGKILL)",
+  summary = "Stop running containers (the stop signal, then SIGKILL)",
   usage = "bocker stop [-t SECONDS] CONTAINER [CONTAINER...]",
   flags = spec,
   run = function(args)

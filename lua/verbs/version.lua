@@ -13,17 +13,14 @@ return {
     local o, pos = cli.parse("version", args, spec)
     if not o then return pos or 125 end
     if #pos > 0 then return cli.usage_error("version", usage, '"version" accepts no arguments') end
-    local h = bocker.host()
-    local os_name, arch = h.platform:match("^([^/]+)/(.+)$")
-    local v = { Version = h.version, Build = h.build, Lua = _VERSION, Kernel = h.kernel, Os = os_name, Arch = arch,
-      CgroupVersion = tostring(h.cgroup_version) }
+    local v = require("bocker.docker").version()
     if o.format then
       local ok, err = fmt.formatted(o.format, { v })
       if not ok then return cli.fail(1, "version", err) end
       return 0
     end
-    local rows = { { "Version", v.Version }, { "Build", v.Build }, { "Lua", v.Lua }, { "OS/Arch", h.platform },
-      { "Kernel", v.Kernel }, { "Cgroup version", v.CgroupVersion } }
+    local rows = { { "Version", v.Version }, { "Build", v.Build }, { "Lua", v.Lua }, { "OS/Arch", v.Os .. "/" .. v.Arch },
+      { "Kernel", v.KernelVersion }, { "Cgroup version", v.CgroupVersion } }
     for _, r in ipairs(rows) do io.stdout:write(string.format(" %-15s %s\n", r[1] .. ":", r[2])) end
     return 0
   end,

@@ -5,8 +5,12 @@ use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec};
 use crate::net::NetMode;
 use crate::state::{StateError, Store};
+use crate::state::images::Healthcheck;
+use crate::state::supervision::RestartPolicy;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
+pub mod events;
 pub mod security;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +90,79 @@ pub struct CreateSpec {
     /// HOST[:CONTAINER][:rwm]
     #[serde(default)]
     pub devices: Vec<String>,
-    /// labels kept on the record (`bocker.container.list()` rows show them)
+    /// merged over the image's LABELs
     #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// no|on-failure[:N]|always|unless-stopped
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// merged over the image's HEALTHCHECK, field by field
+    #[serde(default)]
+    pub healthcheck: Option<HealthcheckSpec>,
+    /// no health check, not even the image's
+    #[serde(default)]
+    pub no_healthcheck: bool,
+    /// a pid 1 that reaps orphans and forwards signals
+    #[serde(default)]
+    pub init: bool,
+    /// what `stop` sends (a name or a number; default the image's, else SIGTERM)
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// seconds `stop` waits before SIGKILL (default 10)
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
+}
+
+/// A health check as a spec gives it: times in seconds.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HealthcheckSpec {
+    /// {"CMD", argv...}, {"CMD-SHELL", command} or {"NONE"}
+    #[serde(default)]
+    pub test: Option<Vec<String>>,
+    #[serde(default)]
+    pub interval: Option<f64>,
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    #[serde(default)]
+    pub retries: Option<i64>,
+    #[serde(default)]
+    pub start_period: Option<f64>,
+}
+
+/// The health check a container runs: the image's, with each field the
+/// spec gives over it (Docker's merge); `no_healthcheck`: `["NONE"]`.
+pub fn healthcheck_of(image: Option<&Healthcheck>, spec: Option<&HealthcheckSpec>, none: bool) -> Result<Option<Healthcheck>> {
+    if none {
+        return Ok(Some(Healthcheck { test: vec!["NONE".into()], ..Default::default() }));
+    }
+    let Some(sp) = spec else { return Ok(image.cloned()) };
+    let mut hc = image.cloned().unwrap_or_default();
+    let nanos = |what: &str, s: Option<f64>| -> Result<Option<i64>> {
+        match s {
+            None => Ok(None),
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(Some((v * 1e9).round() as i64)),
+            Some(v) => Err(ContainerError::Invalid(format!("healthcheck {what}: {v} is not a duration in seconds"))),
+        }
+    };
+    if let Some(t) = &sp.test {
+        hc.test = t.clone();
+    }
+    hc.interval = nanos("interval", sp.interval)?.or(hc.interval);
+    hc.timeout = nanos("timeout", sp.timeout)?.or(hc.timeout);
+    hc.start_period = nanos("start_period", sp.start_period)?.or(hc.start_period);
+    if let Some(r) = sp.retries {
+        if r < 0 {
+            return Err(ContainerError::Invalid(format!("healthcheck retries: {r} is negative")));
+        }
+        hc.retries = Some(r);
+    }
+    match hc.test.first().map(String::as_str) {
+        None => Err(ContainerError::Invalid("healthcheck: no test given (the image has none)".into())),
+        Some("NONE") => Ok(Some(hc)),
+        Some("CMD") | Some("CMD-SHELL") if hc.test.len() > 1 => Ok(Some(hc)),
+        Some(t) => Err(ContainerError::Invalid(format!("healthcheck test: expected {{\"CMD\", ...}}, {{\"CMD-SHELL\", \"...\"}} or {{\"NONE\"}}, not {t:?}"))),
+    }
 }
 
 /// The seed's defaults: BOCKER_CPU_SHARE (512) and BOCKER_MEM_LIMIT in MB
@@ -199,6 +273,17 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         m.source = crate::volumes::create(store, name)?.name;
     }
     let security = security::from_create_spec(&spec).map_err(ContainerError::Invalid)?;
+    let restart: RestartPolicy = spec.restart.as_deref().unwrap_or("no").parse().map_err(ContainerError::Invalid)?;
+    if spec.rm && !restart.is_no() {
+        return Err(ContainerError::Invalid("Conflicting options: --restart and --rm".into()));
+    }
+    let healthcheck = healthcheck_of(img.config.healthcheck.as_ref(), spec.healthcheck.as_ref(), spec.no_healthcheck)?;
+    let stop_signal = spec.stop_signal.clone().or(img.config.stop_signal.clone());
+    if let Some(sig) = &stop_signal {
+        signal_number(sig).ok_or_else(|| ContainerError::Invalid(format!("invalid stop signal: {sig}")))?;
+    }
+    let mut labels = img.config.labels.clone();
+    labels.extend(spec.labels.clone());
     let reservation = store.reserve_container()?;
     let id = reservation.id.clone();
     crate::crashpoint::hit("create.reserved");
@@ -238,7 +323,12 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         net_config,
         security,
         created: crate::state::now(),
-        labels: spec.labels.clone(),
+        labels,
+        restart,
+        healthcheck,
+        init: spec.init,
+        stop_signal,
+        stop_timeout: spec.stop_timeout,
     };
     let saved = store.save_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");
@@ -251,6 +341,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         return Err(undo(e.into()));
     }
     drop(reservation);
+    events::emit(store, &rec, "create", &[]);
     crate::trace::mark("cli: created");
     Ok(rec)
 }
@@ -293,6 +384,16 @@ pub struct Info {
     /// running, with its cgroup frozen (`bocker pause`): derived from the
     /// cgroup, never recorded
     pub paused: bool,
+    /// the user stopped or killed it (its restart policy does not bring
+    /// it back; `start --restartable` skips it if `unless-stopped`)
+    pub user_stopped: bool,
+}
+
+impl Info {
+    /// The health status while it runs with a health check.
+    pub fn health(&self) -> Option<crate::state::supervision::HealthStatus> {
+        self.state.health.as_ref().filter(|_| self.running).map(|h| h.status)
+    }
 }
 
 /// A running container whose cgroup is frozen (or freezing). A freeze
@@ -353,7 +454,13 @@ pub fn thaw_if_commit_died(store: &Store, id: &str) -> bool {
 /// was killed): such a container counts as exited.
 pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
     let mut st = store.load_state(id)?;
-    if st.status == Status::Running && !st.alive() {
+    let stale = match st.status {
+        Status::Running => !st.alive(),
+        // waiting out a backoff: only its monitor is alive
+        Status::Restarting => !monitor_alive(&st),
+        _ => false,
+    };
+    if stale {
         st.status = Status::Exited;
         if st.exit_code.is_none() {
             st.exit_code = Some(-1);
@@ -362,12 +469,28 @@ pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
     Ok(st)
 }
 
+/// Whether the monitor recorded in `st` still runs.
+pub fn monitor_alive(st: &ContainerState) -> bool {
+    st.monitor_pid.is_some_and(|p| crate::state::containers::process_start_time(p).is_some())
+}
+
+/// Waits (up to `timeout`) until a restarting container's monitor, which
+/// saw the user's stop, has recorded it as exited.
+fn wait_restarting(store: &Store, id: &str, timeout: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    while live_state(store, id)?.status == Status::Restarting && start.elapsed() < timeout {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
     let record = store.resolve_container(reference)?;
     let state = live_state(store, &record.id)?;
     let running = state.status == Status::Running;
     let paused = is_paused(store, &record.id, running);
-    Ok(Info { record, state, running, paused })
+    let user_stopped = store.user_stopped(&record.id);
+    Ok(Info { record, state, running, paused, user_stopped })
 }
 
 pub fn list(store: &Store) -> Result<Vec<Info>> {
@@ -376,7 +499,8 @@ pub fn list(store: &Store) -> Result<Vec<Info>> {
         let state = live_state(store, &record.id)?;
         let running = state.status == Status::Running;
         let paused = is_paused(store, &record.id, running);
-        out.push(Info { record, state, running, paused })
+        let user_stopped = store.user_stopped(&record.id);
+        out.push(Info { record, state, running, paused, user_stopped })
     }
     Ok(out)
 }
@@ -401,6 +525,14 @@ pub fn signal_number(name: &str) -> Option<i32> {
     })
 }
 
+/// Whether `kill` with `sig` counts as the user stopping the container:
+/// not for the signals Docker calls non-fatal (SIGHUP, SIGUSR1/2, ... a
+/// reload or a report), unless it is the container's stop signal.
+fn ends_the_container(c: &ContainerRecord, sig: i32) -> bool {
+    const NON_FATAL: &[i32] = &[libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCONT, libc::SIGSTOP, libc::SIGCHLD, libc::SIGURG];
+    sig == stop_signal_of(c) || !NON_FATAL.contains(&sig)
+}
+
 /// Sends a signal to the container's init. A paused container is thawed
 /// after the signal is queued, so the signal is acted on (a v2 frozen
 /// task dies of SIGKILL anyway; a v1 frozen one would not, and no other
@@ -411,6 +543,13 @@ pub fn kill(store: &Store, reference: &str, sig: i32) -> Result<String> {
     let id = info.record.id.clone();
     match (info.running, info.state.pid) {
         (true, Some(pid)) => {
+            // before the signal: its monitor must not restart it (a
+            // non-fatal signal leaves the policy in place, as Docker's)
+            if ends_the_container(&info.record, sig) {
+                store.mark_user_stopped(&id)?;
+            }
+            // recorded before the signal: the die it causes comes after
+            events::emit(store, &info.record, "kill", &[("signal", sig.to_string())]);
             if let Err(e) = crate::sys::process::kill(pid, sig) {
                 return Err(ContainerError::Conflict(format!("cannot kill container {id}: {e}")));
             }
@@ -480,18 +619,33 @@ pub fn wait(store: &Store, id: &str, timeout: Option<std::time::Duration>) -> Re
     }
 }
 
-/// SIGTERM, then SIGKILL after `timeout`, as `docker stop` does.
-pub fn stop(store: &Store, reference: &str, timeout: std::time::Duration) -> Result<String> {
+/// The signal `stop` sends first: the record's (`--stop-signal` or the
+/// image's STOPSIGNAL), else SIGTERM.
+pub fn stop_signal_of(c: &ContainerRecord) -> i32 {
+    c.stop_signal.as_deref().and_then(signal_number).unwrap_or(libc::SIGTERM)
+}
+
+/// The stop signal, then SIGKILL after `timeout` (None: the record's
+/// `stop_timeout`, else 10 s), as `docker stop` does. A container waiting
+/// to be restarted stays stopped.
+pub fn stop(store: &Store, reference: &str, timeout: Option<std::time::Duration>) -> Result<String> {
     let info = inspect(store, reference)?;
     let id = info.record.id.clone();
+    if info.state.status == Status::Restarting {
+        store.mark_user_stopped(&id)?;
+        wait_restarting(store, &id, std::time::Duration::from_secs(10))?;
+        return Ok(id);
+    }
     if !info.running {
         return Ok(id);
     }
-    let _ = kill(store, &id, libc::SIGTERM);
+    let timeout = timeout.unwrap_or(std::time::Duration::from_secs(info.record.stop_timeout.unwrap_or(10)));
+    let _ = kill(store, &id, stop_signal_of(&info.record));
     if wait(store, &id, Some(timeout))?.is_none() {
         let _ = kill(store, &id, libc::SIGKILL);
         wait(store, &id, Some(std::time::Duration::from_secs(10)))?;
     }
+    events::emit(store, &info.record, "stop", &[]);
     Ok(id)
 }
 
@@ -536,7 +690,7 @@ pub fn reclaim(store: &Store, id: &str) -> Result<()> {
         wait(store, id, Some(std::time::Duration::from_secs(10)))?;
     }
     let st = store.load_state(id)?;
-    let stale = st.status == Status::Running && !st.alive();
+    let stale = (st.status == Status::Running && !st.alive()) || (st.status == Status::Restarting && !monitor_alive(&st));
     let c = store.load_container(id)?;
     if stale {
         release_leftovers(store, &c)?;
@@ -563,6 +717,15 @@ pub fn reclaim(store: &Store, id: &str) -> Result<()> {
 pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Result<String> {
     let info = inspect(store, reference)?;
     let id = info.record.id.clone();
+    if info.state.status == Status::Restarting {
+        if !force {
+            return Err(ContainerError::Conflict(format!(
+                "You cannot remove a restarting container {id}. Stop the container before attempting removal or force remove"
+            )));
+        }
+        store.mark_user_stopped(&id)?;
+        wait_restarting(store, &id, std::time::Duration::from_secs(10))?;
+    }
     if info.running {
         if !force {
             return Err(ContainerError::Conflict(format!(
@@ -577,6 +740,7 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
     release_leftovers(store, &info.record)?;
     crate::crashpoint::hit("rm.released");
     store.delete_container(&info.record)?;
+    events::emit(store, &info.record, "destroy", &[]);
     if volumes {
         for m in info.record.mounts.iter().filter(|m| m.kind == "volume") {
             if crate::volumes::get(store, &m.source).map(|v| v.anonymous).unwrap_or(false) {
@@ -601,7 +765,8 @@ pub fn repair(store: &Store) -> Result<Vec<String>> {
     for c in store.list_containers()? {
         let st = store.load_state(&c.id)?;
         let monitor_gone = st.monitor_pid.map(|p| crate::state::containers::process_start_time(p).is_none()).unwrap_or(true);
-        if st.status == Status::Running && !st.alive() && monitor_gone {
+        let dead_restart = st.status == Status::Restarting && monitor_gone;
+        if (st.status == Status::Running && !st.alive() && monitor_gone) || dead_restart {
             reclaim(store, &c.id)?;
             fixed.push(format!("container {} (monitor gone)", c.id));
         } else if st.status == Status::Running && thaw_if_commit_died(store, &c.id) {
@@ -690,6 +855,21 @@ mod tests {
     fn env_merge_replaces_keys() {
         let m = merge_env(&v(&["PATH=/bin", "A=1"]), &v(&["A=2", "B=3"]));
         assert_eq!(m, v(&["PATH=/bin", "A=2", "B=3"]));
+    }
+    #[test]
+    fn healthchecks_merge_over_the_images() {
+        let image = Healthcheck { test: v(&["CMD", "true"]), interval: Some(5_000_000_000), retries: Some(4), ..Default::default() };
+        assert_eq!(healthcheck_of(Some(&image), None, false).unwrap(), Some(image.clone()));
+        let flags = HealthcheckSpec { interval: Some(0.5), ..Default::default() };
+        let merged = healthcheck_of(Some(&image), Some(&flags), false).unwrap().unwrap();
+        assert_eq!((merged.test, merged.interval, merged.retries), (v(&["CMD", "true"]), Some(500_000_000), Some(4)));
+        let none = healthcheck_of(Some(&image), None, true).unwrap().unwrap();
+        assert_eq!(none.test, v(&["NONE"]));
+        assert!(healthcheck_of(None, Some(&flags), false).is_err(), "no test anywhere");
+        let bad = HealthcheckSpec { test: Some(v(&["RUN", "x"])), ..Default::default() };
+        assert!(healthcheck_of(None, Some(&bad), false).is_err());
+        let neg = HealthcheckSpec { test: Some(v(&["CMD-SHELL", "x"])), timeout: Some(-1.0), ..Default::default() };
+        assert!(healthcheck_of(None, Some(&neg), false).is_err());
     }
     #[test]
     fn signals() {

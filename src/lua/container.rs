@@ -114,6 +114,11 @@ fn info_to_lua(lua: &Lua, info: &ops::Info) -> mlua::Result<Value> {
         t.raw_set("state", to_lua(lua, &info.state)?)?;
         t.raw_set("running", info.running)?;
         t.raw_set("paused", info.paused)?;
+        // supervision, at the top for scripts (the record's `labels` and
+        // `restart` are there already)
+        t.raw_set("health", info.health().map(|s| s.as_str()))?;
+        t.raw_set("restart_count", info.state.restart_count)?;
+        t.raw_set("user_stopped", info.user_stopped)?;
     }
     Ok(v)
 }
@@ -227,7 +232,8 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "stop",
         lua.create_function(|lua, (reference, timeout): (String, Option<f64>)| {
             let s = store(lua)?;
-            let d = std::time::Duration::from_secs_f64(timeout.unwrap_or(10.0).max(0.0));
+            // nil: the container's --stop-timeout, else 10 s
+            let d = timeout.map(|t| std::time::Duration::from_secs_f64(t.max(0.0)));
             result(lua, ops::stop(&s, &reference, d))
         })?,
     )?;

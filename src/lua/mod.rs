@@ -2,11 +2,13 @@
 //! `require "bocker"`), registered in pieces: one `register` per area.
 //! Data crosses as tables; specs coming from Lua are checked for unknown
 //! keys; expected failures return `nil, err`, misuse raises.
+pub mod api_server;
 pub mod archive;
 pub mod build;
 pub mod build_steps;
 pub mod container;
 pub mod convert;
+pub mod events;
 pub mod handle;
 pub mod image;
 pub mod network;
@@ -30,6 +32,11 @@ pub fn builtin_verbs() -> &'static [(&'static str, &'static str)] {
     embedded::VERBS
 }
 
+/// Names of the built-in API route files (lua/api/NAME.lua).
+pub fn builtin_api_areas() -> Vec<&'static str> {
+    embedded::API.iter().map(|(n, _)| *n).collect()
+}
+
 /// The summary of a built-in verb, read from its source at build time
 /// (None if it is not a plain `summary = "..."` line: load the verb).
 pub fn builtin_summary(name: &str) -> Option<&'static str> {
@@ -49,9 +56,11 @@ pub fn new() -> mlua::Result<Lua> {
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
+    events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
     yaml::register(&lua, &bocker)?;
     template::register(&lua, &bocker)?;
+    api_server::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;
     lua.set_named_registry_value("bocker", bocker.clone())?;
     build::register(&lua, &bocker)?;
@@ -70,6 +79,14 @@ pub fn new() -> mlua::Result<Lua> {
             lua.load(*src).set_name(chunk_name.as_str()).call::<mlua::MultiValue>(args)
         })?;
         preload.set(format!("bocker.{name}"), loader)?;
+    }
+    // the Docker API's route files: `require "bocker.api.containers"`
+    for (name, src) in embedded::API {
+        let chunk_name = format!("@lua/api/{name}.lua");
+        let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
+            lua.load(*src).set_name(chunk_name.as_str()).call::<mlua::MultiValue>(args)
+        })?;
+        preload.set(format!("bocker.api.{name}"), loader)?;
     }
     // `bocker.build.from(...)` is `require("bocker.build").from(...)`
     lua.load(

@@ -70,6 +70,19 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             super::convert::to_lua(lua, &j)
         })?,
     )?;
+    // marks a table as a list, so an empty one encodes as [] where the
+    // API's JSON (empty tables are objects there) needs a list
+    json.set(
+        "array",
+        lua.create_function(|lua, t: Option<Table>| {
+            let t = match t {
+                Some(t) => t,
+                None => lua.create_table()?,
+            };
+            t.set_metatable(Some(lua.array_metatable()))?;
+            Ok(t)
+        })?,
+    )?;
     bocker.set("json", json)?;
     Ok(())
 }
@@ -89,6 +102,7 @@ fn host_facts() -> serde_json::Value {
         .unwrap_or(0);
     serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
+        "hostname": uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
         "build": crate::BUILD_ID,
         "kernel": kernel,
         "os": os,

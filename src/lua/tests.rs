@@ -367,4 +367,38 @@ assert(a == b and #a == 64)
 assert(a ~= stack.config_hash({ image = "x", env = { "A=2" }, labels = { b = "2", a = "1" } }, "img_1"))
 assert(a ~= stack.config_hash({ image = "x", env = { "A=1" }, labels = { b = "2", a = "1" } }, "img_2"))
 "##);
+fn go_durations_filters_and_supervision_statuses() {
+    check(r#"
+local units = require "bocker.units"
+assert(units.duration("1s") == 1 and units.duration("500ms") == 0.5 and units.duration("1m30s") == 90)
+assert(units.duration("1.5h") == 5400 and units.duration("0") == 0 and units.duration("2us") == 2e-6)
+for _, bad in ipairs { "", "5", "1x", "s", "1s2", "-1s" } do assert(not units.duration(bad), bad) end
+
+local filters = require "bocker.filters"
+local f, err, st = filters.parse({ "label=tier=web", "label=app", "status=running", "status=exited", "name=we" }, filters.ps_keys)
+assert(f, err)
+local web = { id = "ps_1", name = "web1", running = true, labels = { tier = "web", app = "x" }, state = { status = "running" } }
+local db = { id = "ps_2", name = "db", running = false, labels = { tier = "db", app = "x" }, state = { status = "exited", exit_code = 3 } }
+assert(filters.match(web, f) and not filters.match(db, f))
+-- one key's values OR, labels AND
+f = filters.parse({ "status=exited", "status=running" }, filters.ps_keys)
+assert(filters.match(web, f) and filters.match(db, f))
+f = filters.parse({ "label=tier=web", "label=tier=db" }, filters.ps_keys)
+assert(not filters.match(web, f) and not filters.match(db, f))
+f = filters.parse({ "exited=3", "id=ps_" }, filters.ps_keys)
+assert(filters.match(db, f) and not filters.match(web, f))
+f = filters.parse({ "health=none" }, filters.ps_keys)
+assert(filters.match(db, f))
+_, err, st = filters.parse({ "bogus=1" }, filters.ps_keys)
+assert(err == "invalid filter 'bogus'" and st == 1, err)
+_, err, st = filters.parse({ "status=sleepy" }, filters.ps_keys)
+assert(err == "Unrecognised filter value for status: sleepy" and st == 1, err)
+_, err, st = filters.parse({ "nokey" }, filters.ps_keys)
+assert(st == 125 and err:find("bad format of filter", 1, true), err)
+
+local fmt = require "bocker.fmt"
+assert(fmt.status({ running = true, health = "healthy", state = { started = 95 } }, 100) == "Up 5s (healthy)")
+assert(fmt.status({ running = true, health = "starting", state = { started = 95 } }, 100) == "Up 5s (health: starting)")
+assert(fmt.status({ running = false, state = { status = "restarting", exit_code = 1, finished = 98 } }, 100) == "Restarting (1) 2s ago")
+"#);
 }

@@ -5,8 +5,14 @@ use std::path::PathBuf;
 
 /// Folders searched for user verbs, highest precedence first.
 pub fn user_dirs() -> Vec<PathBuf> {
+    user_dirs_of("BOCKER_VERBS", "verbs")
+}
+
+/// Folders of the user's Lua files of one kind: those the variable `env`
+/// lists, then ~/.config/bocker/SUB.
+pub fn user_dirs_of(env: &str, sub: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(p) = std::env::var_os("BOCKER_VERBS") {
+    if let Some(p) = std::env::var_os(env) {
         for d in std::env::split_paths(&p) {
             if !d.as_os_str().is_empty() {
                 dirs.push(d);
@@ -17,7 +23,7 @@ pub fn user_dirs() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
     if let Some(c) = config {
-        dirs.push(c.join("bocker").join("verbs"));
+        dirs.push(c.join("bocker").join(sub));
     }
     dirs
 }

@@ -34,9 +34,14 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
     let _lock = crate::state::lock::Lock::exclusive(&store.container_dir(id).join(".start.lock"))?;
     crate::container::reclaim(store, id).map_err(|e| RuntimeError::Setup(e.to_string()))?;
     let now = crate::container::live_state(store, id).map(|s| s.status).unwrap_or_default();
+    if now == Status::Restarting {
+        return Err(RuntimeError::Setup(format!("container {id} is restarting: its monitor runs it again after a backoff (stop it first)")));
+    }
     if !now.can_become(Status::Running) {
         return Err(RuntimeError::Setup(format!("container {id} is already running")));
     }
+    // a start by the user: its restart policy applies again
+    store.clear_user_stopped(id);
     crate::trace::mark("cli: record checked, start monitor");
     let (mut cmd, _sealed) = crate::runtime::sealed_exe::monitor_command();
     cmd.arg("__shim").arg(store.root()).arg(id).arg(if detach { "detach" } else { "fg" });

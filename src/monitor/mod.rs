@@ -5,6 +5,7 @@
 //! the exit status; `slim`: what a detached container's monitor gives back
 //! once the container runs). It sits above `container`, `oci` and `runtime`,
 //! which it drives.
+pub mod health;
 pub mod launch;
 pub mod shim;
 pub mod slim;

@@ -12,6 +12,7 @@ use crate::runtime::term::{copy_winsize, pump, Pump, RawMode};
 use crate::runtime::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
+use crate::state::supervision::Backoff;
 use crate::state::Store;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -38,23 +39,78 @@ pub fn main(args: &[String]) -> u8 {
         Ok(c) => c,
         Err(e) => return report_failure(detach, 125, &e.to_string()),
     };
-    match run(&store, &c, detach) {
-        Ok(code) => code as u8,
-        Err((code, msg)) => {
-            let st = ContainerState {
-                status: Status::Exited,
-                finished: Some(crate::state::now()),
-                exit_code: Some(code),
-                error: Some(msg.clone()),
-                ..Default::default()
-            };
-            let _ = store.save_state(&c.id, &st);
-            if c.auto_remove {
-                let _ = store.delete_container(&c);
-            }
-            report_failure(detach, code, &msg)
+    // the restart policy's loop: each run is a start again (fresh
+    // namespaces, same rootfs, cgroup and network set up anew)
+    let mut c = c;
+    let mut restarts = 0u32;
+    let mut backoff = Backoff::default();
+    loop {
+        let began = std::time::Instant::now();
+        let (code, restarting) = match run(&store, &c, detach, restarts) {
+            Ok(exit) => (exit.code, exit.restarting),
+            Err(e) => break failed(&store, &c, detach, restarts, e),
+        };
+        if !restarting {
+            return code as u8;
         }
+        if !wait_backoff(&store, &c.id, backoff.next(began.elapsed())) {
+            // the user stopped it meanwhile: it stays stopped
+            if let Ok(mut st) = store.load_state(&c.id) {
+                st.status = Status::Exited;
+                let _ = store.save_state(&c.id, &st);
+            }
+            return code as u8;
+        }
+        // removed meanwhile (`rm -f`): nothing to run
+        match store.load_container(&c.id) {
+            Ok(rec) => c = rec,
+            Err(_) => return code as u8,
+        }
+        restarts += 1;
+        crate::container::events::emit(&store, &c, "restart", &[]);
     }
+}
+
+/// Sleeps out a restart's backoff, watching for a stop by the user;
+/// false if one came.
+fn wait_backoff(store: &Store, id: &str, delay: std::time::Duration) -> bool {
+    let end = std::time::Instant::now() + delay;
+    loop {
+        if store.user_stopped(id) || !store.container_config_path(id).exists() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return true;
+        }
+        std::thread::sleep((end - now).min(std::time::Duration::from_millis(20)));
+    }
+}
+
+/// A run that failed before its process ran: recorded as exited with
+/// the error, reported to the CLI.
+fn failed(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, (code, msg): (i32, String)) -> u8 {
+    let st = ContainerState {
+        status: Status::Exited,
+        finished: Some(crate::state::now()),
+        exit_code: Some(code),
+        error: Some(msg.clone()),
+        restart_count: restarts,
+        ..Default::default()
+    };
+    crate::container::events::emit(store, c, "die", &[("exitCode", code.to_string())]);
+    let _ = store.save_state(&c.id, &st);
+    if c.auto_remove {
+        let _ = store.delete_container(c);
+    }
+    report_failure(detach, code, &msg)
+}
+
+/// How a run ended: the exit status, and whether the restart policy
+/// runs it again (the state says `restarting` then).
+struct Exit {
+    code: i32,
+    restarting: bool,
 }
 
 pub(super) fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
@@ -116,7 +172,7 @@ fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
     None
 }
 
-fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, String)> {
+fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Result<Exit, (i32, String)> {
     let fail = |e: RuntimeError| (125, e.to_string());
     crate::crashpoint::hit("start.monitor");
     let cdir = store.container_dir(&c.id);
@@ -196,6 +252,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         preserve_fds: 0,
         no_pivot: false,
         hooks: false,
+        reaper: c.init,
     };
     let mut spawned = crate::runtime::spawn::clone_init(&init_spec).map_err(|e| (125, e))?;
     crate::trace::mark("monitor: init cloned");
@@ -237,6 +294,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         monitor_pid: Some(std::process::id() as i32),
         started: Some(crate::state::now()),
         net: net.clone(),
+        restart_count: restarts,
+        // "starting" from the first moment it runs
+        health: super::health::initial(c),
         ..Default::default()
     };
     if let Err(e) = store.save_state(&c.id, &state) {
@@ -281,6 +341,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
         drop((spec, plan, fills, mount_options));
         super::slim::shed();
     }
+    crate::container::events::emit(store, c, "start", &[]);
+    let checker = super::health::Checker::start(store, c);
     let raw = if c.tty && !detach && crate::sys::fd::isatty(0) { RawMode::enter(0) } else { None };
     let mut stdio = stdio;
     let stdin_pipe = match &mut stdio {
@@ -306,21 +368,32 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool) -> Result<i32, (i32, St
     crate::trace::mark("monitor: output closed");
     let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
     crate::trace::mark("monitor: process reaped");
+    // single-threaded again before anything else (a restart clones)
+    if let Some(checker) = checker {
+        checker.stop();
+    }
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
     network::release(store, c, net.as_ref());
     drop(guard);
     crate::trace::mark("monitor: network and cgroup released");
-    state.status = Status::Exited;
+    // the user's stop or kill left its marker before the signal
+    // in the foreground, so is a signal from the terminal (Ctrl-C)
+    let user_stopped = store.user_stopped(&c.id) || (!detach && crate::sys::signal::forwarded_any());
+    let restarting = c.restart.should_restart(status, restarts, user_stopped);
+    state.status = if restarting { Status::Restarting } else { Status::Exited };
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
+    state.health = store.load_state(&c.id).ok().and_then(|s| s.health);
+    // before the state: whoever sees it exited finds its die event
+    crate::container::events::emit(store, c, "die", &[("exitCode", status.to_string())]);
     let _ = store.save_state(&c.id, &state);
     crate::trace::mark("monitor: state saved");
     if c.auto_remove {
         let _ = store.delete_container(c);
     }
     crate::trace::mark("monitor: done");
-    Ok(status)
+    Ok(Exit { code: status, restarting })
 }
 
 fn dev_null() -> OwnedFd {

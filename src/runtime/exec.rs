@@ -190,3 +190,60 @@ fn child(p: &Plan) -> i32 {
     eprintln!("bocker exec: {msg}");
     code
 }
+
+/// A health check's probe: the command run by the same helper as `bocker
+/// exec` (same confinement), its stdout and stderr captured together
+/// (the first `keep` bytes). Past `timeout` the helper gets SIGTERM,
+/// which it forwards to the probe, then SIGKILL: the result is then
+/// None. Returns the exit status (128+N for a signal) and the output.
+pub fn probe(store: &Store, id: &str, args: &[String], timeout: std::time::Duration, keep: usize) -> Result<Option<(i32, String)>, RuntimeError> {
+    use std::io::Read;
+    let setup = |what: &str, e: &dyn std::fmt::Display| RuntimeError::Setup(format!("health check: {what}: {e}"));
+    let spec = ExecSpec { args: args.to_vec(), ..Default::default() };
+    let json = serde_json::to_string(&spec).map_err(|e| setup("spec", &e))?;
+    let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup("pipe", &e))?;
+    let err_w = out_w.try_clone().map_err(|e| setup("pipe", &e))?;
+    let (mut cmd, sealed) = super::sealed_exe::monitor_command();
+    cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
+    cmd.stdin(std::process::Stdio::null()).stdout(out_w).stderr(err_w);
+    let spawned = cmd.spawn();
+    // the write ends live in `cmd`: only the helper may hold them now
+    drop(cmd);
+    drop(sealed);
+    let mut child = spawned.map_err(|e| setup("start exec helper", &e))?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut f = std::fs::File::from(out_r);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = keep.saturating_sub(out.len());
+            out.extend_from_slice(&buf[..n.min(room)]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    use std::os::unix::process::ExitStatusExt;
+    loop {
+        if let Some(st) = child.try_wait().map_err(|e| setup("wait", &e))? {
+            let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+            let output = reader.join().unwrap_or_default();
+            return Ok(Some((code, output)));
+        }
+        if std::time::Instant::now() >= deadline {
+            let helper = child.id() as i32;
+            let _ = crate::sys::process::kill(helper, libc::SIGTERM);
+            let grace = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < grace {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            // the reader may wait on a probe that outlives its helper: not joined
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -32,6 +32,9 @@ pub struct InitSpec<'a> {
     /// the parent runs hooks when the mounts are in place (prestart,
     /// createRuntime), and sends the state for the container's own
     pub hooks: bool,
+    /// `--init`: fork after confinement; this process stays as pid 1
+    /// reaping orphans and forwarding signals (`reaper.rs`)
+    pub reaper: bool,
 }
 
 pub struct InitPipes {
@@ -88,7 +91,12 @@ pub fn run(spec: &InitSpec, pipes: &InitPipes) -> isize {
             return fail(pipes, 125, &format!("startContainer hook: {msg}"));
         }
     }
-    let (code, msg) = exec(&program, &plan.process.args, &env);
+    let (code, msg) = if spec.reaper {
+        let exec_command = || exec(&program, &plan.process.args, &env);
+        super::reaper::fork_and_reap(&exec_command, &pipes.to_parent, [pipes.to_parent.as_raw_fd(), pipes.from_parent.as_raw_fd()])
+    } else {
+        exec(&program, &plan.process.args, &env)
+    };
     fail(pipes, code, &msg)
 }
 

@@ -17,6 +17,7 @@ pub mod oci;
 pub mod oci_state;
 pub mod plan;
 pub mod process;
+pub mod reaper;
 pub mod rootfs;
 pub mod sealed_exe;
 pub mod seccomp;

@@ -92,6 +92,7 @@ pub fn create(req: &CreateRequest) -> Result<Created, RuntimeError> {
         preserve_fds: req.preserve_fds,
         no_pivot: req.no_pivot,
         hooks: has_hooks,
+        reaper: false,
     };
     let mut spawned = match super::spawn::clone_init(&init) {
         Ok(s) => s,

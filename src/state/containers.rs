@@ -2,6 +2,7 @@
 //! written once) and `state.json` (what happened, rewritten atomically).
 use super::{atomic, io_err, Result, StateError, Store};
 use crate::net::{NetConfig, NetMode, NetState};
+pub use super::supervision::{Health, RestartPolicy};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -118,9 +119,27 @@ pub struct ContainerRecord {
     #[serde(default)]
     pub security: Security,
     pub created: f64,
-    /// `--label K=V` (compose's labels name a stack's containers)
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    /// the image's LABELs with the user's over them
+    #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `--restart`: what the monitor does when the process exits
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// the health check the monitor runs (the image's merged with the
+    /// user's; `["NONE"]` turns the image's off)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<super::images::Healthcheck>,
+    /// `--init`: the container's pid 1 reaps orphans and forwards signals
+    /// to the command, which runs as its child
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
+    /// what `stop` sends first (`--stop-signal`, else the image's
+    /// STOPSIGNAL; SIGTERM when neither)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// seconds `stop` waits before SIGKILL (`--stop-timeout`; 10)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u64>,
 }
 
 fn default_network() -> NetMode {
@@ -130,6 +149,8 @@ fn default_network() -> NetMode {
 /// Where a container is in its life. `Created` → `Running` (a monitor
 /// started it) → `Exited` (the monitor recorded the end, or a reader found
 /// the recorded process gone) → `Running` again (`start`, `restart`).
+/// `Restarting`: the process exited and its monitor waits out the
+/// restart policy's backoff before running it again.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -137,6 +158,7 @@ pub enum Status {
     Created,
     Running,
     Exited,
+    Restarting,
 }
 
 impl Status {
@@ -149,6 +171,9 @@ impl Status {
                 | (Status::Running, Status::Exited)
                 | (Status::Exited, Status::Running)
                 | (Status::Exited, Status::Exited)
+                | (Status::Running, Status::Restarting)
+                | (Status::Restarting, Status::Running)
+                | (Status::Restarting, Status::Exited)
         )
     }
 }
@@ -177,6 +202,13 @@ pub struct ContainerState {
     /// State.OOMKilled), read from its cgroup when it exited
     #[serde(default)]
     pub oom_killed: bool,
+    /// how many times the monitor ran the process again (Docker's
+    /// RestartCount; a `start` by the user sets it back to 0)
+    #[serde(default)]
+    pub restart_count: u32,
+    /// the health check's status and last results, while one runs
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 pub use super::pid::process_start_time;
@@ -218,6 +250,22 @@ impl Store {
     }
     pub fn container_log_path(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("container.log")
+    }
+    /// The marker of a stop or kill asked for by the user.
+    pub fn user_stopped_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(super::supervision::USER_STOPPED)
+    }
+    pub fn user_stopped(&self, id: &str) -> bool {
+        self.user_stopped_path(id).exists()
+    }
+    /// Records that the user asked the container to stop (before the
+    /// signal is sent, so its monitor does not restart it).
+    pub fn mark_user_stopped(&self, id: &str) -> Result<()> {
+        let p = self.user_stopped_path(id);
+        std::fs::write(&p, b"").map_err(io_err(&p))
+    }
+    pub fn clear_user_stopped(&self, id: &str) {
+        let _ = std::fs::remove_file(self.user_stopped_path(id));
     }
 
     /// Reserves a fresh container id: mkdir is atomic, so two processes

@@ -3,11 +3,13 @@
 pub mod atomic;
 pub mod buildcache;
 pub mod containers;
+pub mod events;
 pub mod ids;
 pub mod images;
 pub mod lock;
 pub mod pid;
 pub mod staging;
+pub mod supervision;
 
 use std::path::{Path, PathBuf};
 

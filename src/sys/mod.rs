@@ -72,6 +72,7 @@ mod tests {
         // fork() of a multi-purpose process: the child's code is the caller's
         ("src/runtime/exec.rs", 1, "fork of bocker exec's child"),
         ("src/runtime/oci.rs", 1, "fork of bocker-runc exec's child"),
+        ("src/runtime/reaper.rs", 1, "fork of --init's command (the init stays as the reaper)"),
         // Command::pre_exec runs its closure between fork and exec
         ("src/net/ports.rs", 1, "pre_exec of the port proxy (death signal, fd 3, session)"),
         // not a syscall: mlua's constructor that allows the debug library

@@ -43,10 +43,20 @@ extern "C" fn forward(sig: libc::c_int) {
         WINCH.store(true, Ordering::SeqCst);
         return;
     }
+    FORWARDED.store(true, Ordering::SeqCst);
     let pid = TARGET.load(Ordering::SeqCst);
     if pid > 0 {
         let _ = super::process::kill(pid, sig);
     }
+}
+
+/// Set once [`forward_to`]'s handler passed on a signal (SIGWINCH aside).
+static FORWARDED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal was forwarded (a foreground monitor: the user's
+/// Ctrl-C or kill, which its restart policy does not undo).
+pub fn forwarded_any() -> bool {
+    FORWARDED.load(Ordering::SeqCst)
 }
 
 /// Forwards `signals` to `pid` from now on (SIGWINCH only sets [`WINCH`]).

@@ -81,6 +81,7 @@ impl Env {
             .env("BOCKER_SUBNET", self.subnet())
             .env("BOCKER_NET_EGRESS", "0")
             .env_remove("BOCKER_VERBS")
+            .env_remove("BOCKER_API")
             .env_remove("BOCKER_CPU_SHARE")
             .env_remove("BOCKER_MEM_LIMIT")
             .env_remove("XDG_CONFIG_HOME")
