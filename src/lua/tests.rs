@@ -367,6 +367,9 @@ assert(a == b and #a == 64)
 assert(a ~= stack.config_hash({ image = "x", env = { "A=2" }, labels = { b = "2", a = "1" } }, "img_1"))
 assert(a ~= stack.config_hash({ image = "x", env = { "A=1" }, labels = { b = "2", a = "1" } }, "img_2"))
 "##);
+}
+
+#[test]
 fn go_durations_filters_and_supervision_statuses() {
     check(r#"
 local units = require "bocker.units"
