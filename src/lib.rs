@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod image;
 pub mod local_images;
 pub mod logs;
+pub mod networks;
 pub mod monitor;
 pub mod lua;
 pub mod net;

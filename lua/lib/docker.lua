@@ -36,12 +36,23 @@ local function networks_of(c)
   local nets = {}
   local st = (c.state or {}).net
   if st and st.ip then
-    nets[c.network == "bridge" and "bridge" or (st.bridge or "bridge")] = {
+    nets[st.network or (c.network == "bridge" and "bridge") or st.bridge or "bridge"] = {
       IPAddress = st.ip, IPPrefixLen = st.prefix or 0, Gateway = st.gateway or "", MacAddress = st.mac or "",
       NetworkID = st.bridge or "",
     }
   end
+  -- user networks after the first (and those connected later)
+  for _, l in ipairs(st and st.attachments or {}) do
+    nets[l.network] = { IPAddress = l.ip, IPPrefixLen = l.prefix, Gateway = l.gateway, MacAddress = l.mac, NetworkID = l.bridge }
+  end
   return nets
+end
+
+-- Docker's NetworkMode: a user network's name, `container:ID`, or the mode
+local function network_mode(c)
+  if c.network == "user" and c.networks and c.networks[1] then return c.networks[1].name end
+  if c.network == "container" and c.net_container then return "container:" .. c.net_container end
+  return c.network or "bridge"
 end
 
 local function mounts_of(c)
@@ -62,7 +73,7 @@ function M.container_summary(c, now)
     Id = c.id, Names = array({ "/" .. (c.name or c.id) }), Image = c.image_ref or c.image, ImageID = c.image,
     Command = cmd, Created = math.floor(c.created or 0), State = state_name(c), Status = fmt.status(c, now),
     Ports = ports_of(c), Labels = c.labels or {}, Mounts = mounts_of(c),
-    HostConfig = { NetworkMode = c.network or "bridge" },
+    HostConfig = { NetworkMode = network_mode(c) },
     NetworkSettings = { Networks = networks_of(c) },
   }
 end
@@ -111,7 +122,7 @@ function M.container_inspect(c)
       Healthcheck = healthcheck_of(c.healthcheck), StopSignal = c.stop_signal, StopTimeout = c.stop_timeout,
     },
     HostConfig = {
-      NetworkMode = c.network or "bridge", AutoRemove = c.auto_remove or false, Privileged = (c.security or {}).privileged or false,
+      NetworkMode = network_mode(c), AutoRemove = c.auto_remove or false, Privileged = (c.security or {}).privileged or false,
       ReadonlyRootfs = (c.security or {}).read_only or false, CpuShares = (c.limits or {}).cpu_shares or 0,
       Memory = math.max(0, (c.limits or {}).memory or 0), PidsLimit = (c.limits or {}).pids,
       RestartPolicy = restart_policy_of(c.restart), Init = c.init or false,

@@ -200,7 +200,11 @@ bocker.container = {}
 ---@field memory? integer bytes, default $BOCKER_MEM_LIMIT MB or 512 MB; 0 or -1: no limit
 ---@field pids_limit? integer
 ---@field mounts? bocker.Mount[]
----@field network? "none"|"bridge"|"host"
+---@field network? string `bridge`, `none`, `host`, `container:NAME` (its network namespace; it must run) or a user network's name
+---@field networks? { name: string, aliases?: string[], ip?: string }[] user networks (after `network`, if that names one); the first is the primary: eth0, published ports, default route
+---@field add_hosts? string[] `NAME:IP` lines for /etc/hosts (`NAME:host-gateway`: the network's gateway)
+---@field dns? string[] nameservers (on a user network: where the responder forwards other names)
+---@field dns_search? string[] search domains for resolv.conf
 ---@field ports? string[] `[IP:]HOST:CTR[/udp]`
 ---@field bridge? string bridge for this container (default $BOCKER_BRIDGE or bridge0)
 ---@field subnet? string its subnet (default $BOCKER_SUBNET or 10.0.0.0/24)
@@ -794,12 +798,61 @@ function bocker.image.open(ref) end
 
 ---------------------------------------------------------------- network
 bocker.network = {}
----The bridge network of this environment (BOCKER_BRIDGE, BOCKER_SUBNET, BOCKER_NET_EGRESS).
+
+---A network: a user network (`bocker network create`), or the default one
+---(`name = "bridge"`, its Linux bridge BOCKER_BRIDGE).
+---@class bocker.Network
+---@field name string
+---@field id string 64 hex digits
+---@field driver "bridge"
+---@field bridge string the Linux bridge (`bk-` + 12 hex digits of the id for user networks)
+---@field subnet string CIDR
+---@field gateway string the bridge's address (and the DNS responder's, on user networks)
+---@field internal boolean no traffic beyond the host, no default route through it
+---@field labels table<string, string>
+---@field created number seconds since the epoch (0 for the default network)
+
+---Creates a user network: a subnet no other network of the host uses
+---(`subnet`, or a free /24 of 10.89.0.0/16), its bridge and rules. Names as
+---Docker's (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`); `bridge`, `none`, `host` are taken.
+---@param spec { name: string, subnet?: string, gateway?: string, internal?: boolean, labels?: table<string, string>, driver?: "bridge" }
+---@return bocker.Network|nil, string|nil err
+function bocker.network.create(spec) end
+---A network by name, id or id prefix (`bridge`: the default one).
+---@param name string
+---@return bocker.Network|nil, string|nil err "No such network: NAME"
+function bocker.network.get(name) end
+---The default network (first, as `bridge`) and every user network of this root.
+---@return bocker.Network[]|nil, string|nil err
+function bocker.network.list() end
+---Removes a user network: its record, bridge, rules, leases. Refused while
+---a container of this root (running or not) or a running one of another
+---root uses it ("network NAME is in use by ..."). Without a name, or with
+---the default bridge's Linux name (BOCKER_BRIDGE): removes that bridge,
+---refused while containers use it.
+---@param name? string
+---@return string|nil name, string|nil err
+function bocker.network.remove(name) end
+---Removes every user network nobody uses, and what a killed `create` left.
+---@return string[]|nil removed, string|nil err
+function bocker.network.prune() end
+---Connects a container of a user network (running: a new link ethN; created: at its start).
+---@param name string the network
+---@param container string name or id
+---@param opts? { aliases?: string[], ip?: string }
+---@return string|nil id, string|nil err
+function bocker.network.connect(name, container, opts) end
+---Disconnects a container (a running one keeps its first network).
+---@param name string
+---@param container string
+---@return string|nil id, string|nil err
+function bocker.network.disconnect(name, container) end
+---The default bridge network of this environment (BOCKER_BRIDGE, BOCKER_SUBNET, BOCKER_NET_EGRESS).
 ---@return { bridge: string, subnet: string, gateway: string, egress: boolean }|nil, string|nil err
 function bocker.network.config() end
----Running containers on it.
----@return { id: string, ip: string }[]|nil, string|nil err
-function bocker.network.containers() end
----Removes the bridge, its rules and leases; refused while containers use it.
----@return string|nil bridge, string|nil err
-function bocker.network.remove() end
+---Containers on a network: without a name, the running ones on the default
+---bridge `{id, ip}`; with a user network's name, this root's containers
+---that name it `{id, name, ip}` (`ip` empty when not running).
+---@param name? string
+---@return { id: string, name?: string, ip: string }[]|nil, string|nil err
+function bocker.network.containers(name) end

@@ -1,53 +1,175 @@
--- bocker network ls | inspect | rm NAME | prune: the bridge network
--- (BOCKER_BRIDGE, BOCKER_SUBNET)
+-- bocker network create|ls|inspect|rm|prune|connect|disconnect: user
+-- networks (one bridge each), and the default network of this environment
+-- (BOCKER_BRIDGE, BOCKER_SUBNET), listed as `bridge`.
 local cli = require "bocker.cli"
 local fmt = require "bocker.fmt"
-local usage = "bocker network ls | inspect | rm NAME | prune"
+local usage = "bocker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] [-d bridge] NAME"
+  .. " | ls [-q] [--filter name=|label=] | inspect NAME... | rm NAME... | prune [-f]"
+  .. " | connect [--alias A] [--ip IP] NET CONTAINER | disconnect [-f] NET CONTAINER"
 
 local sub = {}
 
-function sub.ls()
-  local cfg, err = bocker.network.config()
-  if not cfg then return cli.fail(1, "network", err) end
-  fmt.table({ "NAME", "DRIVER", "SUBNET", "GATEWAY", "EGRESS" },
-    { { cfg.bridge, "bridge", cfg.subnet, cfg.gateway, tostring(cfg.egress) } })
+local function labels_of(list)
+  local t = {}
+  for _, kv in ipairs(list) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    t[k or kv] = v or ""
+  end
+  return t
+end
+
+function sub.create(args)
+  local spec = {
+    { long = "subnet", kind = "string", arg = "CIDR", help = "Subnet (default: a free /24 of 10.89.0.0/16)" },
+    { long = "gateway", kind = "string", arg = "IP", help = "Gateway (default: the subnet's first address)" },
+    { long = "internal", kind = "bool", help = "No traffic beyond the host, no default route" },
+    { long = "label", kind = "list", arg = "K=V", help = "Set a label" },
+    { long = "driver", short = "d", kind = "string", arg = "DRIVER", help = "Driver (bridge only)" },
+  }
+  local o, pos = cli.parse("network create", args, spec)
+  if not o then return pos or 125 end
+  if #pos ~= 1 then return cli.usage_error("network create", usage, '"network create" requires exactly 1 argument') end
+  local n, err = bocker.network.create {
+    name = pos[1], subnet = o.subnet, gateway = o.gateway, internal = o.internal or nil,
+    labels = labels_of(o.label), driver = o.driver,
+  }
+  if not n then return cli.fail(1, "network create", err) end
+  print(n.id)
   return 0
 end
 
-function sub.inspect()
-  local cfg, err = bocker.network.config()
-  if not cfg then return cli.fail(1, "network", err) end
-  cfg.containers = bocker.network.containers()
-  print(bocker.json.encode(cfg))
-  return 0
+-- Docker's filters: name= matches a part of the name, label=K or label=K=V.
+local function matches(n, filters)
+  for _, f in ipairs(filters) do
+    local k, v = f:match("^([^=]+)=(.*)$")
+    if k == "name" then
+      if not n.name:find(v, 1, true) then return false end
+    elseif k == "label" then
+      local lk, lv = v:match("^([^=]+)=(.*)$")
+      local have = (n.labels or {})[lk or v]
+      if have == nil or (lv and have ~= lv) then return false end
+    elseif k == "driver" then
+      if n.driver ~= v then return false end
+    elseif k == "id" then
+      if n.id:sub(1, #v) ~= v then return false end
+    else
+      return nil, "invalid filter '" .. tostring(k or f) .. "'"
+    end
+  end
+  return true
 end
 
-function sub.prune()
-  local name, err = bocker.network.remove()
-  if not name then return cli.fail(1, "network", err) end
+function sub.ls(args)
+  local spec = {
+    { long = "quiet", short = "q", kind = "bool", help = "Only ids" },
+    { long = "filter", short = "f", kind = "list", arg = "K=V", help = "name=, label=K[=V], driver=, id=" },
+    { long = "no-trunc", kind = "bool", help = "Full ids" },
+  }
+  local o, pos = cli.parse("network ls", args, spec)
+  if not o then return pos or 125 end
+  local nets, err = bocker.network.list()
+  if not nets then return cli.fail(1, "network ls", err) end
+  local rows = {}
+  for _, n in ipairs(nets) do
+    local ok, ferr = matches(n, o.filter)
+    if ok == nil then return cli.fail(125, "network ls", ferr) end
+    if ok then
+      local id = o.no_trunc and n.id or n.id:sub(1, 12)
+      if o.quiet then print(id) else rows[#rows + 1] = { id, n.name, n.driver, "local" } end
+    end
+  end
+  if not o.quiet then fmt.table({ "NETWORK ID", "NAME", "DRIVER", "SCOPE" }, rows) end
+  return 0
+end
+sub.list = sub.ls
+
+-- Docker's inspect shape.
+local function inspect_one(name)
+  local n, err = bocker.network.get(name)
+  if not n then return nil, err end
+  local containers = {}
+  for _, c in ipairs(bocker.network.containers(n.name) or {}) do
+    containers[c.id] = { Name = c.name or "", IPv4Address = (c.ip ~= "" and (c.ip .. "/" .. n.subnet:match("/(%d+)$"))) or "" }
+  end
+  return {
+    Name = n.name, Id = n.id, Created = n.created, Scope = "local", Driver = n.driver,
+    EnableIPv6 = false, Internal = n.internal, Attachable = true,
+    IPAM = { Driver = "default", Config = { { Subnet = n.subnet, Gateway = n.gateway } } },
+    Containers = containers, Labels = n.labels or {}, Options = { ["bocker.bridge"] = n.bridge },
+  }
+end
+
+function sub.inspect(args)
+  local o, pos = cli.parse("network inspect", args, {})
+  if not o then return pos or 125 end
+  if #pos == 0 then return cli.usage_error("network inspect", usage, '"network inspect" requires at least 1 argument') end
+  local out, status = {}, 0
+  for _, name in ipairs(pos) do
+    local v, err = inspect_one(name)
+    if v then out[#out + 1] = v else status = cli.fail(1, "network inspect", err) end
+  end
+  print(bocker.json.encode(out))
+  return status
+end
+
+-- Removes the networks it names, and only those; the default network of
+-- this environment goes by its bridge's name (BOCKER_BRIDGE).
+function sub.rm(args)
+  local o, pos = cli.parse("network rm", args, {})
+  if not o then return pos or 125 end
+  if #pos == 0 then return cli.usage_error("network rm", usage, '"network rm" requires at least 1 argument') end
+  local status = 0
+  for _, n in ipairs(pos) do
+    local name, err = bocker.network.remove(n)
+    if name then print(n) else status = cli.fail(1, "network rm", err) end
+  end
+  return status
+end
+sub.remove = sub.rm
+
+-- Unused user networks, then the default bridge of this environment
+-- when no container uses it (as before user networks).
+function sub.prune(args)
+  local spec = { { long = "force", short = "f", kind = "bool", help = "Do not ask (there is no prompt)" } }
+  local o, pos = cli.parse("network prune", args, spec)
+  if not o then return pos or 125 end
+  local removed, err = bocker.network.prune()
+  if not removed then return cli.fail(1, "network prune", err) end
+  if #removed > 0 then
+    print("Deleted Networks:")
+    for _, n in ipairs(removed) do print(n) end
+  end
+  local name, rerr = bocker.network.remove()
+  if not name then return cli.fail(1, "network prune", rerr) end
   print("Deleted: " .. name)
   return 0
 end
 
--- Removes the network it names, and only that one.
-function sub.rm(names)
-  if #names == 0 then return cli.usage_error("network", usage, '"network rm" requires at least 1 argument') end
-  local cfg, err = bocker.network.config()
-  if not cfg then return cli.fail(1, "network", err) end
-  local status = 0
-  for _, n in ipairs(names) do
-    if n ~= cfg.bridge then
-      status = cli.fail(1, "network rm", "No such network: %s", n)
-    else
-      local name, rerr = bocker.network.remove()
-      if name then print(name) else status = cli.fail(1, "network rm", rerr) end
-    end
-  end
-  return status
+function sub.connect(args)
+  local spec = {
+    { long = "alias", kind = "list", arg = "NAME", help = "Another name on this network" },
+    { long = "ip", kind = "string", arg = "IP", help = "Its address on this network" },
+  }
+  local o, pos = cli.parse("network connect", args, spec)
+  if not o then return pos or 125 end
+  if #pos ~= 2 then return cli.usage_error("network connect", usage, '"network connect" requires exactly 2 arguments') end
+  local ok, err = bocker.network.connect(pos[1], pos[2], { aliases = o.alias, ip = o.ip })
+  if not ok then return cli.fail(1, "network connect", err) end
+  return 0
+end
+
+function sub.disconnect(args)
+  local spec = { { long = "force", short = "f", kind = "bool", help = "Force" } }
+  local o, pos = cli.parse("network disconnect", args, spec)
+  if not o then return pos or 125 end
+  if #pos ~= 2 then return cli.usage_error("network disconnect", usage, '"network disconnect" requires exactly 2 arguments') end
+  local ok, err = bocker.network.disconnect(pos[1], pos[2])
+  if not ok then return cli.fail(1, "network disconnect", err) end
+  return 0
 end
 
 return {
-  summary = "Show or remove the bridge network (ls, inspect, rm, prune)",
+  summary = "Manage networks (create, ls, inspect, rm, prune, connect, disconnect)",
   usage = usage,
   flags = {},
   run = function(args)

@@ -11,7 +11,7 @@ local spec = {
   { long = "env", short = "e", kind = "list", arg = "K=V", help = "Set an environment variable" },
   { long = "env-file", kind = "list", arg = "FILE", help = "Read environment variables from a file" },
   { long = "workdir", short = "w", kind = "string", arg = "DIR", help = "Working directory inside the container" },
-  { long = "hostname", kind = "string", help = "Container host name (default: its id)" },
+  { long = "hostname", short = "h", kind = "string", help = "Container host name (default: its id)" },
   { long = "entrypoint", kind = "string", help = "Override the image's entrypoint" },
   { long = "user", short = "u", kind = "string", arg = "USER[:GROUP]", help = "User to run as" },
   { long = "cpu-shares", short = "c", kind = "int", help = "CPU shares (default $BOCKER_CPU_SHARE or 512)" },
@@ -21,8 +21,13 @@ local spec = {
   { long = "mount", kind = "list", arg = "type=bind,src=..,dst=..", help = "Attach a mount (long form)" },
   { long = "tmpfs", kind = "list", arg = "PATH[:OPTS]", help = "Mount a tmpfs" },
   { long = "volumes-from", kind = "list", arg = "CONTAINER[:ro]", help = "Mount the volumes of another container" },
-  { long = "network", kind = "string", arg = "bridge|none|host", help = "Network mode" },
-  { long = "net", kind = "string", arg = "MODE", help = "Same as --network" },
+  { long = "network", kind = "list", arg = "bridge|none|host|container:X|NAME", help = "Network mode, or a user network (repeatable: the first is the primary)" },
+  { long = "net", kind = "list", arg = "MODE", help = "Same as --network" },
+  { long = "network-alias", kind = "list", arg = "NAME", help = "Another name on the (first) user network" },
+  { long = "ip", kind = "string", arg = "IP", help = "Address on the (first) user network" },
+  { long = "add-host", kind = "list", arg = "NAME:IP", help = "Add a line to /etc/hosts (IP host-gateway: the gateway)" },
+  { long = "dns", kind = "list", arg = "IP", help = "DNS server (on a user network: where other names are forwarded)" },
+  { long = "dns-search", kind = "list", arg = "DOMAIN", help = "DNS search domain" },
   { long = "publish", short = "p", kind = "list", arg = "[IP:]HOST:CTR[/udp]", help = "Publish a container port" },
   { long = "publish-all", short = "P", kind = "bool", help = "Publish the image's exposed ports" },
   { long = "privileged", kind = "bool", help = "All capabilities and devices, no masks, no seccomp" },
@@ -162,6 +167,24 @@ function M.create(verb, args)
   if lerr then return nil, cli.fail(125, verb, lerr) end
   local healthcheck, herr = read_healthcheck(o)
   if healthcheck == nil then return nil, cli.fail(125, verb, herr) end
+  -- --network: a mode, or user networks (the first one gets --ip and the aliases)
+  local nets = {}
+  for _, n in ipairs(o.network) do nets[#nets + 1] = n end
+  for _, n in ipairs(o.net) do nets[#nets + 1] = n end
+  local network, networks = nets[1], nil
+  if #o.network_alias > 0 or o.ip or #nets > 1 then
+    if not network or network == "bridge" or network == "none" or network == "host" or network:match("^container:") then
+      if #nets > 1 then return nil, cli.fail(125, verb, "conflicting options: cannot attach both user-defined and non-user-defined network-modes") end
+      return nil, cli.fail(125, verb, "--network-alias and --ip need a user network (--network NAME)")
+    end
+    networks = {}
+    for i, n in ipairs(nets) do
+      networks[i] = { name = n }
+    end
+    networks[1].aliases = #o.network_alias > 0 and o.network_alias or nil
+    networks[1].ip = o.ip
+    network = nil
+  end
   local c, cerr = bocker.container.create {
     image = image,
     cmd = #pos > 0 and pos or nil,
@@ -178,7 +201,11 @@ function M.create(verb, args)
     memory = memory,
     pids_limit = o.pids_limit,
     mounts = mounts,
-    network = o.network or o.net,
+    network = network,
+    networks = networks,
+    add_hosts = o.add_host,
+    dns = o.dns,
+    dns_search = o.dns_search,
     ports = o.publish,
     publish_all = o.publish_all or nil,
     privileged = o.privileged or nil,

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod events;
+pub mod connect;
+pub mod netspec;
 pub mod security;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,16 @@ pub struct CreateSpec {
     /// HOST[:CONTAINER][:rwm]
     #[serde(default)]
     pub devices: Vec<String>,
+    /// user networks after (or instead of) `network`, with aliases and addresses
+    #[serde(default)]
+    pub networks: Vec<crate::state::containers::NetworkRequest>,
+    /// `NAME:IP` lines for /etc/hosts (`host-gateway`: the network's gateway)
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
     /// merged over the image's LABELs
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -228,12 +240,15 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         }
     }
     limits.pids = spec.pids_limit;
-    let network = match spec.network.as_deref() {
-        None => NetMode::Bridge,
-        Some(n) => n
-            .parse::<NetMode>()
-            .map_err(|_| ContainerError::Invalid(format!("network {n} not found (use bridge, none or host)")))?,
+    let bridge_cfg = || {
+        let env = |k: &str| std::env::var(k).ok();
+        let bridge = spec.bridge.clone().or_else(|| env("BOCKER_BRIDGE"));
+        let subnet = spec.subnet.clone().or_else(|| env("BOCKER_SUBNET"));
+        crate::net::NetConfig::parse(bridge.as_deref(), subnet.as_deref(), env("BOCKER_NET_EGRESS").as_deref())
+            .map_err(|e| ContainerError::Invalid(e.to_string()))
     };
+    let net = netspec::resolve(store, spec.network.as_deref(), &spec.networks, &spec.add_hosts, &spec.dns, &spec.dns_search, &bridge_cfg)?;
+    let network = net.mode.unwrap_or(NetMode::Bridge);
     // published ports: checked now, so a typo fails before anything starts
     let mut ports = spec.ports.clone();
     if spec.publish_all {
@@ -242,20 +257,11 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     for p in &ports {
         crate::net::ports::parse(p).map_err(|e| ContainerError::Invalid(e.to_string()))?;
     }
-    if !ports.is_empty() && network != NetMode::Bridge {
+    if !ports.is_empty() && !matches!(network, NetMode::Bridge | NetMode::User) {
         let name = serde_json::to_value(network).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {name}")));
     }
-    let net_config = if network == NetMode::Bridge {
-        let env = |k: &str| std::env::var(k).ok();
-        let bridge = spec.bridge.clone().or_else(|| env("BOCKER_BRIDGE"));
-        let subnet = spec.subnet.clone().or_else(|| env("BOCKER_SUBNET"));
-        let cfg = crate::net::NetConfig::parse(bridge.as_deref(), subnet.as_deref(), env("BOCKER_NET_EGRESS").as_deref())
-            .map_err(|e| ContainerError::Invalid(e.to_string()))?;
-        Some(cfg)
-    } else {
-        None
-    };
+    let net_config = net.net_config.clone();
     let mut mounts = spec.mounts.clone();
     for m in &mounts {
         validate_mount(m)?;
@@ -329,6 +335,11 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         init: spec.init,
         stop_signal,
         stop_timeout: spec.stop_timeout,
+        networks: net.networks,
+        net_container: net.net_container,
+        add_hosts: net.add_hosts,
+        dns: net.dns,
+        dns_search: net.dns_search,
     };
     let saved = store.save_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");

@@ -374,6 +374,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     }
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
+    // `network connect`/`disconnect` change the recorded links while it runs
+    let net = store.load_state(&c.id).ok().and_then(|s| s.net).filter(|n| n.container_id == c.id).or(net);
+    state.net = net.clone();
     network::release(store, c, net.as_ref());
     drop(guard);
     crate::trace::mark("monitor: network and cgroup released");

@@ -77,8 +77,11 @@ pub fn bridge_rules(cfg: &NetConfig) -> Vec<Rule> {
     let mut v = vec![
         rule("nat", "POSTROUTING", Pos::Append, &format!("-s {net} -o {br} -m conntrack --ctstate DNAT"), &tag, "MASQUERADE"),
         rule("filter", "FORWARD", Pos::Insert, &format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED"), &tag, "ACCEPT"),
-        rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} -o {br}"), &tag, "ACCEPT"),
     ];
+    let within = rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} -o {br}"), &tag, "ACCEPT");
+    if !cfg.isolated {
+        v.push(within.clone());
+    }
     if cfg.egress {
         v.push(rule("nat", "POSTROUTING", Pos::Append, &format!("-s {net} ! -o {br}"), &tag, "MASQUERADE"));
         v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} ! -o {br}"), &tag, "ACCEPT"));
@@ -87,8 +90,24 @@ pub fn bridge_rules(cfg: &NetConfig) -> Vec<Rule> {
         v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} ! -o {br}"), &tag, "DROP"));
         v.push(rule("filter", "FORWARD", Pos::Insert, &format!("! -i {br} -o {br}"), &tag, "DROP"));
     }
+    if cfg.isolated {
+        // user networks: nothing crosses between two of their bridges (the
+        // DROPs sit below the bridge's own ACCEPT, inserted last); the
+        // gateway's port 53 (the DNS responder) is open to the network
+        let others = format!("{USER_BRIDGE_PREFIX}+");
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {others} -o {br}"), &tag, "DROP"));
+        v.push(rule("filter", "FORWARD", Pos::Insert, &format!("-i {br} -o {others}"), &tag, "DROP"));
+        v.push(within);
+        for proto in ["udp", "tcp"] {
+            v.push(rule("filter", "INPUT", Pos::Insert, &format!("-i {br} -d {} -p {proto} --dport 53", cfg.gateway), &tag, "ACCEPT"));
+        }
+    }
     v
 }
+
+/// Names of user network bridges start so (`bk-` + 12 hex digits of the
+/// network id): the isolation rules match them all with `bk-+`.
+pub const USER_BRIDGE_PREFIX: &str = "bk-";
 
 /// Makes sure the bridge, ip_forward and the bridge rules are in place.
 pub fn ensure_bridge(cfg: &NetConfig) -> Result<()> {
@@ -309,5 +328,15 @@ mod tests {
         let r = bridge_rules(&c);
         assert!(r.iter().any(|r| r.table == "nat" && r.args.join(" ").starts_with("-s 10.213.7.0/24 ! -o bk1")));
         assert!(!r.iter().any(|r| r.args.last().unwrap() == "DROP"));
+        // a user network: isolated from the other bk- bridges, DNS open, its
+        // own ACCEPT inserted after (above) the isolation DROPs
+        let mut c = NetConfig::parse(Some("bk-0123456789ab"), Some("10.89.3.0/24"), Some("1")).unwrap();
+        c.isolated = true;
+        let r: Vec<String> = bridge_rules(&c).iter().map(|r| format!("{} {}", r.chain, r.args.join(" "))).collect();
+        let at = |needle: &str| r.iter().position(|x| x.contains(needle)).unwrap_or_else(|| panic!("{needle} in {r:?}"));
+        assert!(at("-i bk-0123456789ab -o bk-+") < at("-i bk-0123456789ab -o bk-0123456789ab"));
+        assert!(at("-i bk-+ -o bk-0123456789ab") < at("-i bk-0123456789ab -o bk-0123456789ab"));
+        assert!(r.iter().any(|x| x.starts_with("INPUT -i bk-0123456789ab -d 10.89.3.1 -p udp --dport 53")));
+        assert_eq!(r.iter().filter(|x| x.contains("-i bk-0123456789ab -o bk-0123456789ab")).count(), 1);
     }
 }

@@ -99,6 +99,11 @@ pub struct NetConfig {
     /// any other interface and from any other interface to the bridge. Env
     /// `BOCKER_NET_EGRESS=0` turns it off. Tests always use `false`.
     pub egress: bool,
+    /// A user network (`bocker network create`): no forwarding to or from
+    /// any other user network's bridge (`bk-*`), and its containers may
+    /// reach the gateway's port 53 (the DNS responder).
+    #[serde(default)]
+    pub isolated: bool,
 }
 
 impl NetConfig {
@@ -108,7 +113,7 @@ impl NetConfig {
         let (first, _) = subnet.hosts().ok_or_else(|| {
             NetError::Config(format!("subnet {subnet} is too small: need at least a /30"))
         })?;
-        Ok(NetConfig { bridge: bridge.to_string(), subnet, gateway: first, egress })
+        Ok(NetConfig { bridge: bridge.to_string(), subnet, gateway: first, egress, isolated: false })
     }
 
     /// Parses the three settings as strings (`None` = default).

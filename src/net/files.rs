@@ -25,6 +25,27 @@ pub fn resolv_conf(host: &str) -> String {
     out
 }
 
+/// resolv.conf with its nameservers replaced by `nameservers` and its
+/// search list by `search` (each when given); options stay.
+pub fn resolv_with(base: &str, nameservers: Option<&[String]>, search: Option<&[String]>) -> String {
+    let mut out = String::new();
+    for l in nameservers.unwrap_or_default() {
+        out.push_str(&format!("nameserver {l}\n"));
+    }
+    if let Some(s) = search {
+        out.push_str(&format!("search {}\n", s.join(" ")));
+    }
+    for line in base.lines() {
+        let first = line.split_whitespace().next();
+        let replaced = (first == Some("nameserver") && nameservers.is_some()) || (matches!(first, Some("search" | "domain")) && search.is_some());
+        if !replaced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn is_loopback_ns(addr: &str) -> bool {
     // strip an IPv6 zone id ("fe80::1%eth0")
     let a = addr.split('%').next().unwrap_or(addr);
@@ -82,6 +103,17 @@ pub fn valid_hostname(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolv_replaced() {
+        let host = "nameserver 10.1.1.1\nsearch a.org\noptions ndots:2\n";
+        let r = resolv_with(host, Some(&["10.89.0.1".to_string()]), None);
+        assert_eq!(nameservers(&r), ["10.89.0.1"]);
+        assert!(r.contains("search a.org\n") && r.contains("options ndots:2\n"), "{r}");
+        let r = resolv_with(host, None, Some(&["x.test".to_string(), "y.test".to_string()]));
+        assert_eq!(nameservers(&r), ["10.1.1.1"]);
+        assert!(r.contains("search x.test y.test\n") && !r.contains("a.org"), "{r}");
+    }
 
     #[test]
     fn resolv_drops_loopback() {

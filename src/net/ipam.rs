@@ -155,6 +155,30 @@ pub fn allocate(base: &Path, cfg: &NetConfig, holder: &Holder, is_alive: &dyn Fn
     Err(NetError::PoolExhausted { subnet: cfg.subnet.to_string(), bridge: cfg.bridge.clone() })
 }
 
+/// Takes the address `ip` (`--ip`) for `holder`: refused when it is not a
+/// host address of the subnet, is the gateway, or is leased to a container
+/// that runs (a dead holder's lease is reclaimed first).
+pub fn take(base: &Path, cfg: &NetConfig, ip: Ipv4Addr, holder: &Holder, is_alive: &dyn Fn(&Holder) -> bool) -> Result<()> {
+    if !candidates(cfg, None).any(|a| a == ip) {
+        return Err(NetError::Config(format!("address {ip} is not a free host address of {} (gateway {})", cfg.subnet, cfg.gateway)));
+    }
+    let dir = lease_dir(base, cfg);
+    fs::create_dir_all(&dir).map_err(|e| NetError::io(format!("creating {}", dir.display()), e))?;
+    for pass in 0..2 {
+        if try_take(&dir, ip, holder)? {
+            return Ok(());
+        }
+        match owner(base, cfg, ip)? {
+            Some(o) if o == *holder => return Ok(()),
+            _ if pass == 0 => {
+                reclaim_dead(base, cfg, is_alive)?;
+            }
+            _ => {}
+        }
+    }
+    Err(NetError::Config(format!("Address already in use: {ip} on {}", cfg.subnet)))
+}
+
 /// Removes the leases of containers that are not alive. Returns how many.
 /// Empty leases (being written right now) are left alone unless older than
 /// a minute (their writer crashed between create and write); so are
@@ -321,6 +345,15 @@ mod tests {
         assert_eq!(leases(t.path(), &c).unwrap().len(), 4);
         remove_all(t.path(), &c).unwrap();
         assert!(leases(t.path(), &c).unwrap().is_empty());
+        // --ip: a chosen address, refused while its holder lives
+        let ip: Ipv4Addr = "10.1.2.4".parse().unwrap();
+        take(t.path(), &c, ip, &h("a"), &alive).unwrap();
+        take(t.path(), &c, ip, &h("a"), &alive).unwrap();
+        assert!(take(t.path(), &c, ip, &h("b"), &alive).unwrap_err().to_string().contains("already in use"));
+        take(t.path(), &c, ip, &h("b"), &|x: &Holder| x.id != "a").unwrap();
+        assert_eq!(owner(t.path(), &c, ip).unwrap(), Some(h("b")));
+        assert!(take(t.path(), &c, c.gateway, &h("c"), &alive).is_err());
+        assert!(take(t.path(), &c, "10.9.9.9".parse().unwrap(), &h("c"), &alive).is_err());
     }
 
     #[test]

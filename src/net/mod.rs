@@ -16,6 +16,7 @@ pub mod files;
 pub mod ipam;
 pub mod iptables;
 pub mod names;
+pub mod usernet;
 pub mod nl;
 pub mod ports;
 pub mod ruleset_gen;
@@ -40,6 +41,11 @@ pub enum NetMode {
     None,
     /// the host's netns (the caller does not unshare CLONE_NEWNET).
     Host,
+    /// user networks (`bocker network create`): one veth per network, the
+    /// first one like the bridge's (address, published ports, default route)
+    User,
+    /// another container's netns (`--network container:X`)
+    Container,
 }
 
 impl FromStr for NetMode {
@@ -76,9 +82,40 @@ pub struct NetState {
     pub ports: Vec<PortMapping>,
     #[serde(default)]
     pub proxy_pids: Vec<u32>,
+    /// user networks: the first network's name (the fields above are its link)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// user networks after the first (eth1, ...), also those connected later
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<LinkState>,
+}
+
+/// A container's link to a user network other than its first one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkState {
+    pub network: String,
+    pub bridge: String,
+    /// the interface inside (eth1, ...)
+    pub ifname: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub host_veth: String,
+    pub mac: String,
 }
 
 impl NetState {
+    /// Every user network the container is on: (network, bridge, gateway, address).
+    pub fn user_links(&self) -> Vec<(String, String, Ipv4Addr, Ipv4Addr)> {
+        let mut v = Vec::new();
+        if let (Some(n), Some(b), Some(g), Some(ip)) = (&self.network, &self.bridge, self.gateway, self.ip) {
+            v.push((n.clone(), b.clone(), g, ip));
+        }
+        v.extend(self.attachments.iter().map(|l| (l.network.clone(), l.bridge.clone(), l.gateway, l.ip)));
+        v
+    }
+
     fn empty(container_id: &str, mode: NetMode) -> Self {
         NetState {
             container_id: container_id.to_string(),
@@ -91,9 +128,12 @@ impl NetState {
             host_veth: None,
             ports: vec![],
             proxy_pids: vec![],
+            network: None,
+            attachments: vec![],
         }
     }
 }
+
 
 /// [`setup_with`] using the default proxy launcher (`/proc/self/exe __proxy`).
 pub fn setup(
@@ -126,7 +166,8 @@ pub fn setup_with(
         NetMode::Host | NetMode::None if !ports.is_empty() => {
             Err(NetError::Config(format!("published ports need --network bridge, not {mode:?}").to_lowercase()))
         }
-        NetMode::Host => Ok(st),
+        NetMode::Host | NetMode::Container => Ok(st),
+        NetMode::User => setup_primary(root, cfg, container_id, pid, ports, None, Some(cfg.gateway), is_alive, launcher, ""),
         NetMode::None => {
             veth::loopback_up(pid)?;
             Ok(st)
@@ -136,7 +177,7 @@ pub fn setup_with(
             let reserved = ports.iter().map(ports::reserve).collect::<Result<Vec<_>>>()?;
             bridge::ensure_bridge(cfg)?;
             st.bridge = Some(cfg.bridge.clone());
-            match bridge_rest(root, cfg, pid, &mut st, reserved, is_alive, launcher) {
+            match bridge_rest(root, cfg, pid, &mut st, reserved, None, Some(cfg.gateway), is_alive, launcher) {
                 Ok(()) => Ok(st),
                 Err(e) => {
                     let _ = teardown(root, cfg, &st);
@@ -147,21 +188,122 @@ pub fn setup_with(
     }
 }
 
+/// The first user network of a container (mode `User`): as the bridge's
+/// setup, with a chosen address (`--ip`) and the default route via
+/// `route` (None: an internal network's, no default route).
+#[allow(clippy::too_many_arguments)]
+pub fn setup_primary(
+    root: &Path,
+    cfg: &NetConfig,
+    container_id: &str,
+    pid: u32,
+    ports: &[PortSpec],
+    want: Option<Ipv4Addr>,
+    route: Option<Ipv4Addr>,
+    is_alive: &dyn Fn(&ipam::Holder) -> bool,
+    launcher: &ProxyLauncher,
+    network: &str,
+) -> Result<NetState> {
+    let mut st = NetState::empty(container_id, NetMode::User);
+    st.network = Some(network.to_string());
+    let reserved = ports.iter().map(ports::reserve).collect::<Result<Vec<_>>>()?;
+    bridge::ensure_bridge(cfg)?;
+    st.bridge = Some(cfg.bridge.clone());
+    match bridge_rest(root, cfg, pid, &mut st, reserved, want, route, is_alive, launcher) {
+        Ok(()) => Ok(st),
+        Err(e) => {
+            let _ = teardown(root, cfg, &st);
+            Err(e)
+        }
+    }
+}
+
+/// Links the netns of `pid` to one more user network (`cfg`) as `ifname`:
+/// an address (`want` or a free one), a veth, a default route via `route`
+/// if given. Undone on error.
+#[allow(clippy::too_many_arguments)]
+pub fn attach_extra(
+    root: &Path,
+    cfg: &NetConfig,
+    network: &str,
+    container_id: &str,
+    pid: u32,
+    ifname: &str,
+    want: Option<Ipv4Addr>,
+    route: Option<Ipv4Addr>,
+    is_alive: &dyn Fn(&ipam::Holder) -> bool,
+) -> Result<LinkState> {
+    bridge::ensure_bridge(cfg)?;
+    let holder = ipam::Holder::new(root, container_id);
+    let ip = match want {
+        Some(ip) => ipam::take(ipam::host_base(), cfg, ip, &holder, is_alive).map(|()| ip)?,
+        None => ipam::allocate(ipam::host_base(), cfg, &holder, is_alive)?,
+    };
+    let host = veth::extra_veth_name(container_id, network);
+    if Path::new("/sys/class/net").join(&host).exists() {
+        let _ = veth::detach(&host); // a stale one of an earlier run
+    }
+    match veth::attach_link(cfg, &host, ifname, pid, ip, route) {
+        Ok(a) => Ok(LinkState {
+            network: network.to_string(),
+            bridge: cfg.bridge.clone(),
+            ifname: ifname.to_string(),
+            ip,
+            prefix: cfg.subnet.prefix,
+            gateway: cfg.gateway,
+            host_veth: a.host_veth,
+            mac: a.mac,
+        }),
+        Err(e) => {
+            let _ = ipam::release(ipam::host_base(), cfg, ip, &holder);
+            Err(e)
+        }
+    }
+}
+
+/// Undoes [`attach_extra`]: the veth (if `delete_veth`: it went with the
+/// netns when the container exited) and the lease. Idempotent.
+pub fn detach_extra(root: &Path, container_id: &str, link: &LinkState, delete_veth: bool) -> Result<()> {
+    let mut errs = vec![];
+    if delete_veth && Path::new("/sys/class/net").join(&link.host_veth).exists() {
+        if let Err(e) = veth::detach(&link.host_veth) {
+            errs.push(e.to_string());
+        }
+    }
+    let cfg = NetConfig::parse(Some(&link.bridge), None, Some("0"))?;
+    if let Err(e) = ipam::release(ipam::host_base(), &cfg, link.ip, &ipam::Holder::new(root, container_id)) {
+        errs.push(e.to_string());
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(NetError::Teardown(errs))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn bridge_rest(
     root: &Path,
     cfg: &NetConfig,
     pid: u32,
     st: &mut NetState,
     reserved: Vec<(PortMapping, ports::Reserved)>,
+    want: Option<Ipv4Addr>,
+    route: Option<Ipv4Addr>,
     is_alive: &dyn Fn(&ipam::Holder) -> bool,
     launcher: &ProxyLauncher,
 ) -> Result<()> {
-    let ip = ipam::allocate(ipam::host_base(), cfg, &ipam::Holder::new(root, &st.container_id), is_alive)?;
+    let holder = ipam::Holder::new(root, &st.container_id);
+    let ip = match want {
+        Some(ip) => ipam::take(ipam::host_base(), cfg, ip, &holder, is_alive).map(|()| ip)?,
+        None => ipam::allocate(ipam::host_base(), cfg, &holder, is_alive)?,
+    };
     st.ip = Some(ip);
     st.prefix = Some(cfg.subnet.prefix);
     st.gateway = Some(cfg.gateway);
-    st.host_veth = Some(veth::host_veth_name(&st.container_id));
-    let a = veth::attach(cfg, &st.container_id, pid, ip)?;
+    let host = veth::host_veth_name(&st.container_id);
+    st.host_veth = Some(host.clone());
+    let a = veth::attach_link(cfg, &host, veth::CONTAINER_IFNAME, pid, ip, route)?;
     st.mac = Some(a.mac);
     for (m, sock) in reserved {
         st.ports.push(m.clone());
@@ -180,10 +322,15 @@ fn bridge_rest(
 /// veth, releases the lease. Idempotent; keeps going past failures and
 /// reports them all. The bridge itself stays (see [`bridge::remove_bridge`]).
 pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
-    if st.mode != NetMode::Bridge {
+    if !matches!(st.mode, NetMode::Bridge | NetMode::User) {
         return Ok(());
     }
     let mut errs = vec![];
+    for l in &st.attachments {
+        if let Err(e) = detach_extra(root, &st.container_id, l, true) {
+            errs.push(e.to_string());
+        }
+    }
     for pid in &st.proxy_pids {
         if let Err(e) = ports::kill_proxy(*pid) {
             errs.push(e.to_string());
@@ -220,10 +367,15 @@ pub fn teardown(root: &Path, cfg: &NetConfig, st: &NetState) -> Result<()> {
 /// Idempotent, keeps going past failures and reports them all; cheap when
 /// nothing is left (a stat and a read_dir).
 pub fn reclaim(root: &Path, cfg: &NetConfig, container_id: &str, st: Option<&NetState>, ports: bool) -> Result<()> {
-    if st.is_some_and(|s| s.mode != NetMode::Bridge) {
+    if st.is_some_and(|s| !matches!(s.mode, NetMode::Bridge | NetMode::User)) {
         return Ok(());
     }
     let mut errs = vec![];
+    for l in st.map(|s| s.attachments.as_slice()).unwrap_or_default() {
+        if let Err(e) = detach_extra(root, container_id, l, true) {
+            errs.push(e.to_string());
+        }
+    }
     if let Some(st) = st {
         for pid in &st.proxy_pids {
             // a recorded pid may be another container's proxy by now

@@ -55,28 +55,43 @@ pub struct Attachment {
     pub mac: String,
 }
 
-/// Connects the netns of `pid` to `cfg`'s bridge with address `ip`.
-/// On failure the host end is deleted again (which removes the peer too).
+/// Connects the netns of `pid` to `cfg`'s bridge with address `ip`, as
+/// `eth0` with the default route via the gateway.
 pub fn attach(cfg: &NetConfig, container_id: &str, pid: u32, ip: Ipv4Addr) -> Result<Attachment> {
+    attach_link(cfg, &host_veth_name(container_id), CONTAINER_IFNAME, pid, ip, Some(cfg.gateway))
+}
+
+/// Host-side veth name of a container's link to a user network other than
+/// its first one (`host_veth_name` of `ID@NETWORK`).
+pub fn extra_veth_name(container_id: &str, network: &str) -> String {
+    host_veth_name(&format!("{container_id}@{network}"))
+}
+
+/// Connects the netns of `pid` to `cfg`'s bridge: host end `host`, peer
+/// `ifname` inside with address `ip`, and a default route via `route` if
+/// given. On failure the host end is deleted again (which removes the
+/// peer too).
+pub fn attach_link(cfg: &NetConfig, host: &str, ifname: &str, pid: u32, ip: Ipv4Addr, route: Option<Ipv4Addr>) -> Result<Attachment> {
     if !cfg.subnet.contains(ip) || ip == cfg.gateway {
         return Err(NetError::Config(format!("{ip} is not a host address of {}", cfg.subnet)));
     }
-    let host = host_veth_name(container_id);
+    let host = host.to_string();
+    let ifname = ifname.to_string();
     let mac = mac_for(ip);
     let ns = nl::open_netns(pid)?;
-    let (bridge, host2) = (cfg.bridge.clone(), host.clone());
+    let (bridge, host2, peer_name) = (cfg.bridge.clone(), host.clone(), ifname.clone());
     let nsfd = ns.as_raw_fd();
     nl::run(move |h| async move {
         let br = nl::link_by_name(&h, &bridge)
             .await?
             .ok_or_else(|| NetError::Config(format!("bridge {bridge} does not exist")))?;
         let peer = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(CONTAINER_IFNAME.to_string())
+            .name(peer_name.clone())
             .address(mac.to_vec())
             .setns_by_fd(nsfd)
             .build(); // no .up() here: the kernel answers ENOTCONN; set up inside
 
-        let msg = LinkVeth::new(&host2, CONTAINER_IFNAME)
+        let msg = LinkVeth::new(&host2, &peer_name)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
             .controller(br.header.index)
             .up()
@@ -85,27 +100,31 @@ pub fn attach(cfg: &NetConfig, container_id: &str, pid: u32, ip: Ipv4Addr) -> Re
             .add(msg)
             .execute()
             .await
-            .map_err(|e| NetError::nl(format!("creating veth {host2} (peer eth0 in pid {pid}'s netns)"), e))
+            .map_err(|e| NetError::nl(format!("creating veth {host2} (peer {peer_name} in pid {pid}'s netns)"), e))
     })?;
-    let (gw, prefix) = (cfg.gateway, cfg.subnet.prefix);
+    let prefix = cfg.subnet.prefix;
     let inside = nl::run_in_netns(&ns, move |h| async move {
-        let eth = nl::link_by_name(&h, CONTAINER_IFNAME)
+        let eth = nl::link_by_name(&h, &ifname)
             .await?
-            .ok_or_else(|| NetError::Config("eth0 missing in container netns".into()))?;
+            .ok_or_else(|| NetError::Config(format!("{ifname} missing in container netns")))?;
         h.address()
             .add(eth.header.index, IpAddr::V4(ip), prefix)
             .execute()
             .await
-            .map_err(|e| NetError::nl(format!("adding {ip}/{prefix} to eth0"), e))?;
+            .map_err(|e| NetError::nl(format!("adding {ip}/{prefix} to {ifname}"), e))?;
         if !nl::is_up(&eth) {
-            nl::set_up(&h, eth.header.index, "eth0").await?;
+            nl::set_up(&h, eth.header.index, &ifname).await?;
         }
         lo_up(&h).await?;
-        h.route()
-            .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build())
-            .execute()
-            .await
-            .map_err(|e| NetError::nl(format!("adding default route via {gw}"), e))
+        match route {
+            Some(gw) => h
+                .route()
+                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build())
+                .execute()
+                .await
+                .map_err(|e| NetError::nl(format!("adding default route via {gw}"), e)),
+            None => Ok(()),
+        }
     });
     if let Err(e) = inside {
         let _ = detach(&host);

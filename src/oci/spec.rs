@@ -68,6 +68,15 @@ fn user_mounts(store: &Store, c: &ContainerRecord) -> Vec<Value> {
     out
 }
 
+/// The network namespace of a running container (`--network container:X`).
+fn netns_of(store: &Store, id: &str) -> Result<String, String> {
+    let st = store.load_state(id).map_err(|e| e.to_string())?;
+    match (st.status, st.alive(), st.pid) {
+        (crate::state::containers::Status::Running, true, Some(pid)) => Ok(format!("/proc/{pid}/ns/net")),
+        _ => Err(format!("cannot join network namespace of a non running container {id}")),
+    }
+}
+
 fn device_rules(policy: &DevicePolicy) -> Vec<Value> {
     let rules = match policy {
         DevicePolicy::AllowAll => return vec![json!({"allow": true, "access": "rwm"})],
@@ -120,8 +129,10 @@ pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spe
         process["consoleSize"] = json!({"height": 24, "width": 80});
     }
     let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"}), json!({"type": "cgroup"})];
-    if c.network != NetMode::Host {
-        namespaces.push(json!({"type": "network"}));
+    match (c.network, &c.net_container) {
+        (NetMode::Host, _) => {}
+        (NetMode::Container, Some(other)) => namespaces.push(json!({"type": "network", "path": netns_of(store, other).map_err(err)?})),
+        _ => namespaces.push(json!({"type": "network"})),
     }
     let policy = crate::runtime::devices::cgroup_policy(sec).map_err(err)?;
     let mut resources = json!({

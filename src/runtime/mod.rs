@@ -24,6 +24,7 @@ pub mod seccomp;
 pub mod spawn;
 pub mod term;
 pub mod user;
+pub mod usernet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

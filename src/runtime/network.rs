@@ -15,11 +15,46 @@ fn config_of(c: &ContainerRecord) -> Result<NetConfig, RuntimeError> {
     }
 }
 
-/// Extra /etc files (path, content) bind-mounted into the container.
-pub fn etc_files(_store: &Store, c: &ContainerRecord) -> Result<Vec<(String, String)>, RuntimeError> {
+/// Extra /etc files (path, content) bind-mounted into the container:
+/// resolv.conf (on a user network: its gateway, where the DNS responder
+/// answers; `--dns`/`--dns-search` on the others), /etc/hosts when
+/// `--add-host` gives lines and no network setup writes it; with
+/// `--network container:X`, X's files.
+pub fn etc_files(store: &Store, c: &ContainerRecord) -> Result<Vec<(String, String)>, RuntimeError> {
+    if c.network == NetMode::Container {
+        let Some(other) = &c.net_container else { return Ok(Vec::new()) };
+        let dir = store.container_dir(other);
+        let mut v = Vec::new();
+        for f in ["resolv.conf", "hosts"] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(f)) {
+                v.push((format!("/etc/{f}"), text));
+            }
+        }
+        return Ok(v);
+    }
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv = if c.network == NetMode::Host { host } else { net::files::resolv_conf(&host) };
-    Ok(vec![("/etc/resolv.conf".into(), resolv)])
+    let search = (!c.dns_search.is_empty()).then_some(c.dns_search.as_slice());
+    let resolv = match c.network {
+        NetMode::Host if c.dns.is_empty() && c.dns_search.is_empty() => host,
+        NetMode::User => {
+            let gw = config_of(c)?.gateway;
+            net::files::resolv_with(&host, Some(&[gw.to_string()]), search)
+        }
+        _ => {
+            let dns: Vec<String> = c.dns.iter().map(|d| d.to_string()).collect();
+            net::files::resolv_with(&net::files::resolv_conf(&host), (!dns.is_empty()).then_some(dns.as_slice()), search)
+        }
+    };
+    let mut v = vec![("/etc/resolv.conf".into(), resolv)];
+    if !c.add_hosts.is_empty() && !matches!(c.network, NetMode::Bridge | NetMode::User) {
+        v.push(("/etc/hosts".into(), net::files::hosts(None, &c.hostname, &add_host_lines(c))));
+    }
+    Ok(v)
+}
+
+/// `--add-host` entries as /etc/hosts wants them.
+fn add_host_lines(c: &ContainerRecord) -> Vec<(std::net::Ipv4Addr, String)> {
+    c.add_hosts.iter().map(|(n, ip)| (*ip, n.clone())).collect()
 }
 
 /// What networking needs to know about the other containers on the
@@ -37,6 +72,9 @@ pub trait Peers {
 /// Sets up the container's network; for `bridge`: a veth, an address,
 /// published ports, and /etc/hosts with the address and its neighbours.
 pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) -> Result<Option<NetState>, RuntimeError> {
+    if c.network == NetMode::User {
+        return super::usernet::setup(store, c, pid, &|h: &net::ipam::Holder| peers.is_alive(h)).map(Some);
+    }
     if c.network != NetMode::Bridge {
         return Ok(None); // host: the host's stack; none: init brings lo up
     }
@@ -54,7 +92,14 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
     }
     let st = net::setup(store.root(), &cfg, &c.id, pid as u32, NetMode::Bridge, &specs, &is_alive)
         .map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    let hosts = net::files::hosts(st.ip, &c.hostname, &peers.neighbours(&cfg.bridge));
+    let mut st = st;
+    if let Err(e) = super::usernet::attach_connected(store, c, pid, &mut st, &is_alive) {
+        let _ = net::teardown(store.root(), &cfg, &st);
+        return Err(e);
+    }
+    let mut known = peers.neighbours(&cfg.bridge);
+    known.extend(add_host_lines(c));
+    let hosts = net::files::hosts(st.ip, &c.hostname, &known);
     let path = store.container_dir(&c.id).join("hosts");
     if let Err(e) = std::fs::write(&path, hosts) {
         release_state(store, &cfg, &st);
@@ -67,11 +112,17 @@ pub fn setup(store: &Store, c: &ContainerRecord, pid: i32, peers: &dyn Peers) ->
 /// veth went with the container's network namespace, so it is not
 /// deleted by hand (that costs the kernel 10-25 ms).
 pub fn release(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
+    if c.network == NetMode::User || !c.networks.is_empty() {
+        super::usernet::withdraw(store, c);
+    }
     let (Some(st), Ok(cfg)) = (net, config_of(c)) else { return };
     release_state(store, &cfg, st);
 }
 
 fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
+    for l in &st.attachments {
+        let _ = net::detach_extra(store.root(), &st.container_id, l, false);
+    }
     for pid in &st.proxy_pids {
         let _ = net::ports::kill_proxy(*pid);
     }
@@ -91,7 +142,10 @@ fn release_state(store: &Store, cfg: &NetConfig, st: &NetState) {
 /// recorded: for a container whose monitor died (`rm`, `prune`, and
 /// `start` again). Idempotent; cheap when nothing is left.
 pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
-    if c.network != NetMode::Bridge {
+    if c.network == NetMode::User || !c.networks.is_empty() {
+        super::usernet::teardown_unrecorded(store, c);
+    }
+    if !matches!(c.network, NetMode::Bridge | NetMode::User) {
         return;
     }
     let Ok(cfg) = config_of(c) else { return };

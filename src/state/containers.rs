@@ -140,6 +140,35 @@ pub struct ContainerRecord {
     /// seconds `stop` waits before SIGKILL (`--stop-timeout`; 10)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<u64>,
+    /// user networks (`--network NAME`, `network connect`), the first one
+    /// the primary (eth0, published ports, default route)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<NetworkRequest>,
+    /// `--network container:X`: X's id
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_container: Option<String>,
+    /// `--add-host NAME:IP` lines for /etc/hosts (IP already resolved)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_hosts: Vec<(String, std::net::Ipv4Addr)>,
+    /// `--dns`: on a user network the responder forwards to these
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::Ipv4Addr>,
+    /// `--dns-search`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+}
+
+/// A container's place on one user network.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkRequest {
+    pub name: String,
+    /// `--network-alias` / `connect --alias`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// `--ip` / `connect --ip`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 fn default_network() -> NetMode {
