@@ -106,18 +106,23 @@ fn client_fetches_from_web_and_logs_are_prefixed() {
     let (env, p) = setup("web");
     let _down = Down { env: &env, project: p.clone() };
     let dir = env.dir.path().join("app");
+    // web at a fixed address of the project network (ipv4_address)
+    let web_ip = env.extra_subnet(0).replace(".0/24", ".10");
     let file = write(
         &dir,
         "compose.yaml",
-        &format!(
+        format!(
             r#"services:
   web:
     image: busybox:latest
     command: sh -c 'mkdir /www && echo hello from web > /www/index.html && echo web ready && exec httpd -f -p 80 -h /www'
+    networks:
+      default:
+        ipv4_address: {web_ip}
   client:
     image: busybox:latest
     depends_on: [web]
-    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{p}-web-1/index.html && exit 0; sleep 0.3; done; exit 1"]
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{web_ip}/index.html && exit 0; sleep 0.3; done; exit 1"]
 {net}"#,
             net = default_net(&env, 0)
         ),
@@ -184,6 +189,10 @@ fn down_removes_only_what_up_made() {
     assert!(vols.contains(&format!("{p}_data")) && vols.contains(&format!("{other}_data")), "{vols}");
     let v = env.ok(&["volume", "inspect", &format!("{p}_data")]);
     assert!(v.contains("com.docker.compose.volume"), "{v}");
+    let net: serde_json::Value = serde_json::from_str(&env.ok(&["network", "inspect", &format!("{p}_default")])).unwrap();
+    let bridge = net[0]["Options"]["bocker.bridge"].as_str().expect("the project network's bridge").to_string();
+    assert_eq!(net[0]["Labels"]["com.docker.compose.project"], p.as_str());
+    let db_id = inspect(&env, &format!("{p}-db-1"))["id"].as_str().unwrap().to_string();
     let out = env.run(&["down", "-v", "-t", "1", "-p", &p]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
@@ -195,7 +204,14 @@ fn down_removes_only_what_up_made() {
     assert!(inspect(&env, "plain")["running"].as_bool().unwrap());
     assert!(inspect(&env, &format!("{other}-db-1"))["running"].as_bool().unwrap());
     let nets = env.ok(&["network", "ls"]);
-    assert!(!nets.contains(&format!("{p}_default")), "{nets}");
+    assert!(!nets.contains(&format!("{p}_default ")), "{nets}");
+    assert!(nets.contains(&format!("{other}_default")), "down took another project's network: {nets}");
+    // nothing of the network is left on the host: bridge, rules, name records
+    assert!(!Path::new("/sys/class/net").join(&bridge).exists(), "bridge {bridge} left");
+    let rules = std::process::Command::new("iptables-save").output().unwrap();
+    assert!(!text(&rules.stdout).contains(&bridge), "rules of {bridge} left");
+    let records = std::fs::read_dir("/run/bocker/dns/records").map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect::<Vec<_>>()).unwrap_or_default();
+    assert!(!records.iter().any(|r| r.contains(&db_id)), "name record of {db_id} left: {records:?}");
     // nothing of the project is left for `stack ps`
     let ps = env.ok(&["stack", "ps", "-p", &p]);
     assert_eq!(ps.lines().count(), 1, "{ps}");
