@@ -321,3 +321,34 @@ fn attached_up_prints_prefixed_lines_until_the_services_end() {
     let second = lines.iter().position(|l| *l == "one-1  | second").unwrap();
     assert!(first < second, "{out}");
 }
+
+#[test]
+fn ctrl_c_stops_an_attached_up() {
+    let (env, p) = setup("intr");
+    let _down = Down { env: &env, project: p.clone() };
+    let file = write(
+        &env.dir.path().join("s"),
+        "compose.yaml",
+        format!("services:\n  svc:\n    image: busybox:latest\n    command: sh -c 'trap \"exit 0\" TERM; echo up; while :; do sleep 0.2; done'\n{}", default_net(&env, 0)),
+    );
+    let mut child = env
+        .cmd(&["up", "-p", &p, "-f", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let name = format!("{p}-svc-1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !env.run(&["inspect", &name]).status.success() || !inspect(&env, &name)["running"].as_bool().unwrap_or(false) {
+        assert!(std::time::Instant::now() < deadline, "the service never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: a plain kill(2) of the child this test spawned
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("svc-1  | up"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains(&format!("Container {name}  Stopped")), "{}", text(&out.stderr));
+    assert!(!inspect(&env, &name)["running"].as_bool().unwrap(), "Ctrl-C left the service running");
+}
