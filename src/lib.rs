@@ -7,6 +7,11 @@ pub mod build;
 /// This build's id (a hash of the sources, made by build.rs): bocker and
 /// the bocker-monitor beside it must carry the same.
 pub const BUILD_ID: &str = env!("BOCKER_BUILD_ID");
+/// The environment variable that carries bocker's build id to the monitor.
+pub const BUILD_ID_ENV: &str = "BOCKER_BUILD_ID";
+/// The name of the small binary beside bocker that runs the monitor and
+/// the other hidden entry points (`src/bin/bocker-monitor.rs`).
+pub const MONITOR_BINARY: &str = "bocker-monitor";
 pub mod cgroup;
 pub mod container;
 pub mod crashpoint;

@@ -52,6 +52,10 @@ pub enum NetError {
     #[error("lease file {path}: {reason}")]
     Lease { path: PathBuf, reason: String },
 
+    /// The DNS responder of user networks could not be started or asked.
+    #[error("dns responder: {0}")]
+    Dns(String),
+
     /// Several cleanup steps failed (teardown keeps going and reports all).
     #[error("teardown incomplete: {}", .0.join("; "))]
     Teardown(Vec<String>),

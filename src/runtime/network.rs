@@ -155,6 +155,9 @@ pub fn teardown(store: &Store, c: &ContainerRecord, net: Option<&NetState>) {
 }
 
 pub fn hidden_entry(args: &[String]) -> Option<u8> {
+    if args.get(1).map(String::as_str) == Some(net::dns::ENTRY_ARG) {
+        return Some(net::dns::main(&args[2..]));
+    }
     if args.get(1).map(String::as_str) == Some(net::ports::PROXY_ARG) {
         net::ports::proxy_main(&args[2..]);
     }

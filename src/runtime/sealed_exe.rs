@@ -47,12 +47,7 @@ pub fn command() -> (std::process::Command, Option<OwnedFd>) {
     }
 }
 
-/// The name of the small binary beside bocker that runs the monitor and
-/// the other hidden entry points (`src/bin/bocker-monitor.rs`).
-pub const MONITOR_BINARY: &str = "bocker-monitor";
-
-/// The environment variable that carries bocker's build id to the monitor.
-pub const BUILD_ID_ENV: &str = "BOCKER_BUILD_ID";
+pub use crate::{BUILD_ID_ENV, MONITOR_BINARY};
 
 /// `bocker-monitor` beside the running binary, sealed as [`command`]
 /// seals bocker, with this build's id in its environment; bocker itself
