@@ -106,7 +106,8 @@ fn client_fetches_from_web_and_logs_are_prefixed() {
     let (env, p) = setup("web");
     let _down = Down { env: &env, project: p.clone() };
     let dir = env.dir.path().join("app");
-    // web at a fixed address of the project network (ipv4_address)
+    // web at a fixed address of the project network (ipv4_address), and
+    // by name through the network's DNS responder
     let web_ip = env.extra_subnet(0).replace(".0/24", ".10");
     let file = write(
         &dir,
@@ -119,10 +120,11 @@ fn client_fetches_from_web_and_logs_are_prefixed() {
     networks:
       default:
         ipv4_address: {web_ip}
+        aliases: [www]
   client:
     image: busybox:latest
     depends_on: [web]
-    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{web_ip}/index.html && exit 0; sleep 0.3; done; exit 1"]
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{web_ip}/index.html && break; sleep 0.3; done && wget -qO- http://web/index.html && wget -qO- http://www/index.html && wget -qO- http://{p}-web-1/index.html"]
 {net}"#,
             net = default_net(&env, 0)
         ),
@@ -130,7 +132,8 @@ fn client_fetches_from_web_and_logs_are_prefixed() {
     up(&env, &["-p", &p, "-f", file.to_str().unwrap()]);
     assert_eq!(env.ok(&["wait", &format!("{p}-client-1")]).trim(), "0", "the client could not fetch from web");
     let logs = env.ok(&["stack", "logs", "-p", &p]);
-    assert!(logs.lines().any(|l| l == "client-1  | hello from web"), "{logs}");
+    // by address, service name, alias and container name
+    assert_eq!(logs.lines().filter(|l| *l == "client-1  | hello from web").count(), 4, "{logs}");
     assert!(logs.lines().any(|l| l == "web-1     | web ready"), "{logs}");
     let ps = env.ok(&["stack", "ps", "-p", &p]);
     let header = ps.lines().next().unwrap();
