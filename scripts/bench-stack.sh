@@ -26,6 +26,8 @@ cleanup() {
   "$bocker" down -v -t 1 -p benchbk -f "$work/stack/compose.yaml" >/dev/null 2>&1
   for id in $("$bocker" ps -q 2>/dev/null); do "$bocker" rm -f "$id" >/dev/null 2>&1; done
   "$bocker" network prune >/dev/null 2>&1
+  # podman-compose 1.0.3 leaves the network it made
+  podman network rm -f benchpc_default >/dev/null 2>&1
   podman rmi -f bocker-bench-stack >/dev/null 2>&1
   rm -rf "$work"
 }
