@@ -60,6 +60,71 @@ pub fn copy(path: &Path, tail: Option<usize>, follow: bool, running: &dyn Fn() -
     }
 }
 
+/// Reads a log line by line as it grows: what `bocker.container.log_lines`
+/// iterates. `poll` returns the complete lines written since the last call
+/// (the last, unterminated one only once `flush_partial` says the writer is
+/// gone).
+pub struct LineReader {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    pos: u64,
+    partial: Vec<u8>,
+    lines: std::collections::VecDeque<String>,
+}
+
+impl LineReader {
+    /// Starts at the last `tail` lines (all of them when None).
+    pub fn open(path: &Path, tail: Option<usize>) -> std::io::Result<LineReader> {
+        let mut r = LineReader { path: path.to_path_buf(), file: None, pos: 0, partial: Vec::new(), lines: Default::default() };
+        if let Some(n) = tail {
+            match std::fs::read(path) {
+                Ok(data) => r.pos = tail_offset(&data, n) as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(r)
+    }
+
+    /// The next line already read or readable now (without its newline).
+    pub fn next_line(&mut self, flush_partial: bool) -> std::io::Result<Option<String>> {
+        if self.lines.is_empty() {
+            self.fill()?;
+        }
+        if let Some(l) = self.lines.pop_front() {
+            return Ok(Some(l));
+        }
+        if flush_partial && !self.partial.is_empty() {
+            let l = String::from_utf8_lossy(&self.partial).into_owned();
+            self.partial.clear();
+            return Ok(Some(l));
+        }
+        Ok(None)
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        if self.file.is_none() {
+            match std::fs::File::open(&self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(f) = self.file.as_mut() else { return Ok(()) };
+        f.seek(SeekFrom::Start(self.pos))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        self.pos += buf.len() as u64;
+        self.partial.extend_from_slice(&buf);
+        while let Some(nl) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=nl).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            self.lines.push_back(text.trim_end_matches('\r').to_string());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +137,24 @@ mod tests {
         assert_eq!(&d[tail_offset(d, 0)..], b"");
         let e = b"a\nb";
         assert_eq!(&e[tail_offset(e, 1)..], b"b");
+    }
+
+    #[test]
+    fn line_reader_follows_a_growing_file() {
+        let dir = std::env::temp_dir().join(format!("bocker-logs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("log");
+        std::fs::write(&p, b"one\ntw").unwrap();
+        let mut r = LineReader::open(&p, None).unwrap();
+        assert_eq!(r.next_line(false).unwrap().as_deref(), Some("one"));
+        assert_eq!(r.next_line(false).unwrap(), None);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"o\nthree").unwrap();
+        assert_eq!(r.next_line(false).unwrap().as_deref(), Some("two"));
+        assert_eq!(r.next_line(false).unwrap(), None);
+        assert_eq!(r.next_line(true).unwrap().as_deref(), Some("three"));
+        let mut t = LineReader::open(&p, Some(1)).unwrap();
+        assert_eq!(t.next_line(true).unwrap().as_deref(), Some("three"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

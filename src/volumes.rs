@@ -16,6 +16,9 @@ pub struct VolumeRecord {
     /// Where the data lives on the host (for `inspect`).
     #[serde(default)]
     pub mountpoint: String,
+    /// labels given at create (a stack's volumes carry its project)
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Docker's rule for volume names.
@@ -38,6 +41,11 @@ impl Store {
 /// Creates a volume; an existing one with that name is returned as is.
 /// `name` None makes an anonymous volume with a random 64-hex name.
 pub fn create(store: &Store, name: Option<&str>) -> Result<VolumeRecord> {
+    create_labelled(store, name, Default::default())
+}
+
+/// `create` with labels on a new volume (an existing one keeps its own).
+pub fn create_labelled(store: &Store, name: Option<&str>, labels: std::collections::BTreeMap<String, String>) -> Result<VolumeRecord> {
     let (name, anonymous) = match name {
         Some(n) if !valid_name(n) => {
             return Err(StateError::Invalid(format!(
@@ -62,6 +70,7 @@ pub fn create(store: &Store, name: Option<&str>) -> Result<VolumeRecord> {
             created: crate::state::now(),
             anonymous,
             mountpoint: store.volume_data(&name).display().to_string(),
+            labels,
         };
         atomic::write_json(&stage.join("volume.json"), &rec)?;
         Ok(rec)

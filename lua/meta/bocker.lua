@@ -56,6 +56,20 @@ function bocker.json.encode(v) end
 ---@return any
 function bocker.json.decode(s) end
 
+---The current working directory (a stack file's default folder).
+---@return string|nil cwd, string|nil err
+function bocker.cwd() end
+
+bocker.yaml = {}
+---Stands for a YAML `null` (`KEY:` with no value) inside decoded tables.
+bocker.yaml.null = nil
+---Reads the first document of a YAML text (YAML 1.2, by yaml-rust2):
+---mappings become tables with string keys, sequences lists, `<<` merge keys
+---are applied, anchors resolved, `null` is `bocker.yaml.null`. A syntax
+---error gives nil and "line L, column C: what".
+---@param text string
+---@return table|nil doc, string|nil err
+function bocker.yaml.decode(text) end
 ---Marks a table as a list: `bocker.json.encode` and the API's JSON then
 ---write `[]` for it when empty (the API writes other empty tables as `{}`).
 ---@param t? table
@@ -301,6 +315,32 @@ function bocker.container.exec(ref, spec) end
 ---@param opts? { follow?: boolean, tail?: integer }
 ---@return boolean|nil, string|nil err
 function bocker.container.logs(ref, opts) end
+
+---@class bocker.LogLine
+---@field stream "output" the log holds stdout and stderr as one stream
+---@field line string without its newline
+
+---A container's log line by line: an iterator `it([timeout])`. Each call
+---gives the next line as a `bocker.LogLine`, nil at the end (all read; with
+---`follow`, once the container no longer runs), or — with `follow` and a
+---timeout in seconds (0: only look) — false when no line came in that
+---time. In a generic `for` it blocks; several containers are read side by
+---side by polling each with `it(0)` (what `bocker stack logs -f` does):
+---
+---```lua
+---local its = { bocker.container.log_lines("web", { follow = true }), bocker.container.log_lines("db", { follow = true }) }
+---while #its > 0 do
+---  for i = #its, 1, -1 do
+---    local e = its[i](0)
+---    if e == nil then table.remove(its, i) elseif e then print(e.line) end
+---  end
+---  bocker.sleep(0.05)
+---end
+---```
+---@param ref string
+---@param opts? { follow?: boolean, tail?: integer } tail: start at the last N lines
+---@return (fun(timeout?: number): bocker.LogLine|false|nil)|nil, string|nil err
+function bocker.container.log_lines(ref, opts) end
 
 ---@param ref string
 ---@param signal? string|integer name (KILL, TERM, SIGHUP) or number; default KILL
@@ -699,11 +739,14 @@ bocker.volume = {}
 ---@field anonymous boolean
 ---@field mountpoint string where the data lives on the host
 ---@field containers? string[] (from `get`) containers that use it
+---@field labels? table<string,string> given at create
 
----Creates a volume (idempotent); no name makes an anonymous one.
+---Creates a volume (idempotent: an existing one is returned as it is); no
+---name makes an anonymous one.
 ---@param name? string
+---@param opts? { labels?: table<string,string> }
 ---@return bocker.Volume|nil, string|nil err
-function bocker.volume.create(name) end
+function bocker.volume.create(name, opts) end
 ---@param name string
 ---@return bocker.Volume|nil, string|nil err
 function bocker.volume.get(name) end

@@ -16,6 +16,7 @@ pub mod sys;
 pub mod template;
 pub mod verbs;
 pub mod volume;
+pub mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,7 @@ pub fn new() -> mlua::Result<Lua> {
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
+    yaml::register(&lua, &bocker)?;
     template::register(&lua, &bocker)?;
     api_server::register(&lua, &bocker)?;
     handle::register(&lua, &bocker)?;

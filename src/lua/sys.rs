@@ -7,6 +7,10 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "root",
         lua.create_function(|lua, ()| Ok(super::convert::store(lua)?.root().display().to_string()))?,
     )?;
+    bocker.set(
+        "cwd",
+        lua.create_function(|lua, ()| super::convert::result(lua, std::env::current_dir().map(|d| d.display().to_string())))?,
+    )?;
     bocker.set("now", lua.create_function(|_, ()| Ok(crate::state::now()))?)?;
     bocker.set("host", lua.create_function(|lua, ()| super::convert::to_lua(lua, &host_facts()))?)?;
     // seconds since the epoch -> "2026-11-30T04:00:00Z"

@@ -268,6 +268,108 @@ fn build_time_summaries_match_the_verbs() {
 }
 
 #[test]
+fn stack_interpolation_as_compose() {
+    check(r##"
+local sf = require "bocker.stackfile"
+local env = { A = "x", E = "" }
+local function look(k) return env[k] end
+assert(sf.interpolate("${A}-$A-${B:-d}-${E:-e}-${E-f}-${B-g}", look) == "x-x-d-e--g")
+assert(sf.interpolate("$$A ${A:+set} ${B:+no}.", look) == "$A set .")
+assert(sf.interpolate("${B:-${A}y}", look) == "xy")
+local s, err = sf.interpolate("${B:?B is needed}", look)
+assert(s == nil and err:find("B is needed"), err)
+assert(sf.interpolate("${A", look) == nil)
+local vals, order = sf.parse_env_lines("# c\nX=1\nexport Y = 'two words'\nZ=\"q\" \nW=v # note\n")
+assert(vals.X == "1" and vals.Y == "two words" and vals.Z == "q" and vals.W == "v" and #order == 4)
+"##);
+}
+
+#[test]
+fn stack_words_and_durations() {
+    check(r##"
+local sf = require "bocker.stackfile"
+local w = sf.split_words([[sh -c 'echo "a b"' "x\"y" z\ w]])
+assert(#w == 5 and w[3] == 'echo "a b"' and w[4] == 'x"y' and w[5] == "z w", table.concat(w, "|"))
+assert(sf.duration("1m30s") == 90 and sf.duration("500ms") == 0.5 and sf.duration(3) == 3)
+assert(sf.duration("10x") == nil)
+assert(sf.normalize_project("My App.2") == "myapp2" and sf.normalize_project("_x") == "x")
+"##);
+}
+
+#[test]
+fn stack_compose_reader() {
+    check(r##"
+local sf = require "bocker.stackfile"
+local doc = assert(bocker.yaml.decode([[
+x-common: &common
+  restart: always
+  labels: [a=1]
+services:
+  web:
+    <<: *common
+    image: busybox
+    command: httpd -f -p 80
+    environment: { PORT: 80, EMPTY: }
+    ports: ["8080:80", {target: 53, published: 5353, protocol: udp}]
+    volumes: ["data:/d:ro", "./site:/www", "/anon"]
+    networks: { front: { aliases: [www] } }
+    healthcheck: { test: wget -q localhost, interval: 2s, retries: 3 }
+    stop_grace_period: 1m
+  db:
+    build: ./db
+    depends_on: { web: { condition: service_healthy } }
+    entrypoint: ["/bin/sh", "-c"]
+networks:
+  front: { ipam: { config: [{ subnet: 10.9.0.0/24 }] } }
+volumes:
+  data: {}
+]]))
+local m = sf.normalize(doc, { dir = "/srv/app", project = "P", read = function() return nil, "no" end, lookup = function() end })
+assert(m.name == "p")
+local web = m.services.web
+assert(web.restart == "always" and web.labels.a == "1")
+assert(#web.command == 4 and web.command[1] == "httpd")
+assert(web.environment[1] == "PORT=80" and #web.environment == 1, table.concat(web.environment, ","))
+assert(web.ports[1] == "8080:80" and web.ports[2] == "5353:53/udp")
+assert(web.mounts[1].type == "volume" and web.mounts[1].source == "p_data" and web.mounts[1].readonly)
+assert(web.mounts[2].type == "bind" and web.mounts[2].source == "/srv/app/site")
+assert(web.mounts[3].source == "" and web.mounts[3].target == "/anon")
+assert(web.networks[1].name == "front" and web.networks[1].aliases[1] == "www")
+assert(m.networks.front.name == "p_front" and m.networks.front.subnet == "10.9.0.0/24")
+assert(web.healthcheck.test[1] == "CMD-SHELL" and web.healthcheck.interval == 2 and web.healthcheck.retries == 3)
+assert(web.stop_timeout == 60)
+local db = m.services.db
+assert(db.build.context == "/srv/app/db" and db.depends_on.web == "service_healthy")
+assert(db.networks[1].name == "default" and m.networks.default.name == "p_default")
+local ok, err = pcall(sf.normalize, { services = { a = { image = "x", bogus = 1 } } }, { dir = "/d", read = function() end, lookup = function() end })
+assert(not ok and err == 'service "a": unknown key "bogus"', err)
+"##);
+}
+
+#[test]
+fn stack_order_and_hash() {
+    check(r##"
+local stack = require "bocker.stack"
+local function svc(deps) return { depends_on = deps } end
+local m = { services = { web = svc({ db = "service_healthy" }), db = svc({}), client = svc({ web = "service_started" }), other = svc({}) } }
+local o = stack.order(m)
+local pos = {}
+for i, n in ipairs(o) do pos[n] = i end
+assert(pos.db < pos.web and pos.web < pos.client and #o == 4)
+o = stack.order(m, { "client" })
+assert(#o == 3 and o[1] == "db" and o[3] == "client")
+m.services.db.depends_on = { client = "service_started" }
+local ok, err = pcall(stack.order, m)
+assert(not ok and err:find("dependency cycle between services: ") and err:find("client"), err)
+local a = stack.config_hash({ image = "x", env = { "A=1" }, labels = { b = "2", a = "1" } }, "img_1")
+local b = stack.config_hash({ labels = { a = "1", b = "2" }, env = { "A=1" }, image = "x" }, "img_1")
+assert(a == b and #a == 64)
+assert(a ~= stack.config_hash({ image = "x", env = { "A=2" }, labels = { b = "2", a = "1" } }, "img_1"))
+assert(a ~= stack.config_hash({ image = "x", env = { "A=1" }, labels = { b = "2", a = "1" } }, "img_2"))
+"##);
+}
+
+#[test]
 fn go_durations_filters_and_supervision_statuses() {
     check(r#"
 local units = require "bocker.units"

@@ -9,14 +9,22 @@ struct PruneOpts {
     all: bool,
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateOpts {
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
 
 pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
     t.set(
         "create",
-        lua.create_function(|lua, name: Option<String>| {
+        lua.create_function(|lua, (name, o): (Option<String>, Option<Value>)| {
+            let o: CreateOpts = super::convert::options(lua, "bocker.volume.create options", o)?;
             let s = store(lua)?;
-            table_result(lua, crate::volumes::create(&s, name.as_deref()))
+            table_result(lua, crate::volumes::create_labelled(&s, name.as_deref(), o.labels))
         })?,
     )?;
     t.set(
