@@ -15,7 +15,7 @@ export BOCKER_TEST_DIR=${BOCKER_TEST_DIR:-/var/tmp/bocker-tests}
 mkdir -p "$BOCKER_TEST_DIR"
 
 cargo build --locked --all-targets
-cargo test --locked -- --test-threads="${BOCKER_TEST_THREADS:-4}"
+cargo test --locked --no-fail-fast -- --test-threads="${BOCKER_TEST_THREADS:-4}"
 echo "test.sh: host suite passed"
 
 # The same binaries again in a cgroup-v2-only guest (this host may be v1).

@@ -267,19 +267,31 @@ pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
         // processes changing the ruleset at the same time, iptables-nft
         // was seen to report a deleted rule gone (also to iptables-save)
         // that a listing a moment later still showed.
-        for attempt in 0..5 {
-            let mut left = 0;
+        // An error of one pass (another process changed the table under
+        // it) is only reported when rules are still left after the last.
+        for attempt in 0..5u64 {
+            let mut pass_errs = vec![];
             for t in ["nat", "filter"] {
                 if let Err(e) = iptables::delete_tagged(t, &tag) {
-                    errs.push(e.to_string());
+                    pass_errs.push(e.to_string());
                 }
             }
             std::thread::sleep(std::time::Duration::from_millis(10 * attempt));
+            let mut left = 0;
             for t in ["nat", "filter"] {
-                left += iptables::tagged_rules(t, &tag).map(|r| r.len()).unwrap_or(0);
+                match iptables::tagged_rules(t, &tag) {
+                    Ok(r) => left += r.len(),
+                    Err(e) => pass_errs.push(e.to_string()),
+                }
             }
-            if left == 0 || !errs.is_empty() {
+            if left == 0 && pass_errs.is_empty() {
                 break;
+            }
+            if attempt == 4 {
+                errs.extend(pass_errs);
+                if left > 0 {
+                    errs.push(format!("{left} rule(s) tagged {tag} still listed after 5 passes"));
+                }
             }
         }
     }

@@ -166,7 +166,9 @@ pub fn count_tagged_all(tag: &str) -> Result<usize> {
 /// Deletes every rule of `table` tagged `tag`; returns how many were deleted.
 /// A rule that vanished meanwhile is not an error.
 pub fn delete_tagged(table: &str, tag: &str) -> Result<usize> {
+    // every rule is tried; the first error is returned after the rest
     let mut n = 0;
+    let mut first_err = None;
     for mut rule in tagged_rules(table, tag)? {
         rule[0] = "-D".into();
         let mut a: Vec<&str> = vec!["-t", table];
@@ -174,10 +176,15 @@ pub fn delete_tagged(table: &str, tag: &str) -> Result<usize> {
         match run(&a) {
             Ok(_) => n += 1,
             Err(NetError::Iptables { stderr, .. }) if stderr.contains("does a matching rule exist") || stderr.contains("No chain/target/match") => {}
-            Err(e) => return Err(e),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
         }
     }
-    Ok(n)
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
 }
 
 #[cfg(test)]
