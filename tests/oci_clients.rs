@@ -279,7 +279,10 @@ fn containerd_tty_is_a_pty(runtime: Runtime) {
     // exec -t in a running task
     let o = ctd.run(&["-d", image::NAME, "tty2", "sleep", "60"]);
     assert!(o.status.success(), "{}\n{}", text(&o.stderr), ctd.calls());
-    let o = host::output_in_pty(&ctd.exec_cmd("x1", &["-t"], "tty2", &["sh", "-c", "tty; exit 6"]), LIMIT);
+    // (the short sleep: a process that ends within milliseconds can end
+    // before ctr attaches to its output, "cannot resize a stopped
+    // container", and its line is lost: ctr's race, seen once in CI)
+    let o = host::output_in_pty(&ctd.exec_cmd("x1", &["-t"], "tty2", &["sh", "-c", "tty; sleep 0.3; exit 6"]), LIMIT);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(6), "{out}\n{}\n{}", text(&o.stderr), ctd.calls());
     assert!(out.contains("/dev/pts/"), "exec tty: {out:?}");

@@ -243,11 +243,22 @@ fn ensure_rules(cfg: &NetConfig, index: u32) -> Result<()> {
         return Ok(());
     }
     let _lock = iptables::lock()?;
+    // remove_bridge deletes the link before it takes this lock to delete
+    // the rules: a bridge still there now gets its rules deleted after
+    // ours are in; one already gone would be left with rules nobody deletes
+    if !link_is(cfg, index) {
+        return Err(NetError::BridgeGone(cfg.bridge.clone()));
+    }
     for r in &rules {
         let a: Vec<&str> = r.args.iter().map(String::as_str).collect();
         iptables::ensure(r.table, r.chain, r.pos, &a)?;
     }
     Ok(())
+}
+
+/// Whether the bridge is the link with this index (not gone, not made anew).
+fn link_is(cfg: &NetConfig, index: u32) -> bool {
+    fs::read_to_string(format!("/sys/class/net/{}/ifindex", cfg.bridge)).ok().and_then(|s| s.trim().parse::<u32>().ok()) == Some(index)
 }
 
 /// Removes the bridge and every rule tagged for it. Missing pieces are fine.

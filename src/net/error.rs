@@ -57,6 +57,11 @@ pub enum NetError {
     Dns(String),
 
     /// Several cleanup steps failed (teardown keeps going and reports all).
+    /// The bridge went away (`network rm`/`prune` of another process)
+    /// while this one was setting it up.
+    #[error("bridge {0} was removed while a container was being connected to it")]
+    BridgeGone(String),
+
     #[error("teardown incomplete: {}", .0.join("; "))]
     Teardown(Vec<String>),
 }
