@@ -282,6 +282,14 @@ pub fn remove_bridge(cfg: &NetConfig) -> Result<()> {
         // it) is only reported when rules are still left after the last.
         for attempt in 0..5u64 {
             let mut pass_errs = vec![];
+            // the rules this bridge gets, by spec, then whatever the
+            // listing shows with its tag (rules of an older config)
+            for r in bridge_rules(cfg) {
+                let a: Vec<&str> = r.args.iter().map(String::as_str).collect();
+                if let Err(e) = iptables::delete_spec(r.table, r.chain, &a) {
+                    pass_errs.push(e.to_string());
+                }
+            }
             for t in ["nat", "filter"] {
                 if let Err(e) = iptables::delete_tagged(t, &tag) {
                     pass_errs.push(e.to_string());

@@ -78,6 +78,23 @@ pub fn ensure(table: &str, chain: &str, pos: Pos, rule: &[&str]) -> Result<()> {
     run(&a).map(|_| ())
 }
 
+/// Deletes every copy of one rule by its spec (not found: done). Unlike
+/// `delete_tagged` it does not depend on a listing, which iptables-nft
+/// was seen to give without a rule that was there.
+pub fn delete_spec(table: &str, chain: &str, rule: &[&str]) -> Result<usize> {
+    let mut n = 0;
+    for _ in 0..4 {
+        let mut a = vec!["-t", table, "-D", chain];
+        a.extend_from_slice(rule);
+        match run(&a) {
+            Ok(_) => n += 1,
+            Err(NetError::Iptables { stderr, .. }) if stderr.contains("does a matching rule exist") || stderr.contains("No chain/target/match") => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Exclusive process-wide lock for check-then-add sequences.
 pub struct Lock(#[allow(dead_code)] fs::File);
 
