@@ -21,3 +21,31 @@ use_cargo() {
   [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
   command -v cargo >/dev/null 2>&1 || { echo "needs a Rust toolchain (cargo)" >&2; exit 1; }
 }
+
+# Where the tests find the Docker clients they drive (tests/docker/).
+CLIENTS_DIR=${BOCKER_CLIENTS_DIR:-/opt/bocker-clients}
+
+# ensure_docker_clients: the clients #16 is judged by.
+# - the docker CLI of Debian's docker.io package, unpacked from the package
+#   into $CLIENTS_DIR/docker (only usr/bin/docker is kept: no dockerd is
+#   installed, so none can start);
+# - Debian's docker-compose 1.29 (its Recommends, docker.io, left out);
+# - docker-py 7 in a venv of its own ($CLIENTS_DIR/venv).
+ensure_docker_clients() {
+  ensure_packages docker-compose python3-venv
+  if [ ! -x "$CLIENTS_DIR/docker/bin/docker" ]; then
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && { apt-get download -qq docker.io 2>/dev/null || { apt-get update -qq && apt-get download -qq docker.io; }; })
+    dpkg-deb -x "$tmp"/docker.io_*.deb "$tmp/x"
+    mkdir -p "$CLIENTS_DIR/docker/bin"
+    install -m 0755 "$tmp/x/usr/bin/docker" "$CLIENTS_DIR/docker/bin/docker.new"
+    mv "$CLIENTS_DIR/docker/bin/docker.new" "$CLIENTS_DIR/docker/bin/docker"
+    rm -rf "$tmp"
+  fi
+  if [ ! -x "$CLIENTS_DIR/venv/bin/python" ] || ! "$CLIENTS_DIR/venv/bin/python" -c 'import docker' 2>/dev/null; then
+    rm -rf "$CLIENTS_DIR/venv"
+    python3 -m venv "$CLIENTS_DIR/venv"
+    "$CLIENTS_DIR/venv/bin/pip" install -q --disable-pip-version-check 'docker>=7,<8'
+  fi
+}

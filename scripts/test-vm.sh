@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 need_root test-vm.sh
 use_cargo
 
-INTEGRATION=(run confine volumes cli cgroup runc_cli crash)
+# the tests whose subject differs on cgroup v2: limits, the device policy
+# (BPF), confinement, cleanup after kills, and the OCI runtime's cgroups
+INTEGRATION=(run confine cgroup runc_cli crash)
 
 # test_binaries: "KIND NAME PATH" per test executable cargo built.
 test_binaries() {

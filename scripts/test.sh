@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need_root test.sh
 ensure_packages busybox-static xz-utils bzip2 zstd iptables iproute2 expect procps docker-registry skopeo umoci podman runc containerd bsdutils apache2-utils ca-certificates curl gcc libc6-dev make pkg-config debootstrap
 
+ensure_docker_clients
+export BOCKER_CLIENTS_DIR="$CLIENTS_DIR"
+
 use_cargo
 
 # Test state on a real disk folder (overlay upper dirs need xattrs).

@@ -1,6 +1,7 @@
 //! Shared test support: each test gets its own BOCKER_ROOT and HOME, and
 //! everything it made is removed on drop (also when the test fails).
 #![allow(dead_code)]
+pub mod service;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
