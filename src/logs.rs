@@ -3,6 +3,39 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+/// Which of the container's outputs a piece of the log came from (a
+/// container with a terminal has only `Stdout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// What the monitor writes the container's output through: the one place
+/// that knows the log's format on disk.
+pub struct LogWriter {
+    file: std::fs::File,
+}
+
+impl LogWriter {
+    /// Opens (creates, 0600, appending) the log at `path`.
+    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        Ok(LogWriter { file })
+    }
+
+    /// Appends a chunk of output of `stream`.
+    pub fn write(&mut self, _stream: LogStream, data: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(data)
+    }
+
+    /// Makes what was written durable.
+    pub fn sync(&self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
 /// Byte offset where the last `n` lines of `data` start.
 pub fn tail_offset(data: &[u8], n: usize) -> usize {
     if n == 0 {

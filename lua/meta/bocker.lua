@@ -86,6 +86,13 @@ function bocker.serve_api(socket) end
 ---@return table
 function bocker.api_files() end
 
+---`data` in the Docker API's multiplexed stream framing (what logs, attach
+---and exec without a terminal send): an 8-byte header per frame.
+---@param stream integer 0 stdin, 1 stdout, 2 stderr
+---@param data string
+---@return string
+function bocker.api_frame(stream, data) end
+
 bocker.template = {}
 ---Renders a Go text/template (Docker's `--format` language: fields
 ---`{{.State.Pid}}`, pipelines, if/else/range/with, variables, and the

@@ -15,7 +15,6 @@ use crate::state::containers::{process_start_time, ContainerRecord, ContainerSta
 use crate::state::supervision::Backoff;
 use crate::state::Store;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RuntimeError::Setup(format!("pipe: {e}")))
@@ -188,12 +187,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         &work.to_string_lossy(),
     )
     .map_err(|e| (125, e))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(store.container_log_path(&c.id))
-        .map_err(|e| (125, format!("open log: {e}")))?;
+    let mut log = crate::logs::LogWriter::open(&store.container_log_path(&c.id)).map_err(|e| (125, format!("open log: {e}")))?;
 
     let net_files = network::etc_files(store, c).map_err(fail)?;
     write_etc_files(store, c, &net_files).map_err(fail)?;
@@ -358,11 +352,11 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&log), to_terminal: !detach }, &crate::runtime::process::WINCH);
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
         // the log outlives the process (`bocker logs`); a --rm one is
         // deleted in a moment: no fsync to wait for
-        let _ = log.sync_data();
+        let _ = log.sync();
     }
     drop(raw);
     crate::trace::mark("monitor: output closed");

@@ -67,7 +67,7 @@ pub struct Pump<'a> {
     /// the container's stdin pipe, without -t
     pub stdin_pipe: Option<OwnedFd>,
     pub forward_stdin: bool,
-    pub log: Option<&'a std::fs::File>,
+    pub log: Option<&'a mut crate::logs::LogWriter>,
     /// copy to our terminal too (not when detached)
     pub to_terminal: bool,
 }
@@ -77,7 +77,7 @@ pub struct Pump<'a> {
 /// non-blocking; at most one read of stdin waits to go in).
 pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
     use std::sync::atomic::Ordering;
-    let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, log, to_terminal } = p;
+    let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, mut log, to_terminal } = p;
     if let Some(w) = &stdin_pipe {
         let _ = sys::fd::set_nonblocking(w.as_fd());
     }
@@ -148,8 +148,9 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
                 }
             };
             let data = &buf[..r];
-            if let Some(l) = log {
-                write_all(l.as_raw_fd(), data);
+            if let Some(l) = log.as_deref_mut() {
+                let stream = if term == 2 { crate::logs::LogStream::Stderr } else { crate::logs::LogStream::Stdout };
+                let _ = l.write(stream, data);
             }
             if term_ok && !write_all(term, data) {
                 term_ok = false; // the terminal went away: keep logging

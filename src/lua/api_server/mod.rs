@@ -9,6 +9,7 @@
 //! the head goes back on a oneshot channel, the body as a stream.
 //!
 //! The socket is made mode 0600 (root only); there is no TCP listener.
+pub mod frame;
 mod respond;
 
 use crate::lua::convert::result;
@@ -170,6 +171,11 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     bocker.set("serve_api", lua.create_function(|lua, socket: Option<String>| {
         let path = std::path::PathBuf::from(socket.unwrap_or_else(|| self::DEFAULT_SOCKET.into()));
         result(lua, self::serve(&path).map(|()| true))
+    })?)?;
+    // frame(stream, data): Docker's multiplexed framing (1 stdout, 2 stderr)
+    bocker.set("api_frame", lua.create_function(|lua, (code, data): (u8, mlua::LuaString)| {
+        let stream = self::frame::FrameStream::from_code(code).ok_or_else(|| mlua::Error::RuntimeError(format!("api_frame: stream {code} is not 0, 1 or 2")))?;
+        lua.create_string(self::frame::frame(stream, &data.as_bytes()))
     })?)?;
     // the built-in areas, then the user's files (BOCKER_API, ~/.config/bocker/api)
     bocker.set("api_files", lua.create_function(|lua, ()| {
