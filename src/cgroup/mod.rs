@@ -39,7 +39,7 @@ use crate::state::containers::Limits;
 use cgroups_rs::fs::{cpu::CpuController, cpuset::CpuSetController, devices::DevicesController, freezer::FreezerController, hierarchies,
     memory::MemController, pid::PidController, Cgroup, Controller, MaxValue};
 use cgroups_rs::{CgroupPid, FreezerState};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -364,6 +364,20 @@ impl ContainerCgroup {
         let path = path_for(id);
         let backend = if is_v2() { Backend::V2(v2::Group::new(Path::new(V2_ROOT), &path)) } else { Backend::V1(v1_handle(&path)) };
         ContainerCgroup { backend, path }
+    }
+
+    /// The folder whose files a controller's numbers are read from (the
+    /// v2 leaf for any controller; on v1 that controller's hierarchy, e.g.
+    /// "memory", "cpuacct", "pids", "blkio"), for `stats`.
+    pub fn dir_of(&self, controller: &str) -> Option<PathBuf> {
+        match &self.backend {
+            Backend::V2(g) => Some(g.dir.clone()),
+            Backend::V1(cg) => cg
+                .subsystems()
+                .iter()
+                .find(|s| s.controller_name().split(',').any(|c| c == controller))
+                .map(|s| s.to_controller().path().to_path_buf()),
+        }
     }
 
     /// The path below the hierarchy's root (`ps_…`, `bocker/ps_…`).

@@ -14,6 +14,12 @@ pub mod events;
 pub mod connect;
 pub mod netspec;
 pub mod security;
+pub mod archive;
+pub mod changes;
+pub mod cp;
+pub mod rename;
+pub mod stats;
+pub mod top;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {

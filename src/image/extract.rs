@@ -146,10 +146,35 @@ pub fn extract_tar<R: Read>(tar: R, dest: &Path) -> Result<ExtractStats, Extract
         return Err(ExtractError::DestNotEmpty(dest.display().to_string()));
     }
     let root = fsu::open_dir_path(dest).map_err(|e| fs_err("open", e))?;
-    let creation = Creation::probe(dest);
+    run(tar, root, Creation::probe(dest), Mode::Layer)
+}
+
+/// Extract a plain tar into an existing directory that may hold files
+/// already (`docker cp` into a container): the same rules as a layer,
+/// except that `.wh.` names are ordinary names (no whiteouts), an entry
+/// for the root itself changes nothing, and `owner` (when given) replaces
+/// every entry's uid and gid. `dest` is a directory fd the caller resolved
+/// (inside a container's root); nothing is followed out of it.
+pub fn extract_into<R: Read>(tar: R, dest: OwnedFd, owner: Option<(u32, u32)>) -> Result<ExtractStats, ExtractError> {
+    use std::os::fd::AsRawFd;
+    let creation = Creation::probe(Path::new(&format!("/proc/self/fd/{}", dest.as_raw_fd())));
+    run(tar, dest, creation, Mode::Copy { owner })
+}
+
+/// What the entries of a tar are.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// an image layer (whiteouts, opaque directories)
+    Layer,
+    /// files copied into a tree (optionally owned by one uid:gid)
+    Copy { owner: Option<(u32, u32)> },
+}
+
+fn run<R: Read>(tar: R, root: OwnedFd, creation: Creation, mode: Mode) -> Result<ExtractStats, ExtractError> {
     let mut archive = tar::Archive::new(tar);
     let mut x = Extractor {
         root,
+        mode,
         whiteouts: HashSet::new(),
         dir_meta: HashMap::new(),
         dir_order: Vec::new(),
@@ -226,6 +251,7 @@ struct Meta {
 
 struct Extractor {
     root: OwnedFd,
+    mode: Mode,
     /// Paths (cleaned, `/`-joined) where this layer put a whiteout.
     whiteouts: HashSet<Vec<u8>>,
     /// Directory metadata, applied at the end (creating children changes
@@ -289,13 +315,14 @@ impl Extractor {
         let path = join(&comps);
         let meta = self.meta(&mut entry, &path)?;
         let Some((name, parent_comps)) = comps.split_last() else {
-            // The root itself: only a directory entry means anything.
-            if kind.is_dir() {
+            // The root itself: only a directory entry means anything (and
+            // nothing when copying into a tree that is not ours)
+            if kind.is_dir() && matches!(self.mode, Mode::Layer) {
                 self.record_dir(path, meta);
             }
             return Ok(());
         };
-        if name.starts_with(WHITEOUT_PREFIX) {
+        if name.starts_with(WHITEOUT_PREFIX) && matches!(self.mode, Mode::Layer) {
             return self.whiteout(parent_comps, name);
         }
         let parent = self.resolve_parent(parent_comps, true)?;
@@ -492,8 +519,11 @@ impl Extractor {
         let h = entry.header();
         let mode = h.mode().map_err(|_| bad("bad mode field"))? & 0o7777;
         // empty numeric fields read as 0, like Go's archive/tar
-        let uid = u32::try_from(h.uid().unwrap_or(0)).map_err(|_| bad("uid out of range"))?;
-        let gid = u32::try_from(h.gid().unwrap_or(0)).map_err(|_| bad("gid out of range"))?;
+        let mut uid = u32::try_from(h.uid().unwrap_or(0)).map_err(|_| bad("uid out of range"))?;
+        let mut gid = u32::try_from(h.gid().unwrap_or(0)).map_err(|_| bad("gid out of range"))?;
+        if let Mode::Copy { owner: Some((u, g)) } = self.mode {
+            (uid, gid) = (u, g);
+        }
         let mtime = i64::try_from(h.mtime().unwrap_or(0)).unwrap_or(i64::MAX);
         let mut xattrs = Vec::new();
         if let Some(exts) = entry.pax_extensions().map_err(ExtractError::Read)? {

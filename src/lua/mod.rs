@@ -7,6 +7,7 @@ pub mod archive;
 pub mod build;
 pub mod build_steps;
 pub mod container;
+pub mod container_ops;
 pub mod convert;
 pub mod events;
 pub mod handle;
@@ -55,6 +56,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    container_ops::register(&lua, &bocker)?;
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;

@@ -73,6 +73,11 @@ impl Root {
         Ok(Root { fd })
     }
 
+    /// A root already opened (`/proc/PID/root`, a detached mount).
+    pub fn from_fd(fd: OwnedFd) -> Root {
+        Root { fd }
+    }
+
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

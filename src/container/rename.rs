@@ -1,0 +1,31 @@
+//! `docker rename`: a container's name changes; the new name is claimed
+//! before the old one is released (names stay unique throughout), and
+//! the record is rewritten under the lock the record's other writers
+//! (network connect/disconnect) take.
+use super::{ContainerError, Result};
+use crate::state::lock::Lock;
+use crate::state::Store;
+
+/// Renames container `reference` to `new_name`; returns its id.
+pub fn rename(store: &Store, reference: &str, new_name: &str) -> Result<String> {
+    let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
+    if new_name.is_empty() {
+        return Err(ContainerError::Invalid("Neither old nor new names may be empty".into()));
+    }
+    let id = store.resolve_container(reference)?.id;
+    let _lock = Lock::exclusive(&store.lock_path(&format!("net-{id}")))?;
+    let mut rec = store.load_container(&id)?;
+    if rec.name.as_deref() == Some(new_name) {
+        return Err(ContainerError::Conflict(format!("Renaming a container with the same name as its current name: {new_name}")));
+    }
+    store.claim_name(new_name, &id)?;
+    let old = rec.name.replace(new_name.to_string());
+    if let Err(e) = store.save_container(&rec) {
+        store.release_name(new_name, &id);
+        return Err(e.into());
+    }
+    if let Some(old) = old {
+        store.release_name(&old, &id);
+    }
+    Ok(id)
+}
