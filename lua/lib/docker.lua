@@ -136,6 +136,65 @@ function M.container_inspect(c)
   }
 end
 
+-- `ps --format`: the row Docker's CLI formats (its names, its texts)
+function M.container_ps_row(c, now)
+  local s = M.container_summary(c, now)
+  local ports = {}
+  for _, p in ipairs(s.Ports) do
+    if p.PublicPort then ports[#ports + 1] = string.format("%s:%d->%d/%s", p.IP, p.PublicPort, p.PrivatePort, p.Type)
+    else ports[#ports + 1] = string.format("%d/%s", p.PrivatePort, p.Type) end
+  end
+  local labels = {}
+  for k, v in pairs(c.labels or {}) do labels[#labels + 1] = k .. "=" .. v end
+  table.sort(labels)
+  local mounts = {}
+  for _, m in ipairs(s.Mounts) do mounts[#mounts + 1] = m.Name or m.Source end
+  local nets = {}
+  for n in pairs(s.NetworkSettings.Networks) do nets[#nets + 1] = n end
+  table.sort(nets)
+  local size = ""
+  if c.size_rw then size = fmt.size(c.size_rw) .. " (virtual " .. fmt.size(c.size_root_fs or 0) .. ")" end
+  return {
+    ID = c.id, Image = s.Image, Command = string.format("%q", s.Command), CreatedAt = os.date("!%Y-%m-%d %H:%M:%S +0000 UTC", s.Created),
+    RunningFor = fmt.ago(c.created, now), Ports = table.concat(ports, ", "), State = s.State, Status = s.Status, Size = size,
+    Names = c.name or c.id, Labels = table.concat(labels, ","), Mounts = table.concat(mounts, ","), Networks = table.concat(nets, ","),
+  }
+end
+
+-- GET /containers/{id}/stats: a sample of bocker.container.stats with
+-- the time it was read and the sample before it (CPU % is their delta)
+function M.stats(s, prev)
+  s.read = bocker.rfc3339(bocker.now())
+  s.preread = prev and prev.read or "0001-01-01T00:00:00Z"
+  s.precpu_stats = prev and prev.cpu_stats or { cpu_usage = { total_usage = 0 }, throttling_data = {} }
+  s.storage_stats = {}
+  s.blkio_stats.io_service_bytes_recursive = array(s.blkio_stats.io_service_bytes_recursive or {})
+  return s
+end
+
+-- POST /containers/{id}/update: Docker's resources as the limits of
+-- bocker.container.update, or nil and why (a value bocker cannot change)
+function M.update_limits(b)
+  local function set(v) return v ~= nil and v ~= 0 and v ~= "" end
+  for _, k in ipairs { "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "BlkioWeight", "KernelMemory", "CpusetMems" } do
+    if set(b[k]) then return nil, k .. " cannot be updated by bocker" end
+  end
+  local l = {}
+  if set(b.Memory) then l.memory = math.tointeger(b.Memory) end
+  if set(b.MemorySwap) then l.memory_swap = math.tointeger(b.MemorySwap) end
+  if set(b.MemoryReservation) then l.memory_reservation = math.tointeger(b.MemoryReservation) end
+  if set(b.CpuShares) then l.cpu_shares = math.tointeger(b.CpuShares) end
+  if set(b.NanoCpus) then l.cpus = b.NanoCpus / 1e9 end
+  if set(b.CpusetCpus) then l.cpuset_cpus = b.CpusetCpus end
+  if set(b.PidsLimit) then l.pids_limit = math.tointeger(b.PidsLimit) end
+  local rp = b.RestartPolicy
+  if type(rp) == "table" and set(rp.Name) then
+    l.restart = rp.Name
+    if rp.Name == "on-failure" and set(rp.MaximumRetryCount) then l.restart = "on-failure:" .. math.tointeger(rp.MaximumRetryCount) end
+  end
+  return l
+end
+
 -- GET /images/json
 function M.image_summary(i)
   return {

@@ -80,6 +80,18 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         })?,
     )?;
     t.set(
+        "size",
+        lua.create_function(|lua, reference: String| {
+            let s = store(lua)?;
+            let r = s.resolve_container(&reference).map(|rec| {
+                let rw = crate::storage::tree_size(&s.container_dir(&rec.id).join("upper"));
+                let image = s.resolve_image(&rec.image).map(|i| i.size).unwrap_or(0);
+                serde_json::json!({ "rw": rw, "root_fs": rw + image })
+            });
+            table_result(lua, r)
+        })?,
+    )?;
+    t.set(
         "archive_stat",
         lua.create_function(|lua, (reference, path): (String, String)| {
             let s = store(lua)?;
