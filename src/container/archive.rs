@@ -119,7 +119,14 @@ impl ContainerRoot {
         let (parent, name) = self.parent_and_name(path)?;
         let st = fsutil::lstat_at(parent.as_fd(), &name).map_err(io_ctx(path))?.ok_or_else(|| not_found(path))?;
         let link_target = if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            String::from_utf8_lossy(&fsutil::read_link_at(parent.as_fd(), &name).map_err(io_ctx(path))?).into_owned()
+            let raw = String::from_utf8_lossy(&fsutil::read_link_at(parent.as_fd(), &name).map_err(io_ctx(path))?).into_owned();
+            // Docker's linkTarget: the absolute path inside the container
+            if raw.starts_with('/') {
+                raw
+            } else {
+                let dir = path.trim_end_matches('/').rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                format!("{dir}/{raw}")
+            }
         } else {
             String::new()
         };

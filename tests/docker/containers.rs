@@ -1,0 +1,145 @@
+//! The containers area through Debian's docker CLI: create/start, run -d,
+//! ps, inspect templates, top, stats, pause/unpause, rename, stop, wait,
+//! rm, diff, cp both ways (also on a stopped container and through
+//! symlinks the container planted), update, prune.
+use super::Docker;
+use crate::common::text;
+
+#[test]
+fn lifecycle_through_the_docker_cli() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let id = d.docker_ok(&["create", "--name", "c1", &img, "sleep", "300"]);
+    let id = id.trim();
+    assert!(id.starts_with("ps_"), "create printed {id}");
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "c1"]).trim(), "created");
+    d.docker_ok(&["start", "c1"]);
+    let ps = d.docker_ok(&["ps", "--format", "{{.Names}}|{{.Status}}"]);
+    assert!(ps.lines().any(|l| l.starts_with("c1|Up")), "{ps}");
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "c1"]);
+    let pid: u32 = pid.trim().parse().expect("a pid");
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    // top: the container's processes only
+    let top = d.docker_ok(&["top", "c1"]);
+    assert!(top.contains("sleep 300"), "{top}");
+    assert!(top.lines().count() == 2, "only the container's process: {top}");
+    // stats: one sample, the memory the cgroup counts
+    let st = d.docker_ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "c1"]);
+    assert!(st.starts_with("c1 ") && st.contains("B / ") && st.trim().ends_with(" 1"), "{st}");
+    d.docker_ok(&["pause", "c1"]);
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "c1"]).trim(), "paused");
+    let o = d.docker(&["pause", "c1"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("already paused"), "{}", text(&o.stderr));
+    d.docker_ok(&["unpause", "c1"]);
+    d.docker_ok(&["rename", "c1", "c2"]);
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.Name}}", id]).trim(), "/c2");
+    let o = d.docker(&["inspect", "c1"]);
+    assert!(!o.status.success(), "the old name still resolves");
+    // a second start of a running container is Docker's no-op (304)
+    d.docker_ok(&["start", "c2"]);
+    // busybox sleep as pid 1 ignores SIGTERM: stop kills it after 1 s
+    d.docker_ok(&["stop", "-t", "1", "c2"]);
+    assert_eq!(d.docker_ok(&["wait", "c2"]).trim(), "137");
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.ExitCode}} {{.State.Running}}", "c2"]).trim(), "137 false");
+    let all = d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert!(all.contains("c2 exited"), "{all}");
+    assert!(!d.docker_ok(&["ps", "--format", "{{.Names}}"]).contains("c2"), "ps without -a lists running ones");
+    d.docker_ok(&["rm", "c2"]);
+    let o = d.docker(&["rm", "c2"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("No such container"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn run_detached_wait_and_remove_force() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let id = d.docker_ok(&["run", "-d", "--name", "w", "-e", "X=1", "--label", "k=v", &img, "sh", "-c", "sleep 1; exit 3"]);
+    assert!(id.trim().starts_with("ps_"));
+    assert_eq!(d.docker_ok(&["wait", "w"]).trim(), "3");
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{index .Config.Labels \"k\"}} {{json .Config.Env}}", "w"]).trim().split(' ').next(), Some("v"));
+    let f = d.docker_ok(&["ps", "-a", "--no-trunc", "--filter", "label=k=v", "--filter", "exited=3", "-q"]);
+    assert_eq!(f.trim(), id.trim(), "ps --filter through the API");
+    d.docker_ok(&["run", "-d", "--name", "busy", &img, "sleep", "300"]);
+    let o = d.docker(&["rm", "busy"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("Stop the container"), "{}", text(&o.stderr));
+    d.docker_ok(&["rm", "-f", "busy"]);
+    // prune removes the stopped one
+    let p = d.docker_ok(&["container", "prune", "-f"]);
+    assert!(p.contains(id.trim()), "{p}");
+    assert_eq!(d.docker_ok(&["ps", "-aq"]).trim(), "");
+}
+
+#[test]
+fn cp_both_ways_and_diff() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    d.docker_ok(&["run", "-d", "--name", "cp1", &img, "sh", "-c", "mkdir -p /data && echo inside > /data/in.txt && sleep 300"]);
+    let host = d.env.dir.path().join("host");
+    std::fs::create_dir_all(host.join("tree/sub")).unwrap();
+    std::fs::write(host.join("tree/sub/f.txt"), "from the host").unwrap();
+    std::fs::write(host.join("one.txt"), "one").unwrap();
+    let h = |p: &str| host.join(p).display().to_string();
+    // wait for the container's file
+    let mut tries = 0;
+    while !d.docker(&["cp", "cp1:/data/in.txt", &h("in.txt")]).status.success() {
+        tries += 1;
+        assert!(tries < 50, "the container never wrote /data/in.txt");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_to_string(host.join("in.txt")).unwrap(), "inside\n");
+    // host to container: a file, and a directory into an existing one
+    d.docker_ok(&["cp", &h("one.txt"), "cp1:/data/"]);
+    d.docker_ok(&["cp", &h("tree"), "cp1:/data/"]);
+    d.docker_ok(&["cp", "cp1:/data", &h("back")]);
+    assert_eq!(std::fs::read_to_string(host.join("back/one.txt")).unwrap(), "one");
+    assert_eq!(std::fs::read_to_string(host.join("back/tree/sub/f.txt")).unwrap(), "from the host");
+    let diff = d.docker_ok(&["diff", "cp1"]);
+    assert!(diff.lines().any(|l| l == "A /data/in.txt"), "{diff}");
+    assert!(diff.lines().any(|l| l == "A /data/tree/sub/f.txt"), "{diff}");
+    // a stopped container: its files through a private overlay
+    d.docker_ok(&["stop", "-t", "0", "cp1"]);
+    d.docker_ok(&["cp", &h("one.txt"), "cp1:/data/two.txt"]);
+    d.docker_ok(&["cp", "cp1:/data/two.txt", &h("two-back.txt")]);
+    assert_eq!(std::fs::read_to_string(host.join("two-back.txt")).unwrap(), "one");
+    d.docker_ok(&["start", "cp1"]);
+    d.docker_ok(&["cp", "cp1:/data/two.txt", &h("two-again.txt")]);
+    assert_eq!(std::fs::read_to_string(host.join("two-again.txt")).unwrap(), "one", "a file copied while stopped is there once it runs");
+    let o = d.docker(&["cp", "cp1:/no/such", &h("x")]);
+    assert!(!o.status.success() && text(&o.stderr).contains("No such container:path: cp1:/no/such"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn cp_never_leaves_the_container_root() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    // the container plants symlinks to the host's paths (as it sees them)
+    let mark = format!("bocker-cp-escape-{}", std::process::id());
+    d.docker_ok(&["run", "-d", "--name", "evil", &img, "sh", "-c", "ln -s / /tmp/root; ln -s /etc/hostname /tmp/pw; ln -s ../../../../../etc /tmp/up; touch /tmp/ready; sleep 300"]);
+    let mut tries = 0;
+    while !d.docker(&["cp", "evil:/tmp/ready", "-"]).status.success() {
+        tries += 1;
+        assert!(tries < 50, "the container never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let src = d.env.dir.path().join(&mark);
+    std::fs::write(&src, "planted").unwrap();
+    // into the container's /, never the host's
+    d.docker_ok(&["cp", src.to_str().unwrap(), "evil:/tmp/root/"]);
+    assert!(!std::path::Path::new("/").join(&mark).exists(), "cp wrote into the host's /");
+    let back = d.docker_ok(&["cp", &format!("evil:/{mark}"), "-"]);
+    assert!(back.contains("planted"), "the file is in the container's /");
+    // reading through a link gives the container's file, not the host's
+    let out = d.env.dir.path().join("pw");
+    d.docker_ok(&["cp", "-L", "evil:/tmp/pw", out.to_str().unwrap()]);
+    let host_passwd = std::fs::read_to_string("/etc/hostname").unwrap();
+    assert_ne!(std::fs::read_to_string(&out).unwrap(), host_passwd, "cp -L read the host's /etc/hostname");
+    // ../ out of the root lands in the container's /etc
+    d.docker_ok(&["cp", src.to_str().unwrap(), "evil:/tmp/up/"]);
+    assert!(!std::path::Path::new("/etc").join(&mark).exists(), "cp wrote into the host's /etc");
+    // the same on a stopped container
+    d.docker_ok(&["stop", "-t", "0", "evil"]);
+    d.docker_ok(&["cp", src.to_str().unwrap(), "evil:/tmp/root/stopped-copy"]);
+    assert!(!std::path::Path::new("/stopped-copy").exists(), "cp of a stopped container wrote into the host's /");
+    let back = d.docker_ok(&["cp", "evil:/stopped-copy", "-"]);
+    assert!(back.contains("planted"));
+}
