@@ -37,7 +37,7 @@ fn read(p: &Path) -> String {
 }
 
 fn json(e: &Env, id: &str) -> serde_json::Value {
-    let out = e.ok(&["inspect", id]);
+    let out = e.ok(&["inspect", "--bocker", id]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("inspect json");
     v[0].clone()
 }

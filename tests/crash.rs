@@ -241,7 +241,7 @@ fn commit_killed_at_each_step() {
         crash(&e, point, &["commit", NAME]);
         // the container runs on, not frozen: ps (or inspect) thaws what a
         // killed commit froze, and exec works again
-        let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &id])).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", &id])).unwrap();
         assert_eq!(j[0]["paused"], false, "{point}: left frozen");
         assert_eq!(j[0]["running"], true, "{point}");
         assert_eq!(e.ok(&["exec", &id, "echo", "alive"]), "alive\n", "{point}");

@@ -191,7 +191,7 @@ fn a_name_left_by_a_dead_creator_is_not_blocked_forever() {
     let old = std::time::SystemTime::now() - Duration::from_secs(120);
     std::fs::File::open(&dir).unwrap().set_modified(old).unwrap();
     let id = e.ok(&["create", "--name", "web", &img, "true"]).trim().to_string();
-    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "web"])).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", "web"])).unwrap();
     assert_eq!(j[0]["id"].as_str(), Some(id.as_str()));
     assert!(!dir.exists());
     e.ok(&["rm", "web"]);

@@ -10,7 +10,7 @@ fn free_port() -> u16 {
 }
 
 fn ip_of(e: &Env, id: &str) -> String {
-    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", id])).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", id])).unwrap();
     j[0]["state"]["net"]["ip"].as_str().expect("an address").to_string()
 }
 
@@ -253,7 +253,7 @@ fn two_state_roots_on_one_bridge_get_distinct_addresses() {
     let b = text(&out.stdout).trim().to_string();
     let ip_a = ip_of(&e, &a);
     let ip_b = {
-        let o = other.cmd(&["inspect", &b]).env("BOCKER_BRIDGE", e.bridge()).env("BOCKER_SUBNET", e.subnet()).output().unwrap();
+        let o = other.cmd(&["inspect", "--bocker", &b]).env("BOCKER_BRIDGE", e.bridge()).env("BOCKER_SUBNET", e.subnet()).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         v[0]["state"]["net"]["ip"].as_str().unwrap_or_default().to_string()
     };

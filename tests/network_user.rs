@@ -352,7 +352,7 @@ end }}"#,
     assert_eq!(text(&o.stdout), "lua ok\n");
     // the container made by Lua runs on it, with its alias published
     e.ok(&["start", "lc"]);
-    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "lc"])).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", "lc"])).unwrap();
     let rec = record_of(&e, j[0]["id"].as_str().unwrap()).expect("record");
     assert!(rec["attachments"][0]["names"].as_array().unwrap().iter().any(|n| n == "again"), "{rec}");
     let out = e.ok(&["exec", "lc", "cat", "/etc/hosts", "/etc/resolv.conf"]);

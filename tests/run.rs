@@ -414,9 +414,9 @@ fn create_start_and_restart_keep_the_container() {
     assert_eq!(e.ok(&["logs", "--tail", "1", "keeper"]), "3\n");
     // restart of a running one; start of a running one is a no-op
     let s = e.ok(&["run", "-d", "--name", "sleeper", &img, "sleep", "60"]).trim().to_string();
-    let pid_before = e.ok(&["inspect", "sleeper"]);
+    let pid_before = e.ok(&["inspect", "--bocker", "sleeper"]);
     e.ok(&["start", "sleeper"]);
-    assert_eq!(e.ok(&["inspect", "sleeper"]), pid_before, "start of a running container changed it");
+    assert_eq!(e.ok(&["inspect", "--bocker", "sleeper"]), pid_before, "start of a running container changed it");
     e.ok(&["restart", "-t", "0", "sleeper"]);
     assert!(e.ok(&["ps"]).lines().any(|l| l.contains(&s) && l.contains("Up ")));
     e.ok(&["rm", "-f", "sleeper", "keeper"]);

@@ -38,7 +38,7 @@ fn write(dir: &Path, name: &str, body: impl AsRef<str>) -> PathBuf {
 }
 
 fn inspect(env: &Env, name: &str) -> serde_json::Value {
-    let out = env.ok(&["inspect", name]);
+    let out = env.ok(&["inspect", "--bocker", name]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v[0].clone()
 }

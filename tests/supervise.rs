@@ -6,7 +6,7 @@ use common::{text, Env};
 use std::time::{Duration, Instant};
 
 fn inspect(e: &Env, name: &str) -> serde_json::Value {
-    let out = e.ok(&["inspect", name]);
+    let out = e.ok(&["inspect", "--bocker", name]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("inspect {name}: {err}: {out}"));
     v[0].clone()
 }

@@ -73,14 +73,15 @@ pub fn copy_out<W: Write + Send>(store: &Store, reference: &str, src: &str, dest
 
 /// Copies `src` on the host (`-`: a tar stream read from `input`) to
 /// `dest` in container `reference`; the files are root's in there, as
-/// Docker makes them.
-pub fn copy_in<R: Read>(store: &Store, reference: &str, src: &str, dest: &str, input: R) -> Result<()> {
+/// Docker makes them, unless `archive` (`cp -a`) keeps their owners.
+pub fn copy_in<R: Read>(store: &Store, reference: &str, src: &str, dest: &str, archive: bool, input: R) -> Result<()> {
     let (root, _) = ContainerRoot::open(store, reference)?;
+    let owner = if archive { None } else { Some((0, 0)) };
     if src == "-" {
         if !root.is_dir(dest) {
             return Err(ContainerError::Invalid(format!("{dest}: the destination of a tar stream must be a directory")));
         }
-        return root.extract(dest, input, Some((0, 0)), false);
+        return root.extract(dest, input, owner, false);
     }
     let s = Path::new(src);
     let meta = std::fs::symlink_metadata(s).map_err(io_ctx(src))?;
@@ -105,7 +106,7 @@ pub fn copy_in<R: Read>(store: &Store, reference: &str, src: &str, dest: &str, i
             let r = if meta.is_dir() { b.append_dir_all(&name, s) } else { b.append_path_with_name(s, &name) };
             r.and_then(|()| b.finish()).map_err(io_ctx(src))
         },
-        |r| root.extract(&target, r, Some((0, 0)), false),
+        |r| root.extract(&target, r, owner, false),
     )
 }
 

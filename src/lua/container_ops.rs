@@ -19,6 +19,14 @@ struct PutOpts {
     no_overwrite_dir_non_dir: bool,
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CopyInOpts {
+    /// keep the files' uid/gid (`cp -a`); else root's
+    #[serde(default)]
+    archive: bool,
+}
+
 /// Chunks of a tar handed to a Lua function `write(chunk)`; a `false`
 /// from it (the client went away) ends the archive.
 struct LuaWriter<'a> {
@@ -132,9 +140,10 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     )?;
     t.set(
         "copy_in",
-        lua.create_function(|lua, (reference, src, dest): (String, String, String)| {
+        lua.create_function(|lua, (reference, src, dest, o): (String, String, String, Option<Value>)| {
+            let o: CopyInOpts = options(lua, "bocker.container.copy_in options", o)?;
             let s = store(lua)?;
-            result(lua, ops::cp::copy_in(&s, &reference, &src, &dest, std::io::stdin().lock()).map(|()| true))
+            result(lua, ops::cp::copy_in(&s, &reference, &src, &dest, o.archive, std::io::stdin().lock()).map(|()| true))
         })?,
     )?;
     Ok(())
