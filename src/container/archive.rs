@@ -302,6 +302,11 @@ impl<W: Write> TarWalk<'_, W> {
                 h.set_entry_type(tar::EntryType::Directory);
                 self.b.append_data(&mut h, format!("{as_path}/"), io::empty())?;
                 let sub = fsutil::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                // a running container's /proc and /sys are the kernel's,
+                // not its files (and endless): the folder alone, as empty
+                if matches!(fs_magic(sub.as_fd()), Ok(PROC_SUPER_MAGIC) | Ok(SYSFS_MAGIC)) {
+                    return Ok(());
+                }
                 for child in fsutil::list_dir(sub.try_clone()?)? {
                     let child_path = format!("{as_path}/{}", String::from_utf8_lossy(&child));
                     self.entry(sub.as_fd(), &child, &child_path)?;
