@@ -393,6 +393,93 @@ function bocker.container.remove(ref, opts) end
 ---@return string|nil err
 function bocker.container.repair() end
 
+---Renames a container (the new name is claimed before the old one is
+---released; a leading `/` is dropped).
+---@param ref string
+---@param name string
+---@return string|nil id, string|nil err
+function bocker.container.rename(ref, name) end
+
+---The container's processes as the host's `ps` shows them (`ps_args`
+---as argv, default `-ef`), only the rows whose PID is in its cgroup.
+---@param ref string
+---@param ps_args? string[]
+---@return { Titles: string[], Processes: string[][] }|nil top, string|nil err
+function bocker.container.top(ref, ps_args) end
+
+---One sample of the container's resource use from its cgroup (v1 or v2)
+---and its network namespace, in Docker's stats field names: `id`, `name`,
+---`cpu_stats` (`cpu_usage.total_usage` ns, `system_cpu_usage`,
+---`online_cpus`, `throttling_data`), `memory_stats` (`usage`, `max_usage`,
+---`limit`, `stats`), `pids_stats`, `blkio_stats`, `networks`. A stopped
+---container's sample is zeros.
+---@param ref string
+---@return table|nil sample, string|nil err
+function bocker.container.stats(ref) end
+
+---What the container changed in its filesystem (its overlay's upper
+---dir): `{ Path = "/etc/x", Kind = 0|1|2 }` (changed, added, deleted),
+---sorted by path.
+---@param ref string
+---@return { Path: string, Kind: integer }[]|nil changes, string|nil err
+function bocker.container.changes(ref) end
+
+---Bytes the container's own changes take (`rw`) and with its image's
+---(`root_fs`).
+---@param ref string
+---@return { rw: integer, root_fs: integer }|nil size, string|nil err
+function bocker.container.size(ref) end
+
+---The stat of a path in the container, its last component not followed
+---(Docker's ContainerPathStat): `name`, `size`, `mode` (Go's FileMode
+---bits), `mtime`, `linkTarget` (absolute, inside the container), `is_dir`,
+---and `header`: the value of X-Docker-Container-Path-Stat. Paths resolve
+---inside the container's root (running or not); nothing leaves it.
+---@param ref string
+---@param path string
+---@return table|nil stat, string|nil err
+function bocker.container.archive_stat(ref, path) end
+
+---Writes a tar of a path in the container, chunk by chunk, to
+---`write(chunk)` (which returns false to stop: the reader left). Symlinks
+---are stored, never followed; a running container's /proc and /sys are
+---not walked.
+---@param ref string
+---@param path string
+---@param write fun(chunk: string): boolean?
+---@return table|nil stat, string|nil err the path's stat, as archive_stat
+function bocker.container.archive_get(ref, path, write) end
+
+---Extracts a tar (plain or compressed) into the directory `path` of the
+---container, which must exist: every entry stays inside that directory
+---(no `..`, no symlink followed out of it), files are root's unless
+---`copy_uid_gid`; `no_overwrite_dir_non_dir` refuses an entry that
+---replaces a directory by a file or the reverse.
+---@param ref string
+---@param path string
+---@param tar string
+---@param opts? { copy_uid_gid?: boolean, no_overwrite_dir_non_dir?: boolean }
+---@return true|nil ok, string|nil err
+function bocker.container.archive_put(ref, path, tar, opts) end
+
+---`cp CONTAINER:SRC DEST`: copies a path of the container to the host,
+---with Docker's rules (an existing directory receives it under its own
+---name, `SRC/.` its contents); DEST `-` writes a tar to stdout.
+---@param ref string
+---@param src string a path in the container
+---@param dest string a host path, or "-"
+---@return true|nil ok, string|nil err
+function bocker.container.copy_out(ref, src, dest) end
+
+---`cp SRC CONTAINER:DEST`: copies a host path (or, for `-`, a tar read
+---from stdin) into the container; root's files unless `archive`.
+---@param ref string
+---@param src string a host path, or "-"
+---@param dest string a path in the container
+---@param opts? { archive?: boolean }
+---@return true|nil ok, string|nil err
+function bocker.container.copy_in(ref, src, dest, opts) end
+
 ---The limits a container gets without flags (from BOCKER_CPU_SHARE and
 ---BOCKER_MEM_LIMIT).
 ---@return { cpu_shares: integer, memory: integer }|nil, string|nil err
