@@ -246,3 +246,17 @@ fn api_archive_is_hostile_safe() {
     assert_eq!(code, 200);
     assert!(ch.contains("\"/box/up\""), "{ch}");
 }
+
+#[test]
+fn rename_moves_the_name_on_user_networks() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(1), "rn"]);
+    e.ok(&["run", "-d", "--name", "old1", "--network", "rn", &img, "sleep", "60"]);
+    e.ok(&["run", "-d", "--name", "peer", "--network", "rn", &img, "sleep", "60"]);
+    e.ok(&["exec", "peer", "ping", "-c", "1", "-W", "2", "old1"]);
+    e.ok(&["rename", "old1", "new1"]);
+    let o = e.run(&["exec", "peer", "ping", "-c", "1", "-W", "2", "new1"]);
+    assert!(o.status.success(), "the new name does not resolve: {}", text(&o.stderr));
+    assert!(!e.run(&["exec", "peer", "ping", "-c", "1", "-W", "1", "old1"]).status.success(), "the old name still resolves");
+}

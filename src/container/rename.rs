@@ -1,7 +1,8 @@
 //! `docker rename`: a container's name changes; the new name is claimed
 //! before the old one is released (names stay unique throughout), and
 //! the record is rewritten under the lock the record's other writers
-//! (network connect/disconnect) take.
+//! (network connect/disconnect) take; a running container's names on its
+//! user networks are published again.
 use super::{ContainerError, Result};
 use crate::state::lock::Lock;
 use crate::state::Store;
@@ -26,6 +27,12 @@ pub fn rename(store: &Store, reference: &str, new_name: &str) -> Result<String> 
     }
     if let Some(old) = old {
         store.release_name(&old, &id);
+    }
+    // a running container's user-network names follow at once (as
+    // Docker's embedded DNS does)
+    let st = super::live_state(store, &id)?;
+    if let (crate::state::containers::Status::Running, Some(net)) = (st.status, st.net.as_ref()) {
+        crate::runtime::usernet::publish(store, &rec, net);
     }
     Ok(id)
 }
