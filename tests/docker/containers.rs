@@ -143,3 +143,43 @@ fn cp_never_leaves_the_container_root() {
     let back = d.docker_ok(&["cp", "evil:/stopped-copy", "-"]);
     assert!(back.contains("planted"));
 }
+
+#[test]
+fn docker_py_drives_the_container_endpoints() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let script = format!(r#"
+import docker, io, tarfile
+c = docker.from_env()
+ct = c.containers.run("{img}", ["sh", "-c", "echo hi; sleep 300"], detach=True, name="py1", labels={{"t": "py"}})
+ct.reload()
+assert ct.status == "running", ct.status
+assert [x.name for x in c.containers.list(filters={{"label": "t=py"}})] == ["py1"]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    data = b"from python"
+    info = tarfile.TarInfo("py.txt"); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+assert ct.put_archive("/tmp", buf.getvalue())
+bits, stat = ct.get_archive("/tmp/py.txt")
+raw = b"".join(bits)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    assert t.extractfile("py.txt").read() == b"from python"
+assert stat["name"] == "py.txt" and stat["size"] == 11, stat
+top = ct.top()
+assert any("sleep" in " ".join(p) for p in top["Processes"]), top
+s = ct.stats(stream=False)
+assert s["memory_stats"]["usage"] > 0, s
+assert any(ch["Path"] == "/tmp/py.txt" for ch in ct.diff()), ct.diff()
+ct.rename("py2")
+ct.reload()
+assert ct.name == "py2"
+ct.stop(timeout=0)
+assert ct.wait()["StatusCode"] == 137
+ct.remove()
+assert c.containers.list(all=True) == []
+print("ok")
+"#);
+    let o = d.python_cmd(&script).output().expect("python");
+    assert!(o.status.success() && text(&o.stdout).contains("ok"), "{}\n{}", text(&o.stdout), text(&o.stderr));
+}
