@@ -306,3 +306,22 @@ fn fifty_run_rm_cycles_leave_no_cgroup() {
         assert!(Path::new("/sys/fs/cgroup/bocker").is_dir(), "the shared parent stays");
     }
 }
+
+/// `stats` and `top` read the container's cgroup (v1 files here, v2 in the
+/// guest): the memory limit, its pids, CPU use of a busy loop.
+#[test]
+fn stats_and_top_read_the_cgroup() {
+    let e = Env::new();
+    let img = e.busybox();
+    let c = e.ok(&["run", "-d", "-m", "64m", "--network", "none", &img, "sh", "-c", "while :; do :; done"]).trim().to_string();
+    let st = e.ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}|{{.PIDs}}|{{.CPUPerc}}", &c]);
+    let parts: Vec<&str> = st.trim().split('|').collect();
+    assert_eq!(parts.len(), 3, "{st}");
+    assert!(parts[0].ends_with("/ 64MiB"), "the limit from the cgroup: {st}");
+    assert_eq!(parts[1], "1", "{st}");
+    let cpu: f64 = parts[2].trim_end_matches('%').parse().expect("a percentage");
+    assert!(cpu > 5.0, "a busy loop uses CPU: {st}");
+    let top = e.ok(&["top", &c, "-o", "pid,comm"]);
+    assert_eq!(top.lines().count(), 2, "the container's one process: {top}");
+    e.ok(&["rm", "-f", &c]);
+}
