@@ -182,7 +182,7 @@ impl ContainerRoot {
         }
         // an O_PATH fd cannot be listed: reopen the directory for reading
         let rd = fsutil::openat_nofollow(dir.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(io_ctx(path))?;
-        crate::image::extract::extract_into(plain, rd, owner).map_err(|e| ContainerError::Invalid(format!("extracting into {path}: {e}")))?;
+        crate::image::extract::extract_into(plain, rd, owner, false).map_err(|e| ContainerError::Invalid(format!("extracting into {path}: {e}")))?;
         Ok(())
     }
 

@@ -41,7 +41,9 @@ where
 }
 
 /// Copies `src` (a path in container `reference`) to `dest` on the host
-/// (`-`: a tar stream to `out`).
+/// (`-`: a tar stream to `out`). The files become the caller's (as the
+/// docker CLI leaves them); device nodes are not made and set-ID bits and
+/// file capabilities are dropped: the container chose them.
 pub fn copy_out<W: Write + Send>(store: &Store, reference: &str, src: &str, dest: &str, out: W) -> Result<()> {
     let (root, _) = ContainerRoot::open(store, reference)?;
     let st = root.stat(src)?;
@@ -67,7 +69,7 @@ pub fn copy_out<W: Write + Send>(store: &Store, reference: &str, src: &str, dest
     let rd = crate::fsutil::openat_nofollow(dir.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(io_ctx(target.display()))?;
     piped(
         |w| root.tar_to(src, name_as.as_deref(), w).map(|_| ()),
-        |r| crate::image::extract::extract_into(r, rd, None).map(|_| ()).map_err(|e| ContainerError::Invalid(format!("writing {dest}: {e}"))),
+        |r| crate::image::extract::extract_into(r, rd, Some((nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())), true).map(|_| ()).map_err(|e| ContainerError::Invalid(format!("writing {dest}: {e}"))),
     )
 }
 

@@ -150,15 +150,18 @@ pub fn extract_tar<R: Read>(tar: R, dest: &Path) -> Result<ExtractStats, Extract
 }
 
 /// Extract a plain tar into an existing directory that may hold files
-/// already (`docker cp` into a container): the same rules as a layer,
-/// except that `.wh.` names are ordinary names (no whiteouts), an entry
-/// for the root itself changes nothing, and `owner` (when given) replaces
-/// every entry's uid and gid. `dest` is a directory fd the caller resolved
-/// (inside a container's root); nothing is followed out of it.
-pub fn extract_into<R: Read>(tar: R, dest: OwnedFd, owner: Option<(u32, u32)>) -> Result<ExtractStats, ExtractError> {
+/// already (`docker cp` into a container, or out of one onto the host):
+/// the same rules as a layer, except that `.wh.` names are ordinary names
+/// (no whiteouts), an entry for the root itself changes nothing, and
+/// `owner` (when given) replaces every entry's uid and gid. `dest` is a
+/// directory fd the caller resolved; nothing is followed out of it. With
+/// `onto_host` the archive came out of a container: device nodes are not
+/// made and set-user/group-ID bits are dropped, so a container cannot
+/// plant a raw disk or a setuid-root program on the host.
+pub fn extract_into<R: Read>(tar: R, dest: OwnedFd, owner: Option<(u32, u32)>, onto_host: bool) -> Result<ExtractStats, ExtractError> {
     use std::os::fd::AsRawFd;
     let creation = Creation::probe(Path::new(&format!("/proc/self/fd/{}", dest.as_raw_fd())));
-    run(tar, dest, creation, Mode::Copy { owner })
+    run(tar, dest, creation, Mode::Copy { owner, onto_host })
 }
 
 /// What the entries of a tar are.
@@ -166,8 +169,9 @@ pub fn extract_into<R: Read>(tar: R, dest: OwnedFd, owner: Option<(u32, u32)>) -
 enum Mode {
     /// an image layer (whiteouts, opaque directories)
     Layer,
-    /// files copied into a tree (optionally owned by one uid:gid)
-    Copy { owner: Option<(u32, u32)> },
+    /// files copied into a tree (optionally owned by one uid:gid; onto
+    /// the host: no devices, no set-ID bits)
+    Copy { owner: Option<(u32, u32)>, onto_host: bool },
 }
 
 fn run<R: Read>(tar: R, root: OwnedFd, creation: Creation, mode: Mode) -> Result<ExtractStats, ExtractError> {
@@ -442,6 +446,7 @@ impl Extractor {
                 fsu::link_at(tdir.as_fd(), tname, pfd, name).map_err(self.fs(&path, "link"))?;
                 self.stats.hardlinks += 1;
             }
+            T::Char | T::Block if matches!(self.mode, Mode::Copy { onto_host: true, .. }) => {}
             T::Char | T::Block | T::Fifo => {
                 let (ty, major, minor) = match kind {
                     T::Fifo => (libc::S_IFIFO, 0, 0),
@@ -521,9 +526,10 @@ impl Extractor {
         // empty numeric fields read as 0, like Go's archive/tar
         let mut uid = u32::try_from(h.uid().unwrap_or(0)).map_err(|_| bad("uid out of range"))?;
         let mut gid = u32::try_from(h.gid().unwrap_or(0)).map_err(|_| bad("gid out of range"))?;
-        if let Mode::Copy { owner: Some((u, g)) } = self.mode {
+        if let Mode::Copy { owner: Some((u, g)), .. } = self.mode {
             (uid, gid) = (u, g);
         }
+        let mode = if matches!(self.mode, Mode::Copy { onto_host: true, .. }) { mode & !0o6000 } else { mode };
         let mtime = i64::try_from(h.mtime().unwrap_or(0)).unwrap_or(i64::MAX);
         let mut xattrs = Vec::new();
         if let Some(exts) = entry.pax_extensions().map_err(ExtractError::Read)? {
@@ -531,6 +537,11 @@ impl Extractor {
                 let ext = ext.map_err(ExtractError::Read)?;
                 if let Some(k) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
                     if k.starts_with(b"trusted.overlay.") || k.is_empty() {
+                        continue;
+                    }
+                    // onto the host only user.* (no file capabilities, no
+                    // security labels a container chose)
+                    if matches!(self.mode, Mode::Copy { onto_host: true, .. }) && !k.starts_with(b"user.") {
                         continue;
                     }
                     xattrs.push((k.to_vec(), ext.value_bytes().to_vec()));

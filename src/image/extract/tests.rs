@@ -613,3 +613,22 @@ fn modes_owners_and_setid_bits_survive_the_shortcuts() {
     assert_eq!(m("odd").mode() & 0o7777, 0o602);
     e.assert_canary();
 }
+
+#[test]
+fn copy_onto_the_host_makes_no_device_and_no_set_id_program() {
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("kept"), "old").unwrap();
+    let mut tb = Tb::new();
+    tb.push(raw_header(b"sda", EntryType::Block, 0, 0o666), b"");
+    tb.push(raw_header(b"suid", EntryType::Regular, 2, 0o4755), b"#!");
+    tb.file(".wh.kept", b"plain");
+    let bytes = tb.bytes();
+    let dest = crate::fsutil::open_dir_path(t.path()).unwrap();
+    let rd = crate::fsutil::openat_nofollow(std::os::fd::AsFd::as_fd(&dest), b".", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+    extract_into(&bytes[..], rd, None, true).unwrap();
+    assert!(!t.path().join("sda").exists(), "a device node was made on the host");
+    assert_eq!(fs::metadata(t.path().join("suid")).unwrap().permissions().mode() & 0o7777, 0o755);
+    // a copy has no whiteouts: .wh. is a name, and what was there stays
+    assert_eq!(fs::read_to_string(t.path().join(".wh.kept")).unwrap(), "plain");
+    assert_eq!(fs::read_to_string(t.path().join("kept")).unwrap(), "old");
+}
