@@ -32,6 +32,17 @@ local function ports_of(c)
   return out
 end
 
+-- NetworkSettings.Ports: {"80/tcp": [{HostIp, HostPort}]} (what `docker port` reads)
+local function port_map_of(c)
+  local out = {}
+  for _, p in ipairs(((c.state or {}).net or {}).ports or {}) do
+    local k = string.format("%d/%s", p.container_port, p.proto or "tcp")
+    out[k] = out[k] or array()
+    table.insert(out[k], { HostIp = p.host_ip or "0.0.0.0", HostPort = tostring(p.host_port) })
+  end
+  return out
+end
+
 local function networks_of(c)
   local nets = {}
   local st = (c.state or {}).net
@@ -130,7 +141,7 @@ function M.container_inspect(c)
     Mounts = mounts_of(c),
     NetworkSettings = {
       IPAddress = primary.ip or "", IPPrefixLen = primary.prefix or 0, Gateway = primary.gateway or "",
-      MacAddress = primary.mac or "", Ports = {}, Networks = nets,
+      MacAddress = primary.mac or "", Ports = port_map_of(c), Networks = nets,
     },
     Bocker = c,
   }

@@ -183,3 +183,33 @@ print("ok")
     let o = d.python_cmd(&script).output().expect("python");
     assert!(o.status.success() && text(&o.stdout).contains("ok"), "{}\n{}", text(&o.stdout), text(&o.stderr));
 }
+
+#[test]
+fn run_flags_reach_the_container_through_create() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let vol = d.env.dir.path().join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "bound").unwrap();
+    let bind = format!("{}:/mnt/b:ro", vol.display());
+    let id = d.docker_ok(&[
+        "run", "-d", "--name", "flags", "-v", &bind, "--tmpfs", "/scratch", "-e", "K=V", "-w", "/mnt", "-u", "1:1",
+        "-p", "127.0.0.1:18090:80", "--restart", "on-failure:2", "--health-cmd", "true", "--health-interval", "1s",
+        "--cap-drop", "NET_RAW", "--memory", "64m", "--pids-limit", "50", "--hostname", "hn", "--label", "a=b",
+        &img, "sh", "-c", "sleep 300",
+    ]);
+    let id = id.trim();
+    let f = |t: &str| d.docker_ok(&["inspect", "-f", t, id]).trim().to_string();
+    assert_eq!(f("{{.Config.WorkingDir}} {{.Config.User}} {{.Config.Hostname}}"), "/mnt 1:1 hn");
+    assert_eq!(f("{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}"), "67108864 50 on-failure");
+    assert!(f("{{json .Config.Env}}").contains("K=V"));
+    assert!(f("{{range .Mounts}}{{.Destination}} {{.RW}};{{end}}").contains("/mnt/b false"));
+    assert_eq!(d.docker_ok(&["port", id, "80"]).trim(), "127.0.0.1:18090");
+    // the bind is there, read-only
+    let out = d.env.dir.path().join("f.out");
+    d.docker_ok(&["cp", "flags:/mnt/b/f", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "bound");
+    // --entrypoint "" clears the image's; an unknown command is a 400 from bocker, a failed start 127
+    let o = d.docker(&["run", "-d", "--entrypoint", "", &img, "/no/such/program"]);
+    assert!(!o.status.success(), "a missing program starts: {}", text(&o.stdout));
+}
