@@ -26,7 +26,7 @@ pub struct Change {
 
 /// More entries than this in one upper dir are not listed (a container
 /// can make millions of files; the answer is held in memory).
-const MAX_CHANGES: usize = 1_000_000;
+const MAX_CHANGES: usize = 200_000;
 
 /// The changes of container `reference`, sorted by path.
 pub fn changes(store: &Store, reference: &str) -> Result<Vec<Change>> {
