@@ -230,3 +230,13 @@ fn update_changes_limits_live() {
     let o = d.docker(&["update", "--cpu-period", "100000", "up"]);
     assert!(!o.status.success() && text(&o.stderr).contains("CpuPeriod"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_command_that_cannot_run_exits_as_docker_says() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let o = d.docker(&["run", "-d", &img, "/no/such/program"]);
+    assert_eq!(o.status.code(), Some(127), "not found: {}", text(&o.stderr));
+    let o = d.docker(&["run", "-d", &img, "/etc"]);
+    assert_eq!(o.status.code(), Some(126), "cannot run: {}", text(&o.stderr));
+}
