@@ -48,21 +48,41 @@ pub fn lgetxattr(path: &[u8], key: &[u8]) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Remove `name` in `dir`, recursively if it is a directory, never
-/// following symlinks.
+/// following symlinks. Walks with a stack of open directories, not by
+/// recursion: a tree a container made can be deeper than a thread's stack
+/// (too deep for the fd limit is an error, not a crash).
 pub fn remove_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsFd;
     let Some(st) = lstat_at(dir, name)? else {
         return Ok(());
     };
-    if is_dir(&st) {
-        let sub = openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-        let names = list_dir(sub.try_clone()?)?;
-        for n in names {
-            remove_at(std::os::fd::AsFd::as_fd(&sub), &n)?;
-        }
-        crate::sys::fs::unlink_at(dir, name, true)
-    } else {
-        crate::sys::fs::unlink_at(dir, name, false)
+    if !is_dir(&st) {
+        return crate::sys::fs::unlink_at(dir, name, false);
     }
+    // (the directory, the names in it still to remove, its name in the one below it on the stack)
+    let top = openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let names = list_dir(top.try_clone()?)?;
+    let mut stack: Vec<(OwnedFd, Vec<Vec<u8>>, Vec<u8>)> = vec![(top, names, name.to_vec())];
+    while let Some((d, names, _)) = stack.last_mut() {
+        let Some(n) = names.pop() else {
+            let (_, _, own) = stack.pop().expect("the stack is not empty");
+            match stack.last() {
+                Some((parent, _, _)) => crate::sys::fs::unlink_at(parent.as_fd(), &own, true)?,
+                None => return crate::sys::fs::unlink_at(dir, name, true),
+            }
+            continue;
+        };
+        match lstat_at(d.as_fd(), &n)? {
+            None => {}
+            Some(st) if is_dir(&st) => {
+                let sub = openat_nofollow(d.as_fd(), &n, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                let names = list_dir(sub.try_clone()?)?;
+                stack.push((sub, names, n));
+            }
+            Some(_) => crate::sys::fs::unlink_at(d.as_fd(), &n, false)?,
+        }
+    }
+    Ok(())
 }
 
 /// Names in a directory (without `.` and `..`), sorted bytewise.
@@ -145,4 +165,33 @@ pub fn llistxattr(path: &[u8]) -> io::Result<Vec<Vec<u8>>> {
         .filter(|s| !s.is_empty())
         .map(<[u8]>::to_vec)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn remove_at_takes_a_deep_tree_and_follows_no_link() {
+        let t = tempfile::tempdir().unwrap();
+        let keep = t.path().join("keep");
+        std::fs::create_dir(&keep).unwrap();
+        std::fs::write(keep.join("f"), "stays").unwrap();
+        let root = open_dir_path(t.path()).unwrap();
+        mkdir_at(root.as_fd(), b"deep", 0o755).unwrap();
+        // deeper than a path can name, and than a recursion would like
+        let mut cur = openat_nofollow(root.as_fd(), b"deep", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+        for i in 0..3000 {
+            if i % 500 == 0 {
+                crate::sys::fs::symlink_at(keep.as_os_str().as_encoded_bytes(), cur.as_fd(), b"link").unwrap();
+            }
+            mkdir_at(cur.as_fd(), b"d", 0o755).unwrap();
+            cur = openat_nofollow(cur.as_fd(), b"d", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+        }
+        drop(cur);
+        remove_at(root.as_fd(), b"deep").unwrap();
+        assert!(!t.path().join("deep").exists());
+        assert_eq!(std::fs::read_to_string(keep.join("f")).unwrap(), "stays");
+    }
 }

@@ -154,7 +154,7 @@ impl ContainerRoot {
         let mut b = tar::Builder::new(out);
         b.follow_symlinks(false);
         let mut w = TarWalk { b: &mut b };
-        w.entry(parent.as_fd(), &name, &top).map_err(io_ctx(path))?;
+        w.entry(parent.as_fd(), &name, &top, 0).map_err(io_ctx(path))?;
         b.finish().map_err(io_ctx(path))?;
         Ok(stat)
     }
@@ -282,14 +282,22 @@ fn go_mode(st_mode: libc::mode_t) -> u32 {
     m
 }
 
+/// How deep a walk goes into a tree the container made.
+pub const MAX_DEPTH: usize = 256;
+
 /// Walks a tree by fd into a tar builder.
 struct TarWalk<'a, W: Write> {
     b: &'a mut tar::Builder<W>,
 }
 
 impl<W: Write> TarWalk<'_, W> {
-    /// `name` in `dir`, stored as `as_path` (and what is below it).
-    fn entry(&mut self, dir: BorrowedFd<'_>, name: &[u8], as_path: &str) -> io::Result<()> {
+    /// `name` in `dir`, stored as `as_path` (and what is below it, down to
+    /// MAX_DEPTH: the container chose the tree, and a walk by recursion
+    /// must not run out of stack).
+    fn entry(&mut self, dir: BorrowedFd<'_>, name: &[u8], as_path: &str, depth: usize) -> io::Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(io::Error::other(format!("{as_path}: more than {MAX_DEPTH} directories deep")));
+        }
         let Some(st) = fsutil::lstat_at(dir, name)? else { return Ok(()) };
         let mut h = tar::Header::new_gnu();
         h.set_mode(st.st_mode & 0o7777);
@@ -309,7 +317,7 @@ impl<W: Write> TarWalk<'_, W> {
                 }
                 for child in fsutil::list_dir(sub.try_clone()?)? {
                     let child_path = format!("{as_path}/{}", String::from_utf8_lossy(&child));
-                    self.entry(sub.as_fd(), &child, &child_path)?;
+                    self.entry(sub.as_fd(), &child, &child_path, depth + 1)?;
                 }
             }
             libc::S_IFREG => {
@@ -433,5 +441,17 @@ mod tests {
         let _ = r.extract("/d", &bytes[..], Some((0, 0)), false);
         assert_eq!(std::fs::read_to_string(t.path().join("secret")).unwrap(), "outside");
         assert!(!t.path().join("pwned").exists());
+    }
+    #[test]
+    fn a_tree_too_deep_is_refused_not_a_stack_overflow() {
+        let t = tempfile::tempdir().unwrap();
+        let mut p = t.path().to_path_buf();
+        for _ in 0..(MAX_DEPTH + 5) {
+            p.push("d");
+        }
+        std::fs::create_dir_all(&p).unwrap();
+        let r = ContainerRoot { root: Root::open(t.path()).unwrap(), _start_lock: None };
+        let e = r.tar_to("/d", None, std::io::sink()).unwrap_err();
+        assert!(e.to_string().contains("directories deep"), "{e}");
     }
 }

@@ -64,7 +64,15 @@ fn is_whiteout(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
 }
 
+fn too_deep(prefix: &str) -> io::Result<()> {
+    if prefix.matches('/').count() > super::archive::MAX_DEPTH {
+        return Err(io::Error::other(format!("{prefix}: more than {} directories deep", super::archive::MAX_DEPTH)));
+    }
+    Ok(())
+}
+
 fn walk(dir: OwnedFd, prefix: &str, lowers: &[OwnedFd], out: &mut Vec<Change>) -> io::Result<()> {
+    too_deep(prefix)?;
     let names = fsutil::list_dir(dir.try_clone()?)?;
     for name in names {
         if out.len() >= MAX_CHANGES {
@@ -98,6 +106,7 @@ fn opaque(dir: BorrowedFd<'_>) -> bool {
 
 /// Everything under a directory that is new as a whole.
 fn walk_added(dir: OwnedFd, prefix: &str, out: &mut Vec<Change>) -> io::Result<()> {
+    too_deep(prefix)?;
     for name in fsutil::list_dir(dir.try_clone()?)? {
         if out.len() >= MAX_CHANGES {
             return Err(io::Error::other(format!("more than {MAX_CHANGES} changes")));
