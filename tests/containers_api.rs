@@ -260,3 +260,40 @@ fn rename_moves_the_name_on_user_networks() {
     assert!(o.status.success(), "the new name does not resolve: {}", text(&o.stderr));
     assert!(!e.run(&["exec", "peer", "ping", "-c", "1", "-W", "1", "old1"]).status.success(), "the old name still resolves");
 }
+
+#[test]
+fn api_wait_conditions_and_streamed_stats() {
+    let e = Env::new();
+    let img = e.busybox();
+    let s = Service::start(&e, &[]);
+    let curl = |args: &[&str], path: &str| {
+        let mut c = Command::new("curl");
+        c.args(["-s", "--unix-socket", s.socket.to_str().unwrap()]).args(args).arg(format!("http://bocker{path}"));
+        c
+    };
+    // next-exit on a created container: answered once it has run and exited
+    let (code, body) = post_json(&e, &s, "/containers/create?name=nx", &format!(r#"{{"Image":"{img}","Cmd":["sh","-c","sleep 1; exit 5"]}}"#));
+    assert_eq!(code, 201, "{body}");
+    let waiter = curl(&["-X", "POST"], "/containers/nx/wait?condition=next-exit").stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(request(&s, "POST", "/containers/nx/start", None).0, 204);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(text(&out.stdout).contains("\"StatusCode\":5"), "{}", text(&out.stdout));
+    // removed: an auto-removed container is waited for until it is gone
+    let (code, body) = post_json(&e, &s, "/containers/create?name=rmme", &format!(r#"{{"Image":"{img}","Cmd":["sleep","1"],"HostConfig":{{"AutoRemove":true}}}}"#));
+    assert_eq!(code, 201, "{body}");
+    let waiter = curl(&["-X", "POST"], "/containers/rmme/wait?condition=removed").stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(request(&s, "POST", "/containers/rmme/start", None).0, 204);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(text(&out.stdout).contains("\"StatusCode\":0"), "{}", text(&out.stdout));
+    assert!(!e.run(&["inspect", "rmme"]).status.success(), "removed");
+    // stats streams a sample a second, each with the one before as precpu
+    e.ok(&["run", "-d", "--name", "busy", &img, "sh", "-c", "while :; do :; done"]);
+    let out = curl(&["-m", "3"], "/containers/busy/stats").output().unwrap();
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON sample a line")).collect();
+    assert!(lines.len() >= 2, "{} samples", lines.len());
+    let (a, b) = (&lines[0], &lines[1]);
+    assert_eq!(b["precpu_stats"]["cpu_usage"]["total_usage"], a["cpu_stats"]["cpu_usage"]["total_usage"]);
+    assert!(b["cpu_stats"]["cpu_usage"]["total_usage"].as_u64() > a["cpu_stats"]["cpu_usage"]["total_usage"].as_u64(), "the busy loop used CPU");
+}
