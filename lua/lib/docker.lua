@@ -105,6 +105,14 @@ local function healthcheck_of(hc)
   return { Test = array(hc.test or {}), Interval = hc.interval, Timeout = hc.timeout, StartPeriod = hc.start_period, Retries = hc.retries }
 end
 
+-- HostConfig.Ulimits from the record's { name, soft, hard }
+local function ulimits_of(us)
+  if not us or #us == 0 then return nil end
+  local out = array()
+  for i, u in ipairs(us) do out[i] = { Name = u.name, Soft = u.soft, Hard = u.hard } end
+  return out
+end
+
 -- HostConfig.RestartPolicy from "on-failure:3"
 local function restart_policy_of(p)
   local name, n = (p or "no"):match("^([^:]*):?(%d*)$")
@@ -137,6 +145,12 @@ function M.container_inspect(c)
       ReadonlyRootfs = (c.security or {}).read_only or false, CpuShares = (c.limits or {}).cpu_shares or 0,
       Memory = math.max(0, (c.limits or {}).memory or 0), PidsLimit = (c.limits or {}).pids,
       RestartPolicy = restart_policy_of(c.restart), Init = c.init or false,
+      -- the run flags of #16 (absent from records made before them)
+      MemorySwap = (c.limits or {}).memory_swap or 0, MemoryReservation = (c.limits or {}).memory_reservation or 0,
+      NanoCpus = (c.limits or {}).nano_cpus or 0, CpusetCpus = (c.limits or {}).cpuset_cpus or "",
+      Ulimits = ulimits_of(c.ulimits), ShmSize = c.shm_size or 67108864, Sysctls = c.sysctls,
+      GroupAdd = c.group_add and array(c.group_add) or nil, IpcMode = c.ipc or "private", PidMode = c.pid or "",
+      UTSMode = c.uts or "", LogConfig = { Type = (c.log or {}).driver or "json-file", Config = {} },
     },
     Mounts = mounts_of(c),
     NetworkSettings = {
