@@ -150,7 +150,7 @@ function M.container_inspect(c)
       NanoCpus = (c.limits or {}).nano_cpus or 0, CpusetCpus = (c.limits or {}).cpuset_cpus or "",
       Ulimits = ulimits_of(c.ulimits), ShmSize = c.shm_size or 67108864, Sysctls = c.sysctls,
       GroupAdd = c.group_add and array(c.group_add) or nil, IpcMode = c.ipc or "private", PidMode = c.pid or "",
-      UTSMode = c.uts or "", LogConfig = { Type = (c.log or {}).driver or "json-file", Config = {} },
+      UTSMode = c.uts or "",
     },
     Mounts = mounts_of(c),
     NetworkSettings = {
