@@ -8,7 +8,10 @@ return {
   usage = usage,
   flags = {},
   run = function(args)
-    if args[1] == "--help" then return cli.parse("top", args, {}) and 0 or 0 end
+    if args[1] == "--help" then
+      cli.parse("top", args, {})
+      return 0
+    end
     if #args < 1 then return cli.usage_error("top", usage, '"top" requires at least 1 argument') end
     local ps_args = { table.unpack(args, 2) }
     local t, err = bocker.container.top(args[1], ps_args)
