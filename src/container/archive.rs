@@ -81,6 +81,11 @@ impl ContainerRoot {
         if let Some(r) = running_root(store, &rec)? {
             return Ok((ContainerRoot { root: r, _start_lock: None }, rec));
         }
+        // its monitor mounts the upper dir again after the backoff, without
+        // the start lock: not a time to mount it ourselves
+        if live_state(store, &rec.id)?.status == Status::Restarting {
+            return Err(ContainerError::Conflict(format!("Container {} is restarting, wait until it is running", rec.id)));
+        }
         let fd = overlay_view(store, &rec)?;
         Ok((ContainerRoot { root: Root::from_fd(fd), _start_lock: Some(lock) }, rec))
     }
