@@ -240,3 +240,24 @@ fn a_command_that_cannot_run_exits_as_docker_says() {
     let o = d.docker(&["run", "-d", &img, "/etc"]);
     assert_eq!(o.status.code(), Some(126), "cannot run: {}", text(&o.stderr));
 }
+
+#[test]
+fn cp_into_a_created_container_is_there_when_it_starts() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    d.docker_ok(&["create", "--name", "fresh", &img, "sh", "-c", "cat /app.conf > /out.txt; sleep 300"]);
+    let conf = d.env.dir.path().join("app.conf");
+    std::fs::write(&conf, "setting=1\n").unwrap();
+    d.docker_ok(&["cp", conf.to_str().unwrap(), "fresh:/"]);
+    let diff = d.docker_ok(&["diff", "fresh"]);
+    assert!(diff.lines().any(|l| l == "A /app.conf"), "{diff}");
+    d.docker_ok(&["start", "fresh"]);
+    let out = d.env.dir.path().join("out.txt");
+    let mut tries = 0;
+    while !d.docker(&["cp", "fresh:/out.txt", out.to_str().unwrap()]).status.success() {
+        tries += 1;
+        assert!(tries < 50, "the container never wrote /out.txt");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "setting=1\n");
+}
