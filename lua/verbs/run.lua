@@ -50,6 +50,8 @@ local spec = {
   { long = "init", kind = "bool", help = "Run an init as pid 1 that reaps zombies and forwards signals" },
   { long = "stop-signal", kind = "string", arg = "SIGNAL", help = "Signal that stops the container (default the image's, else SIGTERM)" },
   { long = "stop-timeout", kind = "int", arg = "SECONDS", help = "Seconds stop waits before SIGKILL (default 10)" },
+  { long = "log-driver", kind = "string", arg = "DRIVER", help = "json-file (default), local, k8s-file or none (no log)" },
+  { long = "log-opt", kind = "list", arg = "K=V", help = "Log option: max-size=10m, max-file=3, labels=…, env=…" },
 }
 
 local function read_env_file(path, env)
@@ -167,6 +169,13 @@ function M.create(verb, args)
   if lerr then return nil, cli.fail(125, verb, lerr) end
   local healthcheck, herr = read_healthcheck(o)
   if healthcheck == nil then return nil, cli.fail(125, verb, herr) end
+  local log
+  if o.log_driver or #o.log_opt > 0 then
+    local logopts = require "bocker.logopts"
+    local lopts, loerr = logopts.parse_opts(o.log_opt)
+    if lopts then log, loerr = logopts.spec(o.log_driver, lopts) end
+    if not log then return nil, cli.fail(125, verb, loerr) end
+  end
   -- --network: a mode, or user networks (the first one gets --ip and the aliases)
   local nets = {}
   for _, n in ipairs(o.network) do nets[#nets + 1] = n end
@@ -221,6 +230,7 @@ function M.create(verb, args)
     init = o.init or nil,
     stop_signal = o.stop_signal,
     stop_timeout = o.stop_timeout,
+    log = log,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
   return c, o
