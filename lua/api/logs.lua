@@ -28,7 +28,8 @@ return {
     for _, k in ipairs { "since", "until" } do
       local v = q[k]
       if v ~= nil and v ~= "" and v ~= "0" then
-        if not (v:match("^%d+$") or v:match("^%d+%.%d+$")) then
+        local frac = v:match("^%d+%.(%d+)$")
+        if not (v:match("^%d+$") or (frac and #frac <= 9)) then
           return res:error(400, string.format("invalid value for %s: %q (Unix seconds)", k, v))
         end
         times[k] = v

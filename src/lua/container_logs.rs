@@ -134,30 +134,50 @@ struct FnSink<'a> {
     write: &'a Function,
     buf: Vec<u8>,
     failed: Option<mlua::Error>,
+    /// when the function last heard from us (probed only when following)
+    last_call: std::time::Instant,
+    follow: bool,
+}
+
+/// How long a follower of a quiet container waits before asking `write`
+/// (with an empty chunk) whether its reader is still there.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl FnSink<'_> {
+    fn call(&mut self, stream: LogStream, chunk: &[u8]) -> bool {
+        self.last_call = std::time::Instant::now();
+        let chunk = match self.lua.create_string(chunk) {
+            Ok(s) => s,
+            Err(err) => {
+                self.failed = Some(err);
+                return false;
+            }
+        };
+        match self.write.call::<Value>((stream.as_str(), chunk)) {
+            Ok(Value::Boolean(false)) => false,
+            Ok(_) => true,
+            Err(err) => {
+                self.failed = Some(err);
+                false
+            }
+        }
+    }
 }
 
 impl EntrySink for FnSink<'_> {
     fn entry(&mut self, e: Entry) -> std::io::Result<bool> {
-        self.buf.clear();
-        self.render.render(&e, &mut self.buf);
-        let chunk = match self.lua.create_string(&self.buf) {
-            Ok(s) => s,
-            Err(err) => {
-                self.failed = Some(err);
-                return Ok(false);
-            }
-        };
-        match self.write.call::<Value>((e.stream.as_str(), chunk)) {
-            Ok(Value::Boolean(false)) => Ok(false),
-            Ok(_) => Ok(true),
-            Err(err) => {
-                self.failed = Some(err);
-                Ok(false)
-            }
-        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        self.render.render(&e, &mut buf);
+        let more = self.call(e.stream, &buf);
+        self.buf = buf;
+        Ok(more)
     }
     fn idle(&mut self) -> std::io::Result<bool> {
-        Ok(true)
+        if !self.follow || self.last_call.elapsed() < PROBE_EVERY {
+            return Ok(true);
+        }
+        Ok(self.call(LogStream::Stdout, b""))
     }
 }
 
@@ -199,7 +219,7 @@ fn logs_fn(lua: &Lua, reference: String, o: Option<Value>) -> mlua::Result<Multi
     let running = || ops::live_state(&s, &rec.id).map(|st| st.status == crate::state::containers::Status::Running).unwrap_or(false);
     let r = match &write {
         Some(f) => {
-            let mut sink = FnSink { lua, render, write: f, buf: Vec::new(), failed: None };
+            let mut sink = FnSink { lua, render, write: f, buf: Vec::new(), failed: None, last_call: std::time::Instant::now(), follow: o.follow };
             let r = logs::follow::drive(&mut reader, o.follow, q.until, &running, &mut sink);
             if let Some(e) = sink.failed {
                 return Err(e);
