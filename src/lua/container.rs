@@ -196,7 +196,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             result(lua, crate::runtime::exec::run(&s, &info.record.id, &sp))
         })?,
     )?;
-    super::container_logs::register(lua, &t)?;
     t.set(
         "default_limits",
         lua.create_function(|lua, ()| table_result(lua, ops::default_limits()))?,
