@@ -64,10 +64,11 @@ struct Source {
     file: File,
     format: Format,
     id: (u64, u64),
-    /// where the bytes in `buf` start
+    /// the file offset of `buf[head]`
     pos: u64,
-    /// read but not yet handed out
+    /// read from the file; `buf[head..]` not yet handed out
     buf: Vec<u8>,
+    head: usize,
     /// the time given to the lines of a raw log (its last change)
     raw_time: i64,
 }
@@ -77,7 +78,7 @@ enum Piece {
     Line(Vec<u8>),
     /// the first MAX_LINE bytes of a longer line
     Cut(Vec<u8>),
-    /// nothing more in the file now (`buf` may hold an unfinished line)
+    /// nothing more in the file now (an unfinished line may be pending)
     AtEnd,
 }
 
@@ -94,41 +95,51 @@ impl Source {
             return Ok(None);
         }
         let raw_time = m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec());
-        Ok(Some(Source { file, format, id: (m.dev(), m.ino()), pos: 0, buf: Vec::new(), raw_time }))
+        Ok(Some(Source { file, format, id: (m.dev(), m.ino()), pos: 0, buf: Vec::new(), head: 0, raw_time }))
     }
 
     fn len(&self) -> std::io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
 
+    /// Bytes read but not handed out (an unfinished line at the end).
+    fn pending(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
+    /// Hands out `n` pending bytes (and the newline after them, `skip`).
+    fn take(&mut self, n: usize, skip: usize) -> Vec<u8> {
+        let out = self.buf[self.head..self.head + n].to_vec();
+        self.head += n + skip;
+        self.pos += (n + skip) as u64;
+        out
+    }
+
     fn next_piece(&mut self) -> std::io::Result<Piece> {
-        let mut scanned = 0;
+        let mut scanned = self.head;
         loop {
             if let Some(nl) = self.buf[scanned..].iter().position(|b| *b == b'\n') {
-                let end = scanned + nl;
-                let rest = self.buf.split_off(end + 1);
-                let mut line = std::mem::replace(&mut self.buf, rest);
-                line.truncate(end);
-                self.pos += end as u64 + 1;
-                return Ok(Piece::Line(line));
+                let n = scanned + nl - self.head;
+                return Ok(Piece::Line(self.take(n, 1)));
+            }
+            if self.pending() >= MAX_LINE {
+                return Ok(Piece::Cut(self.take(MAX_LINE, 0)));
+            }
+            // what was handed out goes (once a block, not once a line)
+            if self.head > 0 {
+                self.buf.drain(..self.head);
+                self.head = 0;
             }
             scanned = self.buf.len();
-            if self.buf.len() >= MAX_LINE {
-                let rest = self.buf.split_off(MAX_LINE);
-                let piece = std::mem::replace(&mut self.buf, rest);
-                self.pos += MAX_LINE as u64;
-                return Ok(Piece::Cut(piece));
-            }
             let old = self.buf.len();
-            let want = BLOCK.min(MAX_LINE - old);
-            self.buf.resize(old + want, 0);
-            let n = loop {
+            self.buf.resize(old + BLOCK.min(MAX_LINE - old), 0);
+            let r = loop {
                 match self.file.read_at(&mut self.buf[old..], self.pos + old as u64) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     r => break r,
                 }
             };
-            let n = match n {
+            let n = match r {
                 Ok(n) => n,
                 Err(e) => {
                     self.buf.truncate(old);
@@ -144,8 +155,10 @@ impl Source {
 
     /// The unfinished line at the end, handed out as it is.
     fn take_rest(&mut self) -> Vec<u8> {
-        self.pos += self.buf.len() as u64;
-        std::mem::take(&mut self.buf)
+        let rest = self.take(self.pending(), 0);
+        self.buf.clear();
+        self.head = 0;
+        rest
     }
 }
 
@@ -200,7 +213,7 @@ impl LogReader {
             let (bytes, complete) = match src.next_piece()? {
                 Piece::Line(l) => (l, true),
                 Piece::Cut(l) => (l, false),
-                Piece::AtEnd if src.buf.is_empty() => {
+                Piece::AtEnd if src.pending() == 0 => {
                     if last {
                         return Ok(None);
                     }
@@ -213,8 +226,12 @@ impl LogReader {
             };
             let entry = match format {
                 Format::Raw => Entry { stream: LogStream::Stdout, time: raw_time, partial: !complete, content: bytes },
-                Format::Records => match record::parse(&bytes) {
-                    Some(r) => Entry { stream: r.stream, time: r.time, partial: r.partial || !complete, content: r.content.to_vec() },
+                Format::Records => match record::parse(&bytes).map(|r| (r.stream, r.time, r.partial, bytes.len() - r.content.len())) {
+                    Some((stream, time, partial, header)) => {
+                        let mut content = bytes;
+                        content.drain(..header);
+                        Entry { stream, time, partial: partial || !complete, content }
+                    }
                     // not a record (a torn write, a cut line's rest): its bytes as stdout
                     None => Entry { stream: LogStream::Stdout, time: self.last_time, partial: !complete, content: bytes },
                 },

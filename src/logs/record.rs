@@ -60,7 +60,9 @@ pub fn encode(out: &mut Vec<u8>, time: &str, stream: LogStream, partial: bool, c
 /// Parses a record's line (without its newline); None when it is not one.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let sp = line.iter().position(|b| *b == b' ')?;
-    let time = std::str::from_utf8(&line[..sp]).ok().and_then(crate::rfc3339::parse_nanos)?;
+    let raw = &line[..sp];
+    // the writer's fixed width first; any RFC 3339 time is taken too
+    let time = crate::rfc3339::parse_fixed_nanos(raw).or_else(|| std::str::from_utf8(raw).ok().and_then(crate::rfc3339::parse_nanos))?;
     let rest = &line[sp + 1..];
     let sp = rest.iter().position(|b| *b == b' ')?;
     let stream = LogStream::parse(&rest[..sp])?;
