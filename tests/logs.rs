@@ -229,3 +229,42 @@ print(ok, err ~= nil)
     let out = e.ok(&["script", script.to_str().unwrap()]);
     assert_eq!(out, "stdout:a|stderr:b2|stdout:b1c\nstderr=b2\n1\nfalse\ttrue\n");
 }
+
+#[test]
+fn compose_logging_options_reach_the_container() {
+    let e = Env::new();
+    let bb = e.busybox();
+    e.ok(&["tag", &bb, "busybox:latest"]);
+    let p = format!("lg{}", e.net);
+    struct Down<'a>(&'a Env, String);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["down", "-v", "-t", "1", "-p", &self.1]);
+        }
+    }
+    let _down = Down(&e, p.clone());
+    let dir = e.dir.path().join("stack");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compose.yaml");
+    let yaml = format!(
+        "services:\n  talker:\n    image: busybox:latest\n    command: sh -c 'i=0; while [ $$i -lt 200 ]; do echo said$$i; i=$$((i+1)); done'\n    logging:\n      driver: json-file\n      options:\n        max-size: 1k\n        max-file: 2\nnetworks:\n  default:\n    ipam:\n      config:\n        - subnet: {}\n",
+        e.extra_subnet(0)
+    );
+    std::fs::write(&file, yaml).unwrap();
+    e.ok(&["up", "-d", "-p", &p, "-f", file.to_str().unwrap()]);
+    let name = format!("{p}-talker-1");
+    wait_exit(&e, &name);
+    let id = e.ok(&["ps", "-aq", "--no-trunc", "--filter", &format!("name={name}")]).trim().to_string();
+    let dir = e.root().join("containers").join(&id);
+    let listing: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|d| d.file_name()).collect();
+    assert_eq!(e.ok(&["logs", "--tail", "1", &name]), "said199\n", "{listing:?} {}", e.ok(&["ps", "-a"]));
+    assert!(dir.join("output.log.1").exists() && !dir.join("output.log.2").exists(), "rotated at 1k, two files kept");
+    let logs = e.ok(&["stack", "logs", "-p", &p]);
+    assert!(logs.lines().last().unwrap_or_default().ends_with("| said199"), "{logs}");
+
+    // a driver compose may name but bocker cannot honour is refused
+    std::fs::write(&file, "services:\n  t:\n    image: busybox:latest\n    logging:\n      driver: syslog\n").unwrap();
+    let o = e.run(&["up", "-d", "-p", &format!("{p}x"), "-f", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("syslog"), "{}", text(&o.stderr));
+}
