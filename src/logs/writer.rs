@@ -53,6 +53,8 @@ impl LogWriter {
         let Some(sink) = self.sink.as_mut() else { return Ok(()) };
         let time = crate::rfc3339::format_nanos_fixed(super::now_nanos());
         self.buf.clear();
+        // a failed rotation is reported, but the output is still written
+        let mut failed = None;
         for (piece, partial) in record::pieces(data) {
             let start = self.buf.len();
             record::encode(&mut self.buf, &time, stream, partial, piece);
@@ -65,12 +67,15 @@ impl LogWriter {
                 if full > r.max_size && sink.size + pending > 0 {
                     let rec = self.buf.split_off(start);
                     sink.append(&self.buf)?;
-                    sink.rotate(r.max_file)?;
+                    if let Err(e) = sink.rotate(r.max_file) {
+                        failed.get_or_insert(e);
+                    }
                     self.buf = rec;
                 }
             }
         }
-        sink.append(&self.buf)
+        sink.append(&self.buf)?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// Makes what was written durable.
@@ -96,22 +101,30 @@ impl Sink {
     /// `max_file` replaced; with one file, the file starts over. A reader
     /// that holds the old file open reads it to its end first.
     fn rotate(&mut self, max_file: u32) -> std::io::Result<()> {
+        let shifted = self.shift(max_file);
+        // whatever the renames did, writing goes on at the current name
+        // (a failed shift leaves the full file there: the next record
+        // tries again)
+        self.file = open_append(self.files.current())?;
+        self.size = self.file.metadata()?.len();
+        shifted
+    }
+
+    /// The renames of a rotation; a file already gone is no error.
+    fn shift(&self, max_file: u32) -> std::io::Result<()> {
+        let gone_ok = |r: std::io::Result<()>| match r {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        };
         let keep = max_file.saturating_sub(1).min(super::files::MAX_ROTATED);
-        let current = self.files.current().to_path_buf();
+        let current = self.files.current();
         if keep == 0 {
-            std::fs::remove_file(&current)?;
-        } else {
-            for n in (1..keep).rev() {
-                match std::fs::rename(self.files.rotated(n), self.files.rotated(n + 1)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
-            std::fs::rename(&current, self.files.rotated(1))?;
+            return gone_ok(std::fs::remove_file(current));
         }
-        self.file = open_append(&current)?;
-        self.size = 0;
-        Ok(())
+        for n in (1..keep).rev() {
+            gone_ok(std::fs::rename(self.files.rotated(n), self.files.rotated(n + 1)))?;
+        }
+        gone_ok(std::fs::rename(current, self.files.rotated(1)))
     }
 }
 
