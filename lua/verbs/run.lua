@@ -41,6 +41,8 @@ local spec = {
   { long = "restart", kind = "string", arg = "POLICY", help = "no, on-failure[:N], always or unless-stopped" },
   { long = "label", short = "l", kind = "list", arg = "K=V", help = "Set a label" },
   { long = "label-file", kind = "list", arg = "FILE", help = "Read labels from a file (K=V lines)" },
+  { long = "log-driver", kind = "string", arg = "DRIVER", help = "json-file (default), local, k8s-file or none (no log)" },
+  { long = "log-opt", kind = "list", arg = "K=V", help = "Log option: max-size=10m, max-file=3, labels=…, env=…" },
   { long = "health-cmd", kind = "string", arg = "CMD", help = "Command that checks the container's health (run as exec)" },
   { long = "health-interval", kind = "string", arg = "DURATION", help = "Time between checks (default 30s)" },
   { long = "health-timeout", kind = "string", arg = "DURATION", help = "Time a check may take (default 30s)" },
@@ -50,8 +52,6 @@ local spec = {
   { long = "init", kind = "bool", help = "Run an init as pid 1 that reaps zombies and forwards signals" },
   { long = "stop-signal", kind = "string", arg = "SIGNAL", help = "Signal that stops the container (default the image's, else SIGTERM)" },
   { long = "stop-timeout", kind = "int", arg = "SECONDS", help = "Seconds stop waits before SIGKILL (default 10)" },
-  { long = "log-driver", kind = "string", arg = "DRIVER", help = "json-file (default), local, k8s-file or none (no log)" },
-  { long = "log-opt", kind = "list", arg = "K=V", help = "Log option: max-size=10m, max-file=3, labels=…, env=…" },
 }
 
 local function read_env_file(path, env)
@@ -224,13 +224,13 @@ function M.create(verb, args)
     read_only = o.read_only or nil,
     devices = o.device,
     labels = labels,
+    log = log,
     restart = o.restart,
     healthcheck = healthcheck or nil,
     no_healthcheck = o.no_healthcheck or nil,
     init = o.init or nil,
     stop_signal = o.stop_signal,
     stop_timeout = o.stop_timeout,
-    log = log,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
   return c, o
