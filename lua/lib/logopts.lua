@@ -66,11 +66,20 @@ function M.spec(driver, opts)
   return log
 end
 
+-- bytes as a user writes a size: the largest unit that divides them (5m)
+local function size_text(n)
+  n = math.tointeger(n) or n
+  for _, u in ipairs { { "g", 1024 ^ 3 }, { "m", 1024 ^ 2 }, { "k", 1024 } } do
+    if math.type(n) == "integer" and n >= u[2] and n % math.tointeger(u[2]) == 0 then return (n // math.tointeger(u[2])) .. u[1] end
+  end
+  return tostring(n)
+end
+
 -- a container's `log` (nil: the default) as Docker's HostConfig.LogConfig
 function M.docker_config(log)
   log = log or {}
   local cfg = {}
-  if log.max_size then cfg["max-size"] = tostring(math.tointeger(log.max_size) or log.max_size) end
+  if log.max_size then cfg["max-size"] = size_text(log.max_size) end
   if log.max_file then cfg["max-file"] = tostring(math.tointeger(log.max_file) or log.max_file) end
   if log.labels then cfg.labels = table.concat(log.labels, ",") end
   if log.env then cfg.env = table.concat(log.env, ",") end

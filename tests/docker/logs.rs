@@ -125,3 +125,13 @@ print(repr(c.logs(tail=1)))
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "b'py-out\\n'\nb'py-err\\n'\nb'py-out\\npy-err\\n'\nb'py-err\\n'\n");
 }
+
+#[test]
+fn docker_inspect_shows_the_log_config() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    let id = d.bocker_ok(&["create", "--log-driver", "local", "--log-opt", "max-size=5m", "--log-opt", "max-file=2", &img, "true"]).trim().to_string();
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} {{index .HostConfig.LogConfig.Config \"max-file\"}}", &id]).trim(), "local 5m 2");
+    let plain = d.bocker_ok(&["create", &img, "true"]).trim().to_string();
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", &plain]).trim(), "json-file");
+}
