@@ -5,6 +5,15 @@ local api = require "bocker.api"
 
 local frame_code = { stdout = 1, stderr = 2 }
 
+-- Docker names the multiplexed stream so from API 1.42 on; before, the
+-- type says raw-stream whatever the framing (clients go by the Tty)
+local function content_type(req, tty)
+  local major, minor = req.path:match("^/v(%d+)%.(%d+)/")
+  local recent = not major or tonumber(major) > 1 or tonumber(minor) >= 42
+  if tty or not recent then return "application/vnd.docker.raw-stream" end
+  return "application/vnd.docker.multiplexed-stream"
+end
+
 return {
   { "GET", "/containers/{id}/logs", function(req, res, p)
     local c = bocker.container.get(p.id)
@@ -36,7 +45,7 @@ return {
       end
     end
     res:status(200)
-    res:header("Content-Type", c.tty and "application/vnd.docker.raw-stream" or "application/vnd.docker.multiplexed-stream")
+    res:header("Content-Type", content_type(req, c.tty))
     -- the head now: a follower of a quiet container sees the answer begin
     res:write("")
     local ok, err = bocker.container.logs(c.id, {

@@ -12,8 +12,14 @@ fn wait_exit(d: &Docker, id: &str) {
     assert!(o.status.success(), "wait: {}", text(&o.stderr));
 }
 
-/// The raw body of a GET on the service.
+/// The status and raw body of a GET on the service.
 fn raw_get(d: &Docker, path: &str) -> (u16, Vec<u8>) {
+    let (code, _, body) = raw_get_head(d, path);
+    (code, body)
+}
+
+/// The status, head and raw body of a GET on the service.
+fn raw_get_head(d: &Docker, path: &str) -> (u16, String, Vec<u8>) {
     let o = Command::new("curl")
         .args(["-s", "--unix-socket", d.service.socket.to_str().unwrap(), "-D", "/dev/stderr"])
         .arg(format!("http://bocker{path}"))
@@ -21,7 +27,7 @@ fn raw_get(d: &Docker, path: &str) -> (u16, Vec<u8>) {
         .expect("curl");
     let head = text(&o.stderr);
     let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (code, o.stdout)
+    (code, head.to_lowercase(), o.stdout)
 }
 
 #[test]
@@ -81,8 +87,13 @@ fn frames_raw_streams_and_errors() {
     let img = d.env.busybox();
     let id = d.bocker_ok(&["run", "-d", &img, "sh", "-c", "echo hi; sleep 0.2; echo oops >&2"]).trim().to_string();
     wait_exit(&d, &id);
-    let (code, body) = raw_get(&d, &format!("/v1.41/containers/{id}/logs?stdout=1&stderr=1"));
+    let (code, head, body) = raw_get_head(&d, &format!("/v1.41/containers/{id}/logs?stdout=1&stderr=1"));
     assert_eq!(code, 200);
+    // the type names the framing from API 1.42 on, as Docker's does
+    assert!(head.contains("content-type: application/vnd.docker.raw-stream"), "{head}");
+    let (_, head, same) = raw_get_head(&d, &format!("/v1.42/containers/{id}/logs?stdout=1&stderr=1"));
+    assert!(head.contains("content-type: application/vnd.docker.multiplexed-stream"), "{head}");
+    assert_eq!(same, body);
     let mut want = vec![1u8, 0, 0, 0, 0, 0, 0, 3];
     want.extend_from_slice(b"hi\n");
     want.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 5]);
