@@ -128,6 +128,7 @@ fn log_opts_rotate_by_size_and_keep_max_files() {
         &["--log-opt", "nosuch=1"],
         &["--log-driver", "none", "--log-opt", "max-size=1m"],
         &["--log-opt", "compress=true"],
+        &["--log-opt", "mode=non-blocking"],
     ] {
         let mut args = vec!["create"];
         args.extend_from_slice(bad);
@@ -135,6 +136,7 @@ fn log_opts_rotate_by_size_and_keep_max_files() {
         let o = e.run(&args);
         assert_eq!(o.status.code(), Some(125), "{bad:?}: {}", text(&o.stderr));
     }
+    e.ok(&["create", "--log-opt", "mode=blocking", "--log-opt", "compress=false", "--log-driver", "local", &bb, "true"]);
 }
 
 #[test]

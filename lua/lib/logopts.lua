@@ -6,9 +6,9 @@ local M = {}
 
 -- the options each driver takes, by Docker's names
 local takes = {
-  ["json-file"] = { ["max-size"] = true, ["max-file"] = true, compress = true, labels = true, env = true, tag = true },
-  ["local"] = { ["max-size"] = true, ["max-file"] = true, compress = true },
-  ["k8s-file"] = { ["max-size"] = true, ["max-file"] = true, labels = true, env = true, tag = true },
+  ["json-file"] = { ["max-size"] = true, ["max-file"] = true, compress = true, labels = true, env = true, tag = true, mode = true },
+  ["local"] = { ["max-size"] = true, ["max-file"] = true, compress = true, mode = true },
+  ["k8s-file"] = { ["max-size"] = true, ["max-file"] = true, labels = true, env = true, tag = true, mode = true },
   none = {},
 }
 
@@ -54,6 +54,10 @@ function M.spec(driver, opts)
     elseif k == "compress" then
       if v == "true" then return nil, "log opt compress=true: bocker keeps rotated logs uncompressed" end
       if v ~= "false" then return nil, string.format("invalid log opt compress '%s'", v) end
+    elseif k == "mode" then
+      -- the monitor writes each chunk before it reads the next: blocking
+      if v == "non-blocking" then return nil, "log opt mode=non-blocking: bocker's log writes are always blocking (nothing is dropped)" end
+      if v ~= "blocking" then return nil, string.format("invalid log opt mode '%s'", v) end
     elseif k == "labels" or k == "env" then
       log[k] = split_commas(v)
     elseif k == "tag" then
