@@ -144,7 +144,10 @@ fn follow_keeps_up_with_rotation() {
     let e = Env::new();
     let bb = e.busybox();
     let id = e
-        .ok(&["run", "-d", "--log-driver", "local", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", &bb, "sh", "-c", "sleep 1; i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.2; done"])
+        // three files of 4k hold the ~10k it writes: a follower slowed by a
+        // loaded machine still finds every line, but only by switching
+        // files (it starts before the first rotation)
+        .ok(&["run", "-d", "--log-driver", "local", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", &bb, "sh", "-c", "sleep 1; i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.2; done"])
         .trim()
         .to_string();
     let o = e.run(&["logs", "-f", &id]);
