@@ -151,6 +151,7 @@ function M.container_inspect(c)
       Ulimits = ulimits_of(c.ulimits), ShmSize = c.shm_size or 67108864, Sysctls = c.sysctls,
       GroupAdd = c.group_add and array(c.group_add) or nil, IpcMode = c.ipc or "private", PidMode = c.pid or "",
       UTSMode = c.uts or "",
+      LogConfig = require("bocker.logopts").docker_config(c.log),
     },
     Mounts = mounts_of(c),
     NetworkSettings = {

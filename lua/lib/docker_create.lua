@@ -139,21 +139,11 @@ local function networks_of(cfg, hc, ncfg)
   return nil, nets
 end
 
+-- HostConfig.LogConfig: the logs part's rules (lua/lib/logopts.lua)
 local function log_of(lc)
-  if type(lc) ~= "table" or empty(lc.Type) then return nil end
-  local log = { driver = lc.Type }
-  local units = require "bocker.units"
-  local cfg = lc.Config or {}
-  if not empty(cfg["max-size"]) then
-    local n, err = units.bytes(cfg["max-size"])
-    if not n then return nil, "LogConfig max-size: " .. err end
-    log.max_size = n
-  end
-  if not empty(cfg["max-file"]) then
-    log.max_file = math.tointeger(tonumber(cfg["max-file"]))
-    if not log.max_file then return nil, "LogConfig max-file: not a number: " .. tostring(cfg["max-file"]) end
-  end
-  return log
+  -- the docker CLI sends --log-opt without --log-driver as Type ""
+  if type(lc) ~= "table" or (empty(lc.Type) and empty(lc.Config)) then return nil end
+  return (require "bocker.logopts").spec(lc.Type, lc.Config)
 end
 
 local function ulimits_of(us)
@@ -241,8 +231,6 @@ function M.spec(body, name)
     log = log,
     stdin_once = body.StdinOnce or nil,
   }
-  -- a json-file log with no options is what every container has
-  if spec.log and spec.log.driver == "json-file" and not spec.log.max_size and not spec.log.max_file then spec.log = nil end
   return spec
 end
 

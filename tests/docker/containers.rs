@@ -196,6 +196,7 @@ fn run_flags_reach_the_container_through_create() {
         "run", "-d", "--name", "flags", "-v", &bind, "--tmpfs", "/scratch", "-e", "K=V", "-w", "/mnt", "-u", "1:1",
         "-p", "127.0.0.1:18090:80", "--restart", "on-failure:2", "--health-cmd", "true", "--health-interval", "1s",
         "--cap-drop", "NET_RAW", "--memory", "64m", "--pids-limit", "50", "--hostname", "hn", "--label", "a=b",
+        "--log-opt", "max-size=1m", "--log-opt", "max-file=2",
         &img, "sh", "-c", "sleep 300",
     ]);
     let id = id.trim();
@@ -203,6 +204,7 @@ fn run_flags_reach_the_container_through_create() {
     assert_eq!(f("{{.Config.WorkingDir}} {{.Config.User}} {{.Config.Hostname}}"), "/mnt 1:1 hn");
     assert_eq!(f("{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}"), "67108864 50 on-failure");
     assert!(f("{{json .Config.Env}}").contains("K=V"));
+    assert_eq!(f("{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} {{index .HostConfig.LogConfig.Config \"max-file\"}}"), "json-file 1m 2");
     assert!(f("{{range .Mounts}}{{.Destination}} {{.RW}};{{end}}").contains("/mnt/b false"));
     assert_eq!(d.docker_ok(&["port", id, "80"]).trim(), "127.0.0.1:18090");
     // the bind is there, read-only

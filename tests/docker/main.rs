@@ -7,6 +7,7 @@
 mod common;
 
 mod containers;
+mod logs;
 mod smoke;
 
 use common::service::Service;
