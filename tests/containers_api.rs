@@ -297,3 +297,26 @@ fn api_wait_conditions_and_streamed_stats() {
     assert_eq!(b["precpu_stats"]["cpu_usage"]["total_usage"], a["cpu_stats"]["cpu_usage"]["total_usage"]);
     assert!(b["cpu_stats"]["cpu_usage"]["total_usage"].as_u64() > a["cpu_stats"]["cpu_usage"]["total_usage"].as_u64(), "the busy loop used CPU");
 }
+
+#[test]
+fn api_create_on_a_user_network_with_aliases_as_compose_sends_it() {
+    let e = Env::new();
+    let img = e.busybox();
+    let s = Service::start(&e, &[]);
+    e.ok(&["network", "create", "--subnet", &e.extra_subnet(2), "proj_default"]);
+    let (code, body) = post_json(&e, &s, "/v1.41/containers/create?name=proj_web_1", &format!(
+        r#"{{"Image":"{img}","Cmd":["sleep","300"],"Labels":{{"com.docker.compose.project":"proj"}},
+            "HostConfig":{{"NetworkMode":"proj_default","Links":[],"VolumesFrom":[],"LogConfig":{{"Type":"","Config":{{}}}}}},
+            "NetworkingConfig":{{"EndpointsConfig":{{"proj_default":{{"Aliases":["web"],"IPAMConfig":{{}}}}}}}}}}"#
+    ));
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(request(&s, "POST", "/containers/proj_web_1/start", None).0, 204);
+    e.ok(&["run", "-d", "--name", "peer", "--network", "proj_default", &img, "sleep", "60"]);
+    let o = e.run(&["exec", "peer", "ping", "-c", "1", "-W", "2", "web"]);
+    assert!(o.status.success(), "the alias does not resolve: {}", text(&o.stderr));
+    let j = s.json("/containers/proj_web_1/json");
+    assert_eq!(j["HostConfig"]["NetworkMode"], "proj_default");
+    assert!(j["NetworkSettings"]["Networks"]["proj_default"]["IPAddress"].as_str().is_some_and(|ip| !ip.is_empty()), "{j}");
+    let l = s.json("/containers/json?filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dproj%22%5D%7D");
+    assert_eq!(l.as_array().unwrap().len(), 1);
+}
