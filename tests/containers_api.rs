@@ -320,3 +320,27 @@ fn api_create_on_a_user_network_with_aliases_as_compose_sends_it() {
     let l = s.json("/containers/json?filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dproj%22%5D%7D");
     assert_eq!(l.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn cp_contents_of_a_directory_with_dot() {
+    let e = Env::new();
+    let img = e.busybox();
+    e.ok(&["run", "-d", "--name", "dot", &img, "sh", "-c", "mkdir -p /src/sub && echo a > /src/a && echo b > /src/sub/b && sleep 300"]);
+    wait_for_file(&e, "dot", "/src/sub/b");
+    let out = e.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // SRC/. into an existing folder: the contents, not the folder
+    e.ok(&["cp", "dot:/src/.", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out.join("a")).unwrap(), "a\n");
+    assert_eq!(std::fs::read_to_string(out.join("sub/b")).unwrap(), "b\n");
+    assert!(!out.join("src").exists());
+    // a folder to a new name; and back in with /. into an existing folder
+    let copy = e.dir.path().join("copy");
+    e.ok(&["cp", "dot:/src", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(copy.join("sub/b")).unwrap(), "b\n");
+    e.ok(&["exec", "dot", "mkdir", "/dst"]);
+    e.ok(&["cp", &format!("{}/.", out.display()), "dot:/dst"]);
+    let back = e.dir.path().join("back");
+    e.ok(&["cp", "dot:/dst/sub/b", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "b\n");
+}
