@@ -263,3 +263,24 @@ fn cp_into_a_created_container_is_there_when_it_starts() {
     }
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "setting=1\n");
 }
+
+/// The run flags of #16's runflags part through the API's create (their
+/// spec keys come with that part: until it is merged bocker refuses them).
+#[test]
+#[ignore = "needs the runflags part of #16 (ulimits, shm_size, cpus, ... spec keys): run once it is merged"]
+fn docker_run_flags_of_runflags_through_create() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    d.docker_ok(&[
+        "run", "-d", "--name", "rf", "--ulimit", "nofile=100:200", "--shm-size", "32m", "--cpus", "0.5", "--cpuset-cpus", "0",
+        "-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--group-add", "1234", "--sysctl", "net.ipv4.ip_forward=1",
+        &img, "sleep", "300",
+    ]);
+    let f = |t: &str| d.docker_ok(&["inspect", "-f", t, "rf"]).trim().to_string();
+    assert_eq!(f("{{.HostConfig.NanoCpus}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}} {{.HostConfig.ShmSize}}"), "500000000 0 134217728 33554432 33554432");
+    assert_eq!(f("{{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} {{json .HostConfig.GroupAdd}} {{index .HostConfig.Sysctls \"net.ipv4.ip_forward\"}}"), "nofile=100:200 [\"1234\"] 1");
+    let limits = d.bocker_ok(&["exec", "rf", "cat", "/proc/self/limits"]);
+    assert!(limits.lines().any(|l| l.starts_with("Max open files") && l.contains(" 100 ") && l.contains(" 200 ")), "{limits}");
+    let o = d.docker(&["run", "-d", "--sysctl", "kernel.hostname=x", &img, "true"]);
+    assert!(!o.status.success(), "a sysctl that is not namespaced is refused");
+}
