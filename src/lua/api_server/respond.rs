@@ -152,6 +152,20 @@ fn route_thread(req: ApiRequest, tx: oneshot::Sender<Head>) {
             q.set(k.as_str(), v.as_str())?;
         }
         t.set("query", q)?;
+        // every value of a repeated parameter (`names=a&names=b`), in order
+        let ql = lua.create_table()?;
+        for (k, v) in &req.query {
+            let list = match ql.get::<Option<mlua::Table>>(k.as_str())? {
+                Some(l) => l,
+                None => {
+                    let l = lua.create_table()?;
+                    ql.set(k.as_str(), l.clone())?;
+                    l
+                }
+            };
+            list.push(v.as_str())?;
+        }
+        t.set("query_list", ql)?;
         let h = lua.create_table()?;
         for (k, v) in &req.headers {
             h.set(k.as_str(), v.as_str())?;
