@@ -196,7 +196,9 @@ local function build(req, res)
     local built = line:match("^Successfully built (%S+)")
     if built then id = built end
     if line:match("%S") then last = line end
-    if not quiet and not api.stream(res, { stream = line }) then proc:kill() break end
+    -- bocker's own error line comes once, as the stream's error
+    local own = line:match("^bocker build: ")
+    if not quiet and not own and not api.stream(res, { stream = line }) then proc:kill() break end
   end
   local status = proc:wait()
   ctx:close()
@@ -241,25 +243,10 @@ local function prune(req, res)
   local f, err = api.filters(req)
   if not f then return res:error(400, err) end
   local only_dangling = not (f.dangling and (f.dangling[1] == "false" or f.dangling[1] == "0"))
-  local deleted, reclaimed = array(), 0
-  repeat
-    local used, removed_any = {}, false
-    for _, c in ipairs(bocker.container.list()) do used[c.image] = true end
-    local imgs = bocker.image.list()
-    for _, i in ipairs(imgs) do if i.parent then used[i.parent] = true end end
-    for _, i in ipairs(imgs) do
-      if not used[i.id] and (not only_dangling or #(i.tags or {}) == 0) then
-        local r = bocker.image.remove(i.id)
-        if r then
-          removed_any = true
-          reclaimed = reclaimed + (i.size or 0)
-          for _, t in ipairs(i.tags or {}) do deleted[#deleted + 1] = { Untagged = t } end
-          deleted[#deleted + 1] = { Deleted = r.id }
-          for _, pid in ipairs(r.parents or {}) do deleted[#deleted + 1] = { Deleted = pid } end
-        end
-      end
-    end
-  until not removed_any
+  local removed, untagged, reclaimed = (require "bocker.images").prune(not only_dangling)
+  local deleted = array()
+  for _, t in ipairs(untagged) do deleted[#deleted + 1] = { Untagged = t } end
+  for _, id in ipairs(removed) do deleted[#deleted + 1] = { Deleted = id } end
   res:json({ ImagesDeleted = deleted, SpaceReclaimed = reclaimed })
 end
 
@@ -278,6 +265,7 @@ return {
     for _, i in ipairs(imgs) do
       local s = docker.image_summary(i)
       s.Containers = used[i.id] or 0
+      if f.reference then s.RepoTags = array(filters.matching_tags(i, f.reference)) end
       out[#out + 1] = s
     end
     res:json(out)

@@ -1,35 +1,21 @@
 -- /_ping, /version, /info
 local docker = require "bocker.docker"
-local array = bocker.json.array
-
--- GET /system/df: images, containers, volumes and what they hold
-local function df(_, res)
-  local cs = bocker.container.list()
-  local per_image = {}
-  local containers = array()
-  local now = bocker.now()
-  for _, c in ipairs(cs) do
-    per_image[c.image] = (per_image[c.image] or 0) + 1
-    local s = docker.container_summary(c, now)
-    s.SizeRw, s.SizeRootFs = c.size_rw or 0, 0
-    containers[#containers + 1] = s
-  end
-  local images, layers = array(), 0
-  for _, i in ipairs(bocker.image.list()) do
-    local s = docker.image_summary(i)
-    s.Containers = per_image[i.id] or 0
-    images[#images + 1] = s
-    layers = layers + (i.size or 0)
-  end
-  local volumes = array()
-  for _, v in ipairs(bocker.volume.list()) do
-    local full = bocker.volume.get(v.name) or v
-    local d = docker.volume_inspect(full)
-    d.UsageData = { Size = -1, RefCount = #(full.containers or {}) }
-    volumes[#volumes + 1] = d
-  end
-  res:json({ LayersSize = layers, Images = images, Containers = containers, Volumes = volumes, BuildCache = array() })
+-- POST /auth: checks the credentials against the registry (the client
+-- keeps them and sends them with each push or pull: X-Registry-Auth)
+local function auth(req, res)
+  local ok, b = pcall(bocker.json.decode, req.body or "")
+  if not ok or type(b) ~= "table" then return res:error(400, "invalid JSON body") end
+  if type(b.username) ~= "string" or type(b.password) ~= "string" then return res:error(400, "username and password are needed") end
+  -- "https://index.docker.io/v1/" -> "index.docker.io", "127.0.0.1:5000" as it is
+  local registry = (type(b.serveraddress) == "string" and b.serveraddress or ""):gsub("^%a+://", ""):gsub("/.*$", "")
+  if registry == "" or registry == "index.docker.io" then registry = "docker.io" end
+  local good, err = bocker.registry.check(registry, b.username, b.password)
+  if not good then return res:error(401, err) end
+  res:json({ Status = "Login Succeeded", IdentityToken = "" })
 end
+
+-- GET /system/df
+local function df(_, res) res:json(docker.system_df()) end
 
 local function ping(_, res)
   res:header("Cache-Control", "no-cache, no-store, must-revalidate")
@@ -44,4 +30,5 @@ return {
   { "GET", "/version", function(_, res) res:json(docker.version()) end },
   { "GET", "/info", function(_, res) res:json(docker.info()) end },
   { "GET", "/system/df", df },
+  { "POST", "/auth", auth },
 }

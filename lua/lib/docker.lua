@@ -281,4 +281,33 @@ function M.volume_inspect(v)
   }
 end
 
+-- GET /system/df, `system df`: images, containers, volumes and what they hold
+function M.system_df()
+  local cs = bocker.container.list()
+  local per_image = {}
+  local containers = array()
+  local now = bocker.now()
+  for _, c in ipairs(cs) do
+    per_image[c.image] = (per_image[c.image] or 0) + 1
+    local s = M.container_summary(c, now)
+    s.SizeRw, s.SizeRootFs = c.size_rw or 0, 0
+    containers[#containers + 1] = s
+  end
+  local images, layers = array(), 0
+  for _, i in ipairs(bocker.image.list()) do
+    local s = M.image_summary(i)
+    s.Containers = per_image[i.id] or 0
+    images[#images + 1] = s
+    layers = layers + (i.size or 0)
+  end
+  local volumes = array()
+  for _, v in ipairs(bocker.volume.list()) do
+    local full = bocker.volume.get(v.name) or v
+    local d = M.volume_inspect(full)
+    d.UsageData = { Size = -1, RefCount = #(full.containers or {}) }
+    volumes[#volumes + 1] = d
+  end
+  return { LayersSize = layers, Images = images, Containers = containers, Volumes = volumes, BuildCache = array() }
+end
+
 return M

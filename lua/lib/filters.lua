@@ -87,6 +87,20 @@ function M.image_reference(i, pattern)
   return false
 end
 
+-- The tags of `i` that the reference patterns match (Docker lists only
+-- those when it filters by reference)
+function M.matching_tags(i, patterns)
+  local out = {}
+  for _, t in ipairs(i.tags or {}) do
+    local repo = t:match("^(.*):[^:/]+$") or t
+    for _, p in ipairs(patterns) do
+      local re = glob(p)
+      if t:match(re) or repo:match(re) then out[#out + 1] = t break end
+    end
+  end
+  return out
+end
+
 -- The keys `images --filter` and GET /images/json take.
 M.image_keys = {
   reference = true, label = true, before = true, since = true,

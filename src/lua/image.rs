@@ -146,6 +146,12 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         })?,
     )?;
     reg.set(
+        "check",
+        lua.create_function(|lua, (registry, user, pass): (String, String, String)| {
+            result(lua, crate::image::login::check(&registry, &user, &pass).map(|_| true))
+        })?,
+    )?;
+    reg.set(
         "logout",
         lua.create_function(|lua, registry: String| {
             let s = store(lua)?;

@@ -5,7 +5,10 @@
 //! Each area has its file; the harness is here.
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../regsupport/mod.rs"]
+mod regsupport;
 
+mod images;
 mod smoke;
 
 use common::service::Service;
