@@ -8,7 +8,9 @@ mod common;
 #[path = "../regsupport/mod.rs"]
 mod regsupport;
 
+mod compose;
 mod images;
+mod py;
 mod smoke;
 
 use common::service::Service;
