@@ -2,7 +2,8 @@
 -- lua/api/AREA.lua and the user's (BOCKER_API, ~/.config/bocker/api/*.lua),
 -- each returning a list of { METHOD, "/containers/{id}/json", handler }.
 -- A user's route for the same method and path replaces the built-in one.
--- handler(req, res, params): req = { method, path, query, headers, body },
+-- handler(req, res, params): req = { method, path, query, query_list (every
+-- value of a repeated parameter: query_list.t = {"a:1", "b:2"}), headers, body },
 -- res = status/header/json/send/error/write/finish (src/api/respond.rs).
 local M = {}
 

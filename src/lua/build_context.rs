@@ -108,6 +108,7 @@ mod tests {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Symlink);
             h.set_size(0);
+            h.set_mode(0o777);
             b.append_link(&mut h, p, target).unwrap();
         }
         b.into_inner().unwrap()
