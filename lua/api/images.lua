@@ -77,7 +77,7 @@ local function pull(req, res)
   end
   local before = bocker.image.get(ref)
   local img, err = bocker.image.pull(ref, { platform = req.query.platform ~= "" and req.query.platform or nil, auth = auth, progress = progress })
-  if not img then return api.stream_error(res, err, 404) end
+  if not img then return api.stream_error(res, err) end
   if img.manifest_digest then say({ status = "Digest: " .. img.manifest_digest }) end
   local fresh = not before or before.id ~= img.id
   say({ status = (fresh and "Status: Downloaded newer image for " or "Status: Image is up to date for ") .. ref })

@@ -57,7 +57,9 @@ return {
     if b.Driver and b.Driver ~= "" and b.Driver ~= "bridge" then return res:error(400, "driver " .. tostring(b.Driver) .. ": only bridge is supported") end
     if b.EnableIPv6 == true then return res:error(400, "EnableIPv6: bocker networks are IPv4 only") end
     if bocker.network.get(b.Name) then return res:error(409, "network with name " .. b.Name .. " already exists") end
-    local spec = { name = b.Name, internal = b.Internal == true or nil, labels = type(b.Labels) == "table" and b.Labels or nil }
+    local labels, lerr = api.string_map(b.Labels, "Labels")
+    if lerr then return res:error(400, lerr) end
+    local spec = { name = b.Name, internal = b.Internal == true or nil, labels = labels }
     local cfg = type(b.IPAM) == "table" and type(b.IPAM.Config) == "table" and b.IPAM.Config[1]
     if cfg then
       if #b.IPAM.Config > 1 then return res:error(400, "IPAM.Config: one subnet per network") end

@@ -41,7 +41,9 @@ return {
     if b.Driver and b.Driver ~= "" and b.Driver ~= "local" then return res:error(400, "driver " .. tostring(b.Driver) .. ": only local is supported") end
     if type(b.DriverOpts) == "table" and next(b.DriverOpts) then return res:error(400, "DriverOpts: not supported by bocker's local volumes") end
     local name = type(b.Name) == "string" and b.Name ~= "" and b.Name or nil
-    local v, cerr = bocker.volume.create(name, { labels = type(b.Labels) == "table" and b.Labels or nil })
+    local labels, lerr = api.string_map(b.Labels, "Labels")
+    if lerr then return res:error(400, lerr) end
+    local v, cerr = bocker.volume.create(name, { labels = labels })
     if not v then return api.fail(res, cerr, 400) end
     res:json(docker.volume_inspect(v), 201)
   end },

@@ -72,7 +72,7 @@ function M.filters(req)
   local raw = req.query.filters
   if not raw or raw == "" then return {} end
   local ok, t = pcall(bocker.json.decode, raw)
-  if not ok or type(t) ~= "table" then return nil, "invalid filters: " .. raw end
+  if not ok or type(t) ~= "table" then return nil, "invalid filters: " .. raw:sub(1, 200) end
   local out = {}
   for k, v in pairs(t) do
     if type(k) ~= "string" or type(v) ~= "table" then return nil, "invalid filters: " .. raw end
@@ -107,7 +107,21 @@ end
 function M.body_json(req)
   if not req.body or req.body:match("^%s*$") then return {} end
   local ok, v = pcall(bocker.json.decode, req.body)
-  if not ok or type(v) ~= "table" then return nil, "invalid JSON body: " .. tostring(v) end
+  if not ok or type(v) ~= "table" then
+    -- the decoder's first line, without a traceback
+    return nil, "invalid JSON body: " .. (tostring(v):gsub("^runtime error: ", ""):match("^[^\n]*"))
+  end
+  return v
+end
+
+-- A body's string map (Labels): nil when absent; nil, err when a key or
+-- value is not a string
+function M.string_map(v, what)
+  if v == nil then return nil end
+  if type(v) ~= "table" then return nil, what .. ": an object of strings is expected" end
+  for k, x in pairs(v) do
+    if type(k) ~= "string" or type(x) ~= "string" then return nil, what .. ": an object of strings is expected" end
+  end
   return v
 end
 
@@ -115,7 +129,9 @@ end
 function M.status_of(err)
   err = tostring(err or "")
   local l = err:lower()
+  if l:find("invalid reference") then return 400 end
   if l:find("no such") or l:find("not found") or l:find("unknown") and l:find("manifest") then return 404 end
+  if l:find("unauthorized") or l:find("denied") then return 401 end
   if l:find("in use") or l:find("conflict") or l:find("already exists") or l:find("must force") or l:find("is being used") then return 409 end
   if l:find("invalid") or l:find("expected") or l:find("must be") then return 400 end
   return 500
