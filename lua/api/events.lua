@@ -27,13 +27,18 @@ return {
     if (req.query.since and req.query.since ~= "" and not since) or (req.query["until"] and req.query["until"] ~= "" and not until_) then
       return res:error(400, "since and until are unix timestamps")
     end
-    local iter, ierr = bocker.events.read { since = since or bocker.now(), ["until"] = until_, follow = until_ == nil or until_ > bocker.now(), filter = f }
+    local iter, ierr = bocker.events.read { since = since or bocker.now(), ["until"] = until_, follow = until_ == nil or until_ > bocker.now(), filter = f, idle = 1 }
     if not iter then return res:error(400, ierr) end
     -- the head goes out now: a client waits for it before it shows anything
     res:header("Content-Type", "application/json")
     res:write("")
+    -- `false` after a second without events: a client that went away ends the handler
     for e in iter do
-      if not api.stream(res, message(e)) then break end
+      if e == false then
+        if not res:alive() then break end
+      elseif not api.stream(res, message(e)) then
+        break
+      end
     end
   end },
 }

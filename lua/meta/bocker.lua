@@ -451,8 +451,10 @@ bocker.events = {}
 ---(`{event = "die", container = "web", label = {"a=b", "c"}}`: values
 ---of one key OR, keys AND, labels AND); an unknown key: nil, "invalid
 ---filter 'KEY'".
----@param opts? { since?: number, until?: number, follow?: boolean, filter?: table<string, string|string[]> }
----@return (fun(): bocker.Event|nil)|nil iterator, string|nil err
+---`idle`: a following iterator yields `false` after that many seconds
+---without an event (then goes on), so a caller can check its client.
+---@param opts? { since?: number, until?: number, follow?: boolean, filter?: table<string, string|string[]>, idle?: number }
+---@return (fun(): bocker.Event|false|nil)|nil iterator, string|nil err
 function bocker.events.read(opts) end
 
 ---Docker's Healthcheck: `test` is `{"NONE"}`, `{"CMD", argv...}` or

@@ -259,6 +259,14 @@ fn events_while_a_container_runs_and_exits() {
     let die = seen.find("container die ev").unwrap_or_else(|| panic!("no die: {seen}"));
     assert!(start < die, "{seen}");
 
+    // the follower's handler ends once its client is gone (within a second of idling)
+    let tasks = format!("/proc/{}/task", d.service.child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&tasks).unwrap().count() > 1 {
+        assert!(Instant::now() < deadline, "the events handler outlived its client");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // since/until: a bounded read of the past, filtered
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
     let out = d.docker_ok(&["events", "--since", &(t0 - 1).to_string(), "--until", &now.to_string(), "--filter", "event=die", "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}"]);

@@ -97,6 +97,8 @@ impl UserData for Res {
             Ok(())
         });
         m.add_method("sent", |_, this, ()| Ok(this.head.is_none()));
+        // alive(): false once a streamed answer's client has gone away
+        m.add_method("alive", |_, this, ()| Ok(this.stream.as_ref().is_some_and(|tx| !tx.is_closed())));
     }
 }
 
