@@ -96,19 +96,33 @@ local function import(req, res)
   api.stream(res, { status = img.id })
 end
 
+-- whether `ref` names an image by its id: img_HEX, or HEX / sha256:HEX as
+-- Docker's clients write it (or a prefix of one)
+local function is_id_ref(ref, id)
+  local hex = (ref:gsub("^sha256:", ""))
+  return id:sub(1, #ref) == ref or (hex:match("^%x+$") ~= nil and id:sub(1, #hex + 4) == "img_" .. hex)
+end
+
 -- DELETE /images/{name}: a name among others is only untagged, as Docker does
 local function delete(req, res, p)
   local img = bocker.image.get(p.name)
   if not img then return res:error(404, "No such image: " .. p.name) end
   local force = api.flag(req.query.force)
   local out = array()
-  local by_name = not (p.name == img.id or img.id:sub(1, #p.name) == p.name)
-  if by_name and #(img.tags or {}) > 1 then
+  local by_name = #(img.tags or {}) > 0 and not is_id_ref(p.name, img.id)
+  local has_children = false
+  for _, i in ipairs(bocker.image.list()) do if i.parent == img.id then has_children = true break end end
+  -- a name among others, or the last name of an image others are built
+  -- on: only untagged (Docker keeps a parent image)
+  if by_name and (#(img.tags or {}) > 1 or has_children) then
     local name = with_tag(p.name)
     local _, err = bocker.image.untag(name)
     if err then return api.fail(res, err) end
     out[1] = { Untagged = name }
     return res:json(out)
+  end
+  if has_children then
+    return res:error(409, string.format("conflict: unable to delete %s (cannot be forced) - image has dependent child images", short(img.id)))
   end
   if not by_name and #(img.tags or {}) > 1 and not force then
     return res:error(409, string.format("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", short(img.id)))
@@ -194,7 +208,12 @@ local function build(req, res)
     local line = proc:read_line()
     if not line then break end
     local built = line:match("^Successfully built (%S+)")
-    if built then id = built end
+    if built then
+      id = built
+      -- Docker's clients (compose, docker-py) read the id as hex from this
+      -- line; the store resolves `HEX` and `sha256:HEX` to `img_HEX`
+      line = "Successfully built " .. (built:gsub("^img_", "")) .. "\n"
+    end
     if line:match("%S") then last = line end
     -- bocker's own error line comes once, as the stream's error
     local own = line:match("^bocker build: ")

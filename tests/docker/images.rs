@@ -44,6 +44,17 @@ fn tag_push_rmi_pull_against_a_local_registry() {
     let out = d.docker_ok(&["rmi", &name]);
     assert_eq!(out.trim(), format!("Untagged: {name}"));
     assert_eq!(d.docker_ok(&["images", "-q"]).trim().len(), 12, "the image is still there");
+    // the base of another image: its last name goes, the image stays; by id: 409
+    d.docker_ok(&["tag", "bb:1", "base:x"]);
+    let ctx = d.env.dir.path().join("child");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM base:x\nLABEL child=1\n").unwrap();
+    d.docker_ok(&["build", "-t", "child:1", ctx.to_str().unwrap()]);
+    assert_eq!(d.docker_ok(&["rmi", "base:x"]).trim(), "Untagged: base:x");
+    let (code, err) = docker_fails(&d, &["rmi", &img[4..]]);
+    assert_eq!(code, 1);
+    assert!(err.contains("image has dependent child images"), "{err}");
+    d.docker_ok(&["rmi", "child:1"]);
     let (code, err) = docker_fails(&d, &["rmi", "nosuch:9"]);
     assert_eq!(code, 1);
     assert!(err.contains("No such image: nosuch:9"), "{err}");
@@ -124,7 +135,11 @@ fn build_of_a_multi_stage_dockerfile() {
     let out = d.docker_ok(&["build", "-t", "multi:1", "-t", "multi:latest", "--build-arg", "WHO=docker", ctx.to_str().unwrap()]);
     assert!(out.contains("Step 1/") && out.contains(": FROM base:1\n"), "{out}");
     assert!(out.contains("step-ran"), "a RUN step's output is streamed: {out}");
-    assert!(out.contains("Successfully built img_"), "{out}");
+    let built = out.lines().find_map(|l| l.strip_prefix("Successfully built ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(built.bytes().all(|b| b.is_ascii_hexdigit()), "the id as Docker's clients parse it: {out}");
+    // that hex names the image (as sha256:HEX too)
+    let id = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", &format!("sha256:{built}")]);
+    assert_eq!(id.trim(), format!("img_{built}"));
     assert!(out.contains("Successfully tagged multi:1") && out.contains("Successfully tagged multi:latest"), "{out}");
     assert_eq!(d.bocker_ok(&["run", "--rm", "multi:1"]), "built for docker\nfrom the context\n");
     assert_eq!(d.docker_ok(&["image", "inspect", "-f", "{{.Config.Labels.stage}} {{index .Config.Cmd 0}}", "multi:latest"]).trim(), "final cat");

@@ -19,11 +19,18 @@ fn docker_py_images_networks_volumes() {
     let img = d.env.busybox();
     let reg = Registry::start(Some("bob:pw"));
     let host = reg.host();
+    let ctx = d.env.dir.path().join("pyctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {img}\nRUN echo built-by-py > /py.txt\n")).unwrap();
+    let ctx = ctx.display();
     let script = format!(
         r#"
 import docker
 c = docker.from_env()
 assert c.ping()
+# a build: docker-py finds the id in the stream ("Successfully built HEX")
+built, logs = c.images.build(path="{ctx}", tag="pyb:1")
+print("built", built.tags, any("built-by-py" in m.get("stream", "") for m in logs) or "step output seen in the stream")
 c.images.get("{img}").tag("{host}/py/bb", tag="1")
 # a push to a registry that wants a login: credentials go with the request
 pushed = [m for m in c.api.push("{host}/py/bb", tag="1", stream=True, decode=True, auth_config={{"username": "bob", "password": "pw"}})]
@@ -54,7 +61,8 @@ print("df", len(c.df()["Images"]))
     assert!(out.contains(&format!("filtered [['{host}/py/bb:1']]")), "{out}");
     assert!(out.contains("net v ['pynet']"), "{out}");
     assert!(out.contains("vol v ['pyvol']"), "{out}");
-    assert!(out.contains("df 1"), "the pushed image went with its last tag, the pulled one came: {out}");
+    assert!(out.contains("built ['pyb:1']"), "{out}");
+    assert!(out.contains("df 3"), "the base (untagged, kept: pyb:1 is built on it), the build's, the pulled one: {out}");
 }
 
 #[test]
