@@ -302,6 +302,8 @@ return {
   end },
   { "POST", "/images/load", load },
   { "POST", "/images/prune", prune },
+  -- the build cache maps steps to images: pruning images prunes it
+  { "POST", "/build/prune", function(_, res) res:json({ CachesDeleted = array(), SpaceReclaimed = 0 }) end },
   { "GET", "/images/{name*}/json", function(_, res, p)
     local i = bocker.image.get(p.name)
     if not i then return res:error(404, "No such image: " .. p.name) end
