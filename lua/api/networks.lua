@@ -93,7 +93,19 @@ return {
     local n = lookup(res, p.id)
     if not n then return end
     if type(b.Container) ~= "string" then return res:error(400, "Container is needed") end
-    if not bocker.container.get(b.Container) then return res:error(404, "No such container: " .. b.Container) end
+    local c = bocker.container.get(b.Container)
+    if not c then return res:error(404, "No such container: " .. b.Container) end
+    -- a created container that names this network already (compose connects
+    -- what it created with its aliases): connected anew with these
+    if not c.running then
+      for _, n2 in ipairs(c.networks or {}) do
+        if n2.name == n.name then
+          local ok, derr = bocker.network.disconnect(n.name, c.id)
+          if not ok then return api.fail(res, derr) end
+          break
+        end
+      end
+    end
     local ep = type(b.EndpointConfig) == "table" and b.EndpointConfig or {}
     local ipam = type(ep.IPAMConfig) == "table" and ep.IPAMConfig or {}
     local aliases = type(ep.Aliases) == "table" and ep.Aliases or nil
