@@ -10,6 +10,7 @@ mod regsupport;
 
 mod compose;
 mod images;
+mod logs;
 mod py;
 mod smoke;
 
