@@ -607,8 +607,8 @@ function bocker.image.push(ref, opts) end
 ---A build context sent as a tar (plain or compressed), unpacked by the
 ---layer extractor into a fresh 0700 folder of the store's tmp dir; its
 ---Dockerfile (`dockerfile`, default "Dockerfile": a relative path inside
----the context; a symlink is resolved inside it) copied beside it. Bodies
----are the API's: hostile input.
+---the context; a symlink is resolved inside it) copied beside it; at most
+---1 GiB unpacked. Bodies are the API's: hostile input.
 ---@param tar string the tar's bytes
 ---@param dockerfile? string
 ---@return bocker.BuildContext|nil, string|nil err

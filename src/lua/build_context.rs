@@ -11,6 +11,10 @@ use std::path::PathBuf;
 /// The largest Dockerfile read (Docker's clients send small ones).
 const MAX_DOCKERFILE: usize = 1 << 20;
 
+/// The most a context may hold unpacked: a compressed body of 64 MiB
+/// could otherwise fill the disk (a decompression bomb).
+const MAX_UNPACKED: u64 = 1 << 30;
+
 pub struct BuildContext {
     /// `<root>/tmp/<name>/context` (the unpacked tar) and `<root>/tmp/<name>/Dockerfile`
     base: Option<PathBuf>,
@@ -56,6 +60,10 @@ fn check_name(name: &str) -> Result<&str, String> {
 }
 
 fn unpack(root: &std::path::Path, tar: &[u8], dockerfile: &str) -> Result<BuildContext, String> {
+    unpack_at_most(root, tar, dockerfile, MAX_UNPACKED)
+}
+
+fn unpack_at_most(root: &std::path::Path, tar: &[u8], dockerfile: &str, max: u64) -> Result<BuildContext, String> {
     let name = check_name(dockerfile)?;
     let tmp = root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
@@ -66,7 +74,13 @@ fn unpack(root: &std::path::Path, tar: &[u8], dockerfile: &str) -> Result<BuildC
     let dir = base.join("context");
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (_, plain) = crate::image::extract::decompress(std::io::Cursor::new(tar)).map_err(|e| format!("the build context: {e}"))?;
-    crate::image::extract::extract_tar(plain, &dir).map_err(|e| format!("the build context: {e}"))?;
+    use std::io::Read;
+    let mut bounded = plain.take(max);
+    let extracted = crate::image::extract::extract_tar(&mut bounded, &dir);
+    if bounded.limit() == 0 {
+        return Err(format!("the build context is larger than {max} bytes unpacked"));
+    }
+    extracted.map_err(|e| format!("the build context: {e}"))?;
     let text = crate::storage::inroot::read_in_root(&dir, name).map_err(|e| format!("Cannot locate specified Dockerfile: {name} ({e})"))?;
     if text.len() > MAX_DOCKERFILE {
         return Err(format!("{name}: larger than {MAX_DOCKERFILE} bytes"));
@@ -130,6 +144,15 @@ mod tests {
         for bad in ["abs", "rel", "../secret", "/etc/passwd", "missing"] {
             assert!(unpack(t.path(), &tar, bad).is_err(), "{bad} was followed");
         }
+        // a context larger than allowed once unpacked (a gzip bomb) is refused
+        let big = tar_of(&[("Dockerfile", b"FROM scratch\n"), ("zeros", &vec![0u8; 64 << 10])], &[]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &big).unwrap();
+        let gz = gz.finish().unwrap();
+        assert!(gz.len() < 8 << 10);
+        let err = unpack_at_most(t.path(), &gz, "Dockerfile", 32 << 10).err().expect("refused");
+        assert!(err.contains("larger than"), "{err}");
+        assert!(unpack_at_most(t.path(), &gz, "Dockerfile", 1 << 20).is_ok());
         // nothing left in tmp by the failures
         let left: Vec<_> = std::fs::read_dir(t.path().join("tmp")).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
