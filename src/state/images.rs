@@ -174,9 +174,10 @@ impl Store {
             return Ok(img.clone());
         }
         // an id prefix as bocker writes it (`img_3f2a`) or as Docker's
-        // clients do (`3f2a`, `sha256:3f2a`: the hex after `img_`)
+        // clients do (`3f2a…`, `sha256:3f2a…`: the hex after `img_`; at
+        // least 4 digits, so a short hex-looking name is not taken for an id)
         let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
-        let docker_form = (!hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("img_{hex}"));
+        let docker_form = (hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("img_{hex}"));
         let hits: Vec<&ImageRecord> = images
             .iter()
             .filter(|i| i.id.starts_with(reference) || docker_form.as_ref().is_some_and(|d| i.id.starts_with(d.as_str())))
