@@ -34,6 +34,13 @@ fn images_filters_and_the_image_forms() {
     assert!(v[0]["Config"]["Labels"].is_object(), "empty maps are objects: {v}");
     assert_eq!(v[0]["RootFS"]["Layers"].as_array().map(|a| a.len()), Some(1));
     assert_eq!(v[0]["Bocker"]["source"].as_str().map(|s| s.is_empty()), Some(false), "bocker's own record: {v}");
+    // Docker's clients name it by the hex after img_ (sha256:HEX too), 4 digits at least
+    let hex = &img[4..];
+    for r in [hex.to_string(), format!("sha256:{hex}"), hex[..4].to_string()] {
+        let v: serde_json::Value = serde_json::from_str(&e.ok(&["image", "inspect", &r])).unwrap();
+        assert_eq!(v[0]["Id"], img.as_str(), "{r}");
+    }
+    assert_eq!(e.run(&["image", "inspect", &hex[..3]]).status.code(), Some(1));
     let o = e.run(&["image", "frobnicate"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(text(&o.stderr).contains("unknown command 'frobnicate'"));
