@@ -7,6 +7,7 @@ pub mod archive;
 pub mod build;
 pub mod build_steps;
 pub mod container;
+pub mod container_update;
 pub mod convert;
 pub mod events;
 pub mod handle;

@@ -368,6 +368,13 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     }
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
+    // without a pid namespace of its own nothing ended the processes it
+    // left (as runc, they are killed, so the cgroup can go)
+    if !c.pid.is_private() {
+        for p in cgroup.processes() {
+            let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
+        }
+    }
     // `network connect`/`disconnect` change the recorded links while it runs
     let net = store.load_state(&c.id).ok().and_then(|s| s.net).filter(|n| n.container_id == c.id).or(net);
     state.net = net.clone();
@@ -377,7 +384,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     // the user's stop or kill left its marker before the signal
     // in the foreground, so is a signal from the terminal (Ctrl-C)
     let user_stopped = store.user_stopped(&c.id) || (!detach && crate::sys::signal::forwarded_any());
-    let restarting = c.restart.should_restart(status, restarts, user_stopped);
+    // `update` may have changed the policy while it ran
+    let policy = store.load_container(&c.id).map(|r| r.restart).unwrap_or_else(|_| c.restart.clone());
+    let restarting = policy.should_restart(status, restarts, user_stopped);
     state.status = if restarting { Status::Restarting } else { Status::Exited };
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);

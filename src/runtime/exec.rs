@@ -87,6 +87,12 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         crate::sys::ns::setns(f, 0).map_err(|e| e125(format!("join {k} namespace: {e}")))?;
     }
     drop(fds);
+    // the container's --ulimit values, inherited by the exec'd process
+    for u in &c.ulimits {
+        use crate::state::containers::{rlimit_name, rlimit_value};
+        let Some(resource) = rlimit_name(&u.name).and_then(super::plan::rlimit_resource) else { continue };
+        crate::sys::process::setrlimit(resource, rlimit_value(u.soft), rlimit_value(u.hard)).map_err(|e| e125(format!("setrlimit {}: {e}", u.name)))?;
+    }
     let env = super::process::merge_env(&c.env, &spec.env);
     let workdir = spec.workdir.clone().unwrap_or_else(|| c.workdir.clone());
     let user = spec.user.clone().unwrap_or_else(|| c.user.clone());
