@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 /// Forwarded UDP queries waiting at once (a socket each, within the
 /// default 1024 descriptors); more get SERVFAIL at once.
 const MAX_PENDING: usize = 512;
+/// Of those, what one container (one source address) may hold: a container
+/// that floods forwarded queries gets SERVFAIL, the others keep theirs.
+const MAX_PENDING_PER_CLIENT: usize = 64;
 /// TCP connections served at once; more are closed at accept.
 const MAX_TCP: usize = 16;
 /// How long a TCP connection may sit idle.
@@ -52,6 +55,11 @@ struct Pending {
     next: usize,
     attempt_until: Instant,
     deadline: Instant,
+}
+
+/// Whether `client` already has its share of the forwarding slots.
+fn share_taken<'a>(pending_clients: impl Iterator<Item = &'a Ipv4Addr>, client: &Ipv4Addr) -> bool {
+    pending_clients.filter(|c| *c == client).nth(MAX_PENDING_PER_CLIENT - 1).is_some()
 }
 
 enum Token {
@@ -341,7 +349,7 @@ impl Server {
 
     fn forward(&mut self, gw: Ipv4Addr, client: SocketAddrV4, query: Query, pkt: &[u8], own: &[Ipv4Addr]) {
         let servers = upstream::targets(own, self.host.servers());
-        if servers.is_empty() || self.pending.len() >= MAX_PENDING {
+        if servers.is_empty() || self.pending.len() >= MAX_PENDING || share_taken(self.pending.values().map(|p| p.client.ip()), client.ip()) {
             self.reply_udp(gw, client, &servfail(&query, query.udp_limit()));
             return;
         }
@@ -522,5 +530,23 @@ pub fn sync(cfg: &Config) -> io::Result<String> {
     match line.strip_prefix("ok ") {
         Some(rest) => Ok(rest.trim_end().to_string()),
         None => Err(io::Error::other(format!("dns responder: {}", line.trim_end()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_client_cannot_take_every_forwarding_slot() {
+        let a = Ipv4Addr::new(10, 89, 0, 2);
+        let b = Ipv4Addr::new(10, 89, 0, 3);
+        let mut pending = vec![b; MAX_PENDING_PER_CLIENT];
+        pending.extend(std::iter::repeat(a).take(MAX_PENDING_PER_CLIENT - 1));
+        assert!(!share_taken(pending.iter(), &a), "a has one slot left");
+        assert!(share_taken(pending.iter(), &b), "b holds its share");
+        pending.push(a);
+        assert!(share_taken(pending.iter(), &a));
+        assert!(!share_taken(std::iter::empty(), &a));
     }
 }
