@@ -98,6 +98,11 @@ fn group_add_by_name_and_number() {
     for g in ["33", "65534", "1234"] {
         assert!(groups.contains(&g), "{g} not in {out}");
     }
+    // exec'd processes get them too (Docker's exec does)
+    let id = e.ok(&["run", "-d", "--network", "none", "--group-add", "1234", &img, "sleep", "30"]).trim().to_string();
+    let ex = e.ok(&["exec", &id, "id", "-G"]);
+    assert!(ex.split_whitespace().any(|g| g == "1234"), "{ex}");
+    e.ok(&["rm", "-f", &id]);
     // a name the image does not know fails the start, as Docker's
     let (_, err, code) = run(&e, &["--group-add", "nosuchgroup", &img, "true"]);
     assert_eq!(code, 125, "{err}");

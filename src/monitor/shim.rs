@@ -352,6 +352,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
+    let leftovers = (!c.pid.is_private()).then(|| kill_leftovers_at_exit(child, c.id.clone()));
     pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
         // the log outlives the process (`bocker logs`); a --rm one is
@@ -362,6 +363,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     crate::trace::mark("monitor: output closed");
     let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
     crate::trace::mark("monitor: process reaped");
+    if let Some(t) = leftovers {
+        let _ = t.join();
+    }
     // single-threaded again before anything else (a restart clones)
     if let Some(checker) = checker {
         checker.stop();
@@ -400,6 +404,26 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     }
     crate::trace::mark("monitor: done");
     Ok(Exit { code: status, restarting })
+}
+
+/// A container without a pid namespace of its own (`--pid host`,
+/// `--pid container:X`): nothing ends what its command leaves running when
+/// the command exits, and those processes hold its output open. A thread
+/// waits for the exit without reaping (WNOWAIT: the main thread reaps)
+/// and then kills what is left in its cgroup, as runc does; joined
+/// before the monitor forks again.
+fn kill_leftovers_at_exit(child: nix::unistd::Pid, id: String) -> std::thread::JoinHandle<()> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    std::thread::spawn(move || {
+        if waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).is_err() {
+            return; // already reaped: the main thread kills what is left
+        }
+        for p in ContainerCgroup::load(&id).processes() {
+            if p as i32 != child.as_raw() {
+                let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
+            }
+        }
+    })
 }
 
 fn dev_null() -> OwnedFd {

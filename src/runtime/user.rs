@@ -98,6 +98,11 @@ pub fn add_groups(ids: &mut Ids, names: &[String], group: &str) -> Result<(), St
 /// Resolves `spec` in the current root's /etc/passwd and /etc/group
 /// (reads stop at 1 MiB: the image controls these files).
 pub fn lookup_user(spec: &str) -> Result<Ids, String> {
+    lookup_user_with(spec, &[])
+}
+
+/// `lookup_user` with the container's `--group-add` groups added.
+pub fn lookup_user_with(spec: &str, group_add: &[String]) -> Result<Ids, String> {
     let read = |p: &str| {
         use std::io::Read;
         let mut s = String::new();
@@ -106,7 +111,10 @@ pub fn lookup_user(spec: &str) -> Result<Ids, String> {
         }
         s
     };
-    resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
+    let group = read("/etc/group");
+    let mut ids = resolve(spec, &read("/etc/passwd"), &group)?;
+    add_groups(&mut ids, group_add, &group)?;
+    Ok(ids)
 }
 
 /// Switches to the user: supplementary groups (always set, so the
