@@ -307,7 +307,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "default_limits",
         lua.create_function(|lua, ()| table_result(lua, ops::default_limits()))?,
     )?;
-    super::container_update::register(lua, &t)?;
     bocker.set("container", t)?;
     Ok(())
 }

@@ -56,6 +56,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    container_update::register(&lua, &bocker.get::<Table>("container")?)?;
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
