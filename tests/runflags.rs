@@ -143,19 +143,33 @@ fn ipc_and_pid_of_another_container() {
     let img = e.busybox();
     let donor = e.ok(&["run", "-d", "--network", "none", "--ipc", "shareable", "--name", "donor", &img, "sleep", "60"]).trim().to_string();
     let dpid = pid_of(&e, &donor).to_string();
+    e.ok(&["exec", &donor, "sh", "-c", "echo shared > /dev/shm/from-donor"]);
     let out = run_ok(&e, &["--ipc", "container:donor", "--pid", "container:donor", &img, "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; ps -o comm"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], ns_link(&dpid, "ipc"), "{out}");
     assert_eq!(lines[1], ns_link(&dpid, "pid"), "{out}");
     assert!(lines.iter().any(|l| l.trim() == "sleep"), "the donor's process is seen: {out}");
+    // and its /dev/shm, both ways
+    let shm = run_ok(&e, &["--ipc", "container:donor", &img, "sh", "-c", "cat /dev/shm/from-donor; echo back > /dev/shm/from-joiner"]);
+    assert_eq!(shm.trim(), "shared");
+    assert_eq!(e.ok(&["exec", &donor, "cat", "/dev/shm/from-joiner"]).trim(), "back");
+    // the shareable /dev/shm is a tmpfs the donor's monitor mounted in
+    // the store; it goes with the donor's run
+    let shm_dir = e.root().join("containers").join(&donor).join("shm");
+    let mounted = || std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().any(|l| l.split(' ').nth(4) == Some(shm_dir.to_str().unwrap()));
+    assert!(mounted(), "no tmpfs at {}", shm_dir.display());
     // a private (not shareable) donor is refused, as Docker's
     let private = e.ok(&["run", "-d", "--network", "none", &img, "sleep", "60"]).trim().to_string();
     let (_, err, code) = run(&e, &["--ipc", &format!("container:{private}"), &img, "true"]);
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("non-shareable IPC"), "{err}");
     refused(&e, &["--pid", "container:nosuchcontainer", &img, "true"], "nosuchcontainer");
-    // a stopped donor cannot be joined
+    // a stopped donor cannot be joined, and its /dev/shm is unmounted
     e.ok(&["stop", "-t", "0", &donor]);
+    assert!(!mounted(), "the shareable /dev/shm outlived the donor's run");
+    let (_, err, code) = run(&e, &["--ipc", "container:donor", &img, "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("non running container"), "{err}");
     let (_, err, code) = run(&e, &["--pid", "container:donor", &img, "true"]);
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("non running container"), "{err}");
@@ -241,4 +255,23 @@ fn update_changes_a_running_containers_cgroup_and_record() {
     let o = script(&e, &format!(r#"print(bocker.container.update("{rm}", {{ restart = "always" }}))"#));
     assert!(text(&o.stdout).contains("AutoRemove"), "{}", text(&o.stdout));
     e.ok(&["rm", "-f", &id, &rm]);
+}
+
+#[test]
+fn a_killed_monitors_shareable_shm_is_unmounted_by_rm() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "--network", "none", "--ipc", "shareable", &img, "sleep", "60"]).trim().to_string();
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &id])).expect("inspect json");
+    let (pid, monitor) = (v[0]["state"]["pid"].as_i64().unwrap() as i32, v[0]["state"]["monitor_pid"].as_i64().unwrap() as i32);
+    let dir = e.root().join("containers").join(&id).join("shm");
+    let mounted = || std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().any(|l| l.split(' ').nth(4) == Some(dir.to_str().unwrap()));
+    assert!(mounted());
+    for p in [monitor, pid] {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::SIGKILL).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(mounted(), "nothing unmounted it yet");
+    e.ok(&["rm", "-f", &id]);
+    assert!(!mounted(), "rm left the shareable /dev/shm mounted");
 }

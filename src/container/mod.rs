@@ -15,6 +15,7 @@ pub mod connect;
 pub mod netspec;
 pub mod runflags;
 pub mod security;
+pub mod shm;
 pub mod update;
 
 #[derive(Debug, thiserror::Error)]
@@ -807,6 +808,7 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
     }
     let st = store.load_state(&c.id)?;
     crate::runtime::network::teardown(store, c, st.net.as_ref());
+    shm::unmount(store, &c.id);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use crate::runtime::message::Message;
 use crate::runtime::term::{copy_winsize, pump, Pump, RawMode};
 use crate::runtime::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
+use crate::state::containers::NsMode;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::supervision::Backoff;
 use crate::state::Store;
@@ -222,7 +223,24 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     };
     // the configuration, written to the container's folder (what
     // `inspect --spec` shows) and carried out by the init
-    let spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    let mut spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    // --ipc shareable: a /dev/shm on the host others can bind;
+    // container:X: X's (Docker's way)
+    let shm_guard = match &c.ipc {
+        NsMode::Shareable => {
+            let dir = crate::container::shm::mount_shareable(store, c).map_err(|e| (125, e))?;
+            Some(ShmGuard { store, id: &c.id, dir })
+        }
+        _ => None,
+    };
+    let shared_shm = match (&c.ipc, &shm_guard) {
+        (NsMode::Container(donor), _) => Some(crate::container::shm::donor_source(store, donor).map_err(|e| (125, e))?),
+        (_, Some(g)) => Some(g.dir.clone()),
+        _ => None,
+    };
+    if let Some(src) = &shared_shm {
+        crate::container::shm::bind_in_spec(&mut spec, src).map_err(|e| (125, e))?;
+    }
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
     std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
     crate::trace::mark("monitor: spec written");
@@ -384,6 +402,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     state.net = net.clone();
     network::release(store, c, net.as_ref());
     drop(guard);
+    drop(shm_guard);
     crate::trace::mark("monitor: network and cgroup released");
     // the user's stop or kill left its marker before the signal
     // in the foreground, so is a signal from the terminal (Ctrl-C)
@@ -430,6 +449,18 @@ fn dev_null() -> OwnedFd {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         Ok(f) => f.into(),
         Err(_) => crate::sys::fd::dup(2).expect("dup of stderr"),
+    }
+}
+
+/// Unmounts a shareable container's /dev/shm when its run ends.
+struct ShmGuard<'a> {
+    store: &'a Store,
+    id: &'a str,
+    dir: std::path::PathBuf,
+}
+impl Drop for ShmGuard<'_> {
+    fn drop(&mut self) {
+        crate::container::shm::unmount(self.store, self.id);
     }
 }
 
