@@ -157,6 +157,9 @@ pub struct CreateSpec {
     /// host
     #[serde(default)]
     pub uts: Option<String>,
+    /// `{ driver, max_size, max_file, labels, env, tag }` (json-file, unbounded)
+    #[serde(default)]
+    pub log: Option<crate::logs::LogConfig>,
 }
 
 /// A health check as a spec gives it: times in seconds.
@@ -312,6 +315,8 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         let name = serde_json::to_value(network).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {name}")));
     }
+    let log = spec.log.clone().unwrap_or_default();
+    log.validate().map_err(ContainerError::Invalid)?;
     let net_config = net.net_config.clone();
     for (k, v) in &spec.sysctls {
         runflags::check_sysctl(k, v, &ns.ipc, network).map_err(ContainerError::Invalid)?;
@@ -418,6 +423,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         ipc: ns.ipc,
         pid: ns.pid,
         uts: ns.uts,
+        log,
     };
     let saved = store.save_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");
