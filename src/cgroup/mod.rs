@@ -167,7 +167,8 @@ pub fn limits_resources(limits: &Limits) -> Resources {
     Resources {
         memory_limit: Some(if limits.memory > 0 { limits.memory } else { -1 }),
         memory_swap: limits.memory_swap,
-        memory_reservation: limits.memory_reservation,
+        // none: the soft limit removed (-1, the kernel's "no limit")
+        memory_reservation: Some(limits.memory_reservation.unwrap_or(-1)),
         cpu_shares: Some(limits.cpu_shares),
         cpu_quota: Some(limits.cpu_quota().unwrap_or(-1)),
         cpu_period: Some(CPU_PERIOD_US),
@@ -342,6 +343,9 @@ impl ContainerCgroup {
                 }
                 if has("pids") && s.pids_max.is_none() {
                     s.pids_max = Some(-1);
+                }
+                if has("memory") && s.memory_low.is_none() {
+                    s.memory_low = Some(0);
                 }
                 if has("cpu") && s.cpu_max.is_none() {
                     s.cpu_max = Some(format!("max {CPU_PERIOD_US}"));
