@@ -599,6 +599,28 @@ mod tests {
         let none = Limits { cpu_shares: 512, memory: -1, pids: Some(0), ..Default::default() };
         assert_eq!(v2_settings(&none, &all), v2::Settings { cpu_weight: Some(20), ..Default::default() });
         assert_eq!(v2_settings(&l, &all[1..2]), v2::Settings { memory_max: Some(64_000_000), swap_max: Some("64000000".into()), ..Default::default() });
+        // the run flags past the seed's three
+        let more = Limits {
+            cpu_shares: 1024,
+            memory: 64 << 20,
+            memory_swap: Some(128 << 20),
+            memory_reservation: Some(32 << 20),
+            nano_cpus: Some(1_500_000_000),
+            cpuset_cpus: Some("0-1".into()),
+            ..Default::default()
+        };
+        let s = v2_settings(&more, &all);
+        assert_eq!(s.swap_max.as_deref(), Some("67108864"), "swap alone: 128m - 64m");
+        assert_eq!((s.memory_low, s.cpu_max.as_deref(), s.cpuset_cpus.as_deref()), (Some(32 << 20), Some("150000 100000"), Some("0-1")));
+        assert_eq!(v2_wanted(&more), &v2::WANTED_OCI[..], "cpuset delegated when asked for");
+        assert_eq!(v2_wanted(&l), &v2::WANTED[..]);
+        // v1: only what is set goes through the update writes at create;
+        // a live update resets what is unset
+        assert!(v1_extras(&l).is_none());
+        let x = v1_extras(&more).unwrap();
+        assert_eq!((x.cpu_quota, x.cpu_period, x.memory_swap), (Some(150_000), Some(100_000), Some(128 << 20)));
+        let r = limits_resources(&l);
+        assert_eq!((r.cpu_quota, r.memory_reservation, r.pids_limit), (Some(-1), Some(-1), Some(10)));
     }
 
     #[test]
