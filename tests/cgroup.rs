@@ -319,11 +319,22 @@ fn script(e: &Env, name: &str, lua: &str) {
 fn cpus_cpuset_swap_and_reservation_reach_the_cgroup_and_update_changes_them() {
     let e = Env::new();
     let img = e.busybox();
-    let c = run_d(&e, &[], &["-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "0.5", "--cpuset-cpus", "0", &img, "sleep", "30"]);
+    // a v2 host whose root does not offer cpuset cannot honour --cpuset-cpus
+    let cpuset = !v2() || read(Path::new("/sys/fs/cgroup/cgroup.controllers")).split(' ').any(|c| c == "cpuset");
+    let mut args = vec!["-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "0.5"];
+    if cpuset {
+        args.extend(["--cpuset-cpus", "0"]);
+    } else {
+        eprintln!("note: this cgroup2 root offers no cpuset: --cpuset-cpus not checked here");
+    }
+    args.extend([img.as_str(), "sleep", "30"]);
+    let c = run_d(&e, &[], &args);
     if v2() {
         let leaf = cg_dir("", &c);
         assert_eq!(read(&leaf.join("cpu.max")), "50000 100000");
-        assert_eq!(read(&leaf.join("cpuset.cpus")), "0");
+        if cpuset {
+            assert_eq!(read(&leaf.join("cpuset.cpus")), "0");
+        }
         assert_eq!(read(&leaf.join("memory.low")), "33554432");
         if leaf.join("memory.swap.max").exists() {
             assert_eq!(read(&leaf.join("memory.swap.max")), "67108864", "v2 counts swap alone: 128m - 64m");
@@ -342,7 +353,7 @@ fn cpus_cpuset_swap_and_reservation_reach_the_cgroup_and_update_changes_them() {
     let pid = init_pid(&e, &c);
     let status = read(Path::new(&format!("/proc/{pid}/status")));
     let allowed = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).unwrap_or_default().to_string();
-    assert!(allowed.ends_with("\t0") || allowed.ends_with(" 0"), "{allowed}");
+    assert!(!cpuset || allowed.ends_with("\t0") || allowed.ends_with(" 0"), "{allowed}");
     // a live update, then the quota removed
     script(&e, "u1.lua", &format!(r#"assert(bocker.container.update("{c}", {{ cpus = 1, memory = 96 * 1024 * 1024, memory_swap = -1 }}))"#));
     if v2() {
