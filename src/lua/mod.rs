@@ -5,6 +5,7 @@
 pub mod api_server;
 pub mod archive;
 pub mod build;
+pub mod build_context;
 pub mod build_steps;
 pub mod container;
 pub mod container_update;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod handle;
 pub mod image;
 pub mod network;
+pub mod self_proc;
 pub mod sys;
 pub mod template;
 pub mod verbs;
@@ -70,6 +72,8 @@ pub fn new() -> mlua::Result<Lua> {
     build::register(&lua, &bocker)?;
     archive::register(&lua, &bocker)?;
     build_steps::register(&lua, &bocker)?;
+    build_context::register(&lua, &bocker)?;
+    self_proc::register(&lua, &bocker)?;
     lua.globals().set("bocker", bocker.clone())?;
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;

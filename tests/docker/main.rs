@@ -5,8 +5,13 @@
 //! Each area has its file; the harness is here.
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../regsupport/mod.rs"]
+mod regsupport;
 
+mod compose;
+mod images;
 mod logs;
+mod py;
 mod smoke;
 
 use common::service::Service;
