@@ -4,7 +4,6 @@
 //! (network connect/disconnect) take; a running container's names on its
 //! user networks are published again.
 use super::{ContainerError, Result};
-use crate::state::lock::Lock;
 use crate::state::Store;
 
 /// Renames container `reference` to `new_name`; returns its id.
@@ -14,7 +13,7 @@ pub fn rename(store: &Store, reference: &str, new_name: &str) -> Result<String> 
         return Err(ContainerError::Invalid("Neither old nor new names may be empty".into()));
     }
     let id = store.resolve_container(reference)?.id;
-    let _lock = Lock::exclusive(&store.lock_path(&format!("net-{id}")))?;
+    let _lock = super::record_lock(store, &id)?;
     let mut rec = store.load_container(&id)?;
     if rec.name.as_deref() == Some(new_name) {
         return Err(ContainerError::Conflict(format!("Renaming a container with the same name as its current name: {new_name}")));

@@ -219,7 +219,6 @@ fn run_flags_reach_the_container_through_create() {
 /// `docker update` goes through `bocker.container.update`, which the
 /// runflags part of #16 adds: until it is merged the route answers 400.
 #[test]
-#[ignore = "needs bocker.container.update (the runflags part of #16): run once it is merged"]
 fn update_changes_limits_live() {
     let d = Docker::new();
     let img = d.env.busybox();
@@ -267,7 +266,6 @@ fn cp_into_a_created_container_is_there_when_it_starts() {
 /// The run flags of #16's runflags part through the API's create (their
 /// spec keys come with that part: until it is merged bocker refuses them).
 #[test]
-#[ignore = "needs the runflags part of #16 (ulimits, shm_size, cpus, ... spec keys): run once it is merged"]
 fn docker_run_flags_of_runflags_through_create() {
     let d = Docker::new();
     let img = d.env.busybox();
