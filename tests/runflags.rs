@@ -29,7 +29,7 @@ fn refused(e: &Env, args: &[&str], msg: &str) {
 }
 
 fn pid_of(e: &Env, id: &str) -> i64 {
-    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", id])).expect("inspect json");
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", id])).expect("inspect json");
     v[0]["state"]["pid"].as_i64().expect("a running container's pid")
 }
 
@@ -262,7 +262,7 @@ fn a_killed_monitors_shareable_shm_is_unmounted_by_rm() {
     let e = Env::new();
     let img = e.busybox();
     let id = e.ok(&["run", "-d", "--network", "none", "--ipc", "shareable", &img, "sleep", "60"]).trim().to_string();
-    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &id])).expect("inspect json");
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "--bocker", &id])).expect("inspect json");
     let (pid, monitor) = (v[0]["state"]["pid"].as_i64().unwrap() as i32, v[0]["state"]["monitor_pid"].as_i64().unwrap() as i32);
     let dir = e.root().join("containers").join(&id).join("shm");
     let mounted = || std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().any(|l| l.split(' ').nth(4) == Some(dir.to_str().unwrap()));
