@@ -4,6 +4,7 @@
 //! keys; expected failures return `nil, err`, misuse raises.
 pub mod api_server;
 pub mod archive;
+pub mod attach;
 pub mod build;
 pub mod build_steps;
 pub mod container;
