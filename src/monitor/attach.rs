@@ -15,7 +15,8 @@
 //!
 //! Attaching to a container that is created but not running (Docker's
 //! clients attach before they start): the attacher listens on
-//! `containers/ID/attach.wait/HEX.sock` and the monitor connects to each
+//! `containers/ID/attach.wait/HEX.FLAGS.sock` (FLAGS: the streams it
+//! wants, so no request line is needed) and the monitor connects to each
 //! such socket before the container's process runs, so not a byte of
 //! output is missed (`crate::monitor::attach_client`).
 //!
@@ -70,9 +71,30 @@ pub fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
     Ok(std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC).open(dir)?.into())
 }
 
-/// A waiting attacher's socket name: hex digits and `.sock`, nothing else.
-pub fn is_wait_name(name: &str) -> bool {
-    name.strip_suffix(".sock").is_some_and(|h| !h.is_empty() && h.len() <= 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+/// A waiting attacher's socket name: `HEX.FLAGS.sock`, FLAGS three of
+/// `i`/`-`, `o`/`-`, `e`/`-` (stdin, stdout, stderr wanted).
+pub fn wait_name(hex: &str, stdin: bool, stdout: bool, stderr: bool) -> String {
+    let f = |on: bool, c: char| if on { c } else { '-' };
+    format!("{hex}.{}{}{}.sock", f(stdin, 'i'), f(stdout, 'o'), f(stderr, 'e'))
+}
+
+/// What a waiting attacher's socket name says it wants; None for any
+/// other name.
+pub fn parse_wait_name(name: &str) -> Option<(bool, bool, bool)> {
+    let (hex, flags) = name.strip_suffix(".sock")?.split_once('.')?;
+    if hex.is_empty() || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let f = flags.as_bytes();
+    let flag = |i: usize, c: u8| match f.get(i) {
+        Some(&b) if b == c => Some(true),
+        Some(b'-') => Some(false),
+        _ => None,
+    };
+    if f.len() != 3 {
+        return None;
+    }
+    Some((flag(0, b'i')?, flag(1, b'o')?, flag(2, b'e')?))
 }
 
 struct Client {
@@ -132,17 +154,17 @@ impl Attachments {
     }
 
     /// Before a run's process starts: connects to every waiting attacher
-    /// (a stale socket, whose attacher is gone, is removed) and reads its
-    /// request. A new run of a restart starts with a fresh stdin.
+    /// (a stale socket, whose attacher is gone, is removed); what each
+    /// wants is in its socket's name, so no answer is waited for: the
+    /// output queues in the socket until the attacher accepts. A new run
+    /// of a restart starts with a fresh stdin.
     pub fn adopt_waiting(&mut self) {
         self.stdin_closed = false;
         let wait = path_in(&self.dir, WAIT_DIR);
         let Ok(rd) = std::fs::read_dir(&wait) else { return };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !is_wait_name(&name) {
-                continue;
-            }
+            let Some((stdin, stdout, stderr)) = parse_wait_name(&name) else { continue };
             let p = format!("{wait}/{name}");
             let sock = match UnixStream::connect(&p) {
                 Ok(s) => s,
@@ -152,21 +174,13 @@ impl Attachments {
                 }
                 Err(_) => continue,
             };
-            let _ = sock.set_read_timeout(Some(std::time::Duration::from_millis(500)));
-            let mut c = Client::new(sock);
-            // the attacher writes its request as soon as it accepts
-            let mut b = [0u8; 1];
-            let mut line = Vec::new();
-            let ok = loop {
-                match (&c.sock).read(&mut b) {
-                    Ok(1) if b[0] == b'\n' => break true,
-                    Ok(1) if line.len() < MAX_REQUEST => line.push(b[0]),
-                    _ => break false,
-                }
-            };
-            if !ok || !take_request(&mut c, &line) || c.sock.set_nonblocking(true).is_err() {
+            if sock.set_nonblocking(true).is_err() {
                 continue;
             }
+            let mut c = Client::new(sock);
+            c.line = None;
+            c.want = Some((stdin, stdout, stderr));
+            c.reading = stdin;
             self.clients.push(c);
         }
     }
@@ -387,6 +401,10 @@ mod tests {
         let l = r.line();
         assert_eq!(serde_json::from_slice::<AttachRequest>(&l[..l.len() - 1]).unwrap(), r);
         assert!(serde_json::from_str::<AttachRequest>(r#"{"req":"attach","stdin":true,"stdout":true,"stderr":true,"x":1}"#).is_err());
-        assert!(is_wait_name("0af3.sock") && !is_wait_name("../x.sock") && !is_wait_name(".sock") && !is_wait_name("ab"));
+        assert_eq!(parse_wait_name(&wait_name("0af3", true, false, true)), Some((true, false, true)));
+        assert_eq!(parse_wait_name("0af3.-o-.sock"), Some((false, true, false)));
+        for bad in ["../x.ioe.sock", ".ioe.sock", "ab", "0af3.sock", "0af3.ioex.sock", "0af3.oie.sock", "0a/3.ioe.sock"] {
+            assert_eq!(parse_wait_name(bad), None, "{bad}");
+        }
     }
 }

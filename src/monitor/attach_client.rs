@@ -2,7 +2,7 @@
 //! connect to a running container's monitor, or wait for a created one to
 //! start, registered so that its monitor connects before the container's
 //! process runs.
-use super::attach::{is_wait_name, open_dir, path_in, AttachRequest, SOCKET, WAIT_DIR};
+use super::attach::{open_dir, path_in, wait_name, AttachRequest, SOCKET, WAIT_DIR};
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -59,8 +59,10 @@ pub fn open(container_dir: &Path, request: AttachRequest, wait: bool) -> std::io
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
-    let name = format!("{}.sock", crate::state::ids::random_hex(16));
-    debug_assert!(is_wait_name(&name));
+    let AttachRequest::Attach { stdin, stdout, stderr } = request else {
+        return Err(std::io::Error::other("only an attach waits for a start"));
+    };
+    let name = wait_name(&crate::state::ids::random_hex(16), stdin, stdout, stderr);
     let listener = UnixListener::bind(format!("{wdir}/{name}"))?;
     listener.set_nonblocking(true)?;
     let w = Waiter { dir, name, listener, request };
@@ -75,12 +77,12 @@ impl Waiter {
         self.listener.as_raw_fd()
     }
 
-    /// The monitor's connection, if it came (the request is sent on it).
+    /// The monitor's connection, if it came (what it sends is what the
+    /// socket's name asked for).
     pub fn accept(&self) -> std::io::Result<Option<UnixStream>> {
         match self.listener.accept() {
-            Ok((mut s, _)) => {
+            Ok((s, _)) => {
                 s.set_nonblocking(false)?;
-                s.write_all(&self.request.line())?;
                 Ok(Some(s))
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
