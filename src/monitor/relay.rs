@@ -188,6 +188,10 @@ pub fn relay(up: Upstream, sink: &mut dyn Sink, mut o: RelayOpts) -> Outcome {
                         };
                         pending.extend_from_slice(&data);
                         if detached {
+                            // what came before the keys still goes in
+                            if let Some(fd) = up.input_fd() {
+                                let _ = crate::runtime::term::write_all(fd, &pending);
+                            }
                             return Outcome::Detached;
                         }
                     }
