@@ -25,6 +25,33 @@ pub fn format_time(t: SystemTime, nanos: bool) -> String {
     }
 }
 
+/// `nanos` since the epoch in RFC 3339, UTC, with all nine digits of the
+/// fraction (Docker's RFC3339NanoFixed: what `logs --timestamps` prints,
+/// and a fixed width a log record can be parsed by).
+pub fn format_nanos_fixed(nanos: i64) -> String {
+    let (secs, frac) = (nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000));
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, day) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{frac:09}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Nanoseconds since the epoch of an RFC 3339 time, exact to the
+/// nanosecond (`parse` gives seconds as a float, which is not).
+pub fn parse_nanos(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 20 || b[19] != b'.' {
+        return parse(t).map(|s| s as i64 * 1_000_000_000);
+    }
+    let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let whole = format!("{}{}", t.get(..19)?, t.get(20 + digits..)?);
+    let secs = parse(&whole)? as i64;
+    let frac: i64 = t.get(20..20 + digits)?.parse().ok()?;
+    Some(secs * 1_000_000_000 + frac * 10i64.pow((9 - digits) as u32))
+}
+
 /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
@@ -72,14 +99,37 @@ pub fn parse(t: &str) -> Option<f64> {
         }
         _ => return None,
     };
-    // days from civil (Howard Hinnant)
+    let days = days_from_civil(y, m, d);
+    Some((days * 86400 + hh * 3600 + mm * 60 + ss - offset) as f64 + frac)
+}
+
+/// (year, month, day) → days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    Some((days * 86400 + hh * 3600 + mm * 60 + ss - offset) as f64 + frac)
+    era * 146097 + doe - 719468
+}
+
+/// The nanoseconds of a time exactly as [`format_nanos_fixed`] writes it
+/// (`2026-11-30T07:04:01.123456789Z`, 30 bytes), without allocating: what
+/// a log reader parses once a record.
+pub fn parse_fixed_nanos(b: &[u8]) -> Option<i64> {
+    if b.len() != 30 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[29] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    Some(secs * 1_000_000_000 + num(20..29)?)
 }
 
 #[cfg(test)]
@@ -95,6 +145,24 @@ mod tests {
         assert_eq!(super::parse("2024-02-29T00:00:00Z").map(super::format).as_deref(), Some("2024-02-29T00:00:00Z"));
         for bad in ["", "2023-11-14", "2023-13-14T22:13:20Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20Zjunk"] {
             assert_eq!(super::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn nanos() {
+        let t = 1_700_000_000_000_000_042;
+        assert_eq!(super::format_nanos_fixed(t), "2023-11-14T22:13:20.000000042Z");
+        assert_eq!(super::format_nanos_fixed(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(super::parse_nanos("2023-11-14T22:13:20.000000042Z"), Some(t));
+        assert_eq!(super::parse_fixed_nanos(b"2023-11-14T22:13:20.000000042Z"), Some(t));
+        assert_eq!(super::parse_fixed_nanos(super::format_nanos_fixed(-1).as_bytes()), Some(-1));
+        assert_eq!(super::parse_fixed_nanos(b"2023-11-14T22:13:20.00000004xZ"), None);
+        assert_eq!(super::parse_fixed_nanos(b"2023-11-14T22:13:20.5Z"), None);
+        assert_eq!(super::parse_nanos("2023-11-14T22:13:20.5Z"), Some(1_700_000_000_500_000_000));
+        assert_eq!(super::parse_nanos("2023-11-15T00:13:20.25+02:00"), Some(1_700_000_000_250_000_000));
+        assert_eq!(super::parse_nanos("2023-11-14T22:13:20Z"), Some(1_700_000_000_000_000_000));
+        for bad in ["2023-11-14T22:13:20.Z", "2023-11-14T22:13:20.0000000001Z", "2023-11-14T22:13:20.5"] {
+            assert_eq!(super::parse_nanos(bad), None, "{bad}");
         }
     }
 }

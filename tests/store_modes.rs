@@ -40,12 +40,12 @@ fn records_logs_and_credentials_are_private() {
     let cdir = root.join("containers").join(&id);
     // the log is written by the monitor: wait for the line
     for _ in 0..100 {
-        if std::fs::read_to_string(cdir.join("container.log")).unwrap_or_default().contains("logged") {
+        if std::fs::read_to_string(cdir.join("output.log")).unwrap_or_default().contains("logged") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    for f in ["config.json", "state.json", "container.log"] {
+    for f in ["config.json", "state.json", "output.log"] {
         assert_eq!(mode(&cdir.join(f)), 0o600, "{f}");
     }
     assert!(std::fs::read_to_string(cdir.join("config.json")).unwrap().contains("SECRET=hunter2"));

@@ -126,6 +126,7 @@ function M.container_inspect(c)
       ReadonlyRootfs = (c.security or {}).read_only or false, CpuShares = (c.limits or {}).cpu_shares or 0,
       Memory = math.max(0, (c.limits or {}).memory or 0), PidsLimit = (c.limits or {}).pids,
       RestartPolicy = restart_policy_of(c.restart), Init = c.init or false,
+      LogConfig = require("bocker.logopts").docker_config(c.log),
     },
     Mounts = mounts_of(c),
     NetworkSettings = {

@@ -113,6 +113,7 @@ function M.container_spec(model, svc, number)
     init = svc.init,
     stop_signal = svc.stop_signal,
     stop_timeout = svc.stop_timeout,
+    log = svc.log,
   }
   if svc.network_mode then
     spec.network = svc.network_mode

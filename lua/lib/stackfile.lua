@@ -15,7 +15,7 @@
 --       depends_on = { NAME = "service_started"|"service_healthy"|"service_completed_successfully" },
 --       healthcheck = {test, interval, timeout, retries, start_period} | nil, no_healthcheck,
 --       restart, labels = {K = V}, user, working_dir, hostname, container_name, init,
---       stop_signal, stop_timeout } },
+--       stop_signal, stop_timeout, log = bocker.LogConfig | nil } },
 --     networks = { KEY = { name, external, internal, subnet, gateway, labels } },
 --     volumes = { KEY = { name, external, labels } } }
 local M = {}
@@ -260,7 +260,7 @@ local SERVICE_KEYS = {
   image = true, build = true, command = true, entrypoint = true, environment = true, env_file = true,
   ports = true, volumes = true, networks = true, network_mode = true, depends_on = true, healthcheck = true,
   restart = true, labels = true, user = true, working_dir = true, hostname = true, container_name = true,
-  init = true, stop_signal = true, stop_grace_period = true, expose = true,
+  init = true, stop_signal = true, stop_grace_period = true, expose = true, logging = true,
 }
 
 local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
@@ -493,6 +493,23 @@ local function command_of(v, what)
   return string_list(v, what)
 end
 
+-- logging: { driver, options = { max-size = "10m", ... } } -> the spec's `log`
+local function logging_of(v, name)
+  if is_null(v) then return nil end
+  if type(v) ~= "table" then fail("service %q: logging: a table expected", name) end
+  for k in pairs(v) do
+    if k ~= "driver" and k ~= "options" then fail("service %q: logging: unknown key %q", name, tostring(k)) end
+  end
+  local opts = {}
+  if not is_null(v.options) then
+    if type(v.options) ~= "table" then fail("service %q: logging.options: a map expected", name) end
+    for k, x in pairs(v.options) do opts[k] = scalar(x) end
+  end
+  local log, err = require("bocker.logopts").spec(scalar(v.driver), opts)
+  if not log then fail("service %q: logging: %s", name, err) end
+  return log
+end
+
 local function service(name, svc, ctx, model)
   if type(svc) ~= "table" then fail("service %q: a table expected", name) end
   for k in pairs(svc) do
@@ -532,6 +549,7 @@ local function service(name, svc, ctx, model)
     init = svc.init == true or nil,
     stop_signal = scalar(svc.stop_signal),
     stop_timeout = stop_timeout,
+    log = logging_of(svc.logging, name),
   }
 end
 

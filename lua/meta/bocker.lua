@@ -229,6 +229,16 @@ bocker.container = {}
 ---@field init? boolean pid 1 is a tiny init: it reaps orphans and forwards signals to the command
 ---@field stop_signal? string what `stop` sends (`SIGINT`, `15`); default the image's STOPSIGNAL, else SIGTERM
 ---@field stop_timeout? integer seconds `stop` waits before SIGKILL (default 10)
+---@field log? bocker.LogConfig what the monitor keeps of the output (default: json-file, no rotation)
+
+---A container's log settings (`--log-driver`/`--log-opt`; `require("bocker.logopts").spec(driver, opts)` makes one from Docker's names). Unknown keys are an error.
+---@class bocker.LogConfig
+---@field driver? "json-file"|"local"|"k8s-file"|"none" the first three keep the same file (`local`: 20 MB, 5 files unless told); `none` keeps nothing
+---@field max_size? integer bytes: the file is rotated before it would grow past them
+---@field max_file? integer files kept, the one written included (1: the file starts over); more than 1 needs max_size (but for `local`)
+---@field labels? string[] label names `logs --details` shows before each line
+---@field env? string[] environment variable names `logs --details` shows
+---@field tag? string kept (Docker's `tag` log option), not shown
 
 ---A health check in a create spec: times in seconds.
 ---@class bocker.HealthcheckSpec
@@ -277,6 +287,7 @@ bocker.container = {}
 ---@field init? boolean
 ---@field stop_signal? string
 ---@field stop_timeout? integer
+---@field log? bocker.LogConfig absent: the default (json-file, no rotation)
 ---@field state { status: "created"|"running"|"exited"|"restarting", pid?: integer, monitor_pid?: integer, started?: number, finished?: number, exit_code?: integer, error?: string, net?: table, oom_killed: boolean, restart_count: integer, health?: bocker.Health }
 
 ---A container's OCI runtime-spec configuration (what `config.json` of its bundle holds).
@@ -317,15 +328,31 @@ function bocker.container.list() end
 ---@return integer|nil status, string|nil err
 function bocker.container.exec(ref, spec) end
 
----Writes the container's log to stdout.
+---@class bocker.LogOpts
+---@field follow? boolean go on while the container runs
+---@field tail? integer only the last N lines (of the streams and times asked for)
+---@field since? string|number leave out lines before: a duration back from now (`10m`), an RFC 3339 time, a date, Unix seconds (a number or a string)
+---@field until? string|number leave out lines after (as since; a follower stops there)
+---@field stdout? boolean default true
+---@field stderr? boolean default true
+
+---Writes the container's log: stdout lines to bocker's stdout, stderr lines
+---to its stderr, or each piece to `write(stream, chunk)` (a line, or a part
+---of one that has no newline yet; with `timestamps`/`details` its prefixes
+---where a line starts). `write` returning false stops the reading; while a
+---follower waits on a quiet container, `write` is called each second with
+---an empty chunk, so it can say its reader is gone. Fails (nil, err) for a
+---container whose driver is `none`: "configured logging driver does not
+---support reading".
 ---@param ref string
----@param opts? { follow?: boolean, tail?: integer }
+---@param opts? bocker.LogOpts|{ timestamps?: boolean, details?: boolean, write?: fun(stream: "stdout"|"stderr", chunk: string): boolean? }
 ---@return boolean|nil, string|nil err
 function bocker.container.logs(ref, opts) end
 
 ---@class bocker.LogLine
----@field stream "output" the log holds stdout and stderr as one stream
----@field line string without its newline
+---@field stream "stdout"|"stderr"
+---@field line string without its newline (a line written in parts comes whole)
+---@field time string when it began, RFC 3339 UTC with nine digits (`2026-11-30T07:04:01.123456789Z`)
 
 ---A container's log line by line: an iterator `it([timeout])`. Each call
 ---gives the next line as a `bocker.LogLine`, nil at the end (all read; with
@@ -339,13 +366,13 @@ function bocker.container.logs(ref, opts) end
 ---while #its > 0 do
 ---  for i = #its, 1, -1 do
 ---    local e = its[i](0)
----    if e == nil then table.remove(its, i) elseif e then print(e.line) end
+---    if e == nil then table.remove(its, i) elseif e then print(e.stream, e.line) end
 ---  end
 ---  bocker.sleep(0.05)
 ---end
 ---```
 ---@param ref string
----@param opts? { follow?: boolean, tail?: integer } tail: start at the last N lines
+---@param opts? bocker.LogOpts
 ---@return (fun(timeout?: number): bocker.LogLine|false|nil)|nil, string|nil err
 function bocker.container.log_lines(ref, opts) end
 

@@ -44,6 +44,8 @@ local spec = {
   { long = "restart", kind = "string", arg = "POLICY", help = "no, on-failure[:N], always or unless-stopped" },
   { long = "label", short = "l", kind = "list", arg = "K=V", help = "Set a label" },
   { long = "label-file", kind = "list", arg = "FILE", help = "Read labels from a file (K=V lines)" },
+  { long = "log-driver", kind = "string", arg = "DRIVER", help = "json-file (default), local, k8s-file or none (no log)" },
+  { long = "log-opt", kind = "list", arg = "K=V", help = "Log option: max-size=10m, max-file=3, labels=…, env=…" },
   { long = "health-cmd", kind = "string", arg = "CMD", help = "Command that checks the container's health (run as exec)" },
   { long = "health-interval", kind = "string", arg = "DURATION", help = "Time between checks (default 30s)" },
   { long = "health-timeout", kind = "string", arg = "DURATION", help = "Time a check may take (default 30s)" },
@@ -173,6 +175,13 @@ function M.create(verb, args)
   if lerr then return nil, cli.fail(125, verb, lerr) end
   local healthcheck, herr = read_healthcheck(o)
   if healthcheck == nil then return nil, cli.fail(125, verb, herr) end
+  local log
+  if o.log_driver or #o.log_opt > 0 then
+    local logopts = require "bocker.logopts"
+    local lopts, loerr = logopts.parse_opts(o.log_opt)
+    if lopts then log, loerr = logopts.spec(o.log_driver, lopts) end
+    if not log then return nil, cli.fail(125, verb, loerr) end
+  end
   -- --network: a mode, or user networks (the first one gets --ip and the aliases)
   local nets = {}
   for _, n in ipairs(o.network) do nets[#nets + 1] = n end
@@ -223,6 +232,7 @@ function M.create(verb, args)
     read_only = o.read_only or nil,
     devices = o.device,
     labels = labels,
+    log = log,
     restart = o.restart,
     healthcheck = healthcheck or nil,
     no_healthcheck = o.no_healthcheck or nil,

@@ -126,6 +126,9 @@ pub struct CreateSpec {
     /// seconds `stop` waits before SIGKILL (default 10)
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// `{ driver, max_size, max_file, labels, env, tag }` (json-file, unbounded)
+    #[serde(default)]
+    pub log: Option<crate::logs::LogConfig>,
 }
 
 /// A health check as a spec gives it: times in seconds.
@@ -271,6 +274,8 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         let name = serde_json::to_value(network).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         return Err(ContainerError::Invalid(format!("published ports need --network bridge, not {name}")));
     }
+    let log = spec.log.clone().unwrap_or_default();
+    log.validate().map_err(ContainerError::Invalid)?;
     let net_config = net.net_config.clone();
     let mut mounts = spec.mounts.clone();
     for m in &mounts {
@@ -351,6 +356,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         add_hosts: net.add_hosts,
         dns: net.dns,
         dns_search: net.dns_search,
+        log,
     };
     let saved = store.save_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");

@@ -14,15 +14,6 @@ struct StartOpts {
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct LogOpts {
-    #[serde(default)]
-    follow: bool,
-    #[serde(default)]
-    tail: Option<usize>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RemoveOpts {
     #[serde(default)]
     force: bool,
@@ -31,78 +22,6 @@ struct RemoveOpts {
 }
 
 use super::convert::options as opts;
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct LogLineOpts {
-    #[serde(default)]
-    follow: bool,
-    #[serde(default)]
-    tail: Option<usize>,
-}
-
-/// How often a following reader looks for new lines, and how often it asks
-/// whether the container still runs.
-const LOG_POLL: std::time::Duration = std::time::Duration::from_millis(25);
-const LIVE_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// `bocker.container.log_lines(ref, {follow, tail})`: an iterator
-/// `it([timeout])` over `{stream = "output", line = "..."}`; nil at the end
-/// (all read, and with `follow` the container no longer runs); with
-/// `follow` and a timeout in seconds (0 = just look), false when no line
-/// came in that time, so one loop can poll several containers.
-fn log_lines(lua: &Lua, reference: String, o: LogLineOpts) -> mlua::Result<MultiValue> {
-    let s = store(lua)?;
-    let rec = match s.resolve_container(&reference) {
-        Ok(r) => r,
-        Err(e) => return result::<Value, _>(lua, Err(e)),
-    };
-    let reader = match crate::logs::LineReader::open(&s.container_log_path(&rec.id), o.tail) {
-        Ok(r) => r,
-        Err(e) => return result::<Value, _>(lua, Err(format!("{}: log: {e}", rec.id))),
-    };
-    let state = std::cell::RefCell::new((reader, std::time::Instant::now() - LIVE_CHECK, true, false));
-    let follow = o.follow;
-    let id = rec.id.clone();
-    let it = lua.create_function(move |lua, timeout: Option<f64>| {
-        let start = std::time::Instant::now();
-        let deadline = timeout.map(|t| start + std::time::Duration::from_secs_f64(t.max(0.0)));
-        let mut st = state.borrow_mut();
-        let (reader, last_check, alive, done) = &mut *st;
-        loop {
-            if *done {
-                return Ok(Value::Nil);
-            }
-            if follow && *alive && last_check.elapsed() >= LIVE_CHECK {
-                *alive = ops::live_state(&s, &id).map(|st| st.status == crate::state::containers::Status::Running).unwrap_or(false);
-                *last_check = std::time::Instant::now();
-            }
-            let ended = !follow || !*alive;
-            let line = reader.next_line(ended).map_err(|e| mlua::Error::runtime(format!("{id}: log: {e}")))?;
-            if let Some(line) = line {
-                let t = lua.create_table_with_capacity(0, 2)?;
-                t.raw_set("stream", "output")?;
-                t.raw_set("line", line)?;
-                return Ok(Value::Table(t));
-            }
-            if ended {
-                *done = true;
-                return Ok(Value::Nil);
-            }
-            let now = std::time::Instant::now();
-            let mut nap = LOG_POLL;
-            if let Some(d) = deadline {
-                if now >= d {
-                    return Ok(Value::Boolean(false));
-                }
-                nap = nap.min(d - now);
-            }
-            std::thread::sleep(nap);
-        }
-    })?;
-    Ok(MultiValue::from_iter([Value::Function(it)]))
-}
-
 
 /// A container as a table: the record's fields with `state`, `running`
 /// and `paused` beside them, as `Info` serializes, but without serde's
@@ -281,32 +200,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                 );
             }
             result(lua, crate::runtime::exec::run(&s, &info.record.id, &sp))
-        })?,
-    )?;
-    t.set(
-        "logs",
-        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
-            let o: LogOpts = opts(lua, "bocker.container.logs options", o)?;
-            let s = store(lua)?;
-            let rec = match s.resolve_container(&reference) {
-                Ok(r) => r,
-                Err(e) => return result::<Value, _>(lua, Err(e)),
-            };
-            let running = || ops::live_state(&s, &rec.id).map(|st| st.status == crate::state::containers::Status::Running).unwrap_or(false);
-            let mut out = std::io::stdout().lock();
-            let r = crate::logs::copy(&s.container_log_path(&rec.id), o.tail, o.follow, &running, &mut out);
-            match r {
-                Ok(()) => result::<bool, String>(lua, Ok(true)),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => result::<bool, String>(lua, Ok(true)),
-                Err(e) => result::<Value, _>(lua, Err(e)),
-            }
-        })?,
-    )?;
-    t.set(
-        "log_lines",
-        lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
-            let o: LogLineOpts = opts(lua, "bocker.container.log_lines options", o)?;
-            log_lines(lua, reference, o)
         })?,
     )?;
     t.set(

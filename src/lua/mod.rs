@@ -8,6 +8,7 @@ pub mod attach;
 pub mod build;
 pub mod build_steps;
 pub mod container;
+pub mod container_logs;
 pub mod convert;
 pub mod events;
 pub mod handle;
@@ -56,6 +57,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    container_logs::register(&lua, &bocker.get("container")?)?;
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;

@@ -211,7 +211,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         &work.to_string_lossy(),
     )
     .map_err(|e| (125, e))?;
-    let mut log = crate::logs::LogWriter::open(&store.container_log_path(&c.id)).map_err(|e| (125, format!("open log: {e}")))?;
+    let mut log = crate::logs::LogWriter::open_with(&store.container_log_path(&c.id), &c.log).map_err(|e| (125, format!("open log: {e}")))?;
 
     let net_files = network::etc_files(store, c).map_err(fail)?;
     write_etc_files(store, c, &net_files).map_err(fail)?;

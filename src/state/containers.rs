@@ -159,6 +159,9 @@ pub struct ContainerRecord {
     /// `--dns-search`
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_search: Vec<String>,
+    /// `--log-driver`/`--log-opt`: what the monitor keeps of the output
+    #[serde(default, skip_serializing_if = "crate::logs::LogConfig::is_default")]
+    pub log: crate::logs::LogConfig,
 }
 
 /// A container's place on one user network.
@@ -280,8 +283,9 @@ impl Store {
     pub fn container_state_path(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("state.json")
     }
+    /// The log file the monitor writes now (crate::logs knows the rest).
     pub fn container_log_path(&self, id: &str) -> PathBuf {
-        self.container_dir(id).join("container.log")
+        self.container_dir(id).join("output.log")
     }
     /// The marker of a stop or kill asked for by the user.
     pub fn user_stopped_path(&self, id: &str) -> PathBuf {

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod logs;
 mod smoke;
 
 use common::service::Service;
