@@ -28,16 +28,11 @@ end
 
 -- the log so far, to a hijacked connection (attach's logs=1)
 local function replay_log(id, conn, stdout, stderr)
-  local ok = pcall(bocker.container.logs, id, {
+  local ok, err = bocker.container.logs(id, {
     stdout = stdout, stderr = stderr,
-    write = function(stream, chunk) conn:write(chunk, stream) end,
+    write = function(stream, chunk) return conn:write(chunk, stream) end,
   })
-  if ok then return end
-  -- a log without streams: every line as stdout
-  if not stdout then return end
-  local it = bocker.container.log_lines(id, {})
-  if not it then return end
-  for l in it do conn:write(l.line .. "\n", "stdout") end
+  if not ok and err then io.stderr:write("bocker: api: attach ", id, ": logs: ", tostring(err), "\n") end
 end
 
 local function attach(req, res, p)
