@@ -3,7 +3,8 @@
 -- each returning a list of { METHOD, "/containers/{id}/json", handler }.
 -- A user's route for the same method and path replaces the built-in one.
 -- handler(req, res, params): req = { method, path, query, headers, body },
--- res = status/header/json/send/error/write/finish (src/api/respond.rs).
+-- res = status/header/json/send/error/write/finish/hijack (src/lua/api_server/respond.rs;
+-- hijack{tty} gives the connection as a handle for bocker.container.attach/exec).
 local M = {}
 
 -- "/containers/{id}/json" -> "^/containers/([^/]+)/json$", { "id" }
