@@ -278,7 +278,7 @@ struct ExecStartOpts {
 
 /// `bocker.container.exec(ref, spec)` with `spec.conn`: an exec instance
 /// made and started for that connection; its exit code.
-pub fn exec_on_conn(lua: &Lua, reference: &str, t: Table) -> mlua::Result<MultiValue> {
+fn exec_on_conn(lua: &Lua, reference: &str, t: Table) -> mlua::Result<MultiValue> {
     let (conn, copy) = without_conn(lua, &t)?;
     let Some(conn) = conn else { return Err(mlua::Error::runtime("bocker.container.exec: conn is not a connection handle")) };
     let sp: crate::runtime::exec::ExecSpec = spec(lua, "bocker.container.exec", Value::Table(copy))?;
@@ -319,8 +319,21 @@ fn without_conn(lua: &Lua, t: &Table) -> mlua::Result<(Option<AnyUserData>, Tabl
     Ok((conn, copy))
 }
 
-/// Adds the functions to `bocker.container`.
+/// Adds the functions to `bocker.container`; `exec` gains `spec.conn`
+/// (the one before it runs every other spec).
 pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
+    let plain: mlua::Function = t.get("exec")?;
+    t.set(
+        "exec",
+        lua.create_function(move |lua, (reference, v): (String, Value)| {
+            if let Value::Table(spec) = &v {
+                if spec.contains_key("conn")? {
+                    return exec_on_conn(lua, &reference, spec.clone());
+                }
+            }
+            plain.call::<MultiValue>((reference, v))
+        })?,
+    )?;
     t.set("attach", lua.create_function(attach)?)?;
     t.set(
         "resize",

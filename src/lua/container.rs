@@ -175,12 +175,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     t.set(
         "exec",
         lua.create_function(|lua, (reference, v): (String, Value)| {
-            // on a connection (the API's): an exec instance relayed to it
-            if let Value::Table(t) = &v {
-                if t.contains_key("conn")? {
-                    return super::attach::exec_on_conn(lua, &reference, t.clone());
-                }
-            }
             let sp: crate::runtime::exec::ExecSpec = spec(lua, "bocker.container.exec", v)?;
             let s = store(lua)?;
             let info = match ops::inspect(&s, &reference) {
@@ -206,7 +200,6 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         "default_limits",
         lua.create_function(|lua, ()| table_result(lua, ops::default_limits()))?,
     )?;
-    super::attach::register(lua, &t)?;
     bocker.set("container", t)?;
     Ok(())
 }

@@ -58,6 +58,7 @@ pub fn new() -> mlua::Result<Lua> {
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
     container_logs::register(&lua, &bocker.get("container")?)?;
+    attach::register(&lua, &bocker.get("container")?)?;
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;
