@@ -464,7 +464,9 @@ fn the_monitor_binary_is_used_checked_and_optional() {
     // bocker alone (no monitor beside it) still runs containers
     let alone = e.dir.path().join("alone");
     std::fs::create_dir(&alone).unwrap();
-    std::fs::copy(common::bin(), alone.join("bocker")).unwrap();
+    // copied by cp, not by this process: a write descriptor of ours could be
+    // inherited by another test thread's fork and make the exec ETXTBSY
+    assert!(std::process::Command::new("cp").arg(common::bin()).arg(alone.join("bocker")).status().unwrap().success());
     let o = {
         let mut cmd = e.cmd(&["run", "--rm", "--network", "none", &img, "echo", "alone"]);
         let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
