@@ -355,3 +355,20 @@ fn the_attach_socket_refuses_what_a_client_should_not_send() {
     e.ok(&["rm", "-f", id]);
     assert!(!sock.exists());
 }
+
+#[test]
+fn exec_d_runs_in_the_background() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", &img, "sleep", "60"]);
+    let id = id.trim();
+    let t = Instant::now();
+    e.ok(&["exec", "-d", id, "sh", "-c", "sleep 1; echo done > /tmp/bg"]);
+    assert!(t.elapsed() < Duration::from_secs(1), "exec -d returns at once");
+    let end = Instant::now() + Duration::from_secs(10);
+    while e.run(&["exec", id, "cat", "/tmp/bg"]).stdout != b"done\n" {
+        assert!(Instant::now() < end, "the background command did not run");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    e.ok(&["rm", "-f", id]);
+}
