@@ -65,6 +65,21 @@ pub fn tag(store: &Store, reference: &str, name: &str) -> Result<ImageRecord> {
     Ok(img)
 }
 
+/// Takes the name NAME[:TAG] off its image (the image stays, with its
+/// other names). Returns the image as it is now.
+pub fn untag(store: &Store, name: &str) -> Result<ImageRecord> {
+    let _lock = store.images_lock()?;
+    let t = normalize_tag(name);
+    let mut img = store
+        .list_images()?
+        .into_iter()
+        .find(|i| i.tags.contains(&t))
+        .ok_or_else(|| StateError::NotFound(format!("No such image: {name}")))?;
+    img.tags.retain(|x| x != &t);
+    store.save_image(&img)?;
+    Ok(img)
+}
+
 pub struct Removed {
     pub id: String,
     pub layers: Vec<String>,
@@ -119,6 +134,7 @@ pub fn pull(
     store: &Store,
     reference: &str,
     platform: Option<&str>,
+    credentials: Option<crate::image::auth::Credentials>,
     on_event: &mut dyn FnMut(crate::image::Progress),
 ) -> std::result::Result<ImageRecord, String> {
     use crate::image::{platform, PullOptions, Reference};
@@ -127,7 +143,7 @@ pub fn pull(
         Some(p) => Some(platform::parse(p).map_err(|e| e.to_string())?),
         None => None,
     };
-    let opts = PullOptions { platform, ..PullOptions::default() };
+    let opts = PullOptions { platform, credentials, ..PullOptions::default() };
     let (tx, rx) = std::sync::mpsc::channel();
     let root = store.root().to_path_buf();
     // a pull killed between its layers and its record leaves orphan layers

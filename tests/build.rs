@@ -105,7 +105,7 @@ b:cmd({ "/app/src/app.sh" })
     assert_eq!(e.ok(&["run", "--rm", "fromdf:1"]), "app hi\n");
     let cfg = |r: &str| {
         let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", r])).unwrap();
-        j[0]["config"].clone()
+        j[0]["Bocker"]["config"].clone()
     };
     assert_eq!(cfg("fromdf:1"), cfg("fromlua:1"));
     assert_eq!(cfg("fromdf:1")["exposed_ports"][0], "8080/tcp");
@@ -191,12 +191,12 @@ fn commit_added_changed_and_deleted_files() {
     assert!(o.contains("/etc/os-release: No such file") && o.contains("/usr: No such file"), "deletions are gone: {o}");
     assert!(o.ends_with("x\n12\n"), "{o}");
     let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", "snap:1"])).unwrap();
-    assert_eq!(j[0]["parent"], bb.as_str());
-    let h = j[0]["history"].as_array().unwrap();
+    assert_eq!(j[0]["Bocker"]["parent"], bb.as_str());
+    let h = j[0]["Bocker"]["history"].as_array().unwrap();
     assert_eq!(h.last().unwrap()["comment"], "snapshot");
-    assert_eq!(j[0]["layers"].as_array().unwrap().len(), 2);
+    assert_eq!(j[0]["Bocker"]["layers"].as_array().unwrap().len(), 2);
     // the runtime's own mount points and bind targets are not changes
-    let top = j[0]["layers"][1].as_str().unwrap();
+    let top = j[0]["Bocker"]["layers"][1].as_str().unwrap();
     let diff = e.root().join("layers").join(top).join("diff");
     assert!(!diff.join("etc/hostname").exists() && !diff.join("etc/hosts").exists());
     // the seed's form: replace an image, keeping its id
@@ -388,7 +388,7 @@ b:label("lines", tostring(#(function() local n = {{}} for l in io.lines("src/app
     assert!(out.contains("refused /etc/passwd: /etc/passwd: outside the build context"), "{out}");
     let id = built_id(&out);
     let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &id])).unwrap();
-    let labels = &j[0]["config"]["labels"];
+    let labels = &j[0]["Bocker"]["config"]["labels"];
     assert_eq!(labels["msg"], "hello from the context");
     assert_eq!(labels["helper"], "from helper");
     assert_eq!(labels["lines"], "2");

@@ -51,7 +51,7 @@ fn busybox(e: &Env) -> String {
 
 fn config(e: &Env, img: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", img])).expect("inspect json");
-    v[0]["config"].clone()
+    v[0]["Bocker"]["config"].clone()
 }
 
 // ---- the Debian base image with gcc (debootstrap, made once) ----

@@ -36,7 +36,8 @@ fn pull_then_run_and_image_config_is_honoured() {
     assert!(text(&o.stderr).contains("Unable to find image"));
     assert_eq!(text(&o.stdout), "hello from /tmp as 33\n");
     let j: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", &app])).unwrap();
-    assert_eq!(j[0]["config"]["exposed_ports"][0], "8080/tcp");
+    assert_eq!(j[0]["Bocker"]["config"]["exposed_ports"][0], "8080/tcp");
+    assert!(j[0]["Config"]["ExposedPorts"]["8080/tcp"].is_object(), "Docker's shape: {j}");
     // bad references and missing images: one line, exit 1
     let o = e.run(&["pull", "Bad//Ref"]);
     assert_eq!(o.status.code(), Some(1));

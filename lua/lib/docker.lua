@@ -137,13 +137,88 @@ function M.container_inspect(c)
   }
 end
 
+-- "reg:5000/a/b:tag" -> "reg:5000/a/b", "tag" (no tag: "latest")
+function M.split_tag(name)
+  local repo, tag = name:match("^(.*):([^:/]+)$")
+  if repo then return repo, tag end
+  return name, "latest"
+end
+
+-- RepoDigests: NAME@sha256:... for each repository the image is tagged in
+local function repo_digests(i)
+  local out = array()
+  if not i.manifest_digest then return out end
+  local seen = {}
+  for _, t in ipairs(i.tags or {}) do
+    local repo = M.split_tag(t)
+    if not seen[repo] then seen[repo] = true; out[#out + 1] = repo .. "@" .. i.manifest_digest end
+  end
+  return out
+end
+
+local function set_of(list)
+  if not list or #list == 0 then return nil end
+  local out = {}
+  for _, k in ipairs(list) do out[k:find("/") and k or (k .. "/tcp")] = {} end
+  return out
+end
+
+local function volumes_of(list)
+  if not list or #list == 0 then return nil end
+  local out = {}
+  for _, k in ipairs(list) do out[k] = {} end
+  return out
+end
+
 -- GET /images/json
 function M.image_summary(i)
   return {
-    Id = i.id, ParentId = i.parent or "", RepoTags = array(i.tags or {}), RepoDigests = array(i.digest and { i.digest } or {}),
+    Id = i.id, ParentId = i.parent or "", RepoTags = array(i.tags or {}), RepoDigests = repo_digests(i),
     Created = math.floor(i.created or 0), Size = i.size or 0, VirtualSize = i.size or 0, SharedSize = -1,
     Labels = (i.config or {}).labels or {}, Containers = -1,
   }
+end
+
+-- an image's config as Docker's Config (ContainerConfig shape)
+function M.image_config(c)
+  c = c or {}
+  return {
+    Hostname = "", Domainname = "", User = c.user or "", AttachStdin = false, AttachStdout = false, AttachStderr = false,
+    ExposedPorts = set_of(c.exposed_ports), Tty = false, OpenStdin = false, StdinOnce = false,
+    Env = array(c.env or {}), Cmd = c.cmd and array(c.cmd) or nil, Healthcheck = healthcheck_of(c.healthcheck),
+    Image = "", Volumes = volumes_of(c.volumes), WorkingDir = c.working_dir or "",
+    Entrypoint = c.entrypoint and array(c.entrypoint) or nil, OnBuild = array(c.onbuild or {}),
+    Labels = c.labels or {}, StopSignal = c.stop_signal, Shell = c.shell and array(c.shell) or nil,
+  }
+end
+
+-- GET /images/{name}/json, `inspect IMAGE` (layers: bocker.image.layers)
+function M.image_inspect(i, layers)
+  local os_name, arch = ((i.platform or bocker.host().platform) .. "/"):match("^([^/]+)/([^/]+)")
+  local diff_ids = array()
+  for _, l in ipairs(layers or {}) do diff_ids[#diff_ids + 1] = l.diff_id or ("sha256:" .. bocker.sha256(l.id)) end
+  local last = (i.history or {})[#(i.history or {})] or {}
+  return {
+    Id = i.id, RepoTags = array(i.tags or {}), RepoDigests = repo_digests(i), Parent = i.parent or "",
+    Comment = last.comment or "", Created = bocker.rfc3339(i.created or 0), Container = "",
+    ContainerConfig = M.image_config(nil), DockerVersion = "", Author = last.author or "",
+    Config = M.image_config(i.config), Architecture = arch or "amd64", Os = os_name or "linux",
+    Size = i.size or 0, VirtualSize = i.size or 0,
+    GraphDriver = { Name = "overlay", Data = {} },
+    RootFS = { Type = "layers", Layers = diff_ids },
+    Metadata = { LastTagTime = "0001-01-01T00:00:00Z" },
+    Bocker = i,
+  }
+end
+
+-- GET /images/{name}/history
+function M.image_history(rows)
+  local out = array()
+  for _, r in ipairs(rows or {}) do
+    out[#out + 1] = { Id = r.id or "<missing>", Created = math.floor(r.created or 0), CreatedBy = r.created_by or "",
+      Tags = array({}), Size = r.size or 0, Comment = r.comment or "" }
+  end
+  return out
 end
 
 -- GET /version, `version --format`
@@ -179,6 +254,61 @@ function M.info()
     Runtimes = { bocker = { path = "bocker" } }, SecurityOptions = array({ "name=seccomp,profile=builtin" }),
     Warnings = array(),
   }
+end
+
+-- GET /networks/{id}, `network inspect`
+function M.network_inspect(n)
+  local containers = {}
+  local prefix = (n.subnet or ""):match("/(%d+)$") or "0"
+  for _, c in ipairs(bocker.network.containers(n.name) or {}) do
+    containers[c.id] = { Name = c.name or "", EndpointID = "", MacAddress = "",
+      IPv4Address = (c.ip ~= "" and (c.ip .. "/" .. prefix)) or "", IPv6Address = "" }
+  end
+  return {
+    Name = n.name, Id = n.id, Created = bocker.rfc3339(n.created or 0), Scope = "local", Driver = n.driver or "bridge",
+    EnableIPv6 = false, Internal = n.internal or false, Attachable = true, Ingress = false,
+    IPAM = { Driver = "default", Options = {}, Config = array({ { Subnet = n.subnet, Gateway = n.gateway } }) },
+    ConfigFrom = { Network = "" }, ConfigOnly = false,
+    Containers = containers, Labels = n.labels or {}, Options = { ["bocker.bridge"] = n.bridge },
+  }
+end
+
+-- GET /volumes/{name}, `volume inspect`
+function M.volume_inspect(v)
+  return {
+    Name = v.name, Driver = "local", Mountpoint = v.mountpoint, CreatedAt = bocker.rfc3339(v.created or 0),
+    Labels = v.labels or {}, Scope = "local", Options = {},
+    UsageData = v.containers and { Size = -1, RefCount = #v.containers } or nil,
+  }
+end
+
+-- GET /system/df, `system df`: images, containers, volumes and what they hold
+function M.system_df()
+  local cs = bocker.container.list()
+  local per_image = {}
+  local containers = array()
+  local now = bocker.now()
+  for _, c in ipairs(cs) do
+    per_image[c.image] = (per_image[c.image] or 0) + 1
+    local s = M.container_summary(c, now)
+    s.SizeRw, s.SizeRootFs = c.size_rw or 0, 0
+    containers[#containers + 1] = s
+  end
+  local images, layers = array(), 0
+  for _, i in ipairs(bocker.image.list()) do
+    local s = M.image_summary(i)
+    s.Containers = per_image[i.id] or 0
+    images[#images + 1] = s
+    layers = layers + (i.size or 0)
+  end
+  local volumes = array()
+  for _, v in ipairs(bocker.volume.list()) do
+    local full = bocker.volume.get(v.name) or v
+    local d = M.volume_inspect(full)
+    d.UsageData = { Size = -1, RefCount = #(full.containers or {}) }
+    volumes[#volumes + 1] = d
+  end
+  return { LayersSize = layers, Images = images, Containers = containers, Volumes = volumes, BuildCache = array() }
 end
 
 return M

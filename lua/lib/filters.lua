@@ -59,6 +59,101 @@ local match_one = {
   end,
 }
 
+-- Docker's path.Match glob ("busy*", "reg:5000/a/?") as a Lua pattern:
+-- `*` and `?` do not cross a `/`; everything else is literal.
+local function glob(g)
+  local out = g:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", "[^/]*"):gsub("%?", "[^/]")
+  return "^" .. out .. "$"
+end
+
+-- The names an image is matched by: "busybox:latest" as it is, and its
+-- repository "busybox"; a library image also as "docker.io/library/..."
+local function image_names(i)
+  local names = {}
+  for _, t in ipairs(i.tags or {}) do
+    local repo = t:match("^(.*):[^:/]+$") or t
+    names[#names + 1] = t
+    names[#names + 1] = repo
+  end
+  return names
+end
+
+-- Whether image `i` matches the reference pattern ("busybox", "busybox:1.36", "reg/*").
+function M.image_reference(i, pattern)
+  local re = glob(pattern)
+  for _, n in ipairs(image_names(i)) do
+    if n:match(re) then return true end
+  end
+  return false
+end
+
+-- The tags of `i` that the reference patterns match (Docker lists only
+-- those when it filters by reference)
+function M.matching_tags(i, patterns)
+  local out = {}
+  for _, t in ipairs(i.tags or {}) do
+    local repo = t:match("^(.*):[^:/]+$") or t
+    for _, p in ipairs(patterns) do
+      local re = glob(p)
+      if t:match(re) or repo:match(re) then out[#out + 1] = t break end
+    end
+  end
+  return out
+end
+
+-- The keys `images --filter` and GET /images/json take.
+M.image_keys = {
+  reference = true, label = true, before = true, since = true,
+  dangling = function(v) return v == "true" or v == "false" or v == "1" or v == "0" end,
+}
+
+-- The images that pass `f` (parsed as M.parse with M.image_keys); nil, err
+-- when before/since name no image.
+function M.images(imgs, f)
+  local bounds = {}
+  for _, k in ipairs({ "before", "since" }) do
+    for _, ref in ipairs(f[k] or {}) do
+      local img = bocker.image.get(ref)
+      if not img then return nil, "No such image: " .. ref end
+      bounds[k] = img.created
+    end
+  end
+  local out = {}
+  for _, i in ipairs(imgs) do
+    local ok = true
+    if f.reference then
+      local any = false
+      for _, p in ipairs(f.reference) do if M.image_reference(i, p) then any = true break end end
+      ok = any
+    end
+    for _, v in ipairs(f.dangling or {}) do
+      local want = v == "true" or v == "1"
+      if (#(i.tags or {}) == 0) ~= want then ok = false end
+    end
+    for _, v in ipairs(f.label or {}) do
+      if not label_matches((i.config or {}).labels or {}, v) then ok = false end
+    end
+    if bounds.before and not (i.created < bounds.before) then ok = false end
+    if bounds.since and not (i.created > bounds.since) then ok = false end
+    if ok then out[#out + 1] = i end
+  end
+  return out
+end
+
+-- The images `images` shows without -a: not the intermediate ones
+-- (untagged parents of others that were themselves made from an image:
+-- build steps), as docker hides them.
+function M.top_images(imgs)
+  local parents = {}
+  for _, i in ipairs(imgs) do if i.parent then parents[i.parent] = true end end
+  local shown = {}
+  for _, i in ipairs(imgs) do
+    local derived = (i.source or ""):match("^img_") or i.source == "scratch"
+    if #(i.tags or {}) > 0 or not parents[i.id] or not derived then shown[#shown + 1] = i end
+  end
+  return shown
+end
+
 -- Whether row `c` passes filter `f`.
 function M.match(c, f)
   for k, values in pairs(f) do

@@ -174,6 +174,12 @@ function bocker.image.layers(ref) end
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.tag(ref, name) end
 
+---Takes the name NAME[:TAG] off its image; the image stays with its other
+---names (`rmi` of a name among others, as Docker's).
+---@param name string
+---@return bocker.Image|nil, string|nil err "No such image: NAME"
+function bocker.image.untag(name) end
+
 ---Removes an image and the layers no other image or container uses.
 ---@param ref string
 ---@param opts? { force?: boolean }
@@ -526,7 +532,9 @@ function bocker.container.default_limits() end
 ---tables: `{event="resolved", manifest_digest, layers}`,
 ---`{event="layer_cached"|"layer_started"|"layer_bytes"|"layer_extracting"|"layer_done", index, ...}`.
 ---@param ref string `busybox`, `NAME:TAG`, `NAME@sha256:…`, `HOST[:PORT]/PATH:TAG`
----@param opts? { platform?: string, progress?: fun(event: table) }
+---`auth`: credentials for this pull only (the API's X-Registry-Auth), tried
+---before the stored ones.
+---@param opts? { platform?: string, progress?: fun(event: table), auth?: { username: string, password: string } }
 ---@return bocker.Image|nil, string|nil err
 function bocker.image.pull(ref, opts) end
 
@@ -567,8 +575,10 @@ bocker.events = {}
 ---(`{event = "die", container = "web", label = {"a=b", "c"}}`: values
 ---of one key OR, keys AND, labels AND); an unknown key: nil, "invalid
 ---filter 'KEY'".
----@param opts? { since?: number, until?: number, follow?: boolean, filter?: table<string, string|string[]> }
----@return (fun(): bocker.Event|nil)|nil iterator, string|nil err
+---`idle`: a following iterator yields `false` after that many seconds
+---without an event (then goes on), so a caller can check its client.
+---@param opts? { since?: number, until?: number, follow?: boolean, filter?: table<string, string|string[]>, idle?: number }
+---@return (fun(): bocker.Event|false|nil)|nil iterator, string|nil err
 function bocker.events.read(opts) end
 
 ---Docker's Healthcheck: `test` is `{"NONE"}`, `{"CMD", argv...}` or
@@ -686,9 +696,43 @@ function bocker.container.export(ref, opts) end
 ---Pushes an image (layers as gzip, OCI manifest) to `dest` or, by default,
 ---to the registry its NAME:TAG names. Credentials as for pull.
 ---@param ref string
----@param opts? { dest?: string }
+---`auth`: credentials for this push only (X-Registry-Auth), before the stored ones.
+---@param opts? { dest?: string, auth?: { username: string, password: string } }
 ---@return string|nil manifest_digest, string|nil err
 function bocker.image.push(ref, opts) end
+
+---A build context sent as a tar (plain or compressed), unpacked by the
+---layer extractor into a fresh 0700 folder of the store's tmp dir; its
+---Dockerfile (`dockerfile`, default "Dockerfile": a relative path inside
+---the context; a symlink is resolved inside it) copied beside it; at most
+---1 GiB unpacked. Bodies are the API's: hostile input.
+---@param tar string the tar's bytes
+---@param dockerfile? string
+---@return bocker.BuildContext|nil, string|nil err
+function bocker.build.context_from_tar(tar, dockerfile) end
+
+---@class bocker.BuildContext
+---@field dir fun(self): string the unpacked context (nil once closed)
+---@field dockerfile fun(self): string the Dockerfile's copy, outside the context
+---@field close fun(self) removes both (also when collected)
+
+---bocker itself as a child (same binary and environment), argv `args`
+---(no shell), stdin /dev/null, stdout and stderr merged into one pipe.
+---The API's `POST /build` streams a build's output this way.
+---@param args string[]
+---@return bocker.SelfProc|nil, string|nil err
+function bocker.spawn_self(args) end
+
+---@class bocker.SelfProc
+---@field read_line fun(self): string|nil the next line with its newline (at most 64 KiB: longer ones come in pieces); nil at the end
+---@field wait fun(self): integer the exit status (128+N for signal N)
+---@field kill fun(self) ends the child (also when the handle is collected)
+
+---Decodes the API's X-Registry-Auth header (base64url JSON). No header or
+---no user name: nothing; malformed: nil, err.
+---@param header? string
+---@return { username: string, password: string }|nil, string|nil err
+function bocker.api_registry_auth(header) end
 
 ---sha256 of a string, hex.
 ---@param s string
@@ -860,6 +904,10 @@ bocker.registry = {}
 function bocker.registry.login(registry, user, password) end
 ---@return boolean|nil found, string|nil err
 function bocker.registry.logout(registry) end
+---Checks credentials against the registry without storing them (the API's
+---`POST /auth`: the client keeps them).
+---@return boolean|nil, string|nil err
+function bocker.registry.check(registry, user, password) end
 
 ---------------------------------------------------------------- volumes
 bocker.volume = {}

@@ -1,28 +1,39 @@
 -- bocker images: IMAGE_ID and SOURCE as the seed shows, plus age and size.
 local cli = require "bocker.cli"
 local fmt = require "bocker.fmt"
+local filters = require "bocker.filters"
 local spec = {
+  { long = "filter", short = "f", kind = "list", arg = "KEY=VALUE", help = "reference=PATTERN, dangling=true|false, label=K[=V], before=IMAGE, since=IMAGE" },
   { long = "all", short = "a", kind = "bool", help = "Also intermediate images (untagged parents of others)" },
   { long = "quiet", short = "q", kind = "bool", help = "Only show image ids" },
   { long = "format", kind = "string", arg = "json|TEMPLATE", help = "Print as JSON, or each image through a Go template ({{.ID}} {{.Repository}} {{.Tag}} {{.Source}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}; 'table ...' adds a header)" },
 }
 return {
   summary = "List images",
-  usage = "bocker images [-a] [-q] [--format json|TEMPLATE]",
+  usage = "bocker images [-a] [-q] [-f KEY=VALUE] [--format json|TEMPLATE] [REPOSITORY[:TAG]]",
   flags = spec,
   run = function(args)
     local o, pos = cli.parse("images", args, spec)
     if not o then return pos or 125 end
+    if #pos > 1 then return cli.usage_error("images", "bocker images [FLAGS] [REPOSITORY[:TAG]]", '"images" accepts at most 1 argument') end
+    local f, ferr, fstatus = filters.parse(o.filter, filters.image_keys)
+    if not f then return cli.fail(fstatus, "images", ferr) end
+    -- the argument is one more reference filter, as docker's
+    if pos[1] then f.reference = f.reference or {}; table.insert(f.reference, pos[1]) end
     local imgs = bocker.image.list()
-    if not o.all then
-      -- hide intermediate images, as docker does: untagged parents of
-      -- others that were themselves made from an image (build steps)
-      local parents = {}
-      for _, i in ipairs(imgs) do if i.parent then parents[i.parent] = true end end
+    -- without -a, intermediate images are hidden, as docker does: untagged
+    -- parents of others that were themselves made from an image (build steps)
+    if not o.all then imgs = filters.top_images(imgs) end
+    local err
+    imgs, err = filters.images(imgs, f)
+    if not imgs then return cli.fail(1, "images", err) end
+    if f.reference then
       local shown = {}
-      for _, i in ipairs(imgs) do
-        local derived = (i.source or ""):match("^img_") or i.source == "scratch"
-        if #(i.tags or {}) > 0 or not parents[i.id] or not derived then shown[#shown + 1] = i end
+      for n, i in ipairs(imgs) do
+        local c = {}
+        for k, v in pairs(i) do c[k] = v end
+        c.tags = filters.matching_tags(i, f.reference)
+        shown[n] = c
       end
       imgs = shown
     end

@@ -3,6 +3,7 @@
 -- (BOCKER_BRIDGE, BOCKER_SUBNET), listed as `bridge`.
 local cli = require "bocker.cli"
 local fmt = require "bocker.fmt"
+local docker = require "bocker.docker"
 local usage = "bocker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] [-d bridge] NAME"
   .. " | ls [-q] [--filter name=|label=] | inspect NAME... | rm NAME... | prune [-f]"
   .. " | connect [--alias A] [--ip IP] NET CONTAINER | disconnect [-f] NET CONTAINER"
@@ -64,49 +65,58 @@ function sub.ls(args)
     { long = "quiet", short = "q", kind = "bool", help = "Only ids" },
     { long = "filter", short = "f", kind = "list", arg = "K=V", help = "name=, label=K[=V], driver=, id=" },
     { long = "no-trunc", kind = "bool", help = "Full ids" },
+    { long = "format", kind = "string", arg = "json|TEMPLATE", help = "Each network through a Go template ({{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Labels}} {{.CreatedAt}}; 'table ...' adds a header)" },
   }
   local o, pos = cli.parse("network ls", args, spec)
   if not o then return pos or 125 end
   local nets, err = bocker.network.list()
   if not nets then return cli.fail(1, "network ls", err) end
-  local rows = {}
+  local rows, frows = {}, {}
   for _, n in ipairs(nets) do
     local ok, ferr = matches(n, o.filter)
     if ok == nil then return cli.fail(125, "network ls", ferr) end
     if ok then
       local id = o.no_trunc and n.id or n.id:sub(1, 12)
       if o.quiet then print(id) else rows[#rows + 1] = { id, n.name, n.driver, "local" } end
+      local labels = {}
+      for k, v in pairs(n.labels or {}) do labels[#labels + 1] = k .. "=" .. v end
+      table.sort(labels)
+      frows[#frows + 1] = { ID = id, Name = n.name, Driver = n.driver, Scope = "local", IPv6 = false, Internal = n.internal or false,
+        Labels = table.concat(labels, ","), CreatedAt = bocker.rfc3339(n.created or 0) }
     end
+  end
+  if o.format and not o.quiet then
+    local ok, ferr = fmt.formatted(o.format, frows, { ID = "NETWORK ID", Name = "NAME", Driver = "DRIVER", Scope = "SCOPE",
+      IPv6 = "IPV6", Internal = "INTERNAL", Labels = "LABELS", CreatedAt = "CREATED" })
+    if not ok then return cli.fail(1, "network ls", ferr) end
+    return 0
   end
   if not o.quiet then fmt.table({ "NETWORK ID", "NAME", "DRIVER", "SCOPE" }, rows) end
   return 0
 end
 sub.list = sub.ls
 
--- Docker's inspect shape.
+-- Docker's inspect shape (lua/lib/docker.lua)
 local function inspect_one(name)
   local n, err = bocker.network.get(name)
   if not n then return nil, err end
-  local containers = {}
-  for _, c in ipairs(bocker.network.containers(n.name) or {}) do
-    containers[c.id] = { Name = c.name or "", IPv4Address = (c.ip ~= "" and (c.ip .. "/" .. n.subnet:match("/(%d+)$"))) or "" }
-  end
-  return {
-    Name = n.name, Id = n.id, Created = n.created, Scope = "local", Driver = n.driver,
-    EnableIPv6 = false, Internal = n.internal, Attachable = true,
-    IPAM = { Driver = "default", Config = bocker.json.array({ { Subnet = n.subnet, Gateway = n.gateway } }) },
-    Containers = containers, Labels = n.labels or {}, Options = { ["bocker.bridge"] = n.bridge },
-  }
+  return docker.network_inspect(n)
 end
 
 function sub.inspect(args)
-  local o, pos = cli.parse("network inspect", args, {})
+  local spec = { { long = "format", short = "f", kind = "string", arg = "TEMPLATE", help = "Each network through a Go template" } }
+  local o, pos = cli.parse("network inspect", args, spec)
   if not o then return pos or 125 end
   if #pos == 0 then return cli.usage_error("network inspect", usage, '"network inspect" requires at least 1 argument') end
   local out, status = {}, 0
   for _, name in ipairs(pos) do
     local v, err = inspect_one(name)
     if v then out[#out + 1] = v else status = cli.fail(1, "network inspect", err) end
+  end
+  if o.format then
+    local ok, ferr = fmt.formatted(o.format, out)
+    if not ok then return cli.fail(1, "network inspect", ferr) end
+    return status
   end
   print(bocker.json.encode(bocker.json.array(out), { empty = "object" }))
   return status

@@ -28,23 +28,7 @@ return {
         if id then print("Removed: " .. id) else status = cli.fail(1, "prune", err) end
       end
     end
-    -- images: repeat, as removing one can leave its parent unused
-    repeat
-      local used, removed_any = {}, false
-      for _, c in ipairs(bocker.container.list()) do used[c.image] = true end
-      local imgs = bocker.image.list()
-      for _, i in ipairs(imgs) do if i.parent then used[i.parent] = true end end
-      for _, i in ipairs(imgs) do
-        if not used[i.id] and (o.all or #(i.tags or {}) == 0) then
-          local r = bocker.image.remove(i.id)
-          if r then
-            removed_any = true
-            print("Removed: " .. r.id)
-            for _, p in ipairs(r.parents or {}) do print("Removed: " .. p) end
-          end
-        end
-      end
-    until not removed_any
+    for _, id in ipairs((require "bocker.images").prune(o.all)) do print("Removed: " .. id) end
     for _, v in ipairs(bocker.volume.prune({ all = o.volumes }) or {}) do print("Deleted: " .. v) end
     return status
   end,

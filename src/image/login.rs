@@ -16,10 +16,17 @@ pub enum LoginError {
 /// Verify `user`/`pass` against `registry` (as named in references) and
 /// store them in `root/auth.json`.
 pub fn login(root: &Path, registry: &str, user: &str, pass: &str) -> Result<(), LoginError> {
+    let creds = check(registry, user, pass)?;
+    auth::store_credentials(root, registry, &creds)?;
+    Ok(())
+}
+
+/// Verify `user`/`pass` against `registry` only (the API's `POST /auth`:
+/// the client keeps them, not the engine).
+pub fn check(registry: &str, user: &str, pass: &str) -> Result<Credentials, LoginError> {
     let creds = Credentials::new(user, pass);
     let failed = |source| LoginError::Registry { registry: registry.into(), source };
     let client = RegistryClient::new(api_host(registry), "", Some(creds.clone())).map_err(failed)?;
     client.login_check().map_err(failed)?;
-    auth::store_credentials(root, registry, &creds)?;
-    Ok(())
+    Ok(creds)
 }

@@ -27,6 +27,8 @@ fn image_or_err<E: std::fmt::Display>(
 struct PushOpts {
     #[serde(default)]
     dest: Option<String>,
+    #[serde(default)]
+    auth: Option<super::image::AuthOpts>,
 }
 
 pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
@@ -77,7 +79,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (reference, o): (String, Option<Value>)| {
             let o: PushOpts = opts(lua, "bocker.image.push options", o)?;
             let s = store(lua)?;
-            result(lua, crate::image::archive::push(&s, &reference, o.dest.as_deref()))
+            result(lua, crate::image::archive::push(&s, &reference, o.dest.as_deref(), o.auth.map(|a| a.credentials())))
         })?,
     )?;
     bocker.set(

@@ -27,6 +27,10 @@ struct ReadOpts {
     follow: bool,
     #[serde(default)]
     filter: BTreeMap<String, OneOrMany>,
+    /// seconds without an event after which a following iterator yields
+    /// `false` once (and goes on): its caller can check its client is still there
+    #[serde(default)]
+    idle: Option<f64>,
 }
 
 /// Where a following reader is in the current log file.
@@ -37,6 +41,8 @@ struct Reader {
     follow: bool,
     until: Option<i64>,
     filter: EventFilter,
+    idle: Option<std::time::Duration>,
+    last: std::time::Instant,
 }
 
 fn inode_of(p: &std::path::Path) -> u64 {
@@ -70,7 +76,8 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
             let inode = inode_of(&path);
             let (current, offset) = s.read_events_from(&path, 0).map_err(super::ext)?;
             let pending = older.into_iter().chain(current).filter(|e| e.time_nano >= since).collect();
-            let mut r = Reader { pending, offset, inode, follow: o.follow, until: o.until.map(|u| (u * 1e9) as i64), filter };
+            let idle = o.idle.filter(|s| s.is_finite() && *s > 0.0).map(std::time::Duration::from_secs_f64);
+            let mut r = Reader { pending, offset, inode, follow: o.follow, until: o.until.map(|u| (u * 1e9) as i64), filter, idle, last: std::time::Instant::now() };
             let next = lua.create_function_mut(move |lua, ()| loop {
                 while let Some(e) = r.pending.pop_front() {
                     if r.until.is_some_and(|u| e.time_nano > u) {
@@ -79,11 +86,16 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                         break;
                     }
                     if r.filter.matches(&e) {
+                        r.last = std::time::Instant::now();
                         return event_to_lua(lua, &e);
                     }
                 }
                 if !r.follow || r.until.is_some_and(|u| crate::state::events::now_nano() > u) {
                     return Ok(Value::Nil);
+                }
+                if r.idle.is_some_and(|d| r.last.elapsed() >= d) {
+                    r.last = std::time::Instant::now();
+                    return Ok(Value::Boolean(false));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 let now_inode = inode_of(&path);

@@ -2,11 +2,28 @@
 use super::convert::{result, store, table_result, to_lua};
 use mlua::{Lua, MultiValue, Table, Value};
 
+/// `auth = { username, password }`: credentials for this pull or push only
+/// (the API's X-Registry-Auth), before the stored ones.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthOpts {
+    username: String,
+    password: String,
+}
+
+impl AuthOpts {
+    pub fn credentials(&self) -> crate::image::auth::Credentials {
+        crate::image::auth::Credentials::new(&self.username, &self.password)
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PullOpts {
     #[serde(default)]
     platform: Option<String>,
+    #[serde(default)]
+    auth: Option<AuthOpts>,
     #[serde(skip)]
     progress: Option<mlua::Function>,
 }
@@ -64,6 +81,13 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         })?,
     )?;
     t.set(
+        "untag",
+        lua.create_function(|lua, name: String| {
+            let s = store(lua)?;
+            table_result(lua, crate::local_images::untag(&s, &name))
+        })?,
+    )?;
+    t.set(
         "remove",
         lua.create_function(|lua, (reference, opts): (String, Option<Value>)| {
             let opts: super::convert::ForceOpts = super::convert::options(lua, "bocker.image.remove options", opts)?;
@@ -105,7 +129,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
                     }
                 }
             };
-            let r = crate::local_images::pull(&s, &reference, o.platform.as_deref(), &mut on_event);
+            let r = crate::local_images::pull(&s, &reference, o.platform.as_deref(), o.auth.as_ref().map(|a| a.credentials()), &mut on_event);
             if let Some(e) = cb_err {
                 return Err(e);
             }
@@ -119,6 +143,12 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (registry, user, pass): (String, String, String)| {
             let s = store(lua)?;
             result(lua, crate::image::login::login(s.root(), &registry, &user, &pass).map(|_| true))
+        })?,
+    )?;
+    reg.set(
+        "check",
+        lua.create_function(|lua, (registry, user, pass): (String, String, String)| {
+            result(lua, crate::image::login::check(&registry, &user, &pass).map(|_| true))
         })?,
     )?;
     reg.set(

@@ -173,7 +173,15 @@ impl Store {
         {
             return Ok(img.clone());
         }
-        let hits: Vec<&ImageRecord> = images.iter().filter(|i| i.id.starts_with(reference)).collect();
+        // an id prefix as bocker writes it (`img_3f2a`) or as Docker's
+        // clients do (`3f2a…`, `sha256:3f2a…`: the hex after `img_`; at
+        // least 4 digits, so a short hex-looking name is not taken for an id)
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        let docker_form = (hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("img_{hex}"));
+        let hits: Vec<&ImageRecord> = images
+            .iter()
+            .filter(|i| i.id.starts_with(reference) || docker_form.as_ref().is_some_and(|d| i.id.starts_with(d.as_str())))
+            .collect();
         match hits.len() {
             1 => Ok(hits[0].clone()),
             0 => Err(StateError::NotFound(format!("No such image: {reference}"))),

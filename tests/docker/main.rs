@@ -5,9 +5,14 @@
 //! Each area has its file; the harness is here.
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../regsupport/mod.rs"]
+mod regsupport;
 
 mod attach;
+mod compose;
+mod images;
 mod logs;
+mod py;
 mod smoke;
 
 use common::service::Service;

@@ -199,10 +199,11 @@ fn blob_path(d: &oci_spec::image::Digest) -> String {
 
 /// `bocker push`: uploads the layers and config, then the manifest under
 /// the tag. Returns the manifest digest.
-pub fn push(store: &Store, reference: &str, dest: Option<&str>) -> Result<String> {
+/// `credentials` (the API's X-Registry-Auth) go before the stored ones.
+pub fn push(store: &Store, reference: &str, dest: Option<&str>, credentials: Option<crate::image::auth::Credentials>) -> Result<String> {
     let img = store.resolve_image(reference)?;
     let target = Reference::parse(dest.unwrap_or(reference))?;
-    let creds = crate::image::auth::lookup(Some(store.root()), target.registry());
+    let creds = credentials.or_else(|| crate::image::auth::lookup(Some(store.root()), target.registry()));
     let client = crate::image::registry::RegistryClient::new(target.registry_host(), target.repository(), creds)?.for_push();
     let ex = export(store, &img, LayerForm::Gzip)?;
     for (d, path, _) in &ex.layers {

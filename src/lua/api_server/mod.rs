@@ -11,6 +11,7 @@
 //! The socket is made mode 0600 (root only); there is no TCP listener.
 pub mod conn;
 pub mod frame;
+mod registry_auth;
 mod respond;
 
 use crate::lua::convert::result;
@@ -181,6 +182,19 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     bocker.set("api_frame", lua.create_function(|lua, (code, data): (u8, mlua::LuaString)| {
         let stream = self::frame::FrameStream::from_code(code).filter(|s| *s != self::frame::FrameStream::System).ok_or_else(|| mlua::Error::RuntimeError(format!("api_frame: stream {code} is not 0, 1 or 2")))?;
         lua.create_string(self::frame::frame(stream, &data.as_bytes()))
+    })?)?;
+    // X-Registry-Auth -> { username, password }, or nil (none); nil, err if malformed
+    bocker.set("api_registry_auth", lua.create_function(|lua, header: Option<String>| {
+        match self::registry_auth::decode(header.as_deref().unwrap_or("")) {
+            Ok(Some((username, password))) => {
+                let t = lua.create_table()?;
+                t.set("username", username)?;
+                t.set("password", password)?;
+                Ok(mlua::MultiValue::from_iter([mlua::Value::Table(t)]))
+            }
+            Ok(None) => Ok(mlua::MultiValue::new()),
+            Err(e) => result::<bool, _>(lua, Err(e)),
+        }
     })?)?;
     // the built-in areas, then the user's files (BOCKER_API, ~/.config/bocker/api)
     bocker.set("api_files", lua.create_function(|lua, ()| {

@@ -99,6 +99,8 @@ impl UserData for Res {
             Ok(())
         });
         m.add_method("sent", |_, this, ()| Ok(this.head.is_none()));
+        // alive(): false once a streamed answer's client has gone away
+        m.add_method("alive", |_, this, ()| Ok(this.stream.as_ref().is_some_and(|tx| !tx.is_closed())));
         // hijack({tty}): the connection itself (101 UPGRADED when the client
         // asked to upgrade, else a 200 stream that carries output only), as
         // a handle for bocker.container.attach / exec
@@ -189,6 +191,20 @@ fn route_thread(req: ApiRequest, tx: oneshot::Sender<Head>) {
             q.set(k.as_str(), v.as_str())?;
         }
         t.set("query", q)?;
+        // every value of a repeated parameter (`names=a&names=b`), in order
+        let ql = lua.create_table()?;
+        for (k, v) in &req.query {
+            let list = match ql.get::<Option<mlua::Table>>(k.as_str())? {
+                Some(l) => l,
+                None => {
+                    let l = lua.create_table()?;
+                    ql.set(k.as_str(), l.clone())?;
+                    l
+                }
+            };
+            list.push(v.as_str())?;
+        }
+        t.set("query_list", ql)?;
         let h = lua.create_table()?;
         for (k, v) in &req.headers {
             h.set(k.as_str(), v.as_str())?;
