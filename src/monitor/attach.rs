@@ -41,6 +41,8 @@ pub const WAIT_DIR: &str = "attach.wait";
 pub const BACKLOG: usize = 1 << 20;
 /// The longest request line.
 const MAX_REQUEST: usize = 4096;
+/// Clients at once; more are turned away.
+const MAX_CLIENTS: usize = 64;
 
 /// What an attacher asks for, as its first line.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
@@ -209,7 +211,8 @@ impl Attachments {
         loop {
             match self.listener.accept() {
                 Ok((s, _)) => {
-                    if s.set_nonblocking(true).is_ok() {
+                    // dropped (closed) when there are too many
+                    if self.clients.len() < MAX_CLIENTS && s.set_nonblocking(true).is_ok() {
                         self.clients.push(Client::new(s));
                     }
                 }
