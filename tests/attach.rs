@@ -372,3 +372,57 @@ fn exec_d_runs_in_the_background() {
     }
     e.ok(&["rm", "-f", id]);
 }
+
+#[test]
+fn attach_in_a_terminal_follows_its_size_and_detaches_with_ctrl_p_ctrl_q() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "-i", "-t", &img, "sh"]);
+    let id = id.trim();
+    // `script` gives attach a pty of its own, as a user's terminal
+    let probe = e.cmd(&[]);
+    let mut c = Command::new("script");
+    c.args(["-qfec", &format!("stty cols 90 rows 20; {} attach {id}", common::bin()), "/dev/null"]);
+    for (k, v) in probe.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let mut ch = Kill(c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("script (util-linux)"));
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (o2, mut r) = (out.clone(), ch.0.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        let mut b = [0u8; 4096];
+        while let Ok(n) = r.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            o2.lock().unwrap().push_str(&String::from_utf8_lossy(&b[..n]));
+        }
+    });
+    let wait_for = |want: &str| {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !out.lock().unwrap().contains(want) {
+            assert!(Instant::now() < end, "{want:?} did not come: {:?}", out.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let input = ch.0.stdin.as_mut().unwrap();
+    input.write_all(b"echo in-$((3*4)); stty size\n").unwrap();
+    wait_for("in-12");
+    wait_for("20 90");
+    input.write_all(b"\x10\x11").unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        if let Some(st) = ch.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < end, "ctrl-p ctrl-q did not detach: {:?}", out.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.code(), Some(0));
+    assert!(e.ok(&["ps", "-q"]).contains(id), "still running after the detach");
+    e.ok(&["rm", "-f", id]);
+}
