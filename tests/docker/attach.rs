@@ -182,3 +182,28 @@ fn docker_start_a_attaches_to_a_created_container() {
     let mut lines = std::io::BufReader::new(&o.stdout[..]).lines();
     assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("started"));
 }
+
+#[test]
+fn docker_py_exec_run_demuxes_and_gives_the_exit_code() {
+    let d = Docker::new();
+    let img = d.env.busybox();
+    d.bocker_ok(&["run", "-d", "--name", "pybox", &img, "sleep", "60"]);
+    let script = r#"
+import docker
+c = docker.from_env().containers.get("pybox")
+r = c.exec_run(["sh", "-c", "echo out; echo err >&2; exit 4"])
+print(r.exit_code, repr(r.output))
+r = c.exec_run(["sh", "-c", "echo out; echo err >&2"], demux=True)
+print(r.exit_code, repr(r.output))
+s = c.attach(stdout=True, stderr=True, stream=False, logs=True)
+print(repr(s))
+"#;
+    let o = d.python_cmd(script).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "4 b'out\\nerr\\n'", "{out}");
+    assert_eq!(lines[1], "0 (b'out\\n', b'err\\n')", "{out}");
+    assert_eq!(lines[2], "b''", "logs of a silent container: {out}");
+    d.bocker_ok(&["rm", "-f", "pybox"]);
+}
