@@ -306,3 +306,104 @@ fn fifty_run_rm_cycles_leave_no_cgroup() {
         assert!(Path::new("/sys/fs/cgroup/bocker").is_dir(), "the shared parent stays");
     }
 }
+
+/// Runs a Lua script with `bocker script`; asserts success.
+fn script(e: &Env, name: &str, lua: &str) {
+    let f = e.home().join(name);
+    std::fs::write(&f, lua).unwrap();
+    let o = e.run(&["script", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{lua}: {}", text(&o.stderr));
+}
+
+#[test]
+fn cpus_cpuset_swap_and_reservation_reach_the_cgroup_and_update_changes_them() {
+    let e = Env::new();
+    let img = e.busybox();
+    // a v2 host whose root does not offer cpuset cannot honour --cpuset-cpus
+    let cpuset = !v2() || read(Path::new("/sys/fs/cgroup/cgroup.controllers")).split(' ').any(|c| c == "cpuset");
+    let mut args = vec!["-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "0.5"];
+    if cpuset {
+        args.extend(["--cpuset-cpus", "0"]);
+    } else {
+        eprintln!("note: this cgroup2 root offers no cpuset: --cpuset-cpus not checked here");
+    }
+    args.extend([img.as_str(), "sleep", "30"]);
+    let c = run_d(&e, &[], &args);
+    if v2() {
+        let leaf = cg_dir("", &c);
+        assert_eq!(read(&leaf.join("cpu.max")), "50000 100000");
+        if cpuset {
+            assert_eq!(read(&leaf.join("cpuset.cpus")), "0");
+        }
+        assert_eq!(read(&leaf.join("memory.low")), "33554432");
+        if leaf.join("memory.swap.max").exists() {
+            assert_eq!(read(&leaf.join("memory.swap.max")), "67108864", "v2 counts swap alone: 128m - 64m");
+        }
+    } else {
+        assert_eq!(read(&cg_dir("cpu", &c).join("cpu.cfs_quota_us")), "50000");
+        assert_eq!(read(&cg_dir("cpu", &c).join("cpu.cfs_period_us")), "100000");
+        assert_eq!(read(&cg_dir("cpuset", &c).join("cpuset.cpus")), "0");
+        assert_eq!(read(&cg_dir("memory", &c).join("memory.soft_limit_in_bytes")), "33554432");
+        let memsw = cg_dir("memory", &c).join("memory.memsw.limit_in_bytes");
+        if memsw.exists() {
+            assert_eq!(read(&memsw), "134217728");
+        }
+    }
+    // the process runs on the CPUs asked for
+    let pid = init_pid(&e, &c);
+    let status = read(Path::new(&format!("/proc/{pid}/status")));
+    let allowed = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).unwrap_or_default().to_string();
+    assert!(!cpuset || allowed.ends_with("\t0") || allowed.ends_with(" 0"), "{allowed}");
+    // a live update, then the quota removed
+    script(&e, "u1.lua", &format!(r#"assert(bocker.container.update("{c}", {{ cpus = 1, memory = 96 * 1024 * 1024, memory_swap = -1 }}))"#));
+    if v2() {
+        let leaf = cg_dir("", &c);
+        assert_eq!(read(&leaf.join("cpu.max")), "100000 100000");
+        assert_eq!(read(&leaf.join("memory.max")), "100663296");
+        if leaf.join("memory.swap.max").exists() {
+            assert_eq!(read(&leaf.join("memory.swap.max")), "max");
+        }
+    } else {
+        assert_eq!(read(&cg_dir("cpu", &c).join("cpu.cfs_quota_us")), "100000");
+        assert_eq!(read(&cg_dir("memory", &c).join("memory.limit_in_bytes")), "100663296");
+    }
+    script(&e, "u2.lua", &format!(r#"assert(bocker.container.update("{c}", {{ cpus = 0 }}))"#));
+    if v2() {
+        assert_eq!(read(&cg_dir("", &c).join("cpu.max")), "max 100000");
+    } else {
+        assert_eq!(read(&cg_dir("cpu", &c).join("cpu.cfs_quota_us")), "-1");
+    }
+    e.ok(&["rm", "-f", &c]);
+    assert!(leftovers(&c).is_empty(), "left: {:?}", leftovers(&c));
+    // Docker's refusals, before anything is made
+    for (args, msg) in [
+        (vec!["-m", "64m", "--memory-swap", "32m"], "larger than memory"),
+        (vec!["-m", "64m", "--memory-reservation", "128m"], "reservation"),
+        (vec!["--cpus", "100000"], "Range of CPUs"),
+        (vec!["--cpuset-cpus", "100000"], "not available"),
+    ] {
+        let mut all = vec!["run", "--rm", "--network", "none"];
+        all.extend_from_slice(&args);
+        all.extend_from_slice(&[&img, "true"]);
+        let o = e.run(&all);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(msg), "{args:?}: {}", text(&o.stderr));
+    }
+}
+
+#[test]
+fn without_a_pid_namespace_of_its_own_what_it_leaves_is_killed() {
+    let e = Env::new();
+    let img = e.busybox();
+    // the shell exits at once, leaving a sleep in the host's pid namespace
+    let mark = format!("{}", 4000 + std::process::id() % 1000);
+    let o = e.run(&["run", "--name", "leaver", "--network", "none", "--pid", "host", &img, "sh", "-c", &format!("sleep {mark} & exit 0")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let id = json(&e, "leaver")["id"].as_str().unwrap().to_string();
+    assert!(leftovers(&id).is_empty(), "cgroup left: {:?}", leftovers(&id));
+    let left = std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+        std::fs::read_to_string(p.path().join("cmdline")).is_ok_and(|c| c.replace('\0', " ").trim() == format!("sleep {mark}"))
+    });
+    assert!(!left, "the sleep it left still runs");
+    e.ok(&["rm", "leaver"]);
+}

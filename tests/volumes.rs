@@ -41,10 +41,14 @@ fn bind_mounts_and_volumes_from() {
     assert_eq!(std::fs::read_to_string(host.join("out")).unwrap(), "back\n");
     let o = e.run(&["run", "--rm", "--mount", &format!("type=bind,src={h},dst=/srv,readonly"), &img, "touch", "/srv/x"]);
     assert_ne!(o.status.code(), Some(0));
-    // a missing host path is a clear error before anything starts
-    let o = e.run(&["run", "--rm", "-v", "/no/such/path:/x", &img, "true"]);
+    // a missing host path: -v makes it (Docker's Binds), --mount is a
+    // clear error before anything starts
+    let missing = e.dir.path().join("no/such/path");
+    let o = e.run(&["run", "--rm", "--mount", &format!("type=bind,src={},dst=/x", missing.display()), &img, "true"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(text(&o.stderr).contains("does not exist"));
+    e.ok(&["run", "--rm", "-v", &format!("{}:/x", missing.display()), &img, "true"]);
+    assert!(missing.is_dir());
     // the data volume container pattern
     e.ok(&["run", "--name", "store", "-v", "shared-data:/data", "-v", &format!("{h}:/host"), &img, "sh", "-c", "echo kept > /data/f"]);
     assert_eq!(e.ok(&["run", "--rm", "--volumes-from", "store", &img, "cat", "/data/f", "/host/in"]), "kept\nfrom host\n");

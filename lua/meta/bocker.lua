@@ -195,7 +195,8 @@ bocker.container = {}
 ---@field source string host path, volume name, or "" for tmpfs
 ---@field target string absolute path in the container
 ---@field readonly? boolean
----@field options? string tmpfs options, e.g. "size=64m"
+---@field options? string tmpfs options, e.g. "size=64m" (`--tmpfs` gives Docker's merged list: "noexec,nosuid,nodev,size=64m")
+---@field create_source? boolean a bind whose missing host folder is made at create (what `-v` sets, as Docker's Binds; `--mount` does not)
 
 ---@class bocker.CreateSpec
 ---@field image string id, NAME[:TAG] or prefix
@@ -236,7 +237,29 @@ bocker.container = {}
 ---@field init? boolean pid 1 is a tiny init: it reaps orphans and forwards signals to the command
 ---@field stop_signal? string what `stop` sends (`SIGINT`, `15`); default the image's STOPSIGNAL, else SIGTERM
 ---@field stop_timeout? integer seconds `stop` waits before SIGKILL (default 10)
+---@field ulimits? { name: string, soft: integer, hard: integer }[] rlimits (Docker's names: nofile, nproc, core, memlock, stack, …; -1 unlimited), exec'd processes too
+---@field shm_size? integer bytes of /dev/shm (0 or absent: 64 MiB)
+---@field sysctls? table<string, string> only namespaced ones: `net.*` (not with the host's network), `kernel.shm*`/`kernel.msg*`/`kernel.sem`/`fs.mqueue.*` (only with an ipc namespace of its own)
+---@field cpus? number CPUs of CFS quota (Docker's NanoCpus / 1e9): 0.5 = 50 ms per 100 ms
+---@field cpuset_cpus? string CPUs it may run on: "0-1", "0,2"
+---@field memory_swap? integer memory + swap in bytes (-1 unlimited swap; absent: as much swap again as memory)
+---@field memory_reservation? integer bytes of memory soft limit (v1 memory.soft_limit_in_bytes, v2 memory.low)
+---@field group_add? string[] more supplementary groups: names in the image's /etc/group, or numbers (exec'd processes too)
+---@field ipc? "private"|"shareable"|"host"|string `container:NAME` joins a running container's ipc namespace (it must be `shareable` or `host`)
+---@field pid? "host"|string `container:NAME`: a running container's pid namespace
+---@field uts? "host" the host's uts namespace and name (not with `hostname`)
 ---@field log? bocker.LogConfig what the monitor keeps of the output (default: json-file, no rotation)
+
+---Limits `bocker.container.update` changes (an absent key: unchanged).
+---@class bocker.UpdateSpec
+---@field memory? integer bytes (at least 6 MB); -1 unlimited; 0 unchanged
+---@field memory_swap? integer memory + swap bytes; -1 unlimited
+---@field memory_reservation? integer bytes
+---@field cpu_shares? integer
+---@field cpus? number 0 removes the quota
+---@field cpuset_cpus? string
+---@field pids_limit? integer 0 or less: unlimited
+---@field restart? string `no`|`on-failure[:N]`|`always`|`unless-stopped` (not for an `rm` container)
 
 ---A container's log settings (`--log-driver`/`--log-opt`; `require("bocker.logopts").spec(driver, opts)` makes one from Docker's names). Unknown keys are an error.
 ---@class bocker.LogConfig
@@ -279,7 +302,14 @@ bocker.container = {}
 ---@field env string[]
 ---@field workdir string
 ---@field hostname string
----@field limits { cpu_shares: integer, memory: integer, pids?: integer }
+---@field limits { cpu_shares: integer, memory: integer, pids?: integer, memory_swap?: integer, memory_reservation?: integer, nano_cpus?: integer, cpuset_cpus?: string }
+---@field ulimits? { name: string, soft: integer, hard: integer }[]
+---@field shm_size? integer bytes of /dev/shm (absent: 64 MiB)
+---@field sysctls? table<string, string>
+---@field group_add? string[]
+---@field ipc? string `shareable`, `host` or `container:ID` (absent: private)
+---@field pid? string `host` or `container:ID` (absent: its own)
+---@field uts? string `host` (absent: its own)
 ---@field mounts bocker.Mount[]
 ---@field security bocker.Security how it is confined
 ---@field created number
@@ -325,6 +355,15 @@ function bocker.container.start(id, opts) end
 ---@param ref string id, name or unique prefix
 ---@return bocker.Container|nil, string|nil err
 function bocker.container.get(ref) end
+
+---New limits for a container, created, running or exited: a running one's
+---cgroup changes at once (v1 and v2), and the record keeps them for its
+---next start or restart; a new restart policy is seen by its monitor when
+---the process next exits. A bad value changes nothing. Unknown keys raise.
+---@param ref string id, name or unique prefix
+---@param limits bocker.UpdateSpec
+---@return string|nil id, string|nil err
+function bocker.container.update(ref, limits) end
 
 ---@return bocker.Container[]
 function bocker.container.list() end

@@ -20,6 +20,17 @@ local spec = {
   { long = "cpu-shares", short = "c", kind = "int", help = "CPU shares (default $BOCKER_CPU_SHARE or 512)" },
   { long = "memory", short = "m", kind = "string", arg = "SIZE", help = "Memory limit, b/k/m/g (default $BOCKER_MEM_LIMIT MB or 512 MB)" },
   { long = "pids-limit", kind = "int", help = "Maximum number of processes" },
+  { long = "cpus", kind = "string", arg = "NUMBER", help = "Number of CPUs (CFS quota, e.g. 1.5)" },
+  { long = "cpuset-cpus", kind = "string", arg = "LIST", help = "CPUs it may run on (0-3, 0,1)" },
+  { long = "memory-swap", kind = "string", arg = "SIZE", help = "Memory plus swap limit (-1: unlimited swap)" },
+  { long = "memory-reservation", kind = "string", arg = "SIZE", help = "Memory soft limit" },
+  { long = "shm-size", kind = "string", arg = "SIZE", help = "Size of /dev/shm (default 64m)" },
+  { long = "ulimit", kind = "list", arg = "NAME=SOFT[:HARD]", help = "Resource limit (nofile=1024:2048)" },
+  { long = "sysctl", kind = "list", arg = "KEY=VALUE", help = "Namespaced kernel parameter (net.*, kernel.shm*, fs.mqueue.*)" },
+  { long = "group-add", kind = "list", arg = "GROUP", help = "Add a supplementary group (name in the image or number)" },
+  { long = "ipc", kind = "string", arg = "MODE", help = "IPC namespace: private, shareable, host or container:NAME" },
+  { long = "pid", kind = "string", arg = "MODE", help = "PID namespace: host or container:NAME" },
+  { long = "uts", kind = "string", arg = "MODE", help = "UTS namespace: host" },
   { long = "volume", short = "v", kind = "list", arg = "SRC:DST[:ro]", help = "Bind mount a host path or a named volume" },
   { long = "mount", kind = "list", arg = "type=bind,src=..,dst=..", help = "Attach a mount (long form)" },
   { long = "tmpfs", kind = "list", arg = "PATH[:OPTS]", help = "Mount a tmpfs" },
@@ -161,6 +172,19 @@ function M.create(verb, args)
   end
   local mounts, err = (require "bocker.mounts").from_flags(o)
   if not mounts then return nil, cli.fail(125, verb, err) end
+  local rf = require "bocker.runflags"
+  local ulimits, uerr = rf.ulimits(o.ulimit)
+  if not ulimits then return nil, cli.fail(125, verb, uerr) end
+  local sysctls, serr = rf.sysctls(o.sysctl)
+  if serr then return nil, cli.fail(125, verb, serr) end
+  local sizes = {}
+  for _, f in ipairs { { "memory_swap", "memory-swap", true }, { "memory_reservation", "memory-reservation" }, { "shm_size", "shm-size" } } do
+    local n, e = rf.size(f[2], o[f[1]], f[3])
+    if e then return nil, cli.fail(125, verb, e) end
+    sizes[f[1]] = n
+  end
+  local cpus, cperr = rf.cpus(o.cpus)
+  if cperr then return nil, cli.fail(125, verb, cperr) end
   if o.pull ~= "missing" and o.pull ~= "always" and o.pull ~= "never" then
     return nil, cli.fail(125, verb, 'invalid --pull "%s" (missing, always or never)', o.pull)
   end
@@ -239,6 +263,17 @@ function M.create(verb, args)
     init = o.init or nil,
     stop_signal = o.stop_signal,
     stop_timeout = o.stop_timeout,
+    ulimits = ulimits,
+    sysctls = sysctls,
+    shm_size = sizes.shm_size,
+    cpus = cpus,
+    cpuset_cpus = o.cpuset_cpus,
+    memory_swap = sizes.memory_swap,
+    memory_reservation = sizes.memory_reservation,
+    group_add = o.group_add,
+    ipc = o.ipc,
+    pid = o.pid,
+    uts = o.uts,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
   return c, o

@@ -35,7 +35,7 @@ pub mod v2;
 pub use devices::{docker_default_rules, DevicePolicy, DeviceRule};
 pub use resources::Resources;
 
-use crate::state::containers::Limits;
+use crate::state::containers::{Limits, CPU_PERIOD_US};
 use cgroups_rs::fs::{cpu::CpuController, cpuset::CpuSetController, devices::DevicesController, freezer::FreezerController, hierarchies,
     memory::MemController, pid::PidController, Cgroup, Controller, MaxValue};
 use cgroups_rs::{CgroupPid, FreezerState};
@@ -68,10 +68,10 @@ pub enum CgroupError {
 
 type Result<T> = std::result::Result<T, CgroupError>;
 
-const V1_CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "freezer", "devices"];
-/// The v1 hierarchies of an OCI container's cgroup (`create_at`,
-/// `load_at`): bocker's, plus cpuset for OCI's cpu.cpus and cpu.mems.
-const V1_OCI_CONTROLLERS: [&str; 7] = ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"];
+/// The v1 hierarchies of a container's cgroup, a store container's or
+/// an OCI one's (`create_at`, `load_at`): cpuset for `--cpuset-cpus` (also
+/// set later by `update`) and OCI's cpu.cpus and cpu.mems.
+const V1_CONTROLLERS: [&str; 7] = ["cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"];
 
 /// Where the unified hierarchy is mounted on a v2 host.
 pub const V2_ROOT: &str = "/sys/fs/cgroup";
@@ -137,8 +137,43 @@ pub fn v2_settings(limits: &Limits, granted: &[String]) -> v2::Settings {
     v2::Settings {
         cpu_weight: has("cpu").then(|| shares_to_weight(limits.cpu_shares)),
         memory_max: (has("memory") && limits.memory > 0).then_some(limits.memory),
-        swap_max: if has("memory") { v2::swap_max(limits.memory, None) } else { None },
         pids_max: limits.pids.filter(|p| *p > 0 && has("pids")),
+        swap_max: if has("memory") { v2::swap_max(limits.memory, limits.memory_swap) } else { None },
+        memory_low: limits.memory_reservation.filter(|_| has("memory")),
+        cpu_max: limits.cpu_quota().filter(|_| has("cpu")).map(|q| format!("{q} {CPU_PERIOD_US}")),
+        // asked for: written even if not delegated, so it fails by name
+        cpuset_cpus: limits.cpuset_cpus.clone(),
+        ..Default::default()
+    }
+}
+
+/// The limits past the seed's three (memory+swap, reservation, CPU
+/// quota, cpuset) as OCI resources for v1; None when none is set.
+fn v1_extras(limits: &Limits) -> Option<Resources> {
+    let r = Resources {
+        memory_swap: limits.memory_swap,
+        memory_reservation: limits.memory_reservation,
+        cpu_quota: limits.cpu_quota(),
+        cpu_period: limits.cpu_quota().map(|_| CPU_PERIOD_US),
+        cpuset_cpus: limits.cpuset_cpus.clone(),
+        ..Default::default()
+    };
+    (r != Resources::default()).then_some(r)
+}
+
+/// All of a store container's limits as OCI resources, for a live
+/// change (`update`): what is not set is reset (no quota: `-1`).
+pub fn limits_resources(limits: &Limits) -> Resources {
+    Resources {
+        memory_limit: Some(if limits.memory > 0 { limits.memory } else { -1 }),
+        memory_swap: limits.memory_swap,
+        // none: the soft limit removed (-1, the kernel's "no limit")
+        memory_reservation: Some(limits.memory_reservation.unwrap_or(-1)),
+        cpu_shares: Some(limits.cpu_shares),
+        cpu_quota: Some(limits.cpu_quota().unwrap_or(-1)),
+        cpu_period: Some(CPU_PERIOD_US),
+        cpuset_cpus: limits.cpuset_cpus.clone(),
+        pids_limit: Some(limits.pids.filter(|p| *p > 0).unwrap_or(-1)),
         ..Default::default()
     }
 }
@@ -182,6 +217,15 @@ pub fn resources_v2_settings(res: &Resources, current_quota: Option<&str>) -> Re
     })
 }
 
+/// The controllers a v2 container needs delegated for `limits`.
+fn v2_wanted(limits: &Limits) -> &'static [&'static str] {
+    if limits.cpuset_cpus.is_some() {
+        &v2::WANTED_OCI
+    } else {
+        &v2::WANTED
+    }
+}
+
 impl ContainerCgroup {
     /// Creates the container's cgroup and applies its limits and device policy.
     pub fn create(id: &str, limits: &Limits, devices: &DevicePolicy) -> Result<ContainerCgroup> {
@@ -216,7 +260,11 @@ impl ContainerCgroup {
                 p.set_pid_max(v).map_err(|e| op("pids limit", e))?;
             }
             Ok(())
-        })();
+        })()
+        .and_then(|()| match v1_extras(limits) {
+            Some(extra) => me.update_v1(cg, &extra),
+            None => Ok(()),
+        });
         if let Err(e) = applied {
             let _ = me.delete();
             return Err(e);
@@ -228,7 +276,7 @@ impl ContainerCgroup {
     /// write the limits. `root` is the unified mount.
     pub fn create_v2(root: &Path, path: &str, limits: &Limits) -> Result<ContainerCgroup> {
         let parent = Path::new(path).parent().unwrap_or(Path::new(""));
-        let granted = v2::delegate(root, parent, &v2::WANTED)?;
+        let granted = v2::delegate(root, parent, v2_wanted(limits))?;
         let g = v2::Group::new(root, path);
         g.create()?;
         let me = ContainerCgroup { backend: Backend::V2(g), path: path.to_string() };
@@ -268,7 +316,7 @@ impl ContainerCgroup {
             g.create()?;
             ContainerCgroup { backend: Backend::V2(g), path }
         } else {
-            let cg = v1_handle_with(&path, &V1_OCI_CONTROLLERS);
+            let cg = v1_handle_with(&path, &V1_CONTROLLERS);
             cg.create().map_err(|source| CgroupError::Op { path: path.clone(), what: "create", source })?;
             ContainerCgroup { backend: Backend::V1(cg), path }
         };
@@ -279,13 +327,42 @@ impl ContainerCgroup {
         Ok(me)
     }
 
+    /// Applies a store container's limits to its existing cgroup (a live
+    /// `update`): all of them, so one no longer set is reset.
+    pub fn apply_limits(&self, limits: &Limits) -> Result<()> {
+        match &self.backend {
+            Backend::V2(g) => {
+                let root = Path::new(V2_ROOT);
+                let parent = Path::new(&self.path).parent().unwrap_or(Path::new(""));
+                let granted = v2::delegate(root, parent, v2_wanted(limits))?;
+                let mut s = v2_settings(limits, &granted);
+                let has = |c: &str| granted.iter().any(|g| g == c);
+                if has("memory") && limits.memory <= 0 {
+                    s.memory_max = Some(-1);
+                    s.swap_max = Some("max".into());
+                }
+                if has("pids") && s.pids_max.is_none() {
+                    s.pids_max = Some(-1);
+                }
+                if has("memory") && s.memory_low.is_none() {
+                    s.memory_low = Some(0);
+                }
+                if has("cpu") && s.cpu_max.is_none() {
+                    s.cpu_max = Some(format!("max {CPU_PERIOD_US}"));
+                }
+                Ok(g.apply(&s)?)
+            }
+            Backend::V1(cg) => self.update_v1(cg, &limits_resources(limits)),
+        }
+    }
+
     /// A handle on an OCI container's cgroup at `path` (as `create_at`).
     pub fn load_at(path: &str) -> ContainerCgroup {
         let path = resources::clean_rooted(path);
         let backend = if is_v2() {
             Backend::V2(v2::Group::new(Path::new(V2_ROOT), &path))
         } else {
-            Backend::V1(v1_handle_with(&path, &V1_OCI_CONTROLLERS))
+            Backend::V1(v1_handle_with(&path, &V1_CONTROLLERS))
         };
         ContainerCgroup { backend, path }
     }
@@ -513,15 +590,37 @@ mod tests {
     #[test]
     fn limits_as_v2_files() {
         let all: Vec<String> = ["cpu", "memory", "pids", "io"].iter().map(|s| s.to_string()).collect();
-        let l = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
+        let l = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10), ..Default::default() };
         assert_eq!(
             v2_settings(&l, &all),
             v2::Settings { cpu_weight: Some(39), memory_max: Some(64_000_000), swap_max: Some("64000000".into()), pids_max: Some(10), ..Default::default() }
         );
         // no limits: nothing written; a controller not delegated: skipped
-        let none = Limits { cpu_shares: 512, memory: -1, pids: Some(0) };
+        let none = Limits { cpu_shares: 512, memory: -1, pids: Some(0), ..Default::default() };
         assert_eq!(v2_settings(&none, &all), v2::Settings { cpu_weight: Some(20), ..Default::default() });
         assert_eq!(v2_settings(&l, &all[1..2]), v2::Settings { memory_max: Some(64_000_000), swap_max: Some("64000000".into()), ..Default::default() });
+        // the run flags past the seed's three
+        let more = Limits {
+            cpu_shares: 1024,
+            memory: 64 << 20,
+            memory_swap: Some(128 << 20),
+            memory_reservation: Some(32 << 20),
+            nano_cpus: Some(1_500_000_000),
+            cpuset_cpus: Some("0-1".into()),
+            ..Default::default()
+        };
+        let s = v2_settings(&more, &all);
+        assert_eq!(s.swap_max.as_deref(), Some("67108864"), "swap alone: 128m - 64m");
+        assert_eq!((s.memory_low, s.cpu_max.as_deref(), s.cpuset_cpus.as_deref()), (Some(32 << 20), Some("150000 100000"), Some("0-1")));
+        assert_eq!(v2_wanted(&more), &v2::WANTED_OCI[..], "cpuset delegated when asked for");
+        assert_eq!(v2_wanted(&l), &v2::WANTED[..]);
+        // v1: only what is set goes through the update writes at create;
+        // a live update resets what is unset
+        assert!(v1_extras(&l).is_none());
+        let x = v1_extras(&more).unwrap();
+        assert_eq!((x.cpu_quota, x.cpu_period, x.memory_swap), (Some(150_000), Some(100_000), Some(128 << 20)));
+        let r = limits_resources(&l);
+        assert_eq!((r.cpu_quota, r.memory_reservation, r.pids_limit), (Some(-1), Some(-1), Some(10)));
     }
 
     #[test]
@@ -566,7 +665,7 @@ mod tests {
         struct RmParent(String);
         impl Drop for RmParent {
             fn drop(&mut self) {
-                for c in V1_OCI_CONTROLLERS {
+                for c in V1_CONTROLLERS {
                     let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join(&self.0));
                 }
             }
@@ -641,7 +740,7 @@ mod tests {
             }
         }
         let _rm = Rm(root.join(&parent));
-        let limits = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10) };
+        let limits = Limits { cpu_shares: 1024, memory: 64_000_000, pids: Some(10), ..Default::default() };
         let cg = ContainerCgroup::create_v2(root, &path, &limits).expect("create");
         let leaf = root.join(&path);
         let offered = std::fs::read_to_string(root.join(&parent).join("cgroup.controllers")).expect("controllers");
@@ -696,7 +795,7 @@ mod tests {
             return;
         }
         let id = format!("bocker-devtest-{}", std::process::id());
-        let limits = Limits { cpu_shares: 1024, memory: -1, pids: None };
+        let limits = Limits { cpu_shares: 1024, memory: -1, pids: None, ..Default::default() };
         let mut with_device = docker_default_rules();
         with_device.push("c 10:229 rw".parse().expect("rule"));
         with_device.push(DeviceRule::parse("c 1:9 w", false).expect("rule"));

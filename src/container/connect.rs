@@ -2,19 +2,10 @@
 //! the default bridge (its eth0 stays; user networks come as eth1, ...):
 //! the record's network list changes; for a running container also its
 //! links (a veth appears or goes), its recorded state and its names.
-use super::{inspect, ContainerError, Result};
+use super::{inspect, record_lock as lock, ContainerError, Result};
 use crate::net::NetMode;
 use crate::state::containers::NetworkRequest;
-use crate::state::lock::Lock;
 use crate::state::Store;
-
-fn lock(store: &Store, id: &str) -> Result<Lock> {
-    let p = store.lock_path(&format!("net-{id}"));
-    if let Some(d) = p.parent() {
-        let _ = std::fs::create_dir_all(d);
-    }
-    Ok(Lock::exclusive(&p)?)
-}
 
 /// Connects the container to user network `req.name`; returns its id.
 pub fn connect(store: &Store, reference: &str, req: NetworkRequest) -> Result<String> {

@@ -2,7 +2,7 @@
 //! with live status, stop, kill, wait, remove.
 use crate::state::containers::Status;
 use crate::cgroup::ContainerCgroup;
-use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec};
+use crate::state::containers::{ContainerRecord, ContainerState, Limits, MountSpec, NsMode};
 use crate::net::NetMode;
 use crate::state::{StateError, Store};
 use crate::state::images::Healthcheck;
@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 pub mod events;
 pub mod connect;
 pub mod netspec;
+pub mod runflags;
 pub mod security;
+pub mod shm;
+pub mod update;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
@@ -126,6 +129,37 @@ pub struct CreateSpec {
     /// seconds `stop` waits before SIGKILL (default 10)
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// `--ulimit`: `{ {name = "nofile", soft = N, hard = N}, ... }`
+    #[serde(default)]
+    pub ulimits: Vec<crate::state::containers::Ulimit>,
+    /// bytes of /dev/shm (0 or absent: 64 MiB)
+    #[serde(default)]
+    pub shm_size: Option<i64>,
+    /// namespaced sysctls
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// CPUs of CFS quota (`--cpus 1.5`)
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    #[serde(default)]
+    pub cpuset_cpus: Option<String>,
+    /// memory + swap in bytes, -1 unlimited
+    #[serde(default)]
+    pub memory_swap: Option<i64>,
+    #[serde(default)]
+    pub memory_reservation: Option<i64>,
+    /// supplementary groups: names in the image's /etc/group, or numbers
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// host, private, shareable or container:X
+    #[serde(default)]
+    pub ipc: Option<String>,
+    /// host or container:X
+    #[serde(default)]
+    pub pid: Option<String>,
+    /// host
+    #[serde(default)]
+    pub uts: Option<String>,
     /// `{ driver, max_size, max_file, labels, env, tag }` (json-file, unbounded)
     #[serde(default)]
     pub log: Option<crate::logs::LogConfig>,
@@ -194,7 +228,7 @@ pub fn default_limits() -> std::result::Result<Limits, String> {
         Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| format!("BOCKER_MEM_LIMIT: not a number of MB: {v}"))?,
         _ => 512,
     };
-    Ok(Limits { cpu_shares: cpu, memory: mem_mb * 1_000_000, pids: None })
+    Ok(Limits { cpu_shares: cpu, memory: mem_mb * 1_000_000, ..Default::default() })
 }
 
 pub use crate::runtime::process::merge_env;
@@ -246,6 +280,16 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         }
     }
     limits.pids = spec.pids_limit;
+    // Docker's 0: not set
+    limits.memory_swap = spec.memory_swap.filter(|s| *s != 0);
+    limits.memory_reservation = spec.memory_reservation.filter(|r| *r != 0);
+    limits.nano_cpus = match spec.cpus {
+        Some(c) => Some(runflags::nano_cpus(c).map_err(ContainerError::Invalid)?).filter(|n| *n > 0),
+        None => None,
+    };
+    limits.cpuset_cpus = spec.cpuset_cpus.clone().filter(|c| !c.is_empty());
+    runflags::check_memory(&limits).map_err(ContainerError::Invalid)?;
+    let ns = namespaces_of(store, &spec)?;
     let bridge_cfg = || {
         let env = |k: &str| std::env::var(k).ok();
         let bridge = spec.bridge.clone().or_else(|| env("BOCKER_BRIDGE"));
@@ -277,8 +321,23 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     let log = spec.log.clone().unwrap_or_default();
     log.validate().map_err(ContainerError::Invalid)?;
     let net_config = net.net_config.clone();
+    for (k, v) in &spec.sysctls {
+        runflags::check_sysctl(k, v, &ns.ipc, network).map_err(ContainerError::Invalid)?;
+    }
+    runflags::check_ulimits(&spec.ulimits).map_err(ContainerError::Invalid)?;
+    let shm_size = match spec.shm_size {
+        Some(s) if s < 0 => return Err(ContainerError::Invalid("SHM size can not be less than 0".into())),
+        Some(s) if s > 0 => Some(s as u64),
+        _ => None,
+    };
+    for g in &spec.group_add {
+        if g.is_empty() || g.contains(':') || g.contains('\n') {
+            return Err(ContainerError::Invalid(format!("invalid --group-add {g:?}")));
+        }
+    }
     let mut mounts = spec.mounts.clone();
     for m in &mounts {
+        create_bind_source(m)?;
         validate_mount(m)?;
     }
     // the image's VOLUMEs become anonymous volumes unless mounted over
@@ -286,7 +345,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         crate::runtime::mounts::check_destination(v)
             .map_err(|e| ContainerError::Invalid(format!("image {}: VOLUME {e}", spec.image)))?;
         if !mounts.iter().any(|m| m.target.trim_end_matches('/') == v.trim_end_matches('/')) {
-            mounts.push(MountSpec { kind: "volume".into(), source: String::new(), target: v.clone(), readonly: false, options: None });
+            mounts.push(MountSpec { kind: "volume".into(), source: String::new(), target: v.clone(), readonly: false, options: None, create_source: false });
         }
     }
     for m in mounts.iter_mut().filter(|m| m.kind == "volume") {
@@ -316,7 +375,12 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         store.claim_name(n, &id).map_err(|e| undo(e.into()))?;
         crate::crashpoint::hit("create.named");
     }
-    let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
+    // the host's uts namespace: the host's name
+    let hostname = match (&ns.uts, &spec.hostname) {
+        (NsMode::Host, _) => nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| id.clone()),
+        (_, Some(h)) => h.clone(),
+        _ => id.clone(),
+    };
     let mut env = merge_env(&[crate::local_images::DEFAULT_PATH.to_string()], &img.config.env);
     env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
     if spec.tty {
@@ -356,6 +420,13 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         add_hosts: net.add_hosts,
         dns: net.dns,
         dns_search: net.dns_search,
+        ulimits: spec.ulimits.clone(),
+        shm_size,
+        sysctls: spec.sysctls.clone(),
+        group_add: spec.group_add.clone(),
+        ipc: ns.ipc,
+        pid: ns.pid,
+        uts: ns.uts,
         log,
     };
     let saved = store.save_container(&rec).and_then(|_| {
@@ -372,6 +443,53 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
     events::emit(store, &rec, "create", &[]);
     crate::trace::mark("cli: created");
     Ok(rec)
+}
+
+/// Held while a container's record is read, changed and written again
+/// (`network connect`/`disconnect`, `update`), so no change is lost.
+pub(crate) fn record_lock(store: &Store, id: &str) -> Result<crate::state::lock::Lock> {
+    let p = store.lock_path(&format!("record-{id}"));
+    if let Some(d) = p.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    Ok(crate::state::lock::Lock::exclusive(&p)?)
+}
+
+/// The ipc, pid and uts modes of a spec, `container:X` resolved to X's id.
+struct NsModes {
+    ipc: NsMode,
+    pid: NsMode,
+    uts: NsMode,
+}
+
+fn namespaces_of(store: &Store, spec: &CreateSpec) -> Result<NsModes> {
+    use runflags::NsKind;
+    let one = |kind: NsKind, given: Option<&str>| -> Result<NsMode> {
+        match runflags::ns_mode(kind, given).map_err(ContainerError::Invalid)? {
+            NsMode::Container(other) => Ok(NsMode::Container(store.resolve_container(&other)?.id)),
+            m => Ok(m),
+        }
+    };
+    let ns = NsModes { ipc: one(NsKind::Ipc, spec.ipc.as_deref())?, pid: one(NsKind::Pid, spec.pid.as_deref())?, uts: one(NsKind::Uts, spec.uts.as_deref())? };
+    if ns.uts == NsMode::Host && spec.hostname.is_some() {
+        return Err(ContainerError::Invalid("conflicting options: hostname and the UTS mode".into()));
+    }
+    Ok(ns)
+}
+
+/// `-v /host/dir:/x` of a folder that does not exist makes it (0755), as
+/// Docker does for Binds; `--mount` leaves `create_source` off and fails.
+fn create_bind_source(m: &MountSpec) -> Result<()> {
+    let src = std::path::Path::new(&m.source);
+    if m.kind != "bind" || !m.create_source || !src.is_absolute() || src.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(src)
+        .map_err(|e| ContainerError::Invalid(format!("error while creating mount source path '{}': {e}", m.source)))
 }
 
 fn validate_mount(m: &MountSpec) -> Result<()> {
@@ -700,6 +818,7 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
     }
     let st = store.load_state(&c.id)?;
     crate::runtime::network::teardown(store, c, st.net.as_ref());
+    shm::unmount(store, &c.id);
     Ok(())
 }
 

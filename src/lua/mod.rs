@@ -9,6 +9,7 @@ pub mod build;
 pub mod build_context;
 pub mod build_steps;
 pub mod container;
+pub mod container_update;
 pub mod container_logs;
 pub mod convert;
 pub mod events;
@@ -59,6 +60,7 @@ pub fn new() -> mlua::Result<Lua> {
     verbs::register(&lua, &bocker)?;
     image::register(&lua, &bocker)?;
     container::register(&lua, &bocker)?;
+    container_update::register(&lua, &bocker.get::<Table>("container")?)?;
     container_logs::register(&lua, &bocker.get("container")?)?;
     attach::register(&lua, &bocker.get("container")?)?;
     volume::register(&lua, &bocker)?;

@@ -67,7 +67,30 @@ m = mounts.parse_mount("type=bind,src=/a,dst=/b,readonly")
 assert(m.type == "bind" and m.source == "/a" and m.target == "/b" and m.readonly)
 assert(mounts.parse_mount("type=bind,src=/a,bogus=1") == nil)
 m = mounts.parse_tmpfs("/run:size=64m")
-assert(m.type == "tmpfs" and m.options == "size=64m")
+assert(m.type == "tmpfs" and m.options == "noexec,nosuid,nodev,size=64m")
+-- docker's merge: the last of each kind wins
+m = mounts.parse_tmpfs("/t:exec,size=1m,size=2m,ro,mode=700")
+assert(m.options == "nosuid,nodev,exec,size=2m,ro,mode=700" and m.readonly, m.options)
+assert(mounts.parse_tmpfs("/t:bogus") == nil and mounts.parse_tmpfs("/t:size=x") == nil and mounts.parse_tmpfs("/t:mode=9") == nil)
+m = mounts.parse_mount("type=tmpfs,dst=/t,tmpfs-size=1048576,tmpfs-mode=1777")
+assert(m.options == "size=1048576,mode=1777", m.options)
+-- -v: z/Z and the other accepted words; a missing host folder is made
+m = mounts.parse_volume("/data:/srv:ro,Z")
+assert(m.readonly and m.create_source and m.source == "/data")
+assert(mounts.parse_volume("/data:/srv:z").readonly == false)
+assert(mounts.parse_volume("/a:/b:rshared") == nil and mounts.parse_volume("/a:/b:ro,rw") == nil)
+assert(mounts.parse_volume("vol:/srv:nocopy").type == "volume")
+local rf = require "bocker.runflags"
+local u = rf.ulimit("nofile=10:20")
+assert(u.name == "nofile" and u.soft == 10 and u.hard == 20)
+u = rf.ulimit("core=-1")
+assert(u.soft == -1 and u.hard == -1)
+assert(rf.ulimit("nofile") == nil and rf.ulimit("nofile=a") == nil)
+local s = rf.sysctls({ "net.ipv4.ip_forward=1", "kernel.shmmax=5" })
+assert(s["net.ipv4.ip_forward"] == "1" and s["kernel.shmmax"] == "5")
+assert(select(2, rf.sysctls({ "novalue" })))
+assert(rf.size("memory-swap", "-1", true) == -1 and rf.size("shm-size", "1m") == 1048576)
+assert(rf.cpus("1.5") == 1.5 and rf.cpus("x") == nil)
 "#);
 }
 

@@ -11,6 +11,7 @@ use crate::runtime::message::Message;
 use crate::runtime::term::{copy_winsize, pump, Pump, RawMode};
 use crate::runtime::{network, RuntimeError};
 use crate::cgroup::ContainerCgroup;
+use crate::state::containers::NsMode;
 use crate::state::containers::{process_start_time, ContainerRecord, ContainerState};
 use crate::state::supervision::Backoff;
 use crate::state::Store;
@@ -248,7 +249,24 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     };
     // the configuration, written to the container's folder (what
     // `inspect --spec` shows) and carried out by the init
-    let spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    let mut spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    // --ipc shareable: a /dev/shm on the host others can bind;
+    // container:X: X's (Docker's way)
+    let shm_guard = match &c.ipc {
+        NsMode::Shareable => {
+            let dir = crate::container::shm::mount_shareable(store, c).map_err(|e| (125, e))?;
+            Some(ShmGuard { store, id: &c.id, dir })
+        }
+        _ => None,
+    };
+    let shared_shm = match (&c.ipc, &shm_guard) {
+        (NsMode::Container(donor), _) => Some(crate::container::shm::donor_source(store, donor).map_err(|e| (125, e))?),
+        (_, Some(g)) => Some(g.dir.clone()),
+        _ => None,
+    };
+    if let Some(src) = &shared_shm {
+        crate::container::shm::bind_in_spec(&mut spec, src).map_err(|e| (125, e))?;
+    }
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
     std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
     crate::trace::mark("monitor: spec written");
@@ -382,6 +400,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         ParentIo::Pty { master } => Some(master.as_raw_fd()),
         _ => None,
     };
+    let leftovers = (!c.pid.is_private()).then(|| kill_leftovers_at_exit(child, c.id.clone()));
     let attached = attach.map(|a| a as &mut dyn crate::runtime::term::Attached);
     pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach, attach: attached }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
@@ -393,22 +412,35 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     crate::trace::mark("monitor: output closed");
     let status = crate::runtime::process::wait_exit(child).unwrap_or(125);
     crate::trace::mark("monitor: process reaped");
+    if let Some(t) = leftovers {
+        let _ = t.join();
+    }
     // single-threaded again before anything else (a restart clones)
     if let Some(checker) = checker {
         checker.stop();
     }
     crate::crashpoint::hit("start.exited");
     state.oom_killed = cgroup.oom_killed();
+    // without a pid namespace of its own nothing ended the processes it
+    // left (as runc, they are killed, so the cgroup can go)
+    if !c.pid.is_private() {
+        for p in cgroup.processes() {
+            let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
+        }
+    }
     // `network connect`/`disconnect` change the recorded links while it runs
     let net = store.load_state(&c.id).ok().and_then(|s| s.net).filter(|n| n.container_id == c.id).or(net);
     state.net = net.clone();
     network::release(store, c, net.as_ref());
     drop(guard);
+    drop(shm_guard);
     crate::trace::mark("monitor: network and cgroup released");
     // the user's stop or kill left its marker before the signal
     // in the foreground, so is a signal from the terminal (Ctrl-C)
     let user_stopped = store.user_stopped(&c.id) || (!detach && crate::sys::signal::forwarded_any());
-    let restarting = c.restart.should_restart(status, restarts, user_stopped);
+    // `update` may have changed the policy while it ran
+    let policy = store.load_container(&c.id).map(|r| r.restart).unwrap_or_else(|_| c.restart.clone());
+    let restarting = policy.should_restart(status, restarts, user_stopped);
     state.status = if restarting { Status::Restarting } else { Status::Exited };
     state.finished = Some(crate::state::now());
     state.exit_code = Some(status);
@@ -424,10 +456,42 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     Ok(Exit { code: status, restarting })
 }
 
+/// A container without a pid namespace of its own (`--pid host`,
+/// `--pid container:X`): nothing ends what its command leaves running when
+/// the command exits, and those processes hold its output open. A thread
+/// waits for the exit without reaping (WNOWAIT: the main thread reaps)
+/// and then kills what is left in its cgroup, as runc does; joined
+/// before the monitor forks again.
+fn kill_leftovers_at_exit(child: nix::unistd::Pid, id: String) -> std::thread::JoinHandle<()> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    std::thread::spawn(move || {
+        if waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).is_err() {
+            return; // already reaped: the main thread kills what is left
+        }
+        for p in ContainerCgroup::load(&id).processes() {
+            if p as i32 != child.as_raw() {
+                let _ = crate::sys::process::kill(p as i32, libc::SIGKILL);
+            }
+        }
+    })
+}
+
 fn dev_null() -> OwnedFd {
     match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         Ok(f) => f.into(),
         Err(_) => crate::sys::fd::dup(2).expect("dup of stderr"),
+    }
+}
+
+/// Unmounts a shareable container's /dev/shm when its run ends.
+struct ShmGuard<'a> {
+    store: &'a Store,
+    id: &'a str,
+    dir: std::path::PathBuf,
+}
+impl Drop for ShmGuard<'_> {
+    fn drop(&mut self) {
+        crate::container::shm::unmount(self.store, self.id);
     }
 }
 

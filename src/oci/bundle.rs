@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 
 /// The user the container runs as, resolved in `rootfs` (whose
 /// /etc/passwd and /etc/group are read inside it, never followed out).
-pub fn user_in(rootfs: &Path, spec: &str) -> Result<user::Ids, OciError> {
+pub fn user_in(rootfs: &Path, c: &ContainerRecord) -> Result<user::Ids, OciError> {
     let read = |p: &str| {
         crate::storage::inroot::read_in_root(rootfs, p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     };
-    user::resolve(spec, &read("/etc/passwd"), &read("/etc/group")).map_err(OciError::Spec)
+    let group = read("/etc/group");
+    let mut ids = user::resolve(&c.user, &read("/etc/passwd"), &group).map_err(OciError::Spec)?;
+    user::add_groups(&mut ids, &c.group_add, &group).map_err(OciError::Spec)?;
+    Ok(ids)
 }
 
 /// The user a container runs as, resolved in its layers without mounting
@@ -28,7 +31,10 @@ pub fn user_of(store: &Store, c: &ContainerRecord) -> Result<user::Ids, OciError
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
-    user::resolve(&c.user, &read("/etc/passwd"), &read("/etc/group")).map_err(OciError::Spec)
+    let group = read("/etc/group");
+    let mut ids = user::resolve(&c.user, &read("/etc/passwd"), &group).map_err(OciError::Spec)?;
+    user::add_groups(&mut ids, &c.group_add, &group).map_err(OciError::Spec)?;
+    Ok(ids)
 }
 
 /// The OCI configuration of a container, as `bocker inspect --spec`
@@ -66,7 +72,7 @@ pub fn export(store: &Store, c: &ContainerRecord, dir: &Path) -> Result<PathBuf,
         }
         let refs: Vec<&Path> = layers.iter().map(PathBuf::as_path).collect();
         crate::storage::flatten::flatten(&refs, &rootfs).map_err(io(&rootfs))?;
-        let ids = user_in(&rootfs, &c.user)?;
+        let ids = user_in(&rootfs, c)?;
         let spec = super::spec::spec_for(store, c, &ids)?;
         let json = serde_json::to_vec_pretty(&spec).map_err(|e| OciError::Spec(e.to_string()))?;
         let config = dir.join("config.json");

@@ -8,7 +8,7 @@ use crate::net::NetMode;
 use crate::runtime::caps::{self, CapSet};
 use crate::runtime::rootfs::{MASKED, READONLY};
 use crate::runtime::user::Ids;
-use crate::state::containers::ContainerRecord;
+use crate::state::containers::{ContainerRecord, NsMode, CPU_PERIOD_US};
 use crate::state::Store;
 use serde_json::{json, Value};
 
@@ -19,8 +19,21 @@ fn err(e: impl std::fmt::Display) -> OciError {
     OciError::Spec(e.to_string())
 }
 
+/// /dev/shm: a tmpfs of its own (`--shm-size`, else 64 MiB), or the
+/// host's with `--ipc host` (as moby binds it). With `--ipc container:X`
+/// it shares X's System V IPC and message queues, but its /dev/shm is
+/// its own tmpfs (X's is inside X's mount namespace).
+fn shm_mount(c: &ContainerRecord) -> Value {
+    if c.ipc == NsMode::Host {
+        return json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "noexec", "nodev"]});
+    }
+    let size = c.shm_size.map(|b| format!("size={b}")).unwrap_or_else(|| "size=65536k".into());
+    json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", size]})
+}
+
 /// The runtime's own mounts, as moby's default spec has them.
-fn default_mounts(privileged: bool) -> Vec<Value> {
+fn default_mounts(c: &ContainerRecord) -> Vec<Value> {
+    let privileged = c.security.privileged;
     let ro = if privileged { "rw" } else { "ro" };
     vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
@@ -29,7 +42,7 @@ fn default_mounts(privileged: bool) -> Vec<Value> {
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", ro]}),
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", ro]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        shm_mount(c),
     ]
 }
 
@@ -68,13 +81,35 @@ fn user_mounts(store: &Store, c: &ContainerRecord) -> Vec<Value> {
     out
 }
 
-/// The network namespace of a running container (`--network container:X`).
-fn netns_of(store: &Store, id: &str) -> Result<String, String> {
+/// A namespace of a running container (`--network container:X`,
+/// `--ipc container:X`, `--pid container:X`): `kind` is its /proc name.
+fn ns_of(store: &Store, id: &str, kind: &str, what: &str) -> Result<String, String> {
     let st = store.load_state(id).map_err(|e| e.to_string())?;
     match (st.status, st.alive(), st.pid) {
-        (crate::state::containers::Status::Running, true, Some(pid)) => Ok(format!("/proc/{pid}/ns/net")),
-        _ => Err(format!("cannot join network namespace of a non running container {id}")),
+        (crate::state::containers::Status::Running, true, Some(pid)) => Ok(format!("/proc/{pid}/ns/{kind}")),
+        _ => Err(format!("cannot join {what} of a non running container: {id}")),
     }
+}
+
+/// The ipc, pid and uts entries of `linux.namespaces` (the host's: none).
+fn shared_namespaces(store: &Store, c: &ContainerRecord) -> Result<Vec<Value>, OciError> {
+    let mut out = Vec::new();
+    for (typ, mode, what) in [("ipc", &c.ipc, "IPC"), ("pid", &c.pid, "PID"), ("uts", &c.uts, "UTS")] {
+        match mode {
+            NsMode::Private | NsMode::Shareable => out.push(json!({"type": typ})),
+            NsMode::Host => {}
+            NsMode::Container(other) => {
+                if typ == "ipc" {
+                    let donor = store.load_container(other).map_err(err)?;
+                    if !matches!(donor.ipc, NsMode::Shareable | NsMode::Host) {
+                        return Err(err(format!("joining the IPC namespace of {other}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)")));
+                    }
+                }
+                out.push(json!({"type": typ, "path": ns_of(store, other, typ, what).map_err(err)?}));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn device_rules(policy: &DevicePolicy) -> Vec<Value> {
@@ -99,6 +134,18 @@ fn device_rules(policy: &DevicePolicy) -> Vec<Value> {
     out
 }
 
+/// `--ulimit`s as OCI rlimits (-1: unlimited).
+fn rlimits_of(c: &ContainerRecord) -> Result<Vec<Value>, OciError> {
+    use crate::state::containers::{rlimit_name, rlimit_value};
+    c.ulimits
+        .iter()
+        .map(|u| {
+            let typ = rlimit_name(&u.name).ok_or_else(|| err(format!("invalid ulimit type: {}", u.name)))?;
+            Ok(json!({"type": typ, "soft": rlimit_value(u.soft), "hard": rlimit_value(u.hard)}))
+        })
+        .collect()
+}
+
 /// The configuration for container `c`, whose user resolved to `ids` in
 /// its image.
 pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spec::runtime::Spec, OciError> {
@@ -113,6 +160,7 @@ pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spe
     let mut process = json!({
         "terminal": c.tty,
         "user": {"uid": ids.uid, "gid": ids.gid, "additionalGids": ids.groups},
+        "rlimits": rlimits_of(c)?,
         "args": c.args,
         "env": env,
         "cwd": if c.workdir.is_empty() { "/" } else { c.workdir.as_str() },
@@ -128,18 +176,33 @@ pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spe
     if c.tty {
         process["consoleSize"] = json!({"height": 24, "width": 80});
     }
-    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"}), json!({"type": "cgroup"})];
+    let mut namespaces = shared_namespaces(store, c)?;
+    namespaces.extend([json!({"type": "mount"}), json!({"type": "cgroup"})]);
     match (c.network, &c.net_container) {
         (NetMode::Host, _) => {}
-        (NetMode::Container, Some(other)) => namespaces.push(json!({"type": "network", "path": netns_of(store, other).map_err(err)?})),
+        (NetMode::Container, Some(other)) => namespaces.push(json!({"type": "network", "path": ns_of(store, other, "net", "network namespace").map_err(err)?})),
         _ => namespaces.push(json!({"type": "network"})),
     }
     let policy = crate::runtime::devices::cgroup_policy(sec).map_err(err)?;
+    let l = &c.limits;
     let mut resources = json!({
         "devices": device_rules(&policy),
-        "memory": {"limit": c.limits.memory},
-        "cpu": {"shares": c.limits.cpu_shares},
+        "memory": {"limit": l.memory},
+        "cpu": {"shares": l.cpu_shares},
     });
+    if let Some(s) = l.memory_swap {
+        resources["memory"]["swap"] = json!(s);
+    }
+    if let Some(r) = l.memory_reservation {
+        resources["memory"]["reservation"] = json!(r);
+    }
+    if let Some(q) = l.cpu_quota() {
+        resources["cpu"]["quota"] = json!(q);
+        resources["cpu"]["period"] = json!(CPU_PERIOD_US);
+    }
+    if let Some(cpus) = &l.cpuset_cpus {
+        resources["cpu"]["cpus"] = json!(cpus);
+    }
     if let Some(p) = c.limits.pids {
         resources["pids"] = json!({"limit": p});
     }
@@ -160,6 +223,9 @@ pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spe
         "cgroupsPath": crate::cgroup::path_for(&c.id),
         "rootfsPropagation": "rslave",
     });
+    if !c.sysctls.is_empty() {
+        linux["sysctl"] = json!(c.sysctls);
+    }
     if !sec.privileged {
         linux["maskedPaths"] = json!(MASKED);
         linux["readonlyPaths"] = json!(READONLY);
@@ -167,13 +233,14 @@ pub fn spec_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<oci_spe
     if let Some(s) = crate::runtime::seccomp::oci::to_oci(&sec.seccomp, set).map_err(err)? {
         linux["seccomp"] = s;
     }
-    let mut mounts = default_mounts(sec.privileged);
+    let mut mounts = default_mounts(c);
     mounts.extend(user_mounts(store, c));
     let spec = json!({
         "ociVersion": OCI_VERSION,
         "process": process,
         "root": {"path": "rootfs", "readonly": sec.read_only},
-        "hostname": c.hostname,
+        // the host's uts namespace keeps the host's name
+        "hostname": if c.uts == NsMode::Host { "" } else { c.hostname.as_str() },
         "mounts": mounts,
         "linux": linux,
         "annotations": {"org.opencontainers.image.ref.name": c.image_ref, "io.bocker.container.id": c.id},

@@ -103,8 +103,8 @@ pub fn with_home(env: &[String], ids: &Ids) -> Vec<String> {
 /// `bocker exec`'s process: USER[:GROUP] resolved in the container's
 /// /etc/passwd and /etc/group, Docker's capability rule, then [`apply`].
 /// Returns the environment to exec with.
-pub fn enter_as(user_spec: &str, set: CapSet, no_new_privileges: bool, seccomp: Option<&Filter>, cwd: &str, env: &[String]) -> Result<Vec<String>, String> {
-    let ids = user::lookup_user(user_spec)?;
+pub fn enter_as(user_spec: &str, group_add: &[String], set: CapSet, no_new_privileges: bool, seccomp: Option<&Filter>, cwd: &str, env: &[String]) -> Result<Vec<String>, String> {
+    let ids = user::lookup_user_with(user_spec, group_add)?;
     apply(&Confinement {
         caps: docker_caps(set, &ids),
         no_new_privileges,

@@ -94,6 +94,12 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         crate::sys::ns::setns(f, 0).map_err(|e| e125(format!("join {k} namespace: {e}")))?;
     }
     drop(fds);
+    // the container's --ulimit values, inherited by the exec'd process
+    for u in &c.ulimits {
+        use crate::state::containers::{rlimit_name, rlimit_value};
+        let Some(resource) = rlimit_name(&u.name).and_then(super::plan::rlimit_resource) else { continue };
+        crate::sys::process::setrlimit(resource, rlimit_value(u.soft), rlimit_value(u.hard)).map_err(|e| e125(format!("setrlimit {}: {e}", u.name)))?;
+    }
     let env = super::process::merge_env(&c.env, &spec.env);
     let workdir = spec.workdir.clone().unwrap_or_else(|| c.workdir.clone());
     let user = spec.user.clone().unwrap_or_else(|| c.user.clone());
@@ -114,7 +120,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         };
         ExecIo::Pipes { child: [in_r, out_w, err_w], out_r, err_r, in_w }
     };
-    let plan = Plan { args: &spec.args, env: &env, workdir: &workdir, user: &user, caps, nnp: c.security.no_new_privileges, seccomp: seccomp.as_ref() };
+    let plan = Plan { args: &spec.args, env: &env, workdir: &workdir, user: &user, group_add: &c.group_add, caps, nnp: c.security.no_new_privileges, seccomp: seccomp.as_ref() };
     // SAFETY (allowed by src/sys's rule: the child's code is here): this
     // process is single-threaded; the child only takes its stdio,
     // confines itself and execs (or _exits).
@@ -179,6 +185,8 @@ struct Plan<'a> {
     env: &'a [String],
     workdir: &'a str,
     user: &'a str,
+    /// the container's `--group-add`, which Docker gives exec'd processes too
+    group_add: &'a [String],
     caps: super::caps::CapSet,
     nnp: bool,
     seccomp: Option<&'a super::seccomp::Filter>,
@@ -187,7 +195,7 @@ struct Plan<'a> {
 /// In the forked child, inside the container: confine and exec.
 fn child(p: &Plan) -> i32 {
     crate::sys::signal::set_default(libc::SIGPIPE);
-    let confined = super::confine::enter_as(p.user, p.caps, p.nnp, p.seccomp, p.workdir, p.env);
+    let confined = super::confine::enter_as(p.user, p.group_add, p.caps, p.nnp, p.seccomp, p.workdir, p.env);
     let env = match confined {
         Ok(env) => env,
         Err(m) => {

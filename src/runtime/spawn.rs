@@ -23,7 +23,12 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
 
 /// Clones the init. It runs `init::run` with `spec` and waits for go.
 pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
+    // our own pid namespace, to come back to once the init is cloned
+    // (until then no thread can be made: CLONE_THREAD needs the children's
+    // pid namespace to be ours, and the monitor makes threads later)
+    let mut own_pid_ns = None;
     if let Some(path) = spec.plan.namespaces.joins(CloneFlags::CLONE_NEWPID) {
+        own_pid_ns = Some(std::fs::File::open("/proc/self/ns/pid").map_err(|e| format!("open /proc/self/ns/pid: {e}"))?);
         // children of this process are born in that pid namespace
         let f = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
         crate::sys::ns::setns(&f, libc::CLONE_NEWPID).map_err(|e| format!("join pid namespace {}: {e}", path.display()))?;
@@ -64,7 +69,17 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
             Some(libc::SIGCHLD),
         )
     }
-        .map_err(|e| format!("clone: {e}"))?;
+        .map_err(|e| format!("clone: {e}"));
+    if let Some(own) = own_pid_ns {
+        if let Err(e) = crate::sys::ns::setns(&own, libc::CLONE_NEWPID) {
+            if let Ok(pid) = &pid {
+                let _ = crate::sys::process::kill(pid.as_raw(), libc::SIGKILL);
+                let _ = nix::sys::wait::waitpid(*pid, None);
+            }
+            return Err(format!("return to our own pid namespace: {e}"));
+        }
+    }
+    let pid = pid?;
     drop(pipes);
     if let Some(maps) = &ns.id_maps {
         // the init waits for go: its ids are mapped before it does anything

@@ -71,9 +71,38 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<Ids, String> {
     Ok(Ids { uid, gid, home, groups })
 }
 
+/// `--group-add` entries as gids: a number as it is, a name from the
+/// image's group file (Docker: unknown names are an error).
+pub fn extra_groups(names: &[String], group: &str) -> Result<Vec<u32>, String> {
+    names
+        .iter()
+        .map(|n| match n.parse::<u32>() {
+            Ok(id) => Ok(id),
+            Err(_) => lookup(group, n)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(|| format!("Unable to find group {n}: no matching entries in group file")),
+        })
+        .collect()
+}
+
+/// Adds `--group-add` groups to `ids` (each once).
+pub fn add_groups(ids: &mut Ids, names: &[String], group: &str) -> Result<(), String> {
+    for g in extra_groups(names, group)? {
+        if !ids.groups.contains(&g) {
+            ids.groups.push(g);
+        }
+    }
+    Ok(())
+}
+
 /// Resolves `spec` in the current root's /etc/passwd and /etc/group
 /// (reads stop at 1 MiB: the image controls these files).
 pub fn lookup_user(spec: &str) -> Result<Ids, String> {
+    lookup_user_with(spec, &[])
+}
+
+/// `lookup_user` with the container's `--group-add` groups added.
+pub fn lookup_user_with(spec: &str, group_add: &[String]) -> Result<Ids, String> {
     let read = |p: &str| {
         use std::io::Read;
         let mut s = String::new();
@@ -82,7 +111,10 @@ pub fn lookup_user(spec: &str) -> Result<Ids, String> {
         }
         s
     };
-    resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
+    let group = read("/etc/group");
+    let mut ids = resolve(spec, &read("/etc/passwd"), &group)?;
+    add_groups(&mut ids, group_add, &group)?;
+    Ok(ids)
 }
 
 /// Switches to the user: supplementary groups (always set, so the

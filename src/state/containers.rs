@@ -14,6 +14,125 @@ pub struct Limits {
     pub memory: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
+    /// memory + swap in bytes (`--memory-swap`; -1 unlimited); None:
+    /// Docker's default (as much swap again as memory)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    /// bytes (`--memory-reservation`: v1 memory.soft_limit_in_bytes, v2 memory.low)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// `--cpus` in billionths of a CPU (Docker's NanoCpus): a CFS quota
+    /// of nano_cpus·period/10⁹ µs per 100 ms period
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    /// `--cpuset-cpus`: the CPUs it may run on ("0-1", "0,2")
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
+}
+
+/// The CFS period bocker uses with `--cpus` (Docker's: 100 ms).
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+impl Limits {
+    /// The CFS quota in µs per `CPU_PERIOD_US` that `nano_cpus` means.
+    pub fn cpu_quota(&self) -> Option<i64> {
+        self.nano_cpus.filter(|n| *n > 0).map(|n| (n as i128 * CPU_PERIOD_US as i128 / 1_000_000_000) as i64)
+    }
+}
+
+/// A resource limit of the container's processes (`--ulimit
+/// nofile=1024:2048`); -1 is unlimited.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ulimit {
+    /// Docker's short name: nofile, nproc, core, memlock, stack, …
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// Docker's `--ulimit` names and the OCI rlimit each one is.
+const ULIMITS: &[(&str, &str)] = &[
+    ("core", "RLIMIT_CORE"),
+    ("cpu", "RLIMIT_CPU"),
+    ("data", "RLIMIT_DATA"),
+    ("fsize", "RLIMIT_FSIZE"),
+    ("locks", "RLIMIT_LOCKS"),
+    ("memlock", "RLIMIT_MEMLOCK"),
+    ("msgqueue", "RLIMIT_MSGQUEUE"),
+    ("nice", "RLIMIT_NICE"),
+    ("nofile", "RLIMIT_NOFILE"),
+    ("nproc", "RLIMIT_NPROC"),
+    ("rss", "RLIMIT_RSS"),
+    ("rtprio", "RLIMIT_RTPRIO"),
+    ("rttime", "RLIMIT_RTTIME"),
+    ("sigpending", "RLIMIT_SIGPENDING"),
+    ("stack", "RLIMIT_STACK"),
+];
+
+/// `nofile` → `RLIMIT_NOFILE`.
+pub fn rlimit_name(ulimit: &str) -> Option<&'static str> {
+    ULIMITS.iter().find(|(n, _)| *n == ulimit).map(|(_, r)| *r)
+}
+
+/// A ulimit value as the kernel takes it: -1 is unlimited.
+pub fn rlimit_value(v: i64) -> u64 {
+    if v < 0 {
+        u64::MAX
+    } else {
+        v as u64
+    }
+}
+
+/// Whose ipc, pid or uts namespace a container lives in.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub enum NsMode {
+    /// a new one of its own (Docker's "private"; "" in Docker's records)
+    #[default]
+    Private,
+    /// its own, which other containers may join (ipc only)
+    Shareable,
+    /// the host's
+    Host,
+    /// another container's (its id)
+    Container(String),
+}
+
+impl NsMode {
+    pub fn is_private(&self) -> bool {
+        matches!(self, NsMode::Private | NsMode::Shareable)
+    }
+}
+
+impl TryFrom<String> for NsMode {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<NsMode, String> {
+        Ok(match s.as_str() {
+            "" | "private" => NsMode::Private,
+            "shareable" => NsMode::Shareable,
+            "host" => NsMode::Host,
+            _ => match s.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => NsMode::Container(c.to_string()),
+                _ => return Err(format!("invalid namespace mode {s:?} (host, private, shareable or container:NAME)")),
+            },
+        })
+    }
+}
+
+impl From<NsMode> for String {
+    fn from(m: NsMode) -> String {
+        match m {
+            NsMode::Private => "private".into(),
+            NsMode::Shareable => "shareable".into(),
+            NsMode::Host => "host".into(),
+            NsMode::Container(c) => format!("container:{c}"),
+        }
+    }
+}
+
+fn is_private_default(m: &NsMode) -> bool {
+    *m == NsMode::Private
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -29,6 +148,10 @@ pub struct MountSpec {
     pub readonly: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<String>,
+    /// a bind whose missing host folder is made at create (`-v`, as
+    /// Docker's Binds; never `--mount`)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_source: bool,
 }
 
 /// Which seccomp filter a container runs under.
@@ -159,6 +282,28 @@ pub struct ContainerRecord {
     /// `--dns-search`
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_search: Vec<String>,
+    /// `--ulimit`: rlimits of its processes (exec'd ones too)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    /// `--shm-size`: bytes of its /dev/shm (None: 64 MiB)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    /// `--sysctl`: namespaced kernel parameters set in its namespaces
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// `--group-add`: more supplementary groups (names from the image's
+    /// /etc/group, or numbers)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    /// `--ipc`
+    #[serde(default, skip_serializing_if = "is_private_default")]
+    pub ipc: NsMode,
+    /// `--pid`
+    #[serde(default, skip_serializing_if = "is_private_default")]
+    pub pid: NsMode,
+    /// `--uts`
+    #[serde(default, skip_serializing_if = "is_private_default")]
+    pub uts: NsMode,
     /// `--log-driver`/`--log-opt`: what the monitor keeps of the output
     #[serde(default, skip_serializing_if = "crate::logs::LogConfig::is_default")]
     pub log: crate::logs::LogConfig,
