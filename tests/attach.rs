@@ -426,3 +426,34 @@ fn attach_in_a_terminal_follows_its_size_and_detaches_with_ctrl_p_ctrl_q() {
     assert!(e.ok(&["ps", "-q"]).contains(id), "still running after the detach");
     e.ok(&["rm", "-f", id]);
 }
+
+/// CPU ticks (user + system) a process has used.
+fn cpu_ticks(pid: i64) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn clients_that_leave_a_quiet_container_cost_its_monitor_nothing() {
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "-i", &img, "sleep", "60"]);
+    let id = id.trim();
+    let sock = e.root().join("containers").join(id).join("attach.sock");
+    // one attached for output only, one for stdin too; both hang up
+    for req in [&b"{\"req\":\"attach\",\"stdin\":false,\"stdout\":true,\"stderr\":true}\n"[..], &b"{\"req\":\"attach\",\"stdin\":true,\"stdout\":true,\"stderr\":true}\nabc"[..]] {
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.write_all(req).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["inspect", id])).unwrap();
+    let st = if v.is_array() { &v[0] } else { &v };
+    let monitor = st["state"]["monitor_pid"].as_i64().or_else(|| st["Bocker"]["state"]["monitor_pid"].as_i64()).expect("the monitor's pid in inspect");
+    let before = cpu_ticks(monitor);
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(monitor) - before;
+    assert!(used <= 5, "the monitor spun for {used} ticks in a second");
+    e.ok(&["rm", "-f", id]);
+}

@@ -347,15 +347,17 @@ impl Attachments {
             return;
         }
         let c = &mut self.clients[i];
-        if !c.reading {
-            // nothing more to read: a hangup means it is gone
+        if !c.reading || !take_input {
+            // nothing to read now: a hangup (EOF with nothing left unread,
+            // or an error) means it is gone; else poll would report it again
+            // and again
             let mut probe = [0u8; 1];
-            if matches!(nix::sys::socket::recv(c.sock.as_raw_fd(), &mut probe, nix::sys::socket::MsgFlags::MSG_PEEK | nix::sys::socket::MsgFlags::MSG_DONTWAIT), Err(e) if e != nix::errno::Errno::EAGAIN) {
-                c.gone = true;
+            let flags = nix::sys::socket::MsgFlags::MSG_PEEK | nix::sys::socket::MsgFlags::MSG_DONTWAIT;
+            match nix::sys::socket::recv(c.sock.as_raw_fd(), &mut probe, flags) {
+                Ok(0) => c.gone = true,
+                Err(e) if e != nix::errno::Errno::EAGAIN && e != nix::errno::Errno::EINTR => c.gone = true,
+                _ => {}
             }
-            return;
-        }
-        if !take_input {
             return;
         }
         let mut buf = vec![0u8; 64 * 1024];
