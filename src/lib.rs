@@ -23,6 +23,7 @@ pub mod local_images;
 pub mod logs;
 pub mod networks;
 pub mod monitor;
+pub mod mux;
 pub mod lua;
 pub mod net;
 pub mod oci;

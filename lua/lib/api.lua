@@ -4,7 +4,8 @@
 -- A user's route for the same method and path replaces the built-in one.
 -- handler(req, res, params): req = { method, path, query, query_list (every
 -- value of a repeated parameter: query_list.t = {"a:1", "b:2"}), headers, body },
--- res = status/header/json/send/error/write/finish/sent/alive (src/lua/api_server/respond.rs).
+-- res = status/header/json/send/error/write/finish/sent/alive/hijack (src/lua/api_server/respond.rs;
+-- hijack{tty} gives the connection as a handle for bocker.container.attach/exec).
 local M = {}
 
 -- "/containers/{id}/json" -> "^/containers/([^/]+)/json$", { "id" };

@@ -209,6 +209,7 @@ bocker.container = {}
 ---@field user? string name or uid[:gid]
 ---@field tty? boolean
 ---@field interactive? boolean
+---@field stdin_once? boolean close stdin when the first attached client's stdin ends (Docker's StdinOnce; `run -i` without `-d` sets it)
 ---@field rm? boolean remove when it exits
 ---@field cpu_shares? integer default $BOCKER_CPU_SHARE or 512
 ---@field memory? integer bytes, default $BOCKER_MEM_LIMIT MB or 512 MB; 0 or -1: no limit
@@ -368,10 +369,106 @@ function bocker.container.update(ref, limits) end
 function bocker.container.list() end
 
 ---Runs a command in a running container (all its namespaces and cgroup).
+---With `conn` (a handle from `res:hijack()`), the command runs on that
+---connection (an exec instance is recorded: `exec_get`), its output framed
+---unless `tty`, the connection's input as its stdin with `interactive`.
 ---@param ref string
----@param spec { args: string[], env?: string[], workdir?: string, user?: string, tty?: boolean, interactive?: boolean }
+---@param spec { args: string[], env?: string[], workdir?: string, user?: string, tty?: boolean, interactive?: boolean, conn?: bocker.Conn }
 ---@return integer|nil status, string|nil err
 function bocker.container.exec(ref, spec) end
+
+---A hijacked API connection (`res:hijack{tty}` in a route): used up by
+---`bocker.container.attach`, `exec` (`spec.conn`) or `exec_start`.
+---@class bocker.Conn
+local Conn = {}
+---Writes output: a multiplexed frame of `stream` ("stdout" by default,
+---"stderr"), raw for a tty connection; false once the client is gone.
+---@param data string
+---@param stream? "stdout"|"stderr"
+---@return boolean
+function Conn:write(data, stream) end
+---Ends the connection.
+function Conn:close() end
+---Whether it is still held (not used up or closed).
+---@return boolean
+function Conn:open() end
+
+---@class bocker.AttachOpts
+---@field stdin? boolean attach stdin (it reaches a container created with `interactive`)
+---@field stdout? boolean default true
+---@field stderr? boolean default true
+---@field detach_keys? string Docker's syntax (default "ctrl-p,ctrl-q"; "" none)
+---@field start? boolean start the container (detached) once attached: `run -a`, `start -a`
+---@field wait? boolean wait for a container that does not run to start (default true; false: refused)
+---@field sig_proxy? boolean bocker's terminal only: forward signals to the container (no tty; default true)
+
+---Attaches to a container through its monitor's socket: with `conn`, the
+---API client (returns "ended"|"detached"|"gone"|"removed" and the exit
+---status when it ended); without, bocker's own terminal (raw mode with a
+---tty, the window size followed; returns the container's exit status, 0
+---after a detach). Failures: nil, err, status (the HTTP status: 404 no
+---such container, 409 not running without `wait`, 400 bad detach keys;
+---with `start`, the start's failure status, e.g. 127).
+---@param ref string
+---@param conn bocker.Conn|nil
+---@param opts? bocker.AttachOpts
+---@return string|integer|nil outcome_or_status, integer|string|nil code_or_err, integer|nil status
+function bocker.container.attach(ref, conn, opts) end
+
+---Sets the size of a running container's terminal (its monitor's pty).
+---@param ref string
+---@param rows integer
+---@param cols integer
+---@return boolean|nil, string|nil err, integer|nil status
+function bocker.container.resize(ref, rows, cols) end
+
+---@class bocker.Exec
+---@field id string 64 hex digits
+---@field container string
+---@field args string[]
+---@field env string[]
+---@field workdir? string
+---@field user? string
+---@field tty boolean
+---@field attach_stdin boolean
+---@field attach_stdout boolean
+---@field attach_stderr boolean
+---@field detach_keys? string
+---@field started boolean
+---@field running boolean
+---@field pid? integer the exec'd process as the host sees it
+---@field exit_code? integer
+
+---Records an exec instance of a running container (the API's
+---`POST /containers/{id}/exec`); it runs with `exec_start`. Unknown keys are an error.
+---@param ref string
+---@param spec { args: string[], env?: string[], workdir?: string, user?: string, tty?: boolean, attach_stdin?: boolean, attach_stdout?: boolean, attach_stderr?: boolean, detach_keys?: string }
+---@return bocker.Exec|nil, string|nil err, integer|nil status
+function bocker.container.exec_create(ref, spec) end
+
+---@param id string
+---@return bocker.Exec|nil, string|nil err, integer|nil status
+function bocker.container.exec_get(id) end
+
+---The exec ids of a container.
+---@param ref string
+---@return string[]|nil, string|nil err
+function bocker.container.exec_list(ref) end
+
+---Runs an exec instance once: with `conn` relayed to it until the process
+---ends ("ended", exit code), the client detaches or goes ("detached",
+---"gone": the process runs on, its exit recorded); without, detached.
+---@param id string
+---@param opts? { conn?: bocker.Conn, detach_keys?: string }
+---@return string|nil outcome, integer|string|nil code_or_err, integer|nil status
+function bocker.container.exec_start(id, opts) end
+
+---Sets the terminal size of an exec with a tty that this process runs.
+---@param id string
+---@param rows integer
+---@param cols integer
+---@return boolean|nil, string|nil err, integer|nil status
+function bocker.container.exec_resize(id, rows, cols) end
 
 ---@class bocker.LogOpts
 ---@field follow? boolean go on while the container runs

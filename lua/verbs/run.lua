@@ -6,6 +6,9 @@ local spec = {
   { long = "detach", short = "d", kind = "bool", help = "Run in the background and print the container id" },
   { long = "interactive", short = "i", kind = "bool", help = "Keep stdin attached" },
   { long = "tty", short = "t", kind = "bool", help = "Allocate a pseudo-terminal" },
+  { long = "attach", short = "a", kind = "list", arg = "STREAM", help = "Attach to stdin, stdout or stderr (repeatable; default: stdout and stderr, and stdin with -i)" },
+  { long = "detach-keys", kind = "string", arg = "KEYS", help = "Keys that detach from the container (default ctrl-p,ctrl-q)" },
+  { long = "sig-proxy", kind = "bool", default = true, help = "Forward received signals to the container (without -t)" },
   { long = "rm", kind = "bool", help = "Remove the container when it exits" },
   { long = "name", kind = "string", help = "Name the container" },
   { long = "env", short = "e", kind = "list", arg = "K=V", help = "Set an environment variable" },
@@ -152,6 +155,9 @@ function M.create(verb, args)
     return nil, cli.usage_error(verb, (M.usage:gsub("^bocker run", "bocker " .. verb)), '"' .. verb .. '" requires at least 1 argument')
   end
   local image = table.remove(pos, 1)
+  if o.detach and #o.attach > 0 then
+    return nil, cli.fail(125, verb, "Conflicting options: -a and -d")
+  end
   local env = {}
   for _, f in ipairs(o.env_file) do
     local ok, err = read_env_file(f, env)
@@ -229,6 +235,8 @@ function M.create(verb, args)
     user = o.user,
     tty = o.tty,
     interactive = o.interactive,
+    -- attached stdin (Docker's StdinOnce): its end closes the container's
+    stdin_once = (o.interactive and not o.detach) or nil,
     rm = o.rm,
     cpu_shares = o.cpu_shares,
     memory = memory,
@@ -271,9 +279,43 @@ function M.create(verb, args)
   return c, o
 end
 
+-- -a STREAM... as a set; nil, err for an unknown stream
+local function streams_of(list)
+  local set = {}
+  for _, s in ipairs(list) do
+    local l = s:lower()
+    if l ~= "stdin" and l ~= "stdout" and l ~= "stderr" then
+      return nil, string.format('invalid argument "%s" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR', s)
+    end
+    set[l] = true
+  end
+  return set
+end
+
+-- Starts a created container attached through its monitor's socket (what
+-- -a, --detach-keys and --sig-proxy=false need); its exit status.
+function M.start_attached(verb, c, o)
+  local streams, err = streams_of(o.attach or {})
+  if not streams then return cli.fail(125, verb, err) end
+  if not next(streams) then streams = { stdout = true, stderr = true, stdin = o.interactive } end
+  local status, aerr, code = bocker.container.attach(c.id, nil, {
+    stdin = (streams.stdin and o.interactive) or false,
+    stdout = streams.stdout or false,
+    stderr = streams.stderr or false,
+    detach_keys = o.detach_keys,
+    sig_proxy = o.sig_proxy,
+    start = true,
+  })
+  if not status then return cli.fail(code or 125, verb, aerr) end
+  return status
+end
+
 function M.run(args)
   local c, o = M.create("run", args)
   if not c then return o end
+  if not o.detach and (#o.attach > 0 or o.detach_keys or o.sig_proxy == false) then
+    return M.start_attached("run", c, o)
+  end
   local status, serr = bocker.container.start(c.id, { detach = o.detach })
   if not status then return cli.fail(125, "run", serr) end
   if o.detach then

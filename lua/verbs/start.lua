@@ -3,6 +3,8 @@
 local cli = require "bocker.cli"
 local spec = {
   { long = "attach", short = "a", kind = "bool", help = "Attach: show the output and return its exit status" },
+  { long = "interactive", short = "i", kind = "bool", help = "Attach stdin (a container created with -i)" },
+  { long = "detach-keys", kind = "string", arg = "KEYS", help = "Keys that detach from the container (default ctrl-p,ctrl-q)" },
   { long = "restartable", kind = "bool", help = "Start every container whose restart policy brings it back after a reboot" },
 }
 
@@ -24,7 +26,7 @@ local function start_restartable()
 end
 return {
   summary = "Start created or stopped containers",
-  usage = "bocker start [-a] CONTAINER [CONTAINER...] | bocker start --restartable",
+  usage = "bocker start [-a [-i] [--detach-keys KEYS]] CONTAINER [CONTAINER...] | bocker start --restartable",
   flags = spec,
   run = function(args)
     local o, pos = cli.parse("start", args, spec)
@@ -40,6 +42,11 @@ return {
       local c, err = bocker.container.get(ref)
       if not c then
         status = cli.fail(1, "start", err)
+      elseif not c.running and o.attach and (o.interactive or o.detach_keys) then
+        -- through the monitor's attach socket: stdin, detach keys
+        return bocker.verbs.load("run").start_attached("start", c, {
+          attach = {}, interactive = o.interactive and c.interactive, detach_keys = o.detach_keys, sig_proxy = true,
+        })
       elseif not c.running then
         local st, serr = bocker.container.start(c.id, { detach = not o.attach })
         if not st then

@@ -61,6 +61,9 @@ pub struct CreateSpec {
     pub tty: bool,
     #[serde(default)]
     pub interactive: bool,
+    /// close stdin when the first attached client's stdin ends (Docker's StdinOnce)
+    #[serde(default)]
+    pub stdin_once: bool,
     #[serde(default)]
     pub rm: bool,
     #[serde(default)]
@@ -403,6 +406,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         user: spec.user.or(img.config.user.clone()).unwrap_or_default(),
         tty: spec.tty,
         interactive: spec.interactive,
+        stdin_once: spec.stdin_once,
         auto_remove: spec.rm,
         limits,
         mounts,

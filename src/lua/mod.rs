@@ -4,6 +4,7 @@
 //! keys; expected failures return `nil, err`, misuse raises.
 pub mod api_server;
 pub mod archive;
+pub mod attach;
 pub mod build;
 pub mod build_context;
 pub mod build_steps;
@@ -63,6 +64,7 @@ pub fn new() -> mlua::Result<Lua> {
     container_ops::register(&lua, &bocker)?;
     container_update::register(&lua, &bocker.get::<Table>("container")?)?;
     container_logs::register(&lua, &bocker.get("container")?)?;
+    attach::register(&lua, &bocker.get("container")?)?;
     volume::register(&lua, &bocker)?;
     events::register(&lua, &bocker)?;
     network::register(&lua, &bocker)?;

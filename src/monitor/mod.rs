@@ -5,8 +5,13 @@
 //! the exit status; `slim`: what a detached container's monitor gives back
 //! once the container runs). It sits above `container`, `oci` and `runtime`,
 //! which it drives.
+pub mod attach;
+pub mod attach_client;
+pub mod detach_keys;
+pub mod exec_session;
 pub mod health;
 pub mod launch;
+pub mod relay;
 pub mod shim;
 pub mod slim;
 

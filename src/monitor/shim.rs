@@ -42,15 +42,31 @@ pub fn main(args: &[String]) -> u8 {
     // the restart policy's loop: each run is a start again (fresh
     // namespaces, same rootfs, cgroup and network set up anew)
     let mut c = c;
+    // the attach socket lives as long as the monitor, across restarts
+    let mut attach = match super::attach::Attachments::bind(&store.container_dir(&c.id), c.tty, c.stdin_once) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            if !detach {
+                eprintln!("bocker: attach socket: {e}");
+            }
+            None
+        }
+    };
     let mut restarts = 0u32;
     let mut backoff = Backoff::default();
     loop {
         let began = std::time::Instant::now();
-        let (code, restarting) = match run(&store, &c, detach, restarts) {
+        let (code, restarting) = match run(&store, &c, detach, restarts, attach.as_mut()) {
             Ok(exit) => (exit.code, exit.restarting),
-            Err(e) => break failed(&store, &c, detach, restarts, e),
+            Err(e) => {
+                let code = e.0;
+                let r = failed(&store, &c, detach, restarts, e);
+                finish_attached(attach.as_mut(), code);
+                break r;
+            }
         };
         if !restarting {
+            finish_attached(attach.as_mut(), code);
             return code as u8;
         }
         if !wait_backoff(&store, &c.id, backoff.next(began.elapsed())) {
@@ -68,6 +84,14 @@ pub fn main(args: &[String]) -> u8 {
         }
         restarts += 1;
         crate::container::events::emit(&store, &c, "restart", &[]);
+    }
+}
+
+/// The container ended for good: the attached clients get what they are
+/// owed, then their connection ends.
+fn finish_attached(attach: Option<&mut super::attach::Attachments>, status: i32) {
+    if let Some(a) = attach {
+        a.finish(std::time::Duration::from_secs(2), Some(status));
     }
 }
 
@@ -172,7 +196,7 @@ fn receive_master(sock: &OwnedFd) -> Option<OwnedFd> {
     None
 }
 
-fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Result<Exit, (i32, String)> {
+fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut attach: Option<&mut super::attach::Attachments>) -> Result<Exit, (i32, String)> {
     let fail = |e: RuntimeError| (125, e.to_string());
     crate::crashpoint::hit("start.monitor");
     let cdir = store.container_dir(&c.id);
@@ -199,6 +223,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     crate::trace::mark("monitor: cgroup made");
     crate::crashpoint::hit("start.cgroup");
 
+    // our own stdin feeds the container's in the foreground; attached
+    // clients do whenever it is open (Docker's OpenStdin)
     let attach_stdin = c.interactive && !detach;
     let stdio = if c.tty {
         // the terminal is made inside the container's own devpts by init,
@@ -212,7 +238,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         let (err_r, err_w) = pipe().map_err(fail)?;
         // never our own stdin (it may be the caller's terminal): a pipe
         // fed from it with -i, /dev/null otherwise
-        let (stdin, in_w) = if attach_stdin {
+        let (stdin, in_w) = if c.interactive {
             let (in_r, in_w) = pipe().map_err(fail)?;
             let _ = crate::sys::fd::set_nonblocking(std::os::fd::AsFd::as_fd(&in_w));
             (in_r, Some(in_w))
@@ -317,6 +343,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
     }
     crate::crashpoint::hit("start.running");
     crate::trace::mark("monitor: state saved, go");
+    // who waited for this start gets the output from its first byte
+    if let Some(a) = attach.as_deref_mut() {
+        a.adopt_waiting();
+    }
     // go: the init builds the root and reports ready (or its failure)
     let ready = spawned.go().map_err(|m| (125, m)).and_then(|()| spawned.wait_ready(&mut || Ok(None)));
     let stdio = match stdio {
@@ -371,7 +401,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32) -> Resul
         _ => None,
     };
     let leftovers = (!c.pid.is_private()).then(|| kill_leftovers_at_exit(child, c.id.clone()));
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach }, &crate::runtime::process::WINCH);
+    let attached = attach.map(|a| a as &mut dyn crate::runtime::term::Attached);
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach, attach: attached }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
         // the log outlives the process (`bocker logs`); a --rm one is
         // deleted in a moment: no fsync to wait for

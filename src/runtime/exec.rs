@@ -24,11 +24,18 @@ pub struct ExecSpec {
     pub interactive: bool,
 }
 
+/// The exec helper's command (`__exec ROOT ID`, the spec in its
+/// environment), and the sealed binary it runs from (kept until spawned).
+pub fn helper_command(store: &Store, id: &str, spec: &ExecSpec) -> Result<(std::process::Command, impl Sized), RuntimeError> {
+    let json = serde_json::to_string(spec).map_err(|e| RuntimeError::Setup(e.to_string()))?;
+    let (mut cmd, sealed) = super::sealed_exe::monitor_command();
+    cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
+    Ok((cmd, sealed))
+}
+
 /// CLI side: runs the exec helper and returns its exit status.
 pub fn run(store: &Store, id: &str, spec: &ExecSpec) -> Result<i32, RuntimeError> {
-    let json = serde_json::to_string(spec).map_err(|e| RuntimeError::Setup(e.to_string()))?;
-    let (mut cmd, _sealed) = super::sealed_exe::monitor_command();
-    cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
+    let (mut cmd, _sealed) = helper_command(store, id, spec)?;
     if !spec.interactive {
         cmd.stdin(std::process::Stdio::null());
     }
@@ -132,8 +139,10 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
             crate::sys::process::exit_now(code)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
-            super::process::forward_signals(child.as_raw(), &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT]);
-            let never = std::sync::atomic::AtomicBool::new(false);
+            // SIGWINCH: our terminal's size changed (or the API's resize
+            // set it on the terminal we were given): the pump copies it
+            super::process::forward_signals(child.as_raw(), &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGWINCH]);
+            let winch = &super::process::WINCH;
             match io {
                 ExecIo::Pty { master, slave } => {
                     drop(slave);
@@ -144,12 +153,12 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
                         None
                     };
                     let m = master.as_raw_fd();
-                    pump(Pump { outputs: vec![(m, 1)], master: Some(m), stdin_pipe: None, forward_stdin: spec.interactive, log: None, to_terminal: true }, &never);
+                    pump(Pump { outputs: vec![(m, 1)], master: Some(m), stdin_pipe: None, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None }, winch);
                 }
                 ExecIo::Pipes { child: ends, out_r, err_r, in_w } => {
                     drop(ends);
                     let outputs = vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)];
-                    pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true }, &never);
+                    pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None }, winch);
                 }
             }
             super::process::wait_exit(child).ok_or_else(|| e125("wait for the exec'd process failed".into()))
@@ -208,11 +217,9 @@ pub fn probe(store: &Store, id: &str, args: &[String], timeout: std::time::Durat
     use std::io::Read;
     let setup = |what: &str, e: &dyn std::fmt::Display| RuntimeError::Setup(format!("health check: {what}: {e}"));
     let spec = ExecSpec { args: args.to_vec(), ..Default::default() };
-    let json = serde_json::to_string(&spec).map_err(|e| setup("spec", &e))?;
     let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup("pipe", &e))?;
     let err_w = out_w.try_clone().map_err(|e| setup("pipe", &e))?;
-    let (mut cmd, sealed) = super::sealed_exe::monitor_command();
-    cmd.arg("__exec").arg(store.root()).arg(id).env("BOCKER_EXEC_SPEC", json);
+    let (mut cmd, sealed) = helper_command(store, id, &spec)?;
     cmd.stdin(std::process::Stdio::null()).stdout(out_w).stderr(err_w);
     let spawned = cmd.spawn();
     // the write ends live in `cmd`: only the helper may hold them now

@@ -226,6 +226,9 @@ pub struct ContainerRecord {
     pub tty: bool,
     #[serde(default)]
     pub interactive: bool,
+    /// the container's stdin closes when the first attached client's ends
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_once: bool,
     #[serde(default)]
     pub auto_remove: bool,
     pub limits: Limits,

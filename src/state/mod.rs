@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod buildcache;
 pub mod containers;
 pub mod events;
+pub mod execs;
 pub mod ids;
 pub mod images;
 pub mod lock;

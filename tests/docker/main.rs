@@ -8,6 +8,7 @@ mod common;
 #[path = "../regsupport/mod.rs"]
 mod regsupport;
 
+mod attach;
 mod containers;
 mod compose;
 mod images;

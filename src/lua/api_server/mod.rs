@@ -9,6 +9,7 @@
 //! the head goes back on a oneshot channel, the body as a stream.
 //!
 //! The socket is made mode 0600 (root only); there is no TCP listener.
+pub mod conn;
 pub mod frame;
 mod registry_auth;
 mod respond;
@@ -74,7 +75,8 @@ pub fn serve(socket: &Path) -> Result<(), ApiError> {
             tokio::task::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let svc = hyper::service::service_fn(handle);
-                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
+                // with_upgrades: attach and exec hand the connection over (101)
+                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).with_upgrades().await {
                     if !e.is_incomplete_message() {
                         eprintln!("bocker: api: connection: {e}");
                     }
@@ -149,7 +151,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn handle(req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Body>, Infallible> {
+async fn handle(mut req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Body>, Infallible> {
+    // a client that asks to upgrade (Docker's attach and exec start) may
+    // get the connection hijacked by its route
+    let upgrade = req.headers().contains_key(hyper::header::UPGRADE).then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -162,7 +167,7 @@ async fn handle(req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Res
         headers: parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
         body,
     };
-    Ok(respond::run_route(request).await)
+    Ok(respond::run_route(request, upgrade).await)
 }
 
 /// `bocker.serve_api(socket)` and what the router (lua/lib/api.lua) needs
@@ -175,7 +180,7 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     })?)?;
     // frame(stream, data): Docker's multiplexed framing (1 stdout, 2 stderr)
     bocker.set("api_frame", lua.create_function(|lua, (code, data): (u8, mlua::LuaString)| {
-        let stream = self::frame::FrameStream::from_code(code).ok_or_else(|| mlua::Error::RuntimeError(format!("api_frame: stream {code} is not 0, 1 or 2")))?;
+        let stream = self::frame::FrameStream::from_code(code).filter(|s| *s != self::frame::FrameStream::System).ok_or_else(|| mlua::Error::RuntimeError(format!("api_frame: stream {code} is not 0, 1 or 2")))?;
         lua.create_string(self::frame::frame(stream, &data.as_bytes()))
     })?)?;
     // X-Registry-Auth -> { username, password }, or nil (none); nil, err if malformed

@@ -12,6 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 enum Head {
     Whole { status: u16, headers: Vec<(String, String)>, body: Bytes },
     Stream { status: u16, headers: Vec<(String, String)>, rx: mpsc::Receiver<Bytes> },
+    /// `res:hijack()`: the connection, for a route's Rust primitives
+    Hijack { headers: Vec<(String, String)>, reply: std::sync::mpsc::Sender<Result<super::conn::Hijacked, String>> },
 }
 
 /// `res` in Lua.
@@ -99,6 +101,24 @@ impl UserData for Res {
         m.add_method("sent", |_, this, ()| Ok(this.head.is_none()));
         // alive(): false once a streamed answer's client has gone away
         m.add_method("alive", |_, this, ()| Ok(this.stream.as_ref().is_some_and(|tx| !tx.is_closed())));
+        // hijack({tty}): the connection itself (101 UPGRADED when the client
+        // asked to upgrade, else a 200 stream that carries output only), as
+        // a handle for bocker.container.attach / exec
+        m.add_method_mut("hijack", |lua, this, o: Option<mlua::Table>| {
+            let tty = match &o {
+                Some(t) => t.get::<Option<bool>>("tty")?.unwrap_or(false),
+                None => false,
+            };
+            let tx = this.head.take().ok_or_else(|| misuse("hijack"))?;
+            let mut headers = std::mem::take(&mut this.headers);
+            let ctype = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+            headers.push(("Content-Type".into(), ctype.into()));
+            let (reply, rx) = std::sync::mpsc::channel();
+            let _ = tx.send(Head::Hijack { headers, reply });
+            let got = rx.recv_timeout(std::time::Duration::from_secs(30)).map_err(|_| mlua::Error::runtime("res:hijack: the connection was not handed over"))?;
+            let h = got.map_err(|e| mlua::Error::runtime(format!("res:hijack: {e}")))?;
+            lua.create_userdata(super::conn::Conn::new(h, tty))
+        });
     }
 }
 
@@ -121,7 +141,7 @@ fn build(status: u16, headers: Vec<(String, String)>, body: Body) -> hyper::Resp
 }
 
 /// Runs the route on a new thread; resolves once the head is ready.
-pub async fn run_route(req: ApiRequest) -> hyper::Response<Body> {
+pub async fn run_route(req: ApiRequest, upgrade: Option<hyper::upgrade::OnUpgrade>) -> hyper::Response<Body> {
     let (tx, rx) = oneshot::channel();
     let spawned = std::thread::Builder::new().name("api".into()).spawn(move || route_thread(req, tx));
     if let Err(e) = spawned {
@@ -133,6 +153,23 @@ pub async fn run_route(req: ApiRequest) -> hyper::Response<Body> {
             let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
             build(status, headers, Either::Right(StreamBody::new(Box::pin(stream))))
         }
+        Ok(Head::Hijack { mut headers, reply }) => match upgrade {
+            Some(on) => {
+                headers.push(("Connection".into(), "Upgrade".into()));
+                headers.push(("Upgrade".into(), "tcp".into()));
+                tokio::task::spawn(async move {
+                    let _ = reply.send(super::conn::take_upgraded(on).await);
+                });
+                build(101, headers, Either::Left(Full::new(Bytes::new())))
+            }
+            None => {
+                // no upgrade asked: the output as a streamed body
+                let (btx, rx) = mpsc::channel(16);
+                let _ = reply.send(Ok(super::conn::Hijacked::Body(btx)));
+                let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
+                build(200, headers, Either::Right(StreamBody::new(Box::pin(stream))))
+            }
+        },
         Err(_) => error_response(500, "the handler ended without an answer"),
     }
 }
