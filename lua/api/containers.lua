@@ -147,11 +147,14 @@ local function wait(req, res, p)
   local id = c.id
   local function code_of(x) return (x and x.state and x.state.exit_code) or 0 end
   if cond == "next-exit" and not c.running then
-    -- until it runs (or goes away), then until it exits
+    -- until it runs (or goes away), then until it exits; a run that came
+    -- and went between two looks shows as a new finish time
+    local finished = c.state.finished
     while true do
       bocker.sleep(0.05)
       c = bocker.container.get(id)
-      if not c or c.running then break end
+      if not c or c.running or c.state.finished ~= finished then break end
+      if not res:alive() then return end
     end
   end
   local last = c

@@ -137,7 +137,7 @@ function M.container_inspect(c)
     Image = c.image, RestartCount = c.restart_count or 0, Driver = "overlay", Platform = "linux",
     Config = {
       Hostname = c.hostname, User = c.user or "", Env = array(c.env or {}), Cmd = array(c.args or {}), Image = c.image_ref or c.image,
-      WorkingDir = c.workdir or "/", Tty = c.tty or false, OpenStdin = c.interactive or false, Labels = c.labels or {},
+      WorkingDir = c.workdir or "/", Tty = c.tty or false, OpenStdin = c.interactive or false, StdinOnce = c.stdin_once or false, Labels = c.labels or {},
       Healthcheck = healthcheck_of(c.healthcheck), StopSignal = c.stop_signal, StopTimeout = c.stop_timeout,
     },
     HostConfig = {

@@ -28,6 +28,18 @@ impl Drop for IgnoreSignals {
     }
 }
 
+/// Whether this process outlives the monitors it starts detached (see
+/// [`reap_detached_monitors`]).
+static REAP_DETACHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by a process that lives on after starting containers (the API
+/// service): each detached monitor it starts is waited for by a small
+/// thread, so none is left a zombie. A CLI run exits instead, and its
+/// monitors are reaped by init.
+pub fn reap_detached_monitors() {
+    REAP_DETACHED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeError> {
     // one monitor per container: a running one is not started twice (the
     // lock makes the check and the start one step for concurrent starts)
@@ -50,8 +62,16 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
         let mut child = cmd.spawn().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
         crate::crashpoint::hit("start.spawned");
         let report = child.stdout.take().and_then(Message::receive);
-        // The shim keeps running; reap it if it already exited.
-        let _ = child.try_wait();
+        // The shim keeps running; reap it if it already exited. A process
+        // that lives on (the API service) reaps it when it ends, or its
+        // monitors would stay behind as zombies, one per start.
+        if let Ok(None) = child.try_wait() {
+            if REAP_DETACHED.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::thread::Builder::new().name("reap-monitor".into()).stack_size(64 * 1024).spawn(move || {
+                    let _ = child.wait();
+                });
+            }
+        }
         return Ok(match report {
             Some(Message::Started) => Started { status: 0, error: None },
             Some(Message::Failed { code, message }) => Started { status: code, error: Some(message) },

@@ -74,7 +74,11 @@ impl Docker {
     }
 
     pub fn docker(&self, args: &[&str]) -> Output {
-        self.docker_cmd(args).output().expect("run docker")
+        // a client that hangs fails its test instead of holding up the run
+        let mut c = Command::new("timeout");
+        c.args(["--foreground", "-s", "KILL", "300"]).arg(client("docker/bin/docker")).args(args);
+        self.client_env(&mut c);
+        c.output().expect("run docker")
     }
 
     /// Runs docker and asserts success; returns stdout.

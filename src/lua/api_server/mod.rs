@@ -61,6 +61,7 @@ type Body = http_body_util::Either<Full<Bytes>, StreamBody<futures::stream::BoxS
 /// Binds the socket (a stale one of a dead server is replaced; a live one
 /// is an error) and serves until the process is killed.
 pub fn serve(socket: &Path) -> Result<(), ApiError> {
+    crate::monitor::launch::reap_detached_monitors();
     let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().map_err(ApiError::Runtime)?;
     rt.block_on(async {
         let listener = bind(socket)?;
