@@ -36,15 +36,18 @@ svc=$!
 for _ in $(seq 100); do [ -S "$work/api.sock" ] && break; sleep 0.05; done
 "$docker" version >/dev/null
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$svc/status"; }
+# idle: the service gives back what serving touched after 2 s without requests
+sleep 3
 idle_before=$(rss)
 hyperfine -N -w 3 -r "$runs" --export-json "$work/h.json" \
   -n bocker "$bocker run --rm --network none bench-api:latest true" \
   -n docker-api "$docker run --rm --network none bench-api:latest true" >/dev/null
-sleep 1
+busy=$(rss)
+sleep 3
 idle_after=$(rss)
 b=$(jq '.results[] | select(.command=="bocker") | .median * 1000' "$work/h.json")
 d=$(jq '.results[] | select(.command=="docker-api") | .median * 1000' "$work/h.json")
 printf 'run --rm true, median of %s (load %s):\n' "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  bocker run          %7.1f ms\n' "$b"
 printf '  docker run (API)    %7.1f ms   %.2fx\n' "$d" "$(awk -v d="$d" -v b="$b" 'BEGIN { print d / b }')"
-printf 'service RSS idle: %s kB at start, %s kB after %s runs of each\n' "$idle_before" "$idle_after" "$runs"
+printf 'service RSS: %s kB idle after start, %s kB right after %s runs of each, %s kB idle again\n' "$idle_before" "$busy" "$runs" "$idle_after"

@@ -334,7 +334,7 @@ fn ctrl_c_stops_an_attached_up() {
         "compose.yaml",
         format!("services:\n  svc:\n    image: busybox:latest\n    command: sh -c 'trap \"exit 0\" TERM; echo up; while :; do sleep 0.2; done'\n{}", default_net(&env, 0)),
     );
-    let mut child = env
+    let child = env
         .cmd(&["up", "-p", &p, "-f", file.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

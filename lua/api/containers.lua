@@ -151,7 +151,7 @@ local function wait(req, res, p)
     -- and went between two looks shows as a new finish time
     local finished = c.state.finished
     while true do
-      bocker.sleep(0.05)
+      bocker.sleep(0.01)
       c = bocker.container.get(id)
       if not c or c.running or c.state.finished ~= finished then break end
       if not res:alive() then return end
@@ -164,7 +164,7 @@ local function wait(req, res, p)
     if code and last then last.state.exit_code = code end
   end
   if cond == "removed" then
-    while bocker.container.get(id) do bocker.sleep(0.05) end
+    while bocker.container.get(id) do bocker.sleep(0.01) end
   end
   res:write(bocker.json.encode({ StatusCode = code_of(last) }) .. "\n")
   res:finish()

@@ -62,9 +62,10 @@ type Body = http_body_util::Either<Full<Bytes>, StreamBody<futures::stream::BoxS
 /// is an error) and serves until the process is killed.
 pub fn serve(socket: &Path) -> Result<(), ApiError> {
     crate::monitor::launch::reap_detached_monitors();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().map_err(ApiError::Runtime)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(ApiError::Runtime)?;
     rt.block_on(async {
         let listener = bind(socket)?;
+        tokio::task::spawn(shed_when_idle());
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(s) => s,
@@ -152,7 +153,29 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a request came since `shed_when_idle` last looked.
+static REQUEST_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Once no request came for two seconds, gives back what serving touched,
+/// as a detached monitor does (`monitor::slim::shed`): the service idles
+/// small between bursts of requests.
+async fn shed_when_idle() {
+    let mut idle_secs = 0u32;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if REQUEST_SEEN.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            idle_secs = 0;
+            continue;
+        }
+        idle_secs = idle_secs.saturating_add(1);
+        if idle_secs == 2 {
+            crate::monitor::slim::shed();
+        }
+    }
+}
+
 async fn handle(mut req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Body>, Infallible> {
+    REQUEST_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
     // a client that asks to upgrade (Docker's attach and exec start) may
     // get the connection hijacked by its route
     let upgrade = req.headers().contains_key(hyper::header::UPGRADE).then(|| hyper::upgrade::on(&mut req));

@@ -140,12 +140,36 @@ fn build(status: u16, headers: Vec<(String, String)>, body: Body) -> hyper::Resp
     r
 }
 
-/// Runs the route on a new thread; resolves once the head is ready.
+/// A request for a worker, and where its head goes.
+struct Job {
+    req: ApiRequest,
+    tx: oneshot::Sender<Head>,
+}
+
+/// Workers waiting for a request, each with its Lua state warm (routes
+/// loaded: a fresh state costs ~4 ms a request). A request takes one, or
+/// starts a new worker when none waits (a streaming handler holds its
+/// worker as long as it streams); a worker that finds `MAX_IDLE` others
+/// waiting ends.
+static IDLE: std::sync::Mutex<Vec<std::sync::mpsc::Sender<Job>>> = std::sync::Mutex::new(Vec::new());
+const MAX_IDLE: usize = 2;
+
+/// Runs the route on a worker thread; resolves once the head is ready.
 pub async fn run_route(req: ApiRequest, upgrade: Option<hyper::upgrade::OnUpgrade>) -> hyper::Response<Body> {
     let (tx, rx) = oneshot::channel();
-    let spawned = std::thread::Builder::new().name("api".into()).spawn(move || route_thread(req, tx));
-    if let Err(e) = spawned {
-        return error_response(500, &format!("starting a handler thread: {e}"));
+    let mut job = Job { req, tx };
+    loop {
+        let idle = IDLE.lock().ok().and_then(|mut v| v.pop());
+        let Some(worker) = idle else {
+            if let Err(e) = std::thread::Builder::new().name("api".into()).spawn(move || worker(job)) {
+                return error_response(500, &format!("starting a handler thread: {e}"));
+            }
+            break;
+        };
+        match worker.send(job) {
+            Ok(()) => break,
+            Err(back) => job = back.0, // that worker is gone: the next
+        }
     }
     match rx.await {
         Ok(Head::Whole { status, headers, body }) => build(status, headers, Either::Left(Full::new(body))),
@@ -174,12 +198,37 @@ pub async fn run_route(req: ApiRequest, upgrade: Option<hyper::upgrade::OnUpgrad
     }
 }
 
-fn route_thread(req: ApiRequest, tx: oneshot::Sender<Head>) {
-    let res = Res { head: Some(tx), status: 200, headers: Vec::new(), stream: None };
+/// One worker: its Lua state, then requests until enough others wait.
+fn worker(first: Job) {
     let lua = match crate::lua::new() {
         Ok(l) => l,
-        Err(e) => return fail(res, &format!("lua: {e}")),
+        Err(e) => {
+            let res = Res { head: Some(first.tx), status: 200, headers: Vec::new(), stream: None };
+            return fail(res, &format!("lua: {e}"));
+        }
     };
+    let mut job = first;
+    loop {
+        route_thread(&lua, job.req, job.tx);
+        // what the request left is garbage now, not the idle footprint
+        let _ = lua.gc_collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        match IDLE.lock() {
+            Ok(mut idle) if idle.len() < MAX_IDLE => idle.push(tx),
+            _ => return,
+        }
+        // named so a look at the process tells busy workers from idle ones
+        let _ = nix::sys::prctl::set_name(c"api-idle");
+        match rx.recv() {
+            Ok(j) => job = j,
+            Err(_) => return,
+        }
+        let _ = nix::sys::prctl::set_name(c"api");
+    }
+}
+
+fn route_thread(lua: &Lua, req: ApiRequest, tx: oneshot::Sender<Head>) {
+    let res = Res { head: Some(tx), status: 200, headers: Vec::new(), stream: None };
     let run = || -> mlua::Result<()> {
         let api: mlua::Table = lua.load("return require 'bocker.api'").set_name("=api").eval()?;
         let handle: mlua::Function = api.get("handle")?;
