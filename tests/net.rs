@@ -101,8 +101,11 @@ fn in_ns(pid: u32, args: &[&str]) -> std::process::Output {
     Command::new("nsenter").arg("-t").arg(pid.to_string()).arg("-n").args(args).output().unwrap()
 }
 
+/// A reply within three tries: a veth just made gets its carrier from the
+/// kernel's link watch, which may defer it (up to a second on a busy
+/// host), and a packet sent before that is dropped.
 fn ping(pid: u32, ip: Ipv4Addr) -> bool {
-    in_ns(pid, &["/bin/busybox", "ping", "-c1", "-W1", &ip.to_string()]).status.success()
+    (0..3).any(|_| in_ns(pid, &["/bin/busybox", "ping", "-c1", "-W1", &ip.to_string()]).status.success())
 }
 
 fn link_exists(name: &str) -> bool {
