@@ -166,12 +166,16 @@ fn recover_and_check(e: &Env, point: &str, img: &str, seen: &BTreeSet<String>) {
     }
     let links = cmd_out("ip", &["-o", "link"]);
     assert!(!links.contains(&format!(": {}:", e.bridge())), "{point}: bridge left:\n{links}");
-    assert!(!links.contains(&format!("master {}", e.bridge())), "{point}: veth left:\n{links}");
+    // whole names: "master bkr23" is also the start of another test's "master bkr233"
+    assert!(!links.contains(&format!("master {} ", e.bridge())), "{point}: veth left:\n{links}");
     let subnet_prefix = format!("10.214.{}.", e.net);
     for table in ["nat", "filter"] {
         let rules = cmd_out("iptables", &["-t", table, "-S"]);
         for l in rules.lines() {
-            let ours = l.contains(&e.bridge()) || l.contains(&subnet_prefix) || ids.iter().any(|id| l.contains(id.as_str()));
+            // the bridge as a whole word (`-o bkr9`, the tag `bocker-br:bkr9`),
+            // never a prefix of another test's (bkr96)
+            let names_bridge = l.split_whitespace().map(|t| t.trim_matches('"')).any(|t| t == e.bridge() || t.rsplit(':').next() == Some(e.bridge().as_str()));
+            let ours = names_bridge || l.contains(&subnet_prefix) || ids.iter().any(|id| l.contains(id.as_str()));
             assert!(!ours, "{point}: iptables rule left in {table}: {l}");
         }
     }
