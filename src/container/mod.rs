@@ -759,7 +759,10 @@ pub fn wait(store: &Store, id: &str, timeout: Option<std::time::Duration>) -> Re
             return Ok(Some(st.exit_code.unwrap_or(-1)));
         }
         if !st.alive() && monitor_gone {
-            return Ok(Some(-1));
+            // the monitor may have saved the exit and gone between the two
+            // looks (the API service reaps its monitors at once)
+            let again = store.load_state(id)?;
+            return Ok(Some(if again.status != Status::Running { again.exit_code.unwrap_or(-1) } else { -1 }));
         }
         if let Some(t) = timeout {
             if start.elapsed() >= t {
