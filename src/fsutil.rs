@@ -59,15 +59,30 @@ pub fn remove_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
     if !is_dir(&st) {
         return crate::sys::fs::unlink_at(dir, name, false);
     }
-    // (the directory, the names in it still to remove, its name in the one below it on the stack)
-    let top = openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let open_dir = |at: BorrowedFd<'_>, n: &[u8]| openat_nofollow(at, n, libc::O_RDONLY | libc::O_DIRECTORY, 0);
+    // (the directory if open, the names in it still to remove, its name in
+    // the one below it on the stack); only the last REMOVE_OPEN_FDS levels
+    // (and the first) hold a descriptor, so no depth runs out of them
+    let top = open_dir(dir, name)?;
     let names = list_dir(top.try_clone()?)?;
-    let mut stack: Vec<(OwnedFd, Vec<Vec<u8>>, Vec<u8>)> = vec![(top, names, name.to_vec())];
-    while let Some((d, names, _)) = stack.last_mut() {
+    let mut stack: Vec<(Option<OwnedFd>, Vec<Vec<u8>>, Vec<u8>)> = vec![(Some(top), names, name.to_vec())];
+    loop {
+        let Some(last) = stack.len().checked_sub(1) else { return Ok(()) };
+        if stack[last].0.is_none() {
+            reopen_down_to(&mut stack, last, &open_dir)?;
+        }
+        let (d, names, _) = &mut stack[last];
+        let d = d.as_ref().expect("the top is open");
         let Some(n) = names.pop() else {
             let (_, _, own) = stack.pop().expect("the stack is not empty");
-            match stack.last() {
-                Some((parent, _, _)) => crate::sys::fs::unlink_at(parent.as_fd(), &own, true)?,
+            match stack.len().checked_sub(1) {
+                Some(parent) => {
+                    if stack[parent].0.is_none() {
+                        reopen_down_to(&mut stack, parent, &open_dir)?;
+                    }
+                    let p = stack[parent].0.as_ref().expect("reopened");
+                    crate::sys::fs::unlink_at(p.as_fd(), &own, true)?;
+                }
                 None => return crate::sys::fs::unlink_at(dir, name, true),
             }
             continue;
@@ -75,11 +90,33 @@ pub fn remove_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
         match lstat_at(d.as_fd(), &n)? {
             None => {}
             Some(st) if is_dir(&st) => {
-                let sub = openat_nofollow(d.as_fd(), &n, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                let sub = open_dir(d.as_fd(), &n)?;
                 let names = list_dir(sub.try_clone()?)?;
-                stack.push((sub, names, n));
+                stack.push((Some(sub), names, n));
+                let len = stack.len();
+                if len > REMOVE_OPEN_FDS + 1 {
+                    stack[len - REMOVE_OPEN_FDS - 1].0 = None;
+                }
             }
             Some(_) => crate::sys::fs::unlink_at(d.as_fd(), &n, false)?,
+        }
+    }
+}
+
+/// Descriptors `remove_at` holds at most (besides its first directory's).
+const REMOVE_OPEN_FDS: usize = 128;
+
+/// Opens `stack[idx]` again by name from the nearest open level below it
+/// (never through `..`), keeping at most `REMOVE_OPEN_FDS` of the levels
+/// it passes open.
+fn reopen_down_to(stack: &mut [(Option<OwnedFd>, Vec<Vec<u8>>, Vec<u8>)], idx: usize, open_dir: &dyn Fn(BorrowedFd<'_>, &[u8]) -> io::Result<OwnedFd>) -> io::Result<()> {
+    use std::os::fd::AsFd;
+    let from = (0..idx).rev().find(|&j| stack[j].0.is_some()).expect("the first level stays open");
+    for k in from + 1..=idx {
+        let fd = open_dir(stack[k - 1].0.as_ref().expect("opened on the way").as_fd(), &stack[k].2)?;
+        stack[k].0 = Some(fd);
+        if k - 1 > 0 && idx - (k - 1) >= REMOVE_OPEN_FDS {
+            stack[k - 1].0 = None;
         }
     }
     Ok(())
