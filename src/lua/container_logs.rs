@@ -61,6 +61,14 @@ fn query_of(o: &LogOpts) -> Result<Query, String> {
 }
 
 /// The container's log, opened for `q`.
+/// The container, the query of the options and its log opened for them.
+fn open_for(s: &crate::state::Store, reference: &str, o: &LogOpts) -> Result<(ContainerRecord, Query, LogReader), String> {
+    let q = query_of(o)?;
+    let rec = s.resolve_container(reference).map_err(|e| e.to_string())?;
+    let reader = open(s, &rec, q)?;
+    Ok((rec, q, reader))
+}
+
 fn open(s: &crate::state::Store, rec: &ContainerRecord, q: Query) -> Result<LogReader, String> {
     if !rec.log.keeps_log() {
         return Err(NOT_READABLE.into());
@@ -202,17 +210,9 @@ fn split_write(lua: &Lua, o: Option<Value>) -> mlua::Result<(Option<Value>, Opti
 fn logs_fn(lua: &Lua, reference: String, o: Option<Value>) -> mlua::Result<MultiValue> {
     let (o, write) = split_write(lua, o)?;
     let o: LogOpts = opts(lua, "bocker.container.logs options", o)?;
-    let q = match query_of(&o) {
-        Ok(q) => q,
-        Err(e) => return result::<Value, _>(lua, Err(e)),
-    };
     let s = store(lua)?;
-    let rec = match s.resolve_container(&reference) {
-        Ok(r) => r,
-        Err(e) => return result::<Value, _>(lua, Err(e)),
-    };
-    let mut reader = match open(&s, &rec, q) {
-        Ok(r) => r,
+    let (rec, q, mut reader) = match open_for(&s, &reference, &o) {
+        Ok(x) => x,
         Err(e) => return result::<Value, _>(lua, Err(e)),
     };
     let render = logs::lines::Renderer::new(o.timestamps, o.details.then(|| details_of(&rec)));
@@ -271,17 +271,9 @@ fn log_lines(lua: &Lua, reference: String, o: Option<Value>) -> mlua::Result<Mul
     if o.timestamps || o.details {
         return Err(mlua::Error::runtime("bocker.container.log_lines options: timestamps and details are logs' (each line has its time)"));
     }
-    let q = match query_of(&o) {
-        Ok(q) => q,
-        Err(e) => return result::<Value, _>(lua, Err(e)),
-    };
     let s = store(lua)?;
-    let rec = match s.resolve_container(&reference) {
-        Ok(r) => r,
-        Err(e) => return result::<Value, _>(lua, Err(e)),
-    };
-    let reader = match open(&s, &rec, q) {
-        Ok(r) => r,
+    let (rec, q, reader) = match open_for(&s, &reference, &o) {
+        Ok(x) => x,
         Err(e) => return result::<Value, _>(lua, Err(e)),
     };
     let state = std::cell::RefCell::new(Lines { reader, joiner: Default::default(), last_check: std::time::Instant::now() - LIVE_CHECK, alive: true, done: false });
