@@ -379,9 +379,9 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
             let _ = crate::sys::fd::dup2(null.as_raw_fd(), fd);
         }
         // from here on it only pumps, waits and cleans up, for as long as
-        // the container lives: give back what the setup touched
+        // the container lives: what the setup touched is given back once
+        // the pump has been idle a moment (`shed_when_idle`, below)
         drop((spec, plan, fills, mount_options));
-        super::slim::shed();
     }
     crate::container::events::emit(store, c, "start", &[]);
     let checker = super::health::Checker::start(store, c);
@@ -402,7 +402,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     };
     let leftovers = (!c.pid.is_private()).then(|| kill_leftovers_at_exit(child, c.id.clone()));
     let attached = attach.map(|a| a as &mut dyn crate::runtime::term::Attached);
-    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach, attach: attached }, &crate::runtime::process::WINCH);
+    pump(Pump { outputs, master, stdin_pipe, forward_stdin: attach_stdin, log: Some(&mut log), to_terminal: !detach, attach: attached, shed_when_idle: detach }, &crate::runtime::process::WINCH);
     if !c.auto_remove {
         // the log outlives the process (`bocker logs`); a --rm one is
         // deleted in a moment: no fsync to wait for

@@ -15,8 +15,11 @@
 //! heap, the stack) are never dropped: their contents differ from the
 //! file's.
 
-/// Sheds the monitor's memory (see the module's comment). Best effort:
-/// a failure leaves the pages where they were.
+/// Sheds a long-lived process's memory (see the module's comment): the API
+/// service when it idles. The monitor's pump does the same with raw system
+/// calls right before it waits (`sys::mem::shed_then_poll`), so that even
+/// libc's pages stay out while it waits. Best effort: a failure leaves the
+/// pages where they were.
 pub fn shed() {
     let _ = crate::sys::mem::drop_clean_file_pages();
     crate::sys::mem::trim_heap();

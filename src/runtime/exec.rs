@@ -153,12 +153,12 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
                         None
                     };
                     let m = master.as_raw_fd();
-                    pump(Pump { outputs: vec![(m, 1)], master: Some(m), stdin_pipe: None, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None }, winch);
+                    pump(Pump { outputs: vec![(m, 1)], master: Some(m), stdin_pipe: None, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None, shed_when_idle: false }, winch);
                 }
                 ExecIo::Pipes { child: ends, out_r, err_r, in_w } => {
                     drop(ends);
                     let outputs = vec![(out_r.as_raw_fd(), 1), (err_r.as_raw_fd(), 2)];
-                    pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None }, winch);
+                    pump(Pump { outputs, master: None, stdin_pipe: in_w, forward_stdin: spec.interactive, log: None, to_terminal: true, attach: None, shed_when_idle: false }, winch);
                 }
             }
             super::process::wait_exit(child).ok_or_else(|| e125("wait for the exec'd process failed".into()))

@@ -101,7 +101,14 @@ pub struct Pump<'a> {
     pub to_terminal: bool,
     /// the clients attached through the monitor's socket
     pub attach: Option<&'a mut dyn Attached>,
+    /// after [`IDLE_AFTER_MS`] with nothing to copy, give back memory
+    /// before waiting on (`sys::mem::shed_then_poll`): a detached
+    /// container's monitor, which may wait for days
+    pub shed_when_idle: bool,
 }
+
+/// How long the pump waits with nothing to do before shedding.
+pub const IDLE_AFTER_MS: libc::c_int = 1000;
 
 /// Copies until every output is closed; stdin (ours and the attached
 /// clients') goes to the pty or the stdin pipe without ever blocking the
@@ -109,7 +116,7 @@ pub struct Pump<'a> {
 /// to go in).
 pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
     use std::sync::atomic::Ordering;
-    let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, mut log, to_terminal, mut attach } = p;
+    let Pump { mut outputs, master, mut stdin_pipe, forward_stdin, mut log, to_terminal, mut attach, shed_when_idle } = p;
     if let Some(w) = &stdin_pipe {
         let _ = sys::fd::set_nonblocking(w.as_fd());
     }
@@ -144,7 +151,11 @@ pub fn pump(p: Pump, winch: &std::sync::atomic::AtomicBool) {
         if let Some(a) = attach.as_deref() {
             a.poll_fds(take_input, &mut pfds);
         }
-        if sys::fd::poll(&mut pfds, -1).is_err() {
+        let polled = match sys::fd::poll(&mut pfds, if shed_when_idle { IDLE_AFTER_MS } else { -1 }) {
+            Ok(0) if shed_when_idle => sys::mem::shed_then_poll(&mut pfds, &mut buf),
+            r => r,
+        };
+        if polled.is_err() {
             continue; // EINTR from a forwarded signal
         }
         if let Some(a) = attach.as_deref_mut() {

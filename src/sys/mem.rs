@@ -4,7 +4,7 @@ use super::check;
 use std::io;
 
 /// A mapping from /proc/self/smaps that can be dropped and faulted back.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone, Copy, Default)]
 struct CleanMapping {
     start: usize,
     len: usize,
@@ -74,9 +74,122 @@ pub fn trim_heap() {
     unsafe { libc::malloc_trim(0) };
 }
 
+/// How many mappings [`shed_then_poll`] drops at most (a monitor has ~30).
+const MAX_SHED: usize = 128;
+
+/// Whether this process has one thread (its `Threads:` in /proc/self/status).
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
+        .unwrap_or(false)
+}
+
+/// For a process that is about to wait for a long time (a detached
+/// container's monitor with nothing to copy): trims the heap, discards the
+/// pages of `scratch` (a buffer whose contents are not needed again), drops
+/// the pages of the clean file mappings (as [`drop_clean_file_pages`]), then
+/// waits in `ppoll(fds)` without a timeout and returns its result. The
+/// drops and the wait are raw system calls, so that no page of libc is
+/// touched again after its drop: while the process waits, what it holds is
+/// its anonymous memory and the one window of code that runs this. Only
+/// when this is the process's one thread (none can start meanwhile: only a
+/// thread could start one); otherwise it only waits.
+pub fn shed_then_poll(fds: &mut [libc::pollfd], scratch: &mut [u8]) -> io::Result<usize> {
+    if single_threaded() {
+        let mut list = [CleanMapping::default(); MAX_SHED];
+        let mut n = 0;
+        if let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") {
+            for m in clean_file_mappings(&smaps).into_iter().take(MAX_SHED) {
+                list[n] = m;
+                n += 1;
+            }
+        }
+        // the parse's memory is free now: back to the kernel with the rest
+        trim_heap();
+        let page = 4096usize;
+        let start = (scratch.as_mut_ptr() as usize).div_ceil(page) * page;
+        let end = (scratch.as_mut_ptr() as usize + scratch.len()) / page * page;
+        if end > start {
+            // SAFETY: whole pages inside `scratch`, which the caller lends
+            // for that: anonymous private memory reads back as zeros, a
+            // valid value of u8.
+            let _ = unsafe { raw::syscall5(libc::SYS_madvise, [start, end - start, libc::MADV_DONTNEED as usize, 0, 0]) };
+        }
+        for m in &list[..n] {
+            // SAFETY: as in drop_clean_file_pages; no other thread can have
+            // changed the mappings since smaps was read (this is the only one).
+            let _ = unsafe { raw::syscall5(libc::SYS_madvise, [m.start, m.len, libc::MADV_DONTNEED as usize, 0, 0]) };
+        }
+    }
+    // SAFETY: `fds` is a valid, writable array of pollfd of the length
+    // given; no timeout and no signal mask (null pointers).
+    let rc = unsafe { raw::syscall5(libc::SYS_ppoll, [fds.as_mut_ptr() as usize, fds.len(), 0, 0, 0]) };
+    if rc < 0 {
+        return Err(io::Error::from_raw_os_error((-rc) as i32));
+    }
+    Ok(rc as usize)
+}
+
+/// System calls made without libc's wrappers (see [`shed_then_poll`]).
+mod raw {
+    /// The raw `syscall` instruction: returns the kernel's result (a
+    /// negative errno on failure).
+    ///
+    /// # Safety
+    /// As the system call `nr` with these arguments.
+    #[cfg(target_arch = "x86_64")]
+    pub unsafe fn syscall5(nr: libc::c_long, a: [usize; 5]) -> isize {
+        let ret: isize;
+        // SAFETY: the x86_64 Linux system call convention: number in rax,
+        // arguments in rdi, rsi, rdx, r10, r8; rcx and r11 are clobbered.
+        unsafe {
+            core::arch::asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    pub unsafe fn syscall5(nr: libc::c_long, a: [usize; 5]) -> isize {
+        let ret: isize;
+        // SAFETY: the aarch64 Linux convention: number in x8, arguments in
+        // x0-x4, the result in x0.
+        unsafe {
+            core::arch::asm!("svc 0", in("x8") nr, inlateout("x0") a[0] as isize => ret, in("x1") a[1], in("x2") a[2], in("x3") a[3], in("x4") a[4], options(nostack));
+        }
+        ret
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    pub unsafe fn syscall5(nr: libc::c_long, a: [usize; 5]) -> isize {
+        // SAFETY: as the caller's; libc's wrapper (its page stays mapped)
+        let rc = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4]) };
+        if rc < 0 {
+            -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as isize)
+        } else {
+            rc as isize
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shedding_then_polling_keeps_the_process_working() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        nix::unistd::write(&w, b"x").unwrap();
+        use std::os::fd::AsRawFd;
+        let mut fds = [libc::pollfd { fd: r.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut scratch = vec![7u8; 3 * 4096];
+        assert_eq!(shed_then_poll(&mut fds, &mut scratch).unwrap(), 1);
+        assert_eq!(fds[0].revents, libc::POLLIN);
+        // the buffer's whole pages read back as zeros, the rest is kept
+        assert!(scratch.iter().all(|b| *b == 0 || *b == 7));
+        let text = format!("{:?}", (0..=255u32).map(|b| b * 3).sum::<u32>());
+        assert_eq!(text, "97920");
+    }
 
     #[test]
     fn only_unwritten_file_mappings_are_dropped() {
