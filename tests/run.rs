@@ -285,6 +285,30 @@ fn run_rm_cycles_leave_nothing_behind() {
 }
 
 #[test]
+fn foreground_rm_returns_once_settled_and_its_files_follow() {
+    // the monitor reports the exit once the record is settled (name free,
+    // out of `ps -a`) and deletes the folder after: each run here reuses
+    // the name at once, and the output arrives whole through a pipe
+    let e = Env::new();
+    let img = e.busybox();
+    for i in 0..3 {
+        let o = e.run(&["run", "--rm", "--name", "again", "--network", "none", &img, "sh", "-c", &format!("echo out{i}; echo err{i} >&2; exit {}", 3 + i)]);
+        assert_eq!(o.status.code(), Some(3 + i), "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), format!("out{i}\n"));
+        assert_eq!(text(&o.stderr), format!("err{i}\n"));
+        assert_eq!(e.ok(&["ps", "-a", "-q"]), "");
+    }
+    let tmp = e.root().join("tmp");
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(&tmp).unwrap().next().is_some() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "trash left: {:?}", std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.file_name()).collect::<Vec<_>>());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(std::fs::read_dir(e.root().join("containers")).unwrap().next().is_none());
+    assert_eq!(common::mounts_under(&e.root()), 0);
+}
+
+#[test]
 fn interactive_stdin_and_a_terminal() {
     let e = Env::new();
     let img = e.busybox();

@@ -841,6 +841,11 @@ fn release_leftovers(store: &Store, c: &ContainerRecord) -> Result<()> {
 /// refused next) and cheap for a cleanly exited one.
 pub fn reclaim(store: &Store, id: &str) -> Result<()> {
     let st = store.load_state(id)?;
+    // never started: a monitor makes the rootfs folder before anything it
+    // could leave behind (cgroup, address, rules, mounts)
+    if st.status == Status::Created && !store.container_dir(id).join("rootfs").exists() {
+        return Ok(());
+    }
     if st.status == Status::Running {
         if st.alive() {
             return Ok(());

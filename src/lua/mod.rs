@@ -33,9 +33,15 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_lua.rs"));
 }
 
-/// Built-in verbs compiled into the binary: (name, source).
-pub fn builtin_verbs() -> &'static [(&'static str, &'static str)] {
+/// Built-in verbs compiled into the binary: (name, bytecode).
+pub fn builtin_verbs() -> &'static [(&'static str, &'static [u8])] {
     embedded::VERBS
+}
+
+/// A chunk of an embedded file: bytecode that build.rs compiled with this
+/// binary's own Lua (its chunk name, `@lua/...`, is inside it).
+pub fn embedded_chunk<'a>(lua: &'a Lua, bytecode: &'static [u8]) -> mlua::chunk::Chunk<'a> {
+    lua.load(bytecode).set_mode(mlua::chunk::ChunkMode::Binary)
 }
 
 /// Names of the built-in API route files (lua/api/NAME.lua).
@@ -82,23 +88,17 @@ pub fn new() -> mlua::Result<Lua> {
     let package: Table = lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
     loaded.set("bocker", bocker)?;
-    // Shared helpers: `require "bocker.flags"` etc., served from the binary
-    // and compiled on first require (most verbs need two or three of them).
+    // Shared helpers (`require "bocker.flags"` etc.) and the Docker API's
+    // route files (`require "bocker.api.containers"`), served from the
+    // binary and loaded on first require (most verbs need two or three).
     let preload: Table = package.get("preload")?;
-    for (name, src) in embedded::LIBS {
-        let chunk_name = format!("@lua/lib/{name}.lua");
-        let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
-            lua.load(*src).set_name(chunk_name.as_str()).call::<mlua::MultiValue>(args)
-        })?;
-        preload.set(format!("bocker.{name}"), loader)?;
-    }
-    // the Docker API's route files: `require "bocker.api.containers"`
-    for (name, src) in embedded::API {
-        let chunk_name = format!("@lua/api/{name}.lua");
-        let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
-            lua.load(*src).set_name(chunk_name.as_str()).call::<mlua::MultiValue>(args)
-        })?;
-        preload.set(format!("bocker.api.{name}"), loader)?;
+    for (prefix, files) in [("bocker.", embedded::LIBS), ("bocker.api.", embedded::API)] {
+        for (name, bytecode) in files {
+            let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
+                embedded_chunk(lua, bytecode).call::<mlua::MultiValue>(args)
+            })?;
+            preload.set(format!("{prefix}{name}"), loader)?;
+        }
     }
     // `bocker.build.from(...)` is `require("bocker.build").from(...)`
     lua.load(

@@ -31,7 +31,8 @@ pub fn user_dirs_of(env: &str, sub: &str) -> Vec<PathBuf> {
 /// Where a verb comes from: a user file or the binary.
 pub enum Source {
     User(PathBuf),
-    Builtin(&'static str),
+    /// bytecode (`super::embedded_chunk`)
+    Builtin(&'static [u8]),
 }
 
 fn valid_name(name: &str) -> bool {
@@ -83,16 +84,17 @@ pub fn all() -> Vec<(String, String)> {
 
 /// Loads verb `name` and checks it follows the verb contract.
 pub fn load(lua: &Lua, name: &str) -> mlua::Result<Option<Table>> {
-    let (chunk_name, src) = match find(name) {
+    let (chunk_name, v): (String, Value) = match find(name) {
         None => return Ok(None),
-        Some(Source::Builtin(src)) => (format!("@lua/verbs/{name}.lua"), src.as_bytes().to_vec()),
+        Some(Source::Builtin(bytecode)) => (format!("@lua/verbs/{name}.lua"), super::embedded_chunk(lua, bytecode).call(name)?),
         Some(Source::User(p)) => {
             let src = std::fs::read(&p)
                 .map_err(|e| mlua::Error::RuntimeError(format!("{}: {e}", p.display())))?;
-            (format!("@{}", p.display()), src)
+            let chunk_name = format!("@{}", p.display());
+            let v = lua.load(src).set_name(chunk_name.clone()).call(name)?;
+            (chunk_name, v)
         }
     };
-    let v: Value = lua.load(src).set_name(chunk_name.clone()).call(name)?;
     match v {
         Value::Table(t) => {
             if !matches!(t.get::<Value>("run")?, Value::Function(_)) {

@@ -5,6 +5,7 @@ use crate::runtime::message::Message;
 use crate::state::containers::Status;
 use crate::runtime::RuntimeError;
 use crate::state::Store;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 
 /// Outcome of a start: the exit status, and a message when bocker or the
@@ -81,9 +82,42 @@ pub fn start(store: &Store, id: &str, detach: bool) -> Result<Started, RuntimeEr
         });
     }
     let _ignore = IgnoreSignals::new();
-    let status = cmd.status().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+    reap_finished_monitors();
+    // the monitor tells the exit on a pipe before its last deletes and its
+    // exit: handed over as an inherited descriptor, so only while this is
+    // the one thread (no other spawn can inherit it meanwhile)
+    let report = if crate::sys::process::single_threaded() { exit_report_pipe() } else { None };
+    if let Some((_, w)) = &report {
+        cmd.arg(w.as_raw_fd().to_string());
+    }
+    let mut child = cmd.spawn().map_err(|e| RuntimeError::Setup(format!("start shim: {e}")))?;
+    if let Some((r, w)) = report {
+        drop(w);
+        if let Some(Message::Exited { code }) = Message::receive(std::fs::File::from(r)) {
+            crate::trace::mark("cli: exit reported");
+            FINISHING.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+            return Ok(Started { status: code, error: None });
+        }
+    }
+    let status = child.wait().map_err(|e| RuntimeError::Setup(format!("wait for shim: {e}")))?;
     crate::trace::mark("cli: monitor exited");
     use std::os::unix::process::ExitStatusExt;
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(Started { status: code, error: None })
+}
+
+/// Foreground monitors that reported their container's exit and still
+/// delete its files: reaped by the next start of this process (a CLI's
+/// exit leaves them to init).
+static FINISHING: std::sync::Mutex<Vec<std::process::Child>> = std::sync::Mutex::new(Vec::new());
+
+fn reap_finished_monitors() {
+    FINISHING.lock().unwrap_or_else(|e| e.into_inner()).retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+}
+
+/// A pipe whose write end (not close-on-exec) the monitor inherits.
+fn exit_report_pipe() -> Option<(OwnedFd, OwnedFd)> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    crate::sys::fd::clear_cloexec(w.as_raw_fd()).ok()?;
+    Some((r, w))
 }

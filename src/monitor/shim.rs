@@ -31,6 +31,7 @@ pub fn main(args: &[String]) -> u8 {
     if detach {
         let _ = nix::unistd::setsid();
     }
+    let mut report = if detach { None } else { exit_report_pipe(args) };
     let store = match Store::open(root) {
         Ok(s) => s,
         Err(e) => return report_failure(detach, 125, &e.to_string()),
@@ -56,8 +57,8 @@ pub fn main(args: &[String]) -> u8 {
     let mut backoff = Backoff::default();
     loop {
         let began = std::time::Instant::now();
-        let (code, restarting) = match run(&store, &c, detach, restarts, attach.as_mut()) {
-            Ok(exit) => (exit.code, exit.restarting),
+        let (code, restarting, trash) = match run(&store, &c, detach, restarts, attach.as_mut()) {
+            Ok(exit) => (exit.code, exit.restarting, exit.trash),
             Err(e) => {
                 let code = e.0;
                 let r = failed(&store, &c, detach, restarts, e);
@@ -67,6 +68,12 @@ pub fn main(args: &[String]) -> u8 {
         };
         if !restarting {
             finish_attached(attach.as_mut(), code);
+            if let Some(pipe) = report.take() {
+                report_exit(pipe, code);
+            }
+            if let Some(t) = trash {
+                let _ = crate::storage::remove_tree(&t);
+            }
             return code as u8;
         }
         if !wait_backoff(&store, &c.id, backoff.next(began.elapsed())) {
@@ -130,11 +137,39 @@ fn failed(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, (code
     report_failure(detach, code, &msg)
 }
 
-/// How a run ended: the exit status, and whether the restart policy
-/// runs it again (the state says `restarting` then).
+/// How a run ended: the exit status, whether the restart policy runs it
+/// again (the state says `restarting` then), and the folder of a --rm
+/// container, already out of the store, still to be deleted.
 struct Exit {
     code: i32,
     restarting: bool,
+    trash: Option<std::path::PathBuf>,
+}
+
+/// The pipe on which a foreground monitor tells the CLI the exit
+/// (`Message::Exited`), so that the CLI returns before the monitor's last
+/// deletes and its own exit: the descriptor named by `__shim`'s 6th
+/// argument, inherited from the CLI (`launch::start`). None without one, or
+/// when it is not a pipe.
+fn exit_report_pipe(args: &[String]) -> Option<std::fs::File> {
+    let fd: RawFd = args.get(5)?.parse().ok().filter(|fd| *fd > 2)?;
+    let owned = crate::sys::fd::adopt(fd).ok()?;
+    // the container's init is cloned from this process: not its to keep
+    let _ = nix::fcntl::fcntl(&owned, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    let file = std::fs::File::from(owned);
+    use std::os::unix::fs::FileTypeExt;
+    file.metadata().ok().filter(|m| m.file_type().is_fifo())?;
+    Some(file)
+}
+
+/// Tells the CLI the exit, after giving up the terminal (the CLI's caller
+/// waits for the end of its output, which this process holds too).
+fn report_exit(pipe: std::fs::File, code: i32) {
+    let null = dev_null();
+    for fd in 0..3 {
+        let _ = crate::sys::fd::dup2(null.as_raw_fd(), fd);
+    }
+    let _ = Message::Exited { code }.send(pipe);
 }
 
 pub(super) fn report_failure(detach: bool, code: i32, msg: &str) -> u8 {
@@ -247,8 +282,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         };
         Stdio::Pipes { out_r, err_r, in_w, child: [stdin, out_w, err_w] }
     };
-    // the configuration, written to the container's folder (what
-    // `inspect --spec` shows) and carried out by the init
+    // the configuration (what `inspect --spec` prints, made the same way
+    // from the record), carried out by the init
     let mut spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
     // --ipc shareable: a /dev/shm on the host others can bind;
     // container:X: X's (Docker's way)
@@ -267,9 +302,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     if let Some(src) = &shared_shm {
         crate::container::shm::bind_in_spec(&mut spec, src).map_err(|e| (125, e))?;
     }
-    let json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
-    std::fs::write(cdir.join("oci-config.json"), json).map_err(|e| (125, format!("write oci-config.json: {e}")))?;
-    crate::trace::mark("monitor: spec written");
+    crate::trace::mark("monitor: spec made");
     let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
     crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
@@ -449,11 +482,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     crate::container::events::emit(store, c, "die", &[("exitCode", status.to_string())]);
     let _ = store.save_state(&c.id, &state);
     crate::trace::mark("monitor: state saved");
-    if c.auto_remove {
-        let _ = store.delete_container(c);
-    }
+    // --rm: out of the store now, its files deleted after the report
+    let trash = if c.auto_remove { store.trash_container(c).ok().flatten() } else { None };
     crate::trace::mark("monitor: done");
-    Ok(Exit { code: status, restarting })
+    Ok(Exit { code: status, restarting, trash })
 }
 
 /// A container without a pid namespace of its own (`--pid host`,

@@ -1,7 +1,8 @@
 //! The messages that cross the pipes between bocker's processes, as one
 //! type: the monitor's go to the container's init, the init's failure to
 //! the monitor (EOF means it exec'd), and a detached monitor's report to
-//! the CLI. One JSON object per message.
+//! the CLI, a foreground monitor's exit to the CLI. One JSON object per
+//! message.
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
@@ -19,6 +20,10 @@ pub enum Message {
     Ready,
     /// detached monitor → CLI: the container's program is running
     Started,
+    /// foreground monitor → CLI: the container exited with `code` and its
+    /// records are settled (state saved; with --rm, out of the store and
+    /// its name free); the monitor only deletes files after this
+    Exited { code: i32 },
     /// init → monitor, monitor → CLI: the container did not start; `code`
     /// is Docker's (125 bocker failed, 126 not executable, 127 not found)
     Failed { code: i32, message: String },
@@ -69,7 +74,7 @@ mod tests {
     use super::Message;
     #[test]
     fn round_trip_and_eof() {
-        for m in [Message::Go, Message::Hooks, Message::Ready, Message::Resume { state: None }, Message::Started, Message::failed(127, "exec: \"x\": not found\nsecond line")] {
+        for m in [Message::Go, Message::Hooks, Message::Ready, Message::Resume { state: None }, Message::Started, Message::Exited { code: 3 }, Message::failed(127, "exec: \"x\": not found\nsecond line")] {
             let mut buf = Vec::new();
             m.send(&mut buf).unwrap();
             assert_eq!(Message::receive(&buf[..]), Some(m));

@@ -667,18 +667,30 @@ impl Store {
 
     /// Deletes a container's records and folders (nothing may run in it).
     pub fn delete_container(&self, c: &ContainerRecord) -> Result<()> {
+        match self.trash_container(c)? {
+            Some(trash) => crate::storage::remove_tree(&trash).map_err(io_err(&trash)),
+            None => Ok(()),
+        }
+    }
+
+    /// The first half of [`Store::delete_container`]: the name released and
+    /// the folder moved into `tmp/` under this process's tag (one rename:
+    /// the container is gone from the store), which the caller removes
+    /// (or the next repair, once this process is gone). None when there
+    /// was no folder.
+    pub fn trash_container(&self, c: &ContainerRecord) -> Result<Option<std::path::PathBuf>> {
         if let Some(n) = &c.name {
             self.release_name(n, &c.id);
             crate::crashpoint::hit("rm.unnamed");
         }
         let dir = self.container_dir(&c.id);
         if !dir.exists() {
-            return Ok(());
+            return Ok(None);
         }
         let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{}", c.id)));
         std::fs::rename(&dir, &trash).map_err(io_err(&dir))?;
         crate::crashpoint::hit("rm.trashed");
-        crate::storage::remove_tree(&trash).map_err(io_err(&trash))
+        Ok(Some(trash))
     }
 }
 

@@ -77,14 +77,6 @@ pub fn trim_heap() {
 /// How many mappings [`shed_then_poll`] drops at most (a monitor has ~30).
 const MAX_SHED: usize = 128;
 
-/// Whether this process has one thread (its `Threads:` in /proc/self/status).
-fn single_threaded() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
-        .unwrap_or(false)
-}
-
 /// For a process that is about to wait for a long time (a detached
 /// container's monitor with nothing to copy): trims the heap, discards the
 /// pages of `scratch` (a buffer whose contents are not needed again), drops
@@ -96,7 +88,7 @@ fn single_threaded() -> bool {
 /// when this is the process's one thread (none can start meanwhile: only a
 /// thread could start one); otherwise it only waits.
 pub fn shed_then_poll(fds: &mut [libc::pollfd], scratch: &mut [u8]) -> io::Result<usize> {
-    if single_threaded() {
+    if super::process::single_threaded() {
         let mut list = [CleanMapping::default(); MAX_SHED];
         let mut n = 0;
         if let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") {

@@ -17,6 +17,14 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// Whether this process has one thread (its `Threads:` in /proc/self/status).
+pub fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
+        .unwrap_or(false)
+}
+
 /// `prctl(PR_SET_DUMPABLE, on)`: off keeps other processes (the
 /// container's) from opening this one through /proc.
 pub fn set_dumpable(on: bool) -> io::Result<()> {
