@@ -98,13 +98,15 @@ mem_of() { # mem_of PID: "RSS PSS" in kB
 }
 echo
 id=$($bocker run -d --network none "$img" sleep 600)
-sleep 0.5
+# a detached monitor sheds its memory after 1 s with nothing to copy
+# (runtime::term::IDLE_AFTER_MS); conmon is measured after as long
+sleep 2.5
 mon=$(jq -r .monitor_pid "$BOCKER_ROOT/containers/$id/state.json")
 read -r mon_rss mon_pss < <(mem_of "$mon")
 $bocker rm -f "$id" >/dev/null
 tar -C "$work/rootfs" -c . | podman import -q - "$podman_img" >/dev/null
 podman_ctr=$(podman run -d --network none --ulimit nofile=20000:20000 --ulimit nproc=20000:20000 "$podman_img" sleep 600)
-sleep 0.5
+sleep 2.5
 conmon=$(podman inspect -f '{{.State.ConmonPid}}' "$podman_ctr")
 read -r con_rss con_pss < <(mem_of "$conmon")
 podman rm -f -t 0 "$podman_ctr" >/dev/null; podman_ctr=""
