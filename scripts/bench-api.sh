@@ -12,8 +12,8 @@ runs=${1:-20}
 need_root bench-api.sh
 ensure_packages busybox-static hyperfine jq
 ensure_docker_clients
-cargo build --release --locked -q
-bocker=$PWD/target/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 docker=$CLIENTS_DIR/docker/bin/docker
 work=$(mktemp -d /var/tmp/bocker-bench-api.XXXXXX)
 export BOCKER_ROOT=$work/root

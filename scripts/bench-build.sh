@@ -17,8 +17,8 @@ runs=${1:-10}
 . scripts/lib.sh
 need_root bench-build.sh
 ensure_packages busybox-static hyperfine podman jq
-cargo build --release --locked -q
-bocker=$PWD/target/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-build.XXXXXX)
 export BOCKER_ROOT=$work/root
 # the bridge network of this run only, isolated from the outside

@@ -20,8 +20,8 @@ queries=${1:-5000}
 need_root bench-dns.sh
 ensure_packages dnsmasq-base iproute2 python3
 use_cargo
-cargo build --release --locked -q
-bocker=${CARGO_TARGET_DIR:-$PWD/target}/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-dns.XXXXXX)
 ns=bkdnsbench$$
 gw=10.252.0.1 client=10.252.0.2 gw2=10.252.0.3 gw3=10.252.0.4

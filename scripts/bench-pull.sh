@@ -19,8 +19,8 @@ druns=${2:-5}
 . scripts/lib.sh
 need_root bench-pull.sh
 ensure_packages busybox-static time skopeo umoci podman docker-registry jq curl python3 debootstrap
-cargo build --release --locked -q
-bocker=$PWD/target/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 cache=${BENCH_CACHE:-/var/cache/bocker-bench}
 mkdir -p "$cache"
 

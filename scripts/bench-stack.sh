@@ -14,8 +14,8 @@ runs=${1:-10}
 . scripts/lib.sh
 need_root bench-stack.sh
 ensure_packages busybox-static hyperfine podman podman-compose jq
-cargo build --release --locked -q
-bocker=$PWD/target/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-stack.XXXXXX)
 export BOCKER_ROOT=$work/root
 # the bridge network of this run only, isolated from the outside

@@ -12,8 +12,8 @@ runs=${1:-50}
 . scripts/lib.sh
 need_root bench.sh
 ensure_packages busybox-static hyperfine crun runc podman jq
-cargo build --release --locked -q
-bocker=${CARGO_TARGET_DIR:-$PWD/target}/release/bocker
+build_release -q
+bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
 # bocker's runc command line: the same binary under the name bocker-runc
 ln -s "$bocker" "$work/bocker-runc"

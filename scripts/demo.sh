@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 need_root demo.sh
 ensure_packages busybox-static iptables iproute2 gcc make
 use_cargo
-cargo build --release --locked
-bocker=$PWD/target/release/bocker
-ln -sfn bocker target/release/bocker-runc   # the OCI runtime name (see README: bocker-runc)
+build_release
+bocker=$release_dir/bocker
+ln -sfn bocker "$release_dir/bocker-runc"   # the OCI runtime name (see README: bocker-runc)
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/bocker}
 work=$(mktemp -d)
 # leave the machine as it was: the demo's container, image and bridge go

@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 need_root install.sh
 use_cargo
 prefix=${1:-/usr/local}
-cargo build --release --locked
-install -D -m 0755 target/release/bocker "$prefix/bin/bocker"
+build_release
+install -D -m 0755 "$release_dir/bocker" "$prefix/bin/bocker"
 # the monitor each container keeps (a small binary of the same build)
-install -D -m 0755 target/release/bocker-monitor "$prefix/bin/bocker-monitor"
+install -D -m 0755 "$release_dir/bocker-monitor" "$prefix/bin/bocker-monitor"
 ln -sfn bocker "$prefix/bin/bocker-runc"
 echo "installed $prefix/bin/bocker, $prefix/bin/bocker-monitor and $prefix/bin/bocker-runc -> bocker"
