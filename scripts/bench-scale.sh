@@ -64,7 +64,7 @@ verdict "bocker help (median of 200)" "$help_ms ms (bocker --version: $version_m
 # --- records: ps and images as the store grows
 echo
 echo "growth with the count (median of $runs runs each)"
-printf '%-8s %-14s %-14s %-14s\n' count "ps" "ps -q" "images"
+printf '%-8s %-14s %-14s %-14s %-14s\n' count "ps" "ps -q" "images" "run by tag"
 # images are made through bocker's own API (a config-only image per tag)
 cat > "$work/derive.lua" <<'LUA'
 local base, from, to = arg[1], tonumber(arg[2]), tonumber(arg[3])
@@ -82,7 +82,9 @@ for n in 100 500 1000; do
   ps_ms=$(time_cmd "ps $n" "$runs" "$bocker ps")
   psq_ms=$(time_cmd "ps -q $n" "$runs" "$bocker ps -q")
   images_ms=$(time_cmd "images $n" "$runs" "$bocker images")
-  printf '%-8s %-14s %-14s %-14s\n' "$n" "$ps_ms ms" "$psq_ms ms" "$images_ms ms"
+  # a start by NAME:TAG among N images (found through the store's tag hints)
+  runtag_ms=$(time_cmd "run by tag $n" "$runs" "$bocker run --rm --network none scale:1 /bin/true")
+  printf '%-8s %-14s %-14s %-14s %-14s\n' "$n" "$ps_ms ms" "$psq_ms ms" "$images_ms ms" "$runtag_ms ms"
   eval "ps_$n=$ps_ms images_$n=$images_ms"
 done
 lt "$ps_1000" 50 && ok=1 || ok=0

@@ -946,6 +946,7 @@ pub fn repair(store: &Store) -> Result<Vec<String>> {
     };
     fixed.extend(staging(&store.tmp_dir(), false)?);
     fixed.extend(staging(&store.images_dir(), true)?);
+    fixed.extend(staging(&store.root().join(crate::state::images::TAG_HINTS), true)?);
     fixed.extend(crate::local_images::prune_orphan_layers(store)?.into_iter().map(|l| format!("layer {l}")));
     Ok(fixed)
 }

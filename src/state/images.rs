@@ -112,6 +112,9 @@ pub fn normalize_tag(name: &str) -> String {
     }
 }
 
+/// The folder of tag hints in the store (see `Store::tag_hint_path`).
+pub(crate) const TAG_HINTS: &str = "tags";
+
 impl Store {
     fn image_path(&self, id: &str) -> std::path::PathBuf {
         self.images_dir().join(format!("{id}.json"))
@@ -155,6 +158,55 @@ impl Store {
         Ok(out)
     }
 
+    /// Where the hint for `tag` lives: `tags/<sha256 of the tag>`,
+    /// a symlink to the id of the image that last had the tag written
+    /// (`save_image`). A hint is only a place to look first: the record it
+    /// names must still hold the tag (`tagged_by_hint`).
+    fn tag_hint_path(&self, tag: &str) -> std::path::PathBuf {
+        use sha2::Digest;
+        self.root().join(TAG_HINTS).join(hex::encode(sha2::Sha256::digest(tag.as_bytes())))
+    }
+
+    /// Points the hints of `img`'s tags at it (a symlink renamed over the
+    /// old one). Best effort: a missing or stale hint only costs a scan.
+    fn write_tag_hints(&self, img: &ImageRecord) {
+        let dir = self.root().join(TAG_HINTS);
+        if !img.tags.is_empty() && std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        for t in &img.tags {
+            // a temp record's name: the repair removes one its maker left
+            let tmp = dir.join(format!(".{}.tmp", super::staging::tagged_name("hint")));
+            if std::os::unix::fs::symlink(&img.id, &tmp).is_ok() && std::fs::rename(&tmp, self.tag_hint_path(t)).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
+
+    /// The image the hints name for any of `tags`, if its record still
+    /// holds one of them and no two of them name different images (the
+    /// scan decides then, as without hints).
+    fn tagged_by_hint(&self, tags: &[&str]) -> Option<ImageRecord> {
+        let mut found: Option<ImageRecord> = None;
+        for t in tags {
+            let Ok(id) = std::fs::read_link(self.tag_hint_path(t)) else { continue };
+            let id = id.to_string_lossy().into_owned();
+            if id.contains('/') || id.starts_with('.') {
+                return None;
+            }
+            match &found {
+                Some(f) if f.id == id => continue,
+                Some(_) => return None,
+                None => {}
+            }
+            let Ok(img) = atomic::read_json::<ImageRecord>(&self.image_path(&id)) else { continue };
+            if img.tags.iter().any(|x| tags.contains(&x.as_str())) {
+                found = Some(img);
+            }
+        }
+        found
+    }
+
     /// Finds an image by id, `NAME[:TAG]`, or a unique id prefix.
     pub fn resolve_image(&self, reference: &str) -> Result<ImageRecord> {
         if reference.is_empty() {
@@ -164,13 +216,20 @@ impl Store {
         if !reference.contains('/') && p.is_file() {
             return atomic::read_json(&p);
         }
-        let images = self.list_images()?;
         let tag = normalize_tag(reference);
         let familiar = crate::reference::Reference::parse(reference).map(|r| r.familiar()).unwrap_or_else(|_| tag.clone());
+        // by tag without reading every record (a `run` by name would read
+        // them all, twice)
+        if let Some(img) = self.tagged_by_hint(&[tag.as_str(), reference, familiar.as_str()]) {
+            return Ok(img);
+        }
+        let images = self.list_images()?;
         if let Some(img) = images
             .iter()
             .find(|i| i.tags.iter().any(|t| *t == tag || *t == reference || *t == familiar))
         {
+            // a store from before the hints: the next lookup is quick
+            self.write_tag_hints(img);
             return Ok(img.clone());
         }
         // an id prefix as bocker writes it (`img_3f2a`) or as Docker's
@@ -203,7 +262,9 @@ impl Store {
                 }
             }
         }
-        atomic::write_json(&self.image_path(&img.id), img)
+        atomic::write_json(&self.image_path(&img.id), img)?;
+        self.write_tag_hints(img);
+        Ok(())
     }
 
     /// Deletes an image record and the layers no other image uses.
@@ -253,5 +314,42 @@ impl Store {
                 return id;
             }
         }
+    }
+}
+
+
+#[cfg(test)]
+mod tag_hint_tests {
+    use super::*;
+
+    fn image(s: &Store, tags: &[&str]) -> ImageRecord {
+        let img: ImageRecord = serde_json::from_value(serde_json::json!({
+            "id": s.new_image_id(), "source": "test", "tags": tags, "created": 1.0, "layers": [],
+        }))
+        .unwrap();
+        s.save_image(&img).unwrap();
+        img
+    }
+
+    #[test]
+    fn tags_resolve_through_hints_that_are_checked() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path().join("root")).unwrap();
+        let a = image(&s, &["busybox:latest"]);
+        assert_eq!(s.resolve_image("busybox").unwrap().id, a.id);
+        // the tag moves: the hint follows it
+        let b = image(&s, &["busybox:latest", "x:1"]);
+        assert_eq!(s.resolve_image("busybox:latest").unwrap().id, b.id);
+        assert_eq!(s.resolve_image("x:1").unwrap().id, b.id);
+        // a stale hint (the image is gone, or lost the tag) is not trusted
+        std::fs::remove_file(s.image_path(&b.id)).unwrap();
+        assert!(matches!(s.resolve_image("busybox"), Err(StateError::NotFound(_))));
+        let c = image(&s, &["other:1"]);
+        std::os::unix::fs::symlink(&c.id, s.tag_hint_path("y:1")).unwrap();
+        assert!(s.resolve_image("y:1").is_err(), "c does not hold y:1");
+        // a store without hints still resolves, and gets them
+        std::fs::remove_dir_all(s.root().join(TAG_HINTS)).unwrap();
+        assert_eq!(s.resolve_image("other:1").unwrap().id, c.id);
+        assert_eq!(std::fs::read_link(s.tag_hint_path("other:1")).unwrap().to_string_lossy(), c.id);
     }
 }
