@@ -203,7 +203,10 @@ fn network_container_shares_localhost() {
     let e = Env::new();
     let _c = Cleanup(&e);
     let img = e.busybox();
-    e.ok(&["run", "-d", "--name", "x", "--network", "none", &img, "sh", "-c", "nc -l -p 7000 > /tmp/got; sleep 60"]);
+    // the listener's stdin stays open: busybox nc ends at its stdin's EOF,
+    // and with /dev/null (a detached container's stdin) that EOF could come
+    // before the client's line, which was then lost (seen under load)
+    e.ok(&["run", "-d", "--name", "x", "--network", "none", &img, "sh", "-c", "sleep 100 | nc -l -p 7000 > /tmp/got; sleep 60"]);
     // the listener may not be up yet on a loaded machine: the client
     // tries again until X has the line
     let mut got = String::new();
