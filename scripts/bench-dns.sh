@@ -19,7 +19,6 @@ queries=${1:-5000}
 . scripts/lib.sh
 need_root bench-dns.sh
 ensure_packages dnsmasq-base iproute2 python3
-use_cargo
 build_release -q
 bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-dns.XXXXXX)

@@ -18,7 +18,6 @@ runs=${1:-20}
 . scripts/lib.sh
 need_root bench-scale.sh
 ensure_packages busybox-static hyperfine podman conmon jq
-use_cargo
 build_release -q
 bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-scale.XXXXXX)

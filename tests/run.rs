@@ -306,6 +306,21 @@ fn foreground_rm_returns_once_settled_and_its_files_follow() {
     }
     assert!(std::fs::read_dir(e.root().join("containers")).unwrap().next().is_none());
     assert_eq!(common::mounts_under(&e.root()), 0);
+
+    // a hostile container plants links to host paths in its upper dir: the
+    // deletion after the report removes the links, never what they name
+    let victim_dir = e.dir.path().join("victim");
+    std::fs::create_dir_all(victim_dir.join("sub")).unwrap();
+    std::fs::write(victim_dir.join("sub/keep"), "host data").unwrap();
+    let script = format!("ln -s {v} /dirlink; ln -s {v}/sub/keep /filelink; mkdir -p /deep; ln -s {v}/sub /deep/sub", v = victim_dir.display());
+    let o = e.run(&["run", "--rm", "--network", "none", &img, "sh", "-c", &script]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(&tmp).unwrap().next().is_some() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "trash left");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(std::fs::read_to_string(victim_dir.join("sub/keep")).unwrap(), "host data");
 }
 
 #[test]

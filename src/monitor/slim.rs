@@ -21,7 +21,7 @@
 /// libc's pages stay out while it waits. Best effort: a failure leaves the
 /// pages where they were.
 pub fn shed() {
-    let _ = crate::sys::mem::drop_clean_file_pages();
+    crate::sys::mem::drop_clean_file_pages();
     crate::sys::mem::trim_heap();
 }
 

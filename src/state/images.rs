@@ -317,7 +317,6 @@ impl Store {
     }
 }
 
-
 #[cfg(test)]
 mod tag_hint_tests {
     use super::*;

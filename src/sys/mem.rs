@@ -1,6 +1,5 @@
 //! Memory of this process: dropping pages that files hold, trimming the heap.
 
-use super::check;
 use std::io;
 
 /// A mapping from /proc/self/smaps that can be dropped and faulted back.
@@ -42,6 +41,41 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
     out
 }
 
+/// The clean file mappings of this process, read from /proc/self/smaps
+/// into a fixed array (at most [`MAX_SHED`]), so that dropping them needs
+/// no allocation and no free afterwards; how many there are.
+fn clean_mappings_now() -> ([CleanMapping; MAX_SHED], usize) {
+    let mut list = [CleanMapping::default(); MAX_SHED];
+    let mut n = 0;
+    if let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") {
+        for m in clean_file_mappings(&smaps).into_iter().take(MAX_SHED) {
+            list[n] = m;
+            n += 1;
+        }
+    }
+    (list, n)
+}
+
+/// MADV_DONTNEED on each mapping, as raw system calls (no libc page is
+/// touched between the drops). Returns the bytes dropped.
+fn drop_mappings(list: &[CleanMapping]) -> usize {
+    let mut dropped = 0;
+    for m in list {
+        // SAFETY: the range is, as smaps said, a private mapping without
+        // write permission and without anonymous pages, so MADV_DONTNEED
+        // only unmaps pages whose contents the file still holds: the next
+        // access faults them back in unchanged. A running executable cannot
+        // be written in place (ETXTBSY), and libraries are replaced, not
+        // rewritten, by packages (a rewrite in place would break every
+        // process mapping them). The callers are single-threaded, so no
+        // mapping changed since smaps was read.
+        if unsafe { raw::syscall5(libc::SYS_madvise, [m.start, m.len, libc::MADV_DONTNEED as usize, 0, 0]) } == 0 {
+            dropped += m.len;
+        }
+    }
+    dropped
+}
+
 /// Drops from this process's page tables every page of its private,
 /// read-only, file-backed mappings that hold no anonymous (copied-on-write)
 /// page, as /proc/self/smaps lists them: code and read-only data of the
@@ -50,21 +84,9 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
 /// mappings dropped. Not async-signal-safe (reads and parses a file); meant
 /// for a single-threaded process (no other thread changes a mapping
 /// between the read and the drop).
-pub fn drop_clean_file_pages() -> io::Result<usize> {
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
-    let mut dropped = 0;
-    for m in clean_file_mappings(&smaps) {
-        // SAFETY: the range is, as smaps just said, a private mapping
-        // without write permission and without anonymous pages, so
-        // MADV_DONTNEED only unmaps pages whose contents the file still
-        // holds: the next access faults them back in unchanged. A running
-        // executable cannot be written in place (ETXTBSY), and libraries
-        // are replaced, not rewritten, by packages (a rewrite in place
-        // would break every process mapping them).
-        check(unsafe { libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED) })?;
-        dropped += m.len;
-    }
-    Ok(dropped)
+pub fn drop_clean_file_pages() -> usize {
+    let (list, n) = clean_mappings_now();
+    drop_mappings(&list[..n])
 }
 
 /// `malloc_trim(0)`: gives the heap's free memory back to the kernel. Not
@@ -89,17 +111,11 @@ const MAX_SHED: usize = 128;
 /// thread could start one); otherwise it only waits.
 pub fn shed_then_poll(fds: &mut [libc::pollfd], scratch: &mut [u8]) -> io::Result<usize> {
     if super::process::single_threaded() {
-        let mut list = [CleanMapping::default(); MAX_SHED];
-        let mut n = 0;
-        if let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") {
-            for m in clean_file_mappings(&smaps).into_iter().take(MAX_SHED) {
-                list[n] = m;
-                n += 1;
-            }
-        }
+        let (list, n) = clean_mappings_now();
         // the parse's memory is free now: back to the kernel with the rest
         trim_heap();
-        let page = 4096usize;
+        // SAFETY: sysconf with an integer name; touches no memory.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1);
         let start = (scratch.as_mut_ptr() as usize).div_ceil(page) * page;
         let end = (scratch.as_mut_ptr() as usize + scratch.len()) / page * page;
         if end > start {
@@ -108,11 +124,7 @@ pub fn shed_then_poll(fds: &mut [libc::pollfd], scratch: &mut [u8]) -> io::Resul
             // valid value of u8.
             let _ = unsafe { raw::syscall5(libc::SYS_madvise, [start, end - start, libc::MADV_DONTNEED as usize, 0, 0]) };
         }
-        for m in &list[..n] {
-            // SAFETY: as in drop_clean_file_pages; no other thread can have
-            // changed the mappings since smaps was read (this is the only one).
-            let _ = unsafe { raw::syscall5(libc::SYS_madvise, [m.start, m.len, libc::MADV_DONTNEED as usize, 0, 0]) };
-        }
+        drop_mappings(&list[..n]);
     }
     // SAFETY: `fds` is a valid, writable array of pollfd of the length
     // given; no timeout and no signal mask (null pointers).
