@@ -605,7 +605,12 @@ pub fn thaw_if_commit_died(store: &Store, id: &str) -> bool {
 /// The state, corrected when the recorded process is gone (its monitor
 /// was killed): such a container counts as exited.
 pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
-    let mut st = store.load_state(id)?;
+    Ok(settle(store.load_state(id)?))
+}
+
+/// A saved state checked against the process table: a running or
+/// restarting container whose process (or monitor) is gone has exited.
+fn settle(mut st: ContainerState) -> ContainerState {
     let stale = match st.status {
         Status::Running => !st.alive(),
         // waiting out a backoff: only its monitor is alive
@@ -618,7 +623,7 @@ pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
             st.exit_code = Some(-1);
         }
     }
-    Ok(st)
+    st
 }
 
 /// Whether the monitor recorded in `st` still runs.
@@ -647,12 +652,11 @@ pub fn inspect(store: &Store, reference: &str) -> Result<Info> {
 
 pub fn list(store: &Store) -> Result<Vec<Info>> {
     let mut out = Vec::new();
-    for record in store.list_containers()? {
-        let state = live_state(store, &record.id)?;
+    for s in store.scan_containers(true)? {
+        let state = settle(s.state);
         let running = state.status == Status::Running;
-        let paused = is_paused(store, &record.id, running);
-        let user_stopped = store.user_stopped(&record.id);
-        out.push(Info { record, state, running, paused, user_stopped })
+        let paused = is_paused(store, &s.record.id, running);
+        out.push(Info { record: s.record, state, running, paused, user_stopped: s.user_stopped })
     }
     Ok(out)
 }

@@ -96,10 +96,12 @@ pub fn drop_bounding(set: CapSet) -> Result<(), String> {
         if set.has(cap) {
             continue;
         }
-        // EINVAL for caps this kernel lacks is fine
+        // EINVAL: this kernel has no such cap, nor any above it (they are
+        // numbered without gaps), so the rest need no call
         match sys::drop_bounding(cap) {
-            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => return Err(format!("drop capability {cap}: {e}")),
-            _ => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            Err(e) => return Err(format!("drop capability {cap}: {e}")),
+            Ok(()) => {}
         }
     }
     Ok(())

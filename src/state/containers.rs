@@ -393,6 +393,15 @@ pub struct ContainerState {
 
 pub use super::pid::process_start_time;
 
+/// What [`Store::scan_containers`] read of one container: its record and,
+/// when asked for, its saved state (not yet checked against the process
+/// table) and whether the user stopped it.
+pub struct ScannedContainer {
+    pub record: ContainerRecord,
+    pub state: ContainerState,
+    pub user_stopped: bool,
+}
+
 impl ContainerState {
     /// True if the recorded process still exists (and is the same one).
     pub fn alive(&self) -> bool {
@@ -621,20 +630,60 @@ impl Store {
             .unwrap_or_else(|| ContainerState { status: Status::Created, ..Default::default() }))
     }
 
-    /// Ids of all containers with a config record, sorted by creation.
+    /// All containers with a config record, sorted by creation.
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>> {
+        Ok(self.scan_containers(false)?.into_iter().map(|s| s.record).collect())
+    }
+
+    /// All containers with a config record, sorted by creation; with
+    /// `with_state`, each one's saved state and stop marker too. One pass
+    /// by descriptor: every file is opened relative to the containers
+    /// folder (one component walked, not the store's whole path) and read
+    /// in one call into a buffer reused across records (`ps` of 1,000
+    /// containers made 11 calls each, 7 now).
+    pub fn scan_containers(&self, with_state: bool) -> Result<Vec<ScannedContainer>> {
+        use std::os::fd::AsFd;
         let dir = self.containers_dir();
+        let rd = std::fs::read_dir(&dir).map_err(io_err(&dir))?;
+        let dfd = std::fs::File::open(&dir).map_err(io_err(&dir))?;
+        let mut buf = Vec::new();
         let mut out = Vec::new();
-        for e in std::fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
-            let id = e.file_name().to_string_lossy().into_owned();
-            if !id.starts_with("ps_") {
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let id = name.as_encoded_bytes();
+            if !id.starts_with(b"ps_") || id.contains(&b'/') {
                 continue;
             }
-            if let Ok(c) = self.load_container(&id) {
-                out.push(c);
+            let read = |file: &str, buf: &mut Vec<u8>| -> bool {
+                let mut p = id.to_vec();
+                p.push(b'/');
+                p.extend_from_slice(file.as_bytes());
+                crate::sys::fs::read_small_at(dfd.as_fd(), &p, buf).unwrap_or(false)
+            };
+            // a folder without a readable record (a create under way, or
+            // one that died) is not a container yet
+            if !read("config.json", &mut buf) {
+                continue;
             }
+            let Ok(record) = serde_json::from_slice::<ContainerRecord>(&buf) else { continue };
+            let (state, user_stopped) = if with_state {
+                let state = if read("state.json", &mut buf) {
+                    let p = self.container_state_path(&record.id);
+                    serde_json::from_slice(&buf).map_err(|source| StateError::Corrupt { path: p, source })?
+                } else {
+                    ContainerState { status: Status::Created, ..Default::default() }
+                };
+                let mut marker = id.to_vec();
+                marker.push(b'/');
+                marker.extend_from_slice(super::supervision::USER_STOPPED.as_bytes());
+                let stopped = matches!(crate::sys::fs::lstat_at(dfd.as_fd(), &marker), Ok(Some(_)));
+                (state, stopped)
+            } else {
+                (ContainerState::default(), false)
+            };
+            out.push(ScannedContainer { record, state, user_stopped });
         }
-        out.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+        out.sort_by(|a, b| a.record.created.total_cmp(&b.record.created).then(a.record.id.cmp(&b.record.id)));
         Ok(out)
     }
 
@@ -710,6 +759,45 @@ mod tests {
         let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
         let f = std::fs::File::open(p).unwrap();
         f.set_modified(t).unwrap();
+    }
+
+    fn record(id: &str, created: f64) -> ContainerRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "image": "img_1", "image_ref": "img_1", "layers": [], "args": ["true"], "env": [],
+            "workdir": "/", "hostname": id, "user": "", "tty": false, "interactive": false,
+            "auto_remove": false, "limits": { "cpu_shares": 512, "memory": 0 }, "mounts": [], "network": "none", "ports": [],
+            "created": created,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_scan_reads_records_states_and_stop_markers() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path().join("root")).unwrap();
+        for (id, created) in [("ps_b", 2.0), ("ps_a", 1.0), ("ps_c", 3.0)] {
+            std::fs::create_dir(s.container_dir(id)).unwrap();
+            s.save_container(&record(id, created)).unwrap();
+        }
+        // a state bigger than the first read, to take the growing path
+        let mut running = ContainerState { status: Status::Running, pid: Some(1), ..Default::default() };
+        running.error = Some("x".repeat(10_000));
+        s.save_state("ps_b", &running).unwrap();
+        s.mark_user_stopped("ps_c").unwrap();
+        // a folder without its record yet (a create under way), other files
+        std::fs::create_dir(s.container_dir("ps_d")).unwrap();
+        std::fs::write(s.containers_dir().join("stray"), b"").unwrap();
+        let all = s.scan_containers(true).unwrap();
+        let ids: Vec<&str> = all.iter().map(|c| c.record.id.as_str()).collect();
+        assert_eq!(ids, ["ps_a", "ps_b", "ps_c"], "sorted by creation");
+        assert_eq!(all[0].state.status, Status::Created, "no state.json reads as created");
+        assert_eq!(all[1].state.status, Status::Running);
+        assert_eq!(all[1].state.error.as_deref().map(str::len), Some(10_000));
+        assert_eq!(all.iter().map(|c| c.user_stopped).collect::<Vec<_>>(), [false, false, true]);
+        // a garbled state is an error, as load_state's
+        std::fs::write(s.container_state_path("ps_a"), b"{").unwrap();
+        assert!(matches!(s.scan_containers(true), Err(StateError::Corrupt { .. })));
+        assert_eq!(s.list_containers().unwrap().len(), 3, "records alone need no state");
     }
 
     #[test]

@@ -1,13 +1,10 @@
 //! Identifiers in the seed's look (`img_…`, `ps_…`), random so they never
 //! collide; uniqueness is then guaranteed by creating them with mkdir/O_EXCL.
-use std::io::Read;
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
+    let ok = crate::sys::random::fill(&mut buf).is_ok();
     if !ok {
         // Fall back to time and pid mixing; still unique enough with O_EXCL.
         let t = super::now().to_bits() ^ ((std::process::id() as u64) << 32);

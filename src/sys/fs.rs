@@ -52,6 +52,57 @@ pub fn openat_nofollow(dir: BorrowedFd<'_>, name: &[u8], flags: libc::c_int, mod
     owned(unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, mode as libc::c_uint) }.into())
 }
 
+/// Reads the whole of `dir`/`name` (no symlink followed at its last
+/// component) into `buf`, replacing what it held; false if there is no
+/// such file. Made for small files that are replaced by rename, never
+/// written in place: a read that fills less than the room left is taken
+/// as the end (a regular file returns short only there), which spares
+/// the fstat and the final empty read of `std::fs::read`.
+pub fn read_small_at(dir: BorrowedFd<'_>, name: &[u8], buf: &mut Vec<u8>) -> io::Result<bool> {
+    let f = match openat_nofollow(dir, name, libc::O_RDONLY, 0) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    buf.clear();
+    if buf.capacity() < 4096 {
+        buf.reserve(4096);
+    }
+    loop {
+        let room = buf.capacity() - buf.len();
+        // SAFETY: the pointer is `room` writable bytes past the vector's
+        // initialised part, inside its allocation; `f` is open.
+        let n = check_len(unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().add(buf.len()).cast(), room) });
+        let n = match n {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            r => r?,
+        };
+        // SAFETY: the kernel initialised these `n` bytes.
+        unsafe { buf.set_len(buf.len() + n) };
+        if n < room {
+            return Ok(true);
+        }
+        buf.reserve(buf.capacity());
+    }
+}
+
+/// One `read` of `path` into `buf` (open, read, close: no stat, no
+/// read to EOF): for /proc records such as `stat` or `status`, which the
+/// kernel hands over whole in one read when `buf` is large enough.
+/// Returns the bytes read.
+pub fn read_once<'a>(path: &CStr, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
+    // SAFETY: a C string that outlives the call; plain flags.
+    let f = owned(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }.into())?;
+    loop {
+        // SAFETY: `buf` is writable for its whole length; `f` is open.
+        match check_len(unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(n) => return Ok(&buf[..n]),
+        }
+    }
+}
+
 /// lstat relative to a directory; `None` if it does not exist.
 pub fn lstat_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<Option<libc::stat>> {
     let c = cstr(name)?;

@@ -23,6 +23,7 @@ pub mod mount;
 pub mod net;
 pub mod ns;
 pub mod process;
+pub mod random;
 pub mod seccomp;
 pub mod signal;
 pub mod term;

@@ -19,9 +19,11 @@ pub fn exit_now(code: i32) -> ! {
 
 /// Whether this process has one thread (its `Threads:` in /proc/self/status).
 pub fn single_threaded() -> bool {
-    std::fs::read_to_string("/proc/self/status")
+    // `Threads:` is in the first kilobyte; the whole record is ~1.5 kB
+    let mut buf = [0u8; 4096];
+    super::fs::read_once(c"/proc/self/status", &mut buf)
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
+        .and_then(|s| s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(b"Threads:").map(|n| n.trim_ascii() == b"1")))
         .unwrap_or(false)
 }
 
