@@ -50,6 +50,27 @@ fn containers_reach_the_gateway_and_each_other() {
 }
 
 #[test]
+fn the_network_is_complete_before_the_command_runs() {
+    // the command's first instruction finds the address, the route and
+    // the published port's rules in place
+    let e = Env::new();
+    let img = e.busybox();
+    let gw = format!("10.214.{}.1", e.net);
+    for _ in 0..8 {
+        let out = e.ok(&["run", "--rm", "-p", "127.0.0.1::80", &img, "sh", "-c", "ip -4 -o addr show eth0; ip route"]);
+        assert!(out.contains(&format!("inet 10.214.{}.", e.net)) && out.contains(&format!("default via {gw}")), "{out}");
+    }
+    // an init that fails while mounting (a tmpfs over a file), with a
+    // network set up: its own reason is reported, and nothing of the
+    // network stays behind
+    let o = e.run(&["run", "--rm", "-p", "127.0.0.1::80", "--tmpfs", "/etc/passwd", &img, "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr), "bocker: open /etc/passwd: Not a directory (os error 20)\n");
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    assert!(!links().contains(&format!("master {}", e.bridge())), "a veth stayed on the bridge: {}", links());
+}
+
+#[test]
 fn none_has_only_loopback_and_host_shares_the_stack() {
     let e = Env::new();
     let img = e.busybox();
