@@ -457,6 +457,17 @@ impl ContainerCgroup {
         }
     }
 
+    /// The v2 leaf, opened as a directory, for a process to be born in
+    /// (clone3's CLONE_INTO_CGROUP); None on v1 (a process joins each
+    /// hierarchy by [`ContainerCgroup::add_process`]) or if it cannot be
+    /// opened (the caller then moves the process in).
+    pub fn v2_dir_fd(&self) -> Option<std::os::fd::OwnedFd> {
+        match &self.backend {
+            Backend::V2(g) => std::fs::File::open(&g.dir).ok().map(Into::into),
+            Backend::V1(_) => None,
+        }
+    }
+
     /// The path below the hierarchy's root (`ps_…`, `bocker/ps_…`).
     pub fn path(&self) -> &str {
         &self.path

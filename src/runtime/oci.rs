@@ -94,7 +94,8 @@ pub fn create(req: &CreateRequest) -> Result<Created, RuntimeError> {
         hooks: has_hooks,
         reaper: false,
     };
-    let mut spawned = match super::spawn::clone_init(&init) {
+    let born_in = cgroup.v2_dir_fd();
+    let mut spawned = match super::spawn::clone_init(&init, born_in.as_ref().map(std::os::fd::AsFd::as_fd)) {
         Ok(s) => s,
         Err(m) => {
             let _ = cgroup.delete();
@@ -112,8 +113,8 @@ pub fn create(req: &CreateRequest) -> Result<Created, RuntimeError> {
         bundle: req.bundle.to_path_buf(),
         annotations: plan.annotations.clone(),
     };
-    let ready = cgroup
-        .add_process(pid)
+    let joined = if spawned.in_cgroup { Ok(()) } else { cgroup.add_process(pid) };
+    let ready = joined
         .map_err(|e| (125, e.to_string()))
         .and_then(|()| spawned.go().map_err(|m| (125, m)))
         .and_then(|()| {

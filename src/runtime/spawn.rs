@@ -13,6 +13,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// A cloned init, waiting for [`Spawned::go`].
 pub struct Spawned {
     pub pid: Pid,
+    /// born in the cgroup given to [`clone_init`]: the caller need not
+    /// move it there
+    pub in_cgroup: bool,
     to_init: Option<std::fs::File>,
     from_init: std::fs::File,
 }
@@ -22,7 +25,10 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 /// Clones the init. It runs `init::run` with `spec` and waits for go.
-pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
+/// With `cgroup` (a cgroup v2 folder), the init is born in it when the
+/// kernel can (clone3's CLONE_INTO_CGROUP, Linux 5.7): see
+/// [`Spawned::in_cgroup`]; otherwise the caller moves it there.
+pub fn clone_init(spec: &InitSpec, cgroup: Option<std::os::fd::BorrowedFd<'_>>) -> Result<Spawned, String> {
     // our own pid namespace, to come back to once the init is cloned
     // (until then no thread can be made: CLONE_THREAD needs the children's
     // pid namespace to be ours, and the monitor makes threads later)
@@ -43,33 +49,41 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
         }
     }
     let pipes = InitPipes { from_parent: go_read.into(), to_parent: msg_write.into(), joins };
-    let mut stack = vec![0u8; 1 << 20];
-    // SAFETY (the one unsafe left here, allowed by src/sys's rule: clone
-    // runs a closure in the child): the child runs init::run on its own
-    // copy of the address space (no CLONE_VM) and only exits through the
-    // returned code; this process is single-threaded.
     let ns = &spec.plan.namespaces;
     let mut flags = ns.clone_flags;
     if ns.id_maps.is_some() {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
     let parent_ends = [go_write.as_raw_fd(), msg_read.as_raw_fd()];
-    let pid = unsafe {
-        nix::sched::clone(
-            Box::new(|| {
-                // the parent's ends: with them closed here, a parent that
-                // dies before go is seen as EOF (not waited for forever)
-                for fd in parent_ends {
-                    crate::sys::fd::close_raw(fd);
-                }
-                init::run(spec, &pipes)
-            }),
-            &mut stack,
-            flags,
-            Some(libc::SIGCHLD),
-        )
-    }
-        .map_err(|e| format!("clone: {e}"));
+    let cgroup_fd = cgroup.map(|fd| fd.as_raw_fd());
+    // closed in the child: the parent's ends (a parent that dies before
+    // go is then seen as EOF, not waited for forever), and the host's
+    // cgroup folder, long before anything reads a path the image chose
+    // (a host folder left open was runc's CVE-2024-21626)
+    let child = || {
+        for fd in parent_ends.into_iter().chain(cgroup_fd) {
+            crate::sys::fd::close_raw(fd);
+        }
+        init::run(spec, &pipes)
+    };
+    // SAFETY: this process is single-threaded (above); the child ends in
+    // exit_now, never returning from this function.
+    let born = cgroup.map(|fd| unsafe { crate::sys::process::fork_into_cgroup(flags.bits() as u64, fd) });
+    let in_cgroup = matches!(born, Some(Ok(_)));
+    let pid = match born {
+        Some(Ok(crate::sys::process::Forked::Child)) => crate::sys::process::exit_now(child() as i32),
+        Some(Ok(crate::sys::process::Forked::Parent(pid))) => Ok(Pid::from_raw(pid)),
+        // a kernel without clone3 or CLONE_INTO_CGROUP (or no cgroup
+        // given): cloned on a stack of its own, moved in by the caller
+        Some(Err(_)) | None => {
+            let mut stack = vec![0u8; 1 << 20];
+            // SAFETY (allowed by src/sys's rule: clone runs a closure in
+            // the child): the child runs init::run on its own copy of the
+            // address space (no CLONE_VM) and only exits through the
+            // returned code; this process is single-threaded.
+            unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) }.map_err(|e| format!("clone: {e}"))
+        }
+    };
     if let Some(own) = own_pid_ns {
         if let Err(e) = crate::sys::ns::setns(&own, libc::CLONE_NEWPID) {
             if let Ok(pid) = &pid {
@@ -91,7 +105,7 @@ pub fn clone_init(spec: &InitSpec) -> Result<Spawned, String> {
             return Err(e);
         }
     }
-    Ok(Spawned { pid, to_init: Some(go_write.into()), from_init: msg_read.into() })
+    Ok(Spawned { pid, in_cgroup, to_init: Some(go_write.into()), from_init: msg_read.into() })
 }
 
 impl Spawned {

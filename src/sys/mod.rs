@@ -69,7 +69,7 @@ mod tests {
     pub const ALLOWED: &[(&str, usize, &str)] = &[
         // nix::sched::clone runs a closure in the child: the closure's
         // captures (spec, pipes) live in spawn.rs
-        ("src/runtime/spawn.rs", 1, "clone of the init with a closure"),
+        ("src/runtime/spawn.rs", 2, "clone of the init with a closure, or clone3 into its cgroup"),
         // fork() of a multi-purpose process: the child's code is the caller's
         ("src/runtime/exec.rs", 1, "fork of bocker exec's child"),
         ("src/runtime/oci.rs", 1, "fork of bocker-runc exec's child"),
