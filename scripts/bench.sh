@@ -60,9 +60,21 @@ hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
 
 hyperfine -N -w 20 -r 200 --export-json "$work/help.json" -n "bocker help" "$bocker help" >/dev/null
 
+# starts one at a time, 200 ms apart, as a person starts containers: the
+# move into the cgroup then waits for an RCU grace period that a tight loop
+# of starts never sees (scripts/bench-cgroup.sh); on cgroup v2 bocker's
+# init is born in its cgroup and skips it
+iso_runs=$(( (runs + 1) / 2 ))
+hyperfine -N -w 2 -r "$iso_runs" --prepare "sleep 0.2" --export-json "$work/iso.json" \
+  -n "bocker, 200 ms apart" "$bocker run --rm --network none $img /bin/true" \
+  -n "crun, 200 ms apart" "crun run --bundle $work/bundle bench-crun-iso-$$" >/dev/null
+
 echo "container start, /bin/true, median of $runs runs ($(date -u +%F), $(nproc) cores)"
 jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
   $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to bocker \((.median/$b)*100 | round / 100)"' "$work/h.json" | column -t -s $'\t'
+echo "starts 200 ms apart, median of $iso_runs runs (cgroup $([ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1))"
+jq -r '.results as $r | ($r[] | select(.command|startswith("crun")) | .median) as $c |
+  $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to crun \((.median/$c)*100 | round / 100)"' "$work/iso.json" | column -t -s $'\t'
 jq -r '.results[] | "bocker help (startup)\t\(.median*1000 | .*100 | round / 100) ms median of 200"' "$work/help.json" | column -t -s $'\t'
 peak=$( /usr/bin/time -f %M $bocker run --rm $img /bin/true 2>&1 >/dev/null | tail -1 )
 echo "bocker run peak RSS (CLI): ${peak} KB"
