@@ -89,7 +89,15 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
         let f = std::fs::File::open(&p).map_err(|e| e125(format!("{p}: {e}")))?;
         fds.push((k, f));
     }
-    ContainerCgroup::load(id).add_process(std::process::id() as i32).map_err(|e| e125(e.to_string()))?;
+    // on v2 the exec'd process is born in the container's cgroup (opened
+    // here, in the host's mount namespace); elsewhere this process moves
+    // in, before joining the cgroup namespace rooted there. Moving waits
+    // for an RCU grace period when no move happened lately (~15 ms here)
+    let cgroup = ContainerCgroup::load(id);
+    let born_in = cgroup.v2_dir_fd().filter(|d| crate::sys::process::can_fork_into_cgroup(std::os::fd::AsFd::as_fd(d)));
+    if born_in.is_none() {
+        cgroup.add_process(std::process::id() as i32).map_err(|e| e125(e.to_string()))?;
+    }
     for (k, f) in &fds {
         crate::sys::ns::setns(f, 0).map_err(|e| e125(format!("join {k} namespace: {e}")))?;
     }
@@ -124,9 +132,16 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     // SAFETY (allowed by src/sys's rule: the child's code is here): this
     // process is single-threaded; the child only takes its stdio,
     // confines itself and execs (or _exits).
-    match unsafe { nix::unistd::fork() } {
+    let forked = unsafe { crate::sys::process::fork_in(born_in.as_ref().map(std::os::fd::AsFd::as_fd)) };
+    // the child closes it before confining (a host folder must not reach
+    // a path the image chose: runc's CVE-2024-21626); the parent now
+    let cgroup_fd = born_in.as_ref().map(|d| d.as_raw_fd());
+    match forked {
         Err(e) => Err(e125(format!("fork: {e}"))),
-        Ok(nix::unistd::ForkResult::Child) => {
+        Ok(crate::sys::process::Forked::Child) => {
+            if let Some(fd) = cgroup_fd {
+                crate::sys::fd::close_raw(fd);
+            }
             let stdio = match &io {
                 ExecIo::Pty { slave, .. } => super::term::take_terminal(slave.as_raw_fd()),
                 ExecIo::Pipes { child, .. } => take_pipes(child),
@@ -138,7 +153,9 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
             let code = child(&plan);
             crate::sys::process::exit_now(code)
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
+        Ok(crate::sys::process::Forked::Parent(child)) => {
+            drop(born_in);
+            let child = nix::unistd::Pid::from_raw(child);
             // SIGWINCH: our terminal's size changed (or the API's resize
             // set it on the terminal we were given): the pump copies it
             super::process::forward_signals(child.as_raw(), &[libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGWINCH]);

@@ -76,6 +76,43 @@ pub unsafe fn fork_into_cgroup(ns_flags: u64, cgroup: std::os::fd::BorrowedFd<'_
     }
 }
 
+/// A fork: born in the cgroup v2 folder `cgroup` when given
+/// ([`fork_into_cgroup`] without namespace flags), else plain `fork(2)`.
+///
+/// # Safety
+/// As for [`fork_into_cgroup`]: a single-threaded caller, and a child that
+/// ends with [`exit_now`] or an exec.
+pub unsafe fn fork_in(cgroup: Option<std::os::fd::BorrowedFd<'_>>) -> io::Result<Forked> {
+    if let Some(fd) = cgroup {
+        // SAFETY: our caller's contract is fork_into_cgroup's.
+        return unsafe { fork_into_cgroup(0, fd) };
+    }
+    // SAFETY: fork in a single-threaded process (our caller's contract).
+    match unsafe { libc::fork() } {
+        r if r < 0 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid)),
+    }
+}
+
+/// Whether a child can be born in `cgroup` (clone3 with CLONE_INTO_CGROUP
+/// works here: Linux 5.7, and no seccomp filter of an outer container
+/// refusing clone3): a child is made there and exits at once.
+pub fn can_fork_into_cgroup(cgroup: std::os::fd::BorrowedFd<'_>) -> bool {
+    // SAFETY: the child only calls _exit (async-signal-safe, so any number
+    // of threads in this process is fine).
+    match unsafe { fork_into_cgroup(0, cgroup) } {
+        Ok(Forked::Child) => exit_now(0),
+        Ok(Forked::Parent(pid)) => {
+            let mut status = 0;
+            // SAFETY: our own child's pid and a writable int.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Whether this process has one thread (its `Threads:` in /proc/self/status).
 pub fn single_threaded() -> bool {
     // `Threads:` is in the first kilobyte; the whole record is ~1.5 kB
