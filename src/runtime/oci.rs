@@ -177,7 +177,13 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
         let f = std::fs::File::open(&p).map_err(|e| setup(format!("{p}: {e}")))?;
         fds.push((kind, flag, f));
     }
-    ContainerCgroup::load_at(req.cgroup_path).add_process(std::process::id() as i32)?;
+    // on v2 the child is born in the container's cgroup (no move, whose
+    // lock waits for an RCU grace period when none happened lately)
+    let cgroup = ContainerCgroup::load_at(req.cgroup_path);
+    let born_in = cgroup.v2_dir_fd().filter(|d| crate::sys::process::can_fork_into_cgroup(std::os::fd::AsFd::as_fd(d)));
+    if born_in.is_none() {
+        cgroup.add_process(std::process::id() as i32)?;
+    }
     let join = |which: &dyn Fn(i32) -> bool| -> Result<(), String> {
         for (kind, flag, f) in &fds {
             if which(*flag) {
@@ -191,9 +197,15 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
     // SAFETY (allowed by src/sys's rule: the child's code is here): this
     // process is single-threaded; the child only confines itself and
     // execs (or exits).
-    match unsafe { nix::unistd::fork() } {
+    let forked = unsafe { crate::sys::process::fork_in(born_in.as_ref().map(std::os::fd::AsFd::as_fd)) };
+    let cgroup_fd = born_in.as_ref().map(|d| d.as_raw_fd());
+    match forked {
         Err(e) => Err(setup(format!("fork: {e}"))),
-        Ok(nix::unistd::ForkResult::Child) => {
+        Ok(crate::sys::process::Forked::Child) => {
+            // the host's cgroup folder, before any path the image chose
+            if let Some(fd) = cgroup_fd {
+                crate::sys::fd::close_raw(fd);
+            }
             drop(err_read);
             let to_parent = std::fs::File::from(err_write);
             let joined = join(&|f| f != libc::CLONE_NEWPID).map_err(|m| (125, m));
@@ -204,7 +216,9 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
             let _ = Message::failed(code, msg).send(&to_parent);
             crate::sys::process::exit_now(code) // no destructors in the forked child
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
+        Ok(crate::sys::process::Forked::Parent(child)) => {
+            drop(born_in);
+            let child = nix::unistd::Pid::from_raw(child);
             drop(err_write);
             match Message::receive(std::fs::File::from(err_read)) {
                 None => Ok(child.as_raw()),
