@@ -406,3 +406,22 @@ fn no_host_terminal_in_exec() {
     assert!(text(&o.stdout).contains("/dev/pts/"), "{}", text(&o.stdout));
     e.ok(&["rm", "-f", id]);
 }
+
+#[test]
+fn a_workdir_through_a_leaked_descriptor_goes_nowhere() {
+    // runc's CVE-2024-21626: a descriptor of a host folder (the cgroup's,
+    // which the init and exec's helper now hold on v2 for clone3) still
+    // open at the chdir would start the process outside its root
+    let e = Env::new();
+    let img = e.busybox();
+    let id = e.ok(&["run", "-d", "--network", "none", &img, "sleep", "60"]).trim().to_string();
+    for n in 3..=12 {
+        let wd = format!("/proc/self/fd/{n}");
+        for args in [vec!["run", "--rm", "--network", "none", "-w", &wd, &img, "sh", "-c", "echo started in; pwd"], vec!["exec", "-w", &wd, &id, "sh", "-c", "echo started in; pwd"]] {
+            let o = e.run(&args);
+            assert_eq!(o.status.code(), Some(125), "{args:?}: {}{}", text(&o.stdout), text(&o.stderr));
+            assert!(!text(&o.stdout).contains("started"), "{args:?} ran: {}", text(&o.stdout));
+        }
+    }
+    e.ok(&["rm", "-f", &id]);
+}

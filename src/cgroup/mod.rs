@@ -468,6 +468,19 @@ impl ContainerCgroup {
         }
     }
 
+    /// For a process that is about to fork the container's next process
+    /// (`exec`): the v2 folder to be born in when clone3 into it works
+    /// here (a probe child shows it: an outer seccomp filter may refuse
+    /// clone3), else this process is moved in now, before it joins the
+    /// cgroup namespace rooted there.
+    pub fn birthplace_or_join(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        let born_in = self.v2_dir_fd().filter(|d| crate::sys::process::can_fork_into_cgroup(std::os::fd::AsFd::as_fd(d)));
+        if born_in.is_none() {
+            self.add_process(std::process::id() as i32)?;
+        }
+        Ok(born_in)
+    }
+
     /// The path below the hierarchy's root (`ps_…`, `bocker/ps_…`).
     pub fn path(&self) -> &str {
         &self.path

@@ -93,11 +93,7 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     // here, in the host's mount namespace); elsewhere this process moves
     // in, before joining the cgroup namespace rooted there. Moving waits
     // for an RCU grace period when no move happened lately (~15 ms here)
-    let cgroup = ContainerCgroup::load(id);
-    let born_in = cgroup.v2_dir_fd().filter(|d| crate::sys::process::can_fork_into_cgroup(std::os::fd::AsFd::as_fd(d)));
-    if born_in.is_none() {
-        cgroup.add_process(std::process::id() as i32).map_err(|e| e125(e.to_string()))?;
-    }
+    let born_in = ContainerCgroup::load(id).birthplace_or_join().map_err(|e| e125(e.to_string()))?;
     for (k, f) in &fds {
         crate::sys::ns::setns(f, 0).map_err(|e| e125(format!("join {k} namespace: {e}")))?;
     }
@@ -133,15 +129,9 @@ fn inner(args: &[String]) -> Result<i32, (i32, String)> {
     // process is single-threaded; the child only takes its stdio,
     // confines itself and execs (or _exits).
     let forked = unsafe { crate::sys::process::fork_in(born_in.as_ref().map(std::os::fd::AsFd::as_fd)) };
-    // the child closes it before confining (a host folder must not reach
-    // a path the image chose: runc's CVE-2024-21626); the parent now
-    let cgroup_fd = born_in.as_ref().map(|d| d.as_raw_fd());
     match forked {
         Err(e) => Err(e125(format!("fork: {e}"))),
         Ok(crate::sys::process::Forked::Child) => {
-            if let Some(fd) = cgroup_fd {
-                crate::sys::fd::close_raw(fd);
-            }
             let stdio = match &io {
                 ExecIo::Pty { slave, .. } => super::term::take_terminal(slave.as_raw_fd()),
                 ExecIo::Pipes { child, .. } => take_pipes(child),

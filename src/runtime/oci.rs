@@ -179,11 +179,7 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
     }
     // on v2 the child is born in the container's cgroup (no move, whose
     // lock waits for an RCU grace period when none happened lately)
-    let cgroup = ContainerCgroup::load_at(req.cgroup_path);
-    let born_in = cgroup.v2_dir_fd().filter(|d| crate::sys::process::can_fork_into_cgroup(std::os::fd::AsFd::as_fd(d)));
-    if born_in.is_none() {
-        cgroup.add_process(std::process::id() as i32)?;
-    }
+    let born_in = ContainerCgroup::load_at(req.cgroup_path).birthplace_or_join()?;
     let join = |which: &dyn Fn(i32) -> bool| -> Result<(), String> {
         for (kind, flag, f) in &fds {
             if which(*flag) {
@@ -198,14 +194,9 @@ pub fn exec(req: &ExecRequest) -> Result<i32, RuntimeError> {
     // process is single-threaded; the child only confines itself and
     // execs (or exits).
     let forked = unsafe { crate::sys::process::fork_in(born_in.as_ref().map(std::os::fd::AsFd::as_fd)) };
-    let cgroup_fd = born_in.as_ref().map(|d| d.as_raw_fd());
     match forked {
         Err(e) => Err(setup(format!("fork: {e}"))),
         Ok(crate::sys::process::Forked::Child) => {
-            // the host's cgroup folder, before any path the image chose
-            if let Some(fd) = cgroup_fd {
-                crate::sys::fd::close_raw(fd);
-            }
             drop(err_read);
             let to_parent = std::fs::File::from(err_write);
             let joined = join(&|f| f != libc::CLONE_NEWPID).map_err(|m| (125, m));

@@ -55,13 +55,10 @@ pub fn clone_init(spec: &InitSpec, cgroup: Option<std::os::fd::BorrowedFd<'_>>) 
         flags |= CloneFlags::CLONE_NEWUSER;
     }
     let parent_ends = [go_write.as_raw_fd(), msg_read.as_raw_fd()];
-    let cgroup_fd = cgroup.map(|fd| fd.as_raw_fd());
     // closed in the child: the parent's ends (a parent that dies before
-    // go is then seen as EOF, not waited for forever), and the host's
-    // cgroup folder, long before anything reads a path the image chose
-    // (a host folder left open was runc's CVE-2024-21626)
+    // go is then seen as EOF, not waited for forever)
     let child = || {
-        for fd in parent_ends.into_iter().chain(cgroup_fd) {
+        for fd in parent_ends {
             crate::sys::fd::close_raw(fd);
         }
         init::run(spec, &pipes)
@@ -74,8 +71,18 @@ pub fn clone_init(spec: &InitSpec, cgroup: Option<std::os::fd::BorrowedFd<'_>>) 
         Some(Ok(crate::sys::process::Forked::Child)) => crate::sys::process::exit_now(child() as i32),
         Some(Ok(crate::sys::process::Forked::Parent(pid))) => Ok(Pid::from_raw(pid)),
         // a kernel without clone3 or CLONE_INTO_CGROUP (or no cgroup
-        // given): cloned on a stack of its own, moved in by the caller
+        // given): cloned on a stack of its own, moved in by the caller;
+        // the child closes its copy of the cgroup folder at once, as
+        // fork_into_cgroup does (a host folder left open was runc's
+        // CVE-2024-21626)
         Some(Err(_)) | None => {
+            let cgroup_fd = cgroup.map(|fd| fd.as_raw_fd());
+            let child = move || {
+                if let Some(fd) = cgroup_fd {
+                    crate::sys::fd::close_raw(fd);
+                }
+                child()
+            };
             let mut stack = vec![0u8; 1 << 20];
             // SAFETY (allowed by src/sys's rule: clone runs a closure in
             // the child): the child runs init::run on its own copy of the

@@ -46,7 +46,7 @@ pub enum Forked {
 /// `clone3` used as fork (no CLONE_VM, no stack of its own: the child goes
 /// on from here in a copy of this process), with the namespace flags
 /// `ns_flags` (CLONE_NEW*), the child born in the cgroup v2 folder `cgroup`
-/// (CLONE_INTO_CGROUP). Being born there takes none of the locks that
+/// (CLONE_INTO_CGROUP). In the child, `cgroup` is closed on return. Being born there takes none of the locks that
 /// writing its pid to cgroup.procs takes: that write waits for an RCU
 /// grace period when no other move happened lately (14.5 ms against 0.2 ms
 /// here: docs/BENCHMARKS.md). Errors: ENOSYS before Linux 5.3, E2BIG or
@@ -71,7 +71,13 @@ pub unsafe fn fork_into_cgroup(ns_flags: u64, cgroup: std::os::fd::BorrowedFd<'_
     let rc = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>()) };
     match rc {
         r if r < 0 => Err(io::Error::last_os_error()),
-        0 => Ok(Forked::Child),
+        0 => {
+            // the child has no use for the host's cgroup folder: closed
+            // before anything can read a path an image chose (a host
+            // folder left open was runc's CVE-2024-21626)
+            super::fd::close_raw(cgroup.as_raw_fd());
+            Ok(Forked::Child)
+        }
         pid => Ok(Forked::Parent(pid as libc::pid_t)),
     }
 }
