@@ -19,8 +19,8 @@ runs=${1:-20}
 need_root bench-scale.sh
 ensure_packages busybox-static hyperfine podman conmon jq
 build_release -q
-bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-scale.XXXXXX)
+bocker=$(installed_release "$work/bin")
 export BOCKER_ROOT=$work/root
 export BOCKER_BRIDGE=bkscale0 BOCKER_SUBNET=10.217.0.0/24 BOCKER_NET_EGRESS=0
 podman_img=bocker-bench-scale-$$

@@ -13,8 +13,8 @@ runs=${1:-50}
 need_root bench.sh
 ensure_packages busybox-static hyperfine crun runc podman jq
 build_release -q
-bocker=$release_dir/bocker
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
+bocker=$(installed_release "$work/bin")
 # bocker's runc command line: the same binary under the name bocker-runc
 ln -s "$bocker" "$work/bocker-runc"
 export BOCKER_ROOT=$work/root

@@ -58,13 +58,16 @@ pub fn run_verb(verb: &str, args: &[String]) -> u8 {
         }
     };
     crate::trace::mark("verb loaded");
-    match run.call::<Value>(argv) {
+    let status = match run.call::<Value>(argv) {
         Ok(v) => status_of(&v),
         Err(e) => {
             report_verb_error(verb, &e);
             EXIT_BOCKER
         }
-    }
+    };
+    drop((run, module));
+    core::finish(lua);
+    status
 }
 
 /// A verb's uncaught error: one line for the user, the traceback on request.
@@ -158,7 +161,9 @@ pub fn run_script(file: &str, args: &[String]) -> u8 {
     } else {
         &src
     };
-    run_chunk(&lua, &format!("@{file}"), body, file, args)
+    let status = run_chunk(&lua, &format!("@{file}"), body, file, args);
+    core::finish(lua);
+    status
 }
 
 /// `bocker < script.lua`
@@ -169,5 +174,7 @@ pub fn run_stdin() -> u8 {
         return 1;
     }
     let Some(lua) = new_lua() else { return EXIT_BOCKER };
-    run_chunk(&lua, "=stdin", &src, "-", &[])
+    let status = run_chunk(&lua, "=stdin", &src, "-", &[]);
+    core::finish(lua);
+    status
 }

@@ -435,7 +435,7 @@ pub fn create(store: &Store, spec: CreateSpec) -> Result<ContainerRecord> {
         uts: ns.uts,
         log,
     };
-    let saved = store.save_container(&rec).and_then(|_| {
+    let saved = store.save_new_container(&rec).and_then(|_| {
         crate::crashpoint::hit("create.recorded");
         store.save_state(&id, &ContainerState { status: Status::Created, ..Default::default() })
     });

@@ -18,6 +18,7 @@ const MAX_UNPACKED: u64 = 1 << 30;
 pub struct BuildContext {
     /// `<root>/tmp/<name>/context` (the unpacked tar) and `<root>/tmp/<name>/Dockerfile`
     base: Option<PathBuf>,
+    _close: super::MustClose,
 }
 
 impl BuildContext {
@@ -70,7 +71,7 @@ fn unpack_at_most(root: &std::path::Path, tar: &[u8], dockerfile: &str, max: u64
     let base = tmp.join(crate::fsutil::unique_name("build-context-"));
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().mode(0o700).create(&base).map_err(|e| format!("{}: {e}", base.display()))?;
-    let ctx = BuildContext { base: Some(base.clone()) };
+    let ctx = BuildContext { base: Some(base.clone()), _close: super::MustClose::new() };
     let dir = base.join("context");
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (_, plain) = crate::image::extract::decompress(std::io::Cursor::new(tar)).map_err(|e| format!("the build context: {e}"))?;

@@ -14,6 +14,7 @@ const MAX_LINE: u64 = 64 << 10;
 pub struct SelfProc {
     child: Child,
     out: BufReader<std::io::PipeReader>,
+    _close: super::MustClose,
 }
 
 impl SelfProc {
@@ -22,7 +23,7 @@ impl SelfProc {
         let (reader, writer) = std::io::pipe()?;
         let child = Command::new(exe).args(args).stdin(Stdio::null()).stdout(writer.try_clone()?).stderr(writer).spawn()?;
         // the Command (and its copies of the write end) are gone: EOF comes when the child ends
-        Ok(SelfProc { child, out: BufReader::new(reader) })
+        Ok(SelfProc { child, out: BufReader::new(reader), _close: super::MustClose::new() })
     }
 
     /// The next line (with its newline), at most MAX_LINE bytes; None at the end.
@@ -79,7 +80,7 @@ mod tests {
     fn long_lines_come_in_pieces() {
         let (r, mut w) = std::io::pipe().unwrap();
         let child = std::process::Command::new("true").spawn().unwrap();
-        let mut p = super::SelfProc { child, out: std::io::BufReader::new(r) };
+        let mut p = super::SelfProc { child, out: std::io::BufReader::new(r), _close: crate::lua::MustClose::new() };
         let big = vec![b'x'; (super::MAX_LINE as usize) + 10];
         let t = std::thread::spawn(move || {
             use std::io::Write;

@@ -428,3 +428,22 @@ assert(fmt.status({ running = true, health = "starting", state = { started = 95 
 assert(fmt.status({ running = false, state = { status = "restarting", exit_code = 1, finished = 98 } }, 100) == "Restarting (1) 2s ago")
 "#);
 }
+
+#[test]
+fn finish_closes_the_state_while_a_finalizer_must_run() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    struct Flag(Arc<AtomicBool>, #[allow(dead_code)] crate::lua::MustClose);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    impl mlua::UserData for Flag {}
+    let lua = crate::lua::new().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let ud = lua.create_userdata(Flag(ran.clone(), crate::lua::MustClose::new())).unwrap();
+    lua.globals().set("held", ud).unwrap();
+    crate::lua::finish(lua);
+    assert!(ran.load(Ordering::SeqCst), "the userdata's Drop ran");
+}
