@@ -2,7 +2,8 @@
 # Side-by-side container start benchmark (one run, same machine, same
 # rootfs): bocker run --rm (the whole CLI, Lua included), crun run and
 # runc run of a prepared bundle, podman run --rm --network none.
-# Prints medians and ratios to bocker; hyperfine does the timing.
+# Prints medians and ratios: hyperfine times blocks of runs of each command,
+# then interleaved rounds (scripts/interleave.py) time the main starts again.
 #   scripts/bench.sh [RUNS]
 #   BOCKER_BASELINE=/path/to/older/bocker scripts/bench.sh [RUNS]
 #       adds that binary (same store and image) beside this one: a change's cost
@@ -36,6 +37,8 @@ bash scripts/mkrootfs.sh "$work/bundle/rootfs" >/dev/null
 img=$($bocker init "$work/bundle/rootfs" | sed 's/Created: //')
 baseline=()
 if [ -n "${BOCKER_BASELINE:-}" ]; then
+  # in the page cache as this build is (lib.sh installed_release)
+  evict_from_page_cache "$BOCKER_BASELINE" "$(dirname "$BOCKER_BASELINE")/bocker-monitor"
   # the same store and image (records are compatible both ways)
   baseline=(-n "baseline" "$BOCKER_BASELINE run --rm --network none $img /bin/true")
 fi
@@ -58,6 +61,20 @@ hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
   -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" \
   -n "podman (default network)" "podman run --rm $ulim bocker-bench /bin/true" >/dev/null
 
+# the same starts in interleaved rounds (scripts/interleave.py, no shell):
+# each round runs every command once, in rotating order, so a machine whose
+# speed drifts during the run (this VM's does, by 30% within minutes) weighs
+# on all alike; hyperfine's blocks of 40 runs of one command do not
+{
+  printf 'crun\t\targv: crun run --bundle %s bench-crun-il-%s\n' "$work/bundle" $$
+  printf 'bocker\t\targv: %s run --rm --network none %s /bin/true\n' "$bocker" "$img"
+  printf 'bocker-runc\t\targv: %s --root %s run --bundle %s bench-bocker-runc-il-%s\n' "$work/bocker-runc" "$work/runc-state" "$work/bundle" $$
+  if [ -n "${BOCKER_BASELINE:-}" ]; then
+    printf 'baseline\t\targv: %s run --rm --network none %s /bin/true\n' "$BOCKER_BASELINE" "$img"
+  fi
+} > "$work/il.spec"
+python3 scripts/interleave.py "$runs" "$work/il.json" "$work/il.spec" > "$work/il.txt"
+
 hyperfine -N -w 20 -r 200 --export-json "$work/help.json" -n "bocker help" "$bocker help" >/dev/null
 
 # starts one at a time, 200 ms apart, as a person starts containers: the
@@ -72,6 +89,8 @@ hyperfine -N -w 2 -r "$iso_runs" --prepare "sleep 0.2" --export-json "$work/iso.
 echo "container start, /bin/true, median of $runs runs ($(date -u +%F), $(nproc) cores)"
 jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
   $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to bocker \((.median/$b)*100 | round / 100)"' "$work/h.json" | column -t -s $'\t'
+echo "the same, interleaved rounds: median of $runs (min, max), ratio to crun"
+column -t -s $'\t' "$work/il.txt"
 echo "starts 200 ms apart, median of $iso_runs runs (cgroup $([ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1))"
 jq -r '.results as $r | ($r[] | select(.command|startswith("crun")) | .median) as $c |
   $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to crun \((.median/$c)*100 | round / 100)"' "$work/iso.json" | column -t -s $'\t'
