@@ -1,16 +1,12 @@
 -- /networks: list, inspect, create, remove, connect, disconnect, prune
 local api = require "bocker.api"
 local docker = require "bocker.docker"
+local label_matches = (require "bocker.filters").label_matches
 
 local array = bocker.json.array
 
 local keys = { name = true, id = true, label = true, driver = true, type = true, scope = true, dangling = true }
 
-local function label_ok(labels, kv)
-  local k, v = kv:match("^([^=]*)=(.*)$")
-  if not k then return labels[kv] ~= nil end
-  return labels[k] == v
-end
 
 -- Docker's network filters: values of a key OR, keys AND (labels AND)
 local function matches(n, f)
@@ -25,7 +21,7 @@ local function matches(n, f)
   if not any(f.scope, function(v) return v == "local" end) then return false end
   if not any(f.type, function(v) return (v == "builtin") == (n.name == "bridge") end) then return false end
   for _, kv in ipairs(f.label or {}) do
-    if not label_ok(n.labels or {}, kv) then return false end
+    if not label_matches(n.labels or {}, kv) then return false end
   end
   return true
 end

@@ -1,6 +1,7 @@
 -- /volumes: list, create, inspect, remove, prune
 local api = require "bocker.api"
 local docker = require "bocker.docker"
+local label_matches = (require "bocker.filters").label_matches
 
 local array = bocker.json.array
 
@@ -11,10 +12,7 @@ local function matches(v, f)
   for _, n in ipairs(f.name or {}) do if not v.name:find(n, 1, true) then return false end end
   for _, d in ipairs(f.driver or {}) do if d ~= "local" then return false end end
   for _, kv in ipairs(f.label or {}) do
-    local k, want = kv:match("^([^=]*)=(.*)$")
-    local labels = v.labels or {}
-    if k then if labels[k] ~= want then return false end
-    elseif labels[kv] == nil then return false end
+    if not label_matches(v.labels or {}, kv) then return false end
   end
   for _, d in ipairs(f.dangling or {}) do
     local dangling = #(v.containers or {}) == 0

@@ -43,11 +43,13 @@ function M.state_of(c)
   return (c.state and c.state.status) or "created"
 end
 
-local function label_matches(labels, kv)
+-- Docker's `label=` filter value: `KEY` (the label is set) or `KEY=VALUE`.
+function M.label_matches(labels, kv)
   local k, v = kv:match("^([^=]*)=(.*)$")
   if not k then return labels[kv] ~= nil end
   return labels[k] == v
 end
+local label_matches = M.label_matches
 
 local match_one = {
   id = function(c, v) return c.id:sub(1, #v) == v end,

@@ -151,59 +151,59 @@ end
 
 ------------------------------------------------------------------ up
 
-local function ensure_networks(model, order)
-  if not M.user_networks() then return true end
-  local used = {}
-  for _, n in ipairs(order) do
-    for _, net in ipairs(model.services[n].networks) do used[net.name] = true end
-  end
-  local keys = {}
-  for k in pairs(used) do keys[#keys + 1] = k end
+-- Makes each declared network or volume named in `keys` (keys of
+-- `decls`, the model's declarations) that does not exist yet, labelled with
+-- the project and its key; an external one must exist already.
+-- `r`: { kind, label, get(name), create(decl, labels), missing(name), show(name) }
+local function ensure_declared(model, keys, decls, r)
   table.sort(keys)
   for _, k in ipairs(keys) do
-    local n = model.networks[k]
-    local have = bocker.network.get(n.name)
-    if n.external then
-      if not have then return nil, string.format("network %s declared as external, but could not be found", n.name) end
-    elseif not have then
+    local d = decls[k]
+    if not r.get(d.name) then
+      if d.external then return nil, r.missing(d.name) end
       local labels = {}
-      for lk, lv in pairs(n.labels or {}) do labels[lk] = lv end
+      for lk, lv in pairs(d.labels or {}) do labels[lk] = lv end
       labels[M.LABEL_PROJECT] = model.name
-      labels[M.LABEL_NETWORK] = k
-      local made, err = bocker.network.create { name = n.name, subnet = n.subnet, gateway = n.gateway, internal = n.internal or nil, labels = labels }
+      labels[r.label] = k
+      local made, err = r.create(d, labels)
       if not made then return nil, err end
-      progress("Network", n.name, "Created")
+      progress(r.kind, r.show(d.name), "Created")
     end
   end
   return true
 end
 
+local function ensure_networks(model, order)
+  if not M.user_networks() then return true end
+  local used, keys = {}, {}
+  for _, n in ipairs(order) do
+    for _, net in ipairs(model.services[n].networks) do used[net.name] = true end
+  end
+  for k in pairs(used) do keys[#keys + 1] = k end
+  return ensure_declared(model, keys, model.networks, {
+    kind = "Network", label = M.LABEL_NETWORK, get = bocker.network.get,
+    create = function(n, labels)
+      return bocker.network.create { name = n.name, subnet = n.subnet, gateway = n.gateway, internal = n.internal or nil, labels = labels }
+    end,
+    missing = function(name) return string.format("network %s declared as external, but could not be found", name) end,
+    show = function(name) return name end,
+  })
+end
+
 local function ensure_volumes(model, order)
-  local used = {}
+  local used, keys = {}, {}
   for _, n in ipairs(order) do
     for _, m in ipairs(model.services[n].mounts) do
       if m.type == "volume" and m.source ~= "" then used[m.source] = true end
     end
   end
-  local keys = {}
   for k, v in pairs(model.volumes) do if used[v.name] then keys[#keys + 1] = k end end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
-    local v = model.volumes[k]
-    local have = bocker.volume.get(v.name)
-    if v.external then
-      if not have then return nil, string.format("external volume %q not found", v.name) end
-    elseif not have then
-      local labels = {}
-      for lk, lv in pairs(v.labels or {}) do labels[lk] = lv end
-      labels[M.LABEL_PROJECT] = model.name
-      labels[M.LABEL_VOLUME] = k
-      local made, err = bocker.volume.create(v.name, { labels = labels })
-      if not made then return nil, err end
-      progress("Volume", '"' .. v.name .. '"', "Created")
-    end
-  end
-  return true
+  return ensure_declared(model, keys, model.volumes, {
+    kind = "Volume", label = M.LABEL_VOLUME, get = bocker.volume.get,
+    create = function(v, labels) return bocker.volume.create(v.name, { labels = labels }) end,
+    missing = function(name) return string.format("external volume %q not found", name) end,
+    show = function(name) return '"' .. name .. '"' end,
+  })
 end
 
 -- The image id a service runs: built (with `build:` when missing or

@@ -447,3 +447,13 @@ fn finish_closes_the_state_while_a_finalizer_must_run() {
     crate::lua::finish(lua);
     assert!(ran.load(Ordering::SeqCst), "the userdata's Drop ran");
 }
+
+#[test]
+fn label_filters_match_a_key_or_a_pair() {
+    check(r#"
+local m = (require "bocker.filters").label_matches
+local l = { a = "1", e = "" }
+assert(m(l, "a") and m(l, "a=1") and m(l, "e") and m(l, "e="))
+assert(not m(l, "a=2") and not m(l, "b") and not m(l, "b="))
+"#);
+}
