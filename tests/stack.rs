@@ -263,6 +263,29 @@ fn bad_stack_files_are_refused_with_one_line() {
         assert_eq!(o.status.code(), Some(1), "{body}: {err}");
         assert!(err.contains(want) && err.lines().count() == 1, "{body}: want {want:?}, got {err}");
     }
+    // an external volume or network must exist already: up stops there
+    let _down = Down { env: &env, project: p.clone() };
+    let externals = [
+        (
+            format!("services:\n  a: {{image: busybox, command: 'true', volumes: ['ext:/x']}}\nvolumes:\n  ext: {{external: true}}\n{}", default_net(&env, 0)),
+            "external volume \"ext\" not found",
+        ),
+        (
+            "services:\n  a: {image: busybox, command: 'true', networks: [ext]}\nnetworks:\n  ext: {external: true}\n".to_string(),
+            "network ext declared as external, but could not be found",
+        ),
+    ];
+    for (body, want) in externals {
+        let f = write(&dir, "compose.yaml", &body);
+        let o = env.run(&["up", "-d", "-p", &p, "-f", f.to_str().unwrap()]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{body}: {err}");
+        // the project's own network may be made first (its progress line)
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last == format!("bocker up: {want}") && err.lines().filter(|l| l.starts_with("bocker")).count() == 1, "{body}: want {want:?}, got {err}");
+        assert!(!env.run(&["inspect", &format!("{p}-a-1")]).status.success(), "{body}: a container was made");
+    }
+    assert!(!env.ok(&["volume", "ls", "-q"]).lines().any(|v| v.ends_with("ext")), "a volume was made for an external one");
     // a Lua stack file runs in the restricted Lua: no host commands
     let f = write(&dir, "bocker-stack.lua", "os.execute('true')\nreturn { services = { a = { image = 'busybox' } } }\n");
     let o = env.run(&["up", "-d", "-p", &p, "-f", f.to_str().unwrap()]);

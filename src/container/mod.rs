@@ -608,11 +608,15 @@ pub fn live_state(store: &Store, id: &str) -> Result<ContainerState> {
     Ok(settle(store.load_state(id)?))
 }
 
-/// A saved state checked against the process table: a running or
-/// restarting container whose process (or monitor) is gone has exited.
+/// A saved state checked against the process table: a running container
+/// whose process and monitor are gone, or a restarting one whose monitor
+/// is gone, has exited. While the monitor still runs, a container whose
+/// process just ended stays running: the monitor is about to record its
+/// exit code (read as exited before, a `docker wait` right after a quick
+/// container's start answered -1).
 fn settle(mut st: ContainerState) -> ContainerState {
     let stale = match st.status {
-        Status::Running => !st.alive(),
+        Status::Running => !st.alive() && !monitor_alive(&st),
         // waiting out a backoff: only its monitor is alive
         Status::Restarting => !monitor_alive(&st),
         _ => false,
@@ -1018,6 +1022,24 @@ mod tests {
         assert_eq!(command_of(Some(&ie), Some(&ic), Some(&v(&["/o"])), None), v(&["/o"]));
         assert_eq!(command_of(None, Some(&ic), None, None), v(&["default"]));
         assert!(command_of(None, None, None, None).is_empty());
+    }
+    #[test]
+    fn a_running_container_whose_monitor_runs_is_not_settled() {
+        // a pid that no longer runs: a child, reaped
+        let dead = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id() as i32;
+        let mut dead = dead;
+        dead.wait().unwrap();
+        let me = std::process::id() as i32;
+        let running = |monitor: i32| ContainerState { status: Status::Running, pid: Some(dead_pid), monitor_pid: Some(monitor), ..Default::default() };
+        // the process ended, its monitor runs: it records the exit soon
+        let st = settle(running(me));
+        assert_eq!((st.status, st.exit_code), (Status::Running, None));
+        // both gone (a killed monitor): exited, code unknown
+        let st = settle(running(dead_pid));
+        assert_eq!((st.status, st.exit_code), (Status::Exited, Some(-1)));
+        let st = settle(ContainerState { monitor_pid: None, ..running(me) });
+        assert_eq!(st.status, Status::Exited, "no monitor recorded");
     }
     #[test]
     fn env_merge_replaces_keys() {
