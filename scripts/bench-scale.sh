@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 . scripts/lib.sh
 need_root bench-scale.sh
-ensure_packages busybox-static hyperfine podman conmon jq
+ensure_packages busybox-static hyperfine podman conmon jq python3
 build_release -q
 work=$(mktemp -d /var/tmp/bocker-bench-scale.XXXXXX)
 bocker=$(installed_release "$work/bin")

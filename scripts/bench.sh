@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-50}
 . scripts/lib.sh
 need_root bench.sh
-ensure_packages busybox-static hyperfine crun runc podman jq
+ensure_packages busybox-static hyperfine crun runc podman jq python3
 build_release -q
 work=$(mktemp -d /var/tmp/bocker-bench.XXXXXX)
 bocker=$(installed_release "$work/bin")
