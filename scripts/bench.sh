@@ -2,6 +2,11 @@
 # Side-by-side container start benchmark (one run, same machine, same
 # rootfs): bocker run --rm (the whole CLI, Lua included), crun run and
 # runc run of a prepared bundle, podman run --rm --network none.
+# Two configurations, so each pair does the same work: `runc spec`'s minimal
+# one (no seccomp filter, no limits; crun, runc, bocker-runc) beside
+# `bocker run --security-opt seccomp=unconfined`, and the one bocker itself
+# runs (`bocker bundle`: Docker's seccomp profile and capabilities, its
+# device list, masked paths, limits) under crun beside `bocker run`.
 # Prints medians and ratios: hyperfine times blocks of runs of each command,
 # then interleaved rounds (scripts/interleave.py) time the main starts again.
 #   scripts/bench.sh [RUNS]
@@ -48,6 +53,8 @@ if [ -d /sys/fs/cgroup/unified ] && [ ! -d /sys/fs/cgroup/hugetlb ]; then
   mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb || true
 fi
 (cd "$work/bundle" && runc spec && jq '.process.terminal=false | .process.args=["/bin/true"] | .root.readonly=false' config.json > c.json && mv c.json config.json)
+# the configuration bocker runs, as any OCI runtime reads it
+$bocker bundle -o "$work/bundle-bocker" --network none "$img" /bin/true >/dev/null
 tar -C "$work/bundle/rootfs" -c . | podman import -q - bocker-bench >/dev/null
 ulim="--ulimit nofile=20000:20000 --ulimit nproc=20000:20000"
 
@@ -55,7 +62,9 @@ hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
   -n bocker "$bocker run --rm --network none $img /bin/true" \
   "${baseline[@]}" \
   -n "bocker (bridge)" "$bocker run --rm $img /bin/true" \
+  -n "bocker, seccomp=unconfined" "$bocker run --rm --network none --security-opt seccomp=unconfined $img /bin/true" \
   -n crun "crun run --bundle $work/bundle bench-crun-$$" \
+  -n "crun (bocker's config)" "crun run --bundle $work/bundle-bocker bench-crun-b-$$" \
   -n bocker-runc "$work/bocker-runc --root $work/runc-state run --bundle $work/bundle bench-bocker-runc-$$" \
   -n runc "runc run --bundle $work/bundle bench-runc-$$" \
   -n podman "podman run --rm --network none $ulim bocker-bench /bin/true" \
@@ -68,6 +77,8 @@ hyperfine -N -w 5 -r "$runs" --export-json "$work/h.json" \
 {
   printf 'crun\t\targv: crun run --bundle %s bench-crun-il-%s\n' "$work/bundle" $$
   printf 'bocker\t\targv: %s run --rm --network none %s /bin/true\n' "$bocker" "$img"
+  printf 'bocker, seccomp=unconfined\t\targv: %s run --rm --network none --security-opt seccomp=unconfined %s /bin/true\n' "$bocker" "$img"
+  printf "crun (bocker's config)\t\targv: crun run --bundle %s bench-crun-b-il-%s\n" "$work/bundle-bocker" $$
   printf 'bocker-runc\t\targv: %s --root %s run --bundle %s bench-bocker-runc-il-%s\n' "$work/bocker-runc" "$work/runc-state" "$work/bundle" $$
   if [ -n "${BOCKER_BASELINE:-}" ]; then
     printf 'baseline\t\targv: %s run --rm --network none %s /bin/true\n' "$BOCKER_BASELINE" "$img"
@@ -84,7 +95,8 @@ hyperfine -N -w 20 -r 200 --export-json "$work/help.json" -n "bocker help" "$boc
 iso_runs=$(( (runs + 1) / 2 ))
 hyperfine -N -w 2 -r "$iso_runs" --prepare "sleep 0.2" --export-json "$work/iso.json" \
   -n "bocker, 200 ms apart" "$bocker run --rm --network none $img /bin/true" \
-  -n "crun, 200 ms apart" "crun run --bundle $work/bundle bench-crun-iso-$$" >/dev/null
+  -n "crun, 200 ms apart" "crun run --bundle $work/bundle bench-crun-iso-$$" \
+  -n "crun (bocker's config), 200 ms apart" "crun run --bundle $work/bundle-bocker bench-crun-b-iso-$$" >/dev/null
 
 echo "container start, /bin/true, median of $runs runs ($(date -u +%F), $(nproc) cores)"
 jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
@@ -92,7 +104,7 @@ jq -r '.results as $r | ($r[] | select(.command=="bocker") | .median) as $b |
 echo "the same, interleaved rounds: median of $runs (min, max), ratio to crun"
 column -t -s $'\t' "$work/il.txt"
 echo "starts 200 ms apart, median of $iso_runs runs (cgroup $([ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1))"
-jq -r '.results as $r | ($r[] | select(.command|startswith("crun")) | .median) as $c |
+jq -r '.results as $r | ($r[] | select(.command=="crun, 200 ms apart") | .median) as $c |
   $r[] | "\(.command)\t\(.median*1000 | .*10 | round / 10) ms\tratio to crun \((.median/$c)*100 | round / 100)"' "$work/iso.json" | column -t -s $'\t'
 jq -r '.results[] | "bocker help (startup)\t\(.median*1000 | .*100 | round / 100) ms median of 200"' "$work/help.json" | column -t -s $'\t'
 peak=$( /usr/bin/time -f %M $bocker run --rm $img /bin/true 2>&1 >/dev/null | tail -1 )

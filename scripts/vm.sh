@@ -320,11 +320,14 @@ write_run_files() {
   target_share=$tdir
 }
 
-# Kernel messages go to console.log in the cache (all of them with --verbose).
+# Kernel messages go to console.log in the cache: warnings and worse (a
+# lockup's trace), all of them with --verbose. A soft lockup panics the
+# guest, which ends qemu (-no-reboot): a locked emulated guest fails in
+# seconds, not at --timeout.
 kernel_cmdline() {
-  local quiet="quiet loglevel=3"
+  local quiet="quiet loglevel=5"
   [ "$verbose" = 0 ] || quiet="loglevel=7"
-  echo "console=ttyS0 $quiet panic=-1 cgroup_no_v1=all i8042.noaux i8042.nokbd bocker.p9=$P9OPTS"
+  echo "console=ttyS0 $quiet panic=-1 softlockup_panic=1 softlockup_all_cpu_backtrace=1 cgroup_no_v1=all i8042.noaux i8042.nokbd bocker.p9=$P9OPTS"
 }
 
 # Copies the guest's stdout and stderr (fifos qemu writes) to ours: cat

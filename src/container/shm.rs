@@ -60,15 +60,17 @@ pub fn donor_source(store: &Store, donor: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// The configuration's /dev/shm becomes a bind of `source`.
-pub fn bind_in_spec(spec: &mut oci_spec::runtime::Spec, source: &std::path::Path) -> Result<(), String> {
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    let Some(m) = mounts.iter_mut().find(|m| m.destination() == std::path::Path::new("/dev/shm")) else {
-        return Err("no /dev/shm in the configuration".into());
-    };
-    m.set_typ(Some("bind".into()))
-        .set_source(Some(source.to_path_buf()))
-        .set_options(Some(["rbind", "nosuid", "noexec", "nodev"].map(String::from).to_vec()));
-    spec.set_mounts(Some(mounts));
+/// The configuration's /dev/shm (the JSON of `oci::spec::config_for`)
+/// becomes a bind of `source`.
+pub fn bind_in_config(config: &mut serde_json::Value, source: &std::path::Path) -> Result<(), String> {
+    let shm = config["mounts"]
+        .as_array_mut()
+        .and_then(|ms| ms.iter_mut().find(|m| m["destination"] == "/dev/shm"))
+        .ok_or("no /dev/shm in the configuration")?;
+    let source = source.to_str().ok_or_else(|| format!("{}: not UTF-8", source.display()))?;
+    *shm = serde_json::json!({
+        "destination": "/dev/shm", "type": "bind", "source": source,
+        "options": ["rbind", "nosuid", "noexec", "nodev"],
+    });
     Ok(())
 }

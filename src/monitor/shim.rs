@@ -284,7 +284,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     };
     // the configuration (what `inspect --spec` prints, made the same way
     // from the record), carried out by the init
-    let mut spec = crate::oci::bundle::spec_of(store, c).map_err(|e| (125, e.to_string()))?;
+    let mut config = crate::oci::bundle::config_of(store, c).map_err(|e| (125, e.to_string()))?;
     // --ipc shareable: a /dev/shm on the host others can bind;
     // container:X: X's (Docker's way)
     let shm_guard = match &c.ipc {
@@ -300,10 +300,10 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         _ => None,
     };
     if let Some(src) = &shared_shm {
-        crate::container::shm::bind_in_spec(&mut spec, src).map_err(|e| (125, e))?;
+        crate::container::shm::bind_in_config(&mut config, src).map_err(|e| (125, e))?;
     }
     crate::trace::mark("monitor: spec made");
-    let plan = crate::runtime::plan::from_spec(&spec, &cdir).map_err(|e| (125, e.to_string()))?;
+    let plan = crate::runtime::plan::from_value(config, &cdir).map_err(|e| (125, e.to_string()))?;
     crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
     let fills: Vec<crate::runtime::mounts::BindPlan> =
@@ -421,7 +421,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         // from here on it only pumps, waits and cleans up, for as long as
         // the container lives: what the setup touched is given back once
         // the pump has been idle a moment (`shed_when_idle`, below)
-        drop((spec, plan, fills, mount_options));
+        drop((plan, fills, mount_options));
     }
     crate::container::events::emit(store, c, "start", &[]);
     let checker = super::health::Checker::start(store, c);

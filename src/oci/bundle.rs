@@ -43,6 +43,12 @@ pub fn spec_of(store: &Store, c: &ContainerRecord) -> Result<oci_spec::runtime::
     super::spec::spec_for(store, c, &user_of(store, c)?)
 }
 
+/// The same configuration as JSON (`spec::config_for`): what the monitor
+/// runs.
+pub fn config_of(store: &Store, c: &ContainerRecord) -> Result<serde_json::Value, OciError> {
+    super::spec::config_for(store, c, &user_of(store, c)?)
+}
+
 /// Writes `dir/rootfs` (the image's layers and the container's changes,
 /// flattened) and `dir/config.json`. `dir` must be missing or empty; on
 /// failure nothing is left in it.

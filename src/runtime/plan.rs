@@ -219,7 +219,7 @@ struct DeviceIn {
 // ---- what the runtime does ----------------------------------------------
 
 /// One entry of `mounts`, in order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MountPlan {
     /// absolute, inside the container
     pub destination: String,
@@ -238,7 +238,7 @@ pub enum MountKind {
 }
 
 /// Namespaces: made new at clone, or joined by path.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Namespaces {
     /// CLONE_NEW* for clone (the cgroup namespace is not among them: the
     /// init unshares it once it is in its cgroup)
@@ -299,7 +299,7 @@ pub struct Rlimit {
 }
 
 /// `process`: what runs and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProcessPlan {
     pub args: Vec<String>,
     pub env: Vec<String>,
@@ -316,6 +316,7 @@ pub struct ProcessPlan {
     pub oom_score_adj: Option<i32>,
 }
 
+#[derive(Debug, PartialEq)]
 pub struct ContainerPlan {
     /// the root folder, absolute
     pub root: PathBuf,

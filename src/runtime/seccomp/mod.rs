@@ -76,7 +76,7 @@ pub enum SeccompError {
 }
 
 /// A compiled filter, ready to load. Send + Sync, cheap to hold.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     prog: Box<[libc::sock_filter]>,
     /// `SECCOMP_FILTER_FLAG_*` to load with
