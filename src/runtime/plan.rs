@@ -358,8 +358,8 @@ pub fn process_from_oci(p: &oci_spec::runtime::Process) -> Result<ProcessPlan, P
 /// The container's seccomp filter (which its exec'd processes get too).
 pub fn seccomp_of(spec: &oci_spec::runtime::Spec, caps: CapSet) -> Result<Option<Filter>, PlanError> {
     let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else { return Ok(None) };
-    let json = serde_json::to_string(s).map_err(|e| invalid(e.to_string()))?;
-    super::seccomp::compile(&crate::state::containers::Seccomp::Profile { json }, caps).map_err(|e| invalid(format!("linux.seccomp: {e}")))
+    let json = serde_json::to_value(s).map_err(|e| invalid(e.to_string()))?;
+    super::seccomp::compile_value(json, caps).map_err(|e| invalid(format!("linux.seccomp: {e}")))
 }
 
 /// Reads `spec` (whose relative root path is relative to `bundle`).
@@ -446,11 +446,7 @@ fn convert(s: SpecIn, bundle: &Path) -> Result<ContainerPlan, PlanError> {
     }
     let seccomp = match linux.seccomp {
         None => None,
-        Some(v) => {
-            let json = v.to_string();
-            super::seccomp::compile(&crate::state::containers::Seccomp::Profile { json }, process.caps.bounding)
-                .map_err(|e| invalid(format!("linux.seccomp: {e}")))?
-        }
+        Some(v) => super::seccomp::compile_value(v, process.caps.bounding).map_err(|e| invalid(format!("linux.seccomp: {e}")))?,
     };
     let root_propagation = match linux.rootfs_propagation.as_deref().unwrap_or("") {
         "" => MsFlags::MS_SLAVE | MsFlags::MS_REC,

@@ -597,7 +597,8 @@ impl Store {
                 continue;
             }
             let cdir = e.path();
-            if !self.has_record(&id) && self.claim_is_stale(&id) {
+            // (a folder whose record reads is never a stale claim)
+            if self.claim_is_stale(&id) {
                 let trash = self.tmp_dir().join(super::staging::tagged_name(&format!("rm-{id}")));
                 if std::fs::rename(&cdir, &trash).is_ok() {
                     let _ = crate::storage::remove_tree(&trash);

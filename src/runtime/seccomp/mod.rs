@@ -103,6 +103,12 @@ pub fn compile(choice: &Seccomp, caps: CapSet) -> Result<Option<Filter>, Seccomp
     }
 }
 
+/// `compile` of a profile given as parsed JSON (an OCI configuration's
+/// `linux.seccomp`).
+pub fn compile_value(json: serde_json::Value, caps: CapSet) -> Result<Option<Filter>, SeccompError> {
+    compile_profile(&profile::from_value(json)?, caps)
+}
+
 /// The embedded default profile, parsed once.
 pub(crate) fn default_profile() -> Result<&'static profile::Profile, SeccompError> {
     static PARSED: std::sync::OnceLock<profile::Profile> = std::sync::OnceLock::new();

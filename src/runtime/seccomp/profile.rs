@@ -103,3 +103,12 @@ pub fn parse(json: &str) -> Result<Profile, SeccompError> {
     }
     Ok(serde_json::from_str(json)?)
 }
+
+/// The same from JSON already parsed (an OCI configuration's
+/// `linux.seccomp`), without writing it out and reading it again.
+pub fn from_value(json: serde_json::Value) -> Result<Profile, SeccompError> {
+    if !json.is_object() {
+        return Err(SeccompError::Invalid { at: "profile".into(), msg: "not a JSON object".into() });
+    }
+    Ok(serde_json::from_value(json)?)
+}

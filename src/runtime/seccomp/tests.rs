@@ -196,6 +196,18 @@ fn unconfined_is_no_filter() {
     assert!(compile(&empty, CapSet::docker_default()).unwrap().is_none());
 }
 
+/// The configuration carries the default profile in the OCI form
+/// (`oci::to_oci`), which the plan compiles from the parsed JSON: the
+/// same filter as the profile compiled directly, for any capabilities.
+#[test]
+fn the_oci_form_compiles_to_the_same_filter() {
+    for caps in [CapSet::docker_default(), CapSet::all(), CapSet(0), with(&[CAP_SYS_ADMIN])] {
+        let oci = oci::to_oci(&Seccomp::Default, caps).unwrap().expect("a filter");
+        assert_eq!(compile_value(oci, caps).unwrap(), compile(&Seccomp::Default, caps).unwrap());
+    }
+    assert!(matches!(compile_value(serde_json::json!([]), CapSet::all()), Err(SeccompError::Invalid { .. })));
+}
+
 #[test]
 fn default_filter_is_compact() {
     let f = default_filter(CapSet::docker_default());
