@@ -272,6 +272,12 @@ fn run_rm_cycles_leave_nothing_behind() {
     }
     e.ok(&["run", &img, "true"]);
     ids.push(e.ok(&["ps", "-q"]).lines().last().unwrap().to_string());
+    // a monitor started ahead of its container names it once told (its
+    // command line, as `ps` and pgrep see it)
+    for id in &ids[..5] {
+        let procs = std::process::Command::new("pgrep").args(["-f", &format!("__shim .* {id} detach")]).output().unwrap();
+        assert_eq!(text(&procs.stdout).lines().count(), 1, "the monitor of {id} by its command line");
+    }
     for id in &ids {
         e.ok(&["rm", "-f", id]);
     }
@@ -282,6 +288,33 @@ fn run_rm_cycles_leave_nothing_behind() {
     }
     assert_eq!(common::mounts_under(&e.root()), 0);
     assert!(std::fs::read_dir(e.root().join("containers")).unwrap().next().is_none());
+}
+
+#[test]
+fn a_monitor_started_ahead_ends_with_a_failed_create() {
+    // `run` starts the monitor as soon as its flags parse; a create that
+    // fails after that (no such image, a bad flag value) leaves no monitor
+    let e = Env::new();
+    let img = e.busybox();
+    let mine = || {
+        let o = std::process::Command::new("pgrep").args(["-f", &format!("__shim {} ", e.root().display())]).output().unwrap();
+        text(&o.stdout).lines().count()
+    };
+    for args in [vec!["run", "--rm", "img_0000000000", "true"], vec!["run", "-d", "--memory", "lots", &img, "true"], vec!["run", "--ulimit", "nofile=x", &img, "true"]] {
+        let o = e.run(&args);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o.stderr));
+        let t = std::time::Instant::now();
+        while mine() > 0 {
+            assert!(t.elapsed() < std::time::Duration::from_secs(5), "a monitor of {args:?} was left");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    // and one that is told its container runs it, foreground and detached
+    assert_eq!(e.run(&["run", "--rm", "--network", "none", &img, "sh", "-c", "exit 7"]).status.code(), Some(7));
+    let id = e.ok(&["run", "-d", "--network", "none", &img, "sleep", "30"]).trim().to_string();
+    assert!(e.ok(&["ps", "-q"]).contains(&id));
+    e.ok(&["rm", "-f", &id]);
+    assert_eq!(mine(), 0, "monitors left");
 }
 
 #[test]

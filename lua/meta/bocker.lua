@@ -346,11 +346,23 @@ function bocker.container.create(spec) end
 ---Starts a created (or exited: it runs again on the same root filesystem)
 ---container; refused while it runs. Foreground: waits and returns its exit
 ---status (output goes to the terminal and the log). `detach`: returns 0
----once it runs, or its failure status and message.
+---once it runs, or its failure status and message. `monitor`: one from
+---`bocker.container.monitor()`, told which container to run (else a
+---monitor is started now).
 ---@param id string
----@param opts? { detach?: boolean }
+---@param opts? { detach?: boolean, monitor?: bocker.PendingMonitor }
 ---@return integer|nil status, string|nil err
 function bocker.container.start(id, opts) end
+
+---@class bocker.PendingMonitor a monitor process started ahead of its container
+
+---Starts a container's monitor before the container exists, so that its
+---exec and start run on another CPU while the caller creates the container
+---(`bocker run` does); hand it to `start` as `monitor`. Used once; dropped
+---unused, it ends. nil where it cannot be used: in a process with other
+---threads, or in the API service.
+---@return bocker.PendingMonitor|nil
+function bocker.container.monitor() end
 
 ---@param ref string id, name or unique prefix
 ---@return bocker.Container|nil, string|nil err

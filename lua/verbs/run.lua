@@ -147,13 +147,17 @@ local M = {
 
 -- Parses run's flags and creates the container (pulling the image first if
 -- needed). Returns the container and the flags, or nil and an exit status.
--- Shared with `bocker create`.
-function M.create(verb, args)
+-- Shared with `bocker create`. `ahead(o)`, if given, is called once the
+-- flags parse, before the work of the create: what it returns comes back
+-- third (`run` starts the container's monitor there, so that its exec runs
+-- beside the create).
+function M.create(verb, args, ahead)
   local o, pos = cli.parse(verb, args, spec, { interspersed = false })
   if not o then return nil, pos or 125 end
   if #pos < 1 then
     return nil, cli.usage_error(verb, (M.usage:gsub("^bocker run", "bocker " .. verb)), '"' .. verb .. '" requires at least 1 argument')
   end
+  local early = ahead and ahead(o)
   local image = table.remove(pos, 1)
   if o.detach and #o.attach > 0 then
     return nil, cli.fail(125, verb, "Conflicting options: -a and -d")
@@ -276,7 +280,7 @@ function M.create(verb, args)
     uts = o.uts,
   }
   if not c then return nil, cli.fail(125, verb, cerr) end
-  return c, o
+  return c, o, early
 end
 
 -- -a STREAM... as a set; nil, err for an unknown stream
@@ -310,13 +314,20 @@ function M.start_attached(verb, c, o)
   return status
 end
 
+-- Whether the container is started through its monitor's attach socket.
+local function attached(o)
+  return not o.detach and (#o.attach > 0 or o.detach_keys or o.sig_proxy == false)
+end
+
 function M.run(args)
-  local c, o = M.create("run", args)
+  local c, o, monitor = M.create("run", args, function(o)
+    if not attached(o) then return bocker.container.monitor() end
+  end)
   if not c then return o end
-  if not o.detach and (#o.attach > 0 or o.detach_keys or o.sig_proxy == false) then
+  if attached(o) then
     return M.start_attached("run", c, o)
   end
-  local status, serr = bocker.container.start(c.id, { detach = o.detach })
+  local status, serr = bocker.container.start(c.id, { detach = o.detach, monitor = monitor })
   if not status then return cli.fail(125, "run", serr) end
   if o.detach then
     if serr then return cli.fail(status, "run", serr) end

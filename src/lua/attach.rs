@@ -108,7 +108,7 @@ fn attach(lua: &Lua, (reference, conn, o): (String, Option<AnyUserData>, Option<
         Err(e) => return fail(lua, 500, format!("attach {}: {e}", rec.id)),
     };
     if o.start {
-        match crate::monitor::launch::start(&s, &rec.id, true) {
+        match crate::monitor::launch::start(&s, &rec.id, true, None) {
             Ok(st) if st.error.is_none() => {}
             Ok(st) => return (Value::Nil, st.error.unwrap_or_default(), st.status).into_lua_multi(lua),
             Err(e) => return fail(lua, 500, e),

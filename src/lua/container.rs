@@ -12,6 +12,42 @@ struct StartOpts {
     detach: bool,
 }
 
+/// `bocker.container.monitor()`: a monitor started ahead of the container
+/// it will run (`launch::prepare`), handed to `start` as `monitor`. Its
+/// exec overlaps what the caller does meanwhile (the create). Used once;
+/// collected unused, it ends.
+struct PendingMonitor(Option<crate::monitor::launch::Pending>);
+
+impl mlua::UserData for PendingMonitor {}
+
+impl Drop for PendingMonitor {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.discard();
+        }
+    }
+}
+
+/// Start options: the `monitor` handle taken out, the rest as StartOpts.
+fn start_opts(lua: &Lua, o: Option<Value>) -> mlua::Result<(StartOpts, Option<crate::monitor::launch::Pending>)> {
+    let Some(Value::Table(t)) = o else {
+        return Ok((opts(lua, "bocker.container.start options", o)?, None));
+    };
+    let rest = lua.create_table()?;
+    let mut pending = None;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        match (&k, v) {
+            (Value::String(name), Value::UserData(ud)) if name.as_bytes() == b"monitor".as_slice() => {
+                let mut m = ud.borrow_mut::<PendingMonitor>().map_err(|_| mlua::Error::runtime("bocker.container.start options: monitor must come from bocker.container.monitor()"))?;
+                pending = Some(m.0.take().ok_or_else(|| mlua::Error::runtime("bocker.container.start options: this monitor was already used"))?);
+            }
+            (_, v) => rest.raw_set(k, v)?,
+        }
+    }
+    Ok((opts(lua, "bocker.container.start options", Some(Value::Table(rest)))?, pending))
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RemoveOpts {
@@ -55,11 +91,21 @@ pub fn register(lua: &Lua, bocker: &Table) -> mlua::Result<()> {
     t.set(
         "start",
         lua.create_function(|lua, (id, o): (String, Option<Value>)| {
-            let o: StartOpts = opts(lua, "bocker.container.start options", o)?;
+            let (o, pending) = start_opts(lua, o)?;
             let s = store(lua)?;
-            match crate::monitor::launch::start(&s, &id, o.detach) {
+            match crate::monitor::launch::start(&s, &id, o.detach, pending) {
                 Ok(st) => (st.status, st.error).into_lua_multi(lua),
                 Err(e) => result::<Value, _>(lua, Err(e)),
+            }
+        })?,
+    )?;
+    t.set(
+        "monitor",
+        lua.create_function(|lua, ()| {
+            let s = store(lua)?;
+            match crate::monitor::launch::prepare(&s) {
+                Some(p) => Ok(Value::UserData(lua.create_userdata(PendingMonitor(Some(p)))?)),
+                None => Ok(Value::Nil),
             }
         })?,
     )?;

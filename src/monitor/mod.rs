@@ -11,6 +11,7 @@ pub mod detach_keys;
 pub mod exec_session;
 pub mod health;
 pub mod launch;
+pub mod pending;
 pub mod relay;
 pub mod shim;
 pub mod slim;

@@ -1,4 +1,5 @@
-//! The shim (monitor): `bocker __shim ROOT ID fg|detach`. A fresh,
+//! The shim (monitor): `bocker __shim ROOT ID fg|detach` (or `__shim ROOT
+//! ID_SLOT pending CONTROL REPORT`, started ahead: `super::pending`). A fresh,
 //! single-threaded process per container: it creates the cgroup, clones the
 //! container's init into new namespaces, keeps the log, forwards signals,
 //! records the exit status and cleans up. With `detach` it starts its own
@@ -22,6 +23,12 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
 }
 
 pub fn main(args: &[String]) -> u8 {
+    if args.get(4).map(String::as_str) == Some("pending") {
+        return match super::pending::wait_for_container(args) {
+            Some(args) => main(&args),
+            None => 0,
+        };
+    }
     let (Some(root), Some(id)) = (args.get(2), args.get(3)) else {
         eprintln!("bocker: __shim ROOT ID [fg|detach]");
         return 125;

@@ -2,13 +2,8 @@
 
 /// Start time of a process (clock ticks since boot), None if it is gone.
 pub fn process_start_time(pid: i32) -> Option<u64> {
-    let path = std::ffi::CString::new(format!("/proc/{pid}/stat")).ok()?;
-    // the line is a few hundred bytes (comm is at most 16): one read
-    let mut buf = [0u8; 1024];
-    let stat = crate::sys::fs::read_once(&path, &mut buf).ok()?;
-    // comm may contain spaces: fields after the last ')'.
-    let rest = &stat[stat.iter().rposition(|&b| b == b')')? + 2..];
-    std::str::from_utf8(rest.split(|&b| b == b' ').nth(19)?).ok()?.parse().ok()
+    // field 22 of proc_pid_stat(5)
+    crate::sys::process::stat_field(&pid.to_string(), 22)
 }
 
 #[cfg(test)]

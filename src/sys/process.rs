@@ -129,6 +129,53 @@ pub fn single_threaded() -> bool {
         .unwrap_or(false)
 }
 
+/// Field `n` (numbered from 1, as in proc_pid_stat(5)) of /proc/PID/stat,
+/// a number after the process name (n >= 3); `pid` is a pid or `self`.
+/// None if the process is gone.
+pub fn stat_field(pid: &str, n: usize) -> Option<u64> {
+    let path = std::ffi::CString::new(format!("/proc/{pid}/stat")).ok()?;
+    // the line is a few hundred bytes (comm is at most 16): one read
+    let mut buf = [0u8; 1024];
+    let stat = super::fs::read_once(&path, &mut buf).ok()?;
+    // comm may hold spaces and parentheses: field 3 follows the last ')'
+    let rest = &stat[stat.iter().rposition(|&b| b == b')')? + 2..];
+    std::str::from_utf8(rest.split(|&b| b == b' ').nth(n.checked_sub(3)?)?).ok()?.trim_end().parse().ok()
+}
+
+/// Writes `new` over the arguments from `from` to the last of this
+/// process's command line, in place (what /proc/PID/cmdline and `ps`
+/// show), padded with NULs; false, leaving them, unless those arguments
+/// are still as the process got them (`args`) and `new` takes no more room.
+pub fn rewrite_args(args: &[String], from: usize, new: &[&str]) -> bool {
+    let (Some(start), Some(end)) = (stat_field("self", 48), stat_field("self", 49)) else { return false };
+    let Some(old) = args.get(from..).filter(|a| !a.is_empty()) else { return false };
+    let old = old.join("\0");
+    let new = new.join("\0");
+    if new.len() > old.len() {
+        return false;
+    }
+    let offset: usize = args[..from].iter().map(|a| a.len() + 1).sum();
+    let Some(at) = (start as usize).checked_add(offset) else { return false };
+    if at.checked_add(old.len()).is_none_or(|e| e > end as usize) {
+        return false;
+    }
+    let area = at as *mut u8;
+    // SAFETY: [arg_start, arg_end) is this process's own argument area
+    // (the kernel's bounds, from /proc/self/stat), mapped and writable (the
+    // top of the main stack); the bytes at `at` are checked to be the
+    // arguments `old` before any is written, and no more than its length
+    // is written. No Rust reference points into that area: std copies the
+    // arguments out.
+    unsafe {
+        if std::slice::from_raw_parts(area, old.len()) != old.as_bytes() {
+            return false;
+        }
+        std::ptr::copy_nonoverlapping(new.as_ptr(), area, new.len());
+        std::ptr::write_bytes(area.add(new.len()), 0, old.len() - new.len());
+    }
+    true
+}
+
 /// `prctl(PR_SET_DUMPABLE, on)`: off keeps other processes (the
 /// container's) from opening this one through /proc.
 pub fn set_dumpable(on: bool) -> io::Result<()> {
@@ -233,6 +280,34 @@ mod tests {
                 let _ = std::process::Command::new("umount").arg(t.path()).status();
             }
         }
+    }
+
+    #[test]
+    fn stat_fields_after_the_name() {
+        // field 4 is the parent's pid; 1 and 2 (pid, name) are not numbers after it
+        assert_eq!(stat_field("self", 4), Some(nix::unistd::getppid().as_raw() as u64));
+        assert_eq!(stat_field("self", 2), None);
+        assert!(stat_field("self", 48).unwrap() < stat_field("self", 49).unwrap(), "arg_start < arg_end");
+        assert_eq!(stat_field(&i32::MAX.to_string(), 4), None);
+    }
+
+    #[test]
+    fn arguments_are_rewritten_only_over_themselves_and_never_longer() {
+        let args: Vec<String> = std::env::args().collect();
+        let cmdline = || std::fs::read("/proc/self/cmdline").unwrap();
+        let before = cmdline();
+        let same: Vec<&str> = args.iter().map(String::as_str).collect();
+        // the same bytes over them all: done, and nothing changed
+        assert!(rewrite_args(&args, 0, &same));
+        assert_eq!(cmdline(), before);
+        // other arguments than the process's, longer, or none: refused
+        let mut other = args.clone();
+        other[0].push_str("-not");
+        assert!(!rewrite_args(&other, 0, &["x"]));
+        let longer = format!("{}-longer", same.join(" "));
+        assert!(!rewrite_args(&args, 0, &[&longer]));
+        assert!(!rewrite_args(&args, args.len(), &[]));
+        assert_eq!(cmdline(), before);
     }
 
     #[test]
