@@ -291,7 +291,7 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
     };
     // the configuration (what `inspect --spec` prints, made the same way
     // from the record), carried out by the init
-    let mut config = crate::oci::bundle::config_of(store, c).map_err(|e| (125, e.to_string()))?;
+    let (mut config, filter) = crate::oci::bundle::config_and_filter_of(store, c).map_err(|e| (125, e.to_string()))?;
     // --ipc shareable: a /dev/shm on the host others can bind;
     // container:X: X's (Docker's way)
     let shm_guard = match &c.ipc {
@@ -310,7 +310,8 @@ fn run(store: &Store, c: &ContainerRecord, detach: bool, restarts: u32, mut atta
         crate::container::shm::bind_in_config(&mut config, src).map_err(|e| (125, e))?;
     }
     crate::trace::mark("monitor: spec made");
-    let plan = crate::runtime::plan::from_value(config, &cdir).map_err(|e| (125, e.to_string()))?;
+    let mut plan = crate::runtime::plan::from_value(config, &cdir).map_err(|e| (125, e.to_string()))?;
+    plan.seccomp = filter;
     crate::trace::mark("monitor: plan made");
     let layers_dir = store.layers_dir();
     let fills: Vec<crate::runtime::mounts::BindPlan> =

@@ -43,10 +43,11 @@ pub fn spec_of(store: &Store, c: &ContainerRecord) -> Result<oci_spec::runtime::
     super::spec::spec_for(store, c, &user_of(store, c)?)
 }
 
-/// The same configuration as JSON (`spec::config_for`): what the monitor
-/// runs.
-pub fn config_of(store: &Store, c: &ContainerRecord) -> Result<serde_json::Value, OciError> {
-    super::spec::config_for(store, c, &user_of(store, c)?)
+/// The same configuration as JSON, without `linux.seccomp`, and the
+/// seccomp filter compiled apart (`spec::config_and_filter`): what the
+/// monitor runs.
+pub fn config_and_filter_of(store: &Store, c: &ContainerRecord) -> Result<(serde_json::Value, Option<crate::runtime::seccomp::Filter>), OciError> {
+    super::spec::config_and_filter(store, c, &user_of(store, c)?)
 }
 
 /// Writes `dir/rootfs` (the image's layers and the container's changes,
