@@ -48,43 +48,61 @@ fn inherited(args: &[String], at: usize) -> Option<OwnedFd> {
     fd::adopt(raw).ok()
 }
 
-/// Waits for the container; the arguments of a monitor spawned for it, or
-/// None when the CLI closed the control pipe without naming one (its
-/// create failed, or it ended): then this monitor has nothing to do.
-pub fn wait_for_container(args: &[String]) -> Option<Vec<String>> {
+/// What the CLI told a pending monitor.
+pub enum Told {
+    /// The arguments of a monitor spawned for the container it named.
+    Run(Vec<String>),
+    /// Nothing: it closed the control pipe (its create failed, or it
+    /// ended), so this monitor has nothing to do.
+    Nothing,
+    /// Something this monitor cannot act on (a bocker bug): the CLI must
+    /// not take its end for the container's exit.
+    Broken(String),
+}
+
+/// Waits for the container to be named.
+pub fn wait_for_container(args: &[String]) -> Told {
     // A foreground CLI ignores the terminal's SIGINT and SIGQUIT while its
     // monitor runs, and the monitor inherits that. A Ctrl-C before the
     // container is named ends the CLI, whose exit closes the control pipe.
     let int = signal::ignore(libc::SIGINT);
     let quit = signal::ignore(libc::SIGQUIT);
-    let control = inherited(args, 5)?;
-    let report = inherited(args, 6)?;
-    let line = read_control(control)?;
-    let (id, mode) = parse_control(&line)?;
+    let (Some(control), Some(report)) = (inherited(args, 5), inherited(args, 6)) else {
+        return Told::Broken("a pending monitor needs its control and report pipes".into());
+    };
+    let Some(line) = read_control(control) else { return Told::Broken("unreadable control pipe".into()) };
+    if line.is_empty() {
+        return Told::Nothing;
+    }
+    let Some((id, mode)) = parse_control(&line) else { return Told::Broken(format!("bad control line {line:?}")) };
     crate::trace::mark("monitor: container named");
     let word = match mode {
         Mode::Foreground => "fg",
         Mode::Detached => "detach",
     };
     crate::sys::process::rewrite_args(args, 3, &[id, word]);
-    let root = args.get(2)?.clone();
+    let root = args.get(2).cloned().unwrap_or_default();
     let argv0 = args.first().cloned().unwrap_or_default();
     match mode {
         Mode::Foreground => {
             // the exit report pipe, as `__shim`'s 6th argument
             let report = report.into_raw_fd();
-            Some(vec![argv0, "__shim".into(), root, id.into(), word.into(), report.to_string()])
+            Told::Run(vec![argv0, "__shim".into(), root, id.into(), word.into(), report.to_string()])
         }
         Mode::Detached => {
             int.restore();
             quit.restore();
             // a detached monitor's stdin and stderr are /dev/null, its
             // stdout the pipe its report goes on
-            let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").ok()?;
-            fd::dup2(null.as_raw_fd(), 0).ok()?;
-            fd::dup2(report.as_raw_fd(), 1).ok()?;
-            fd::dup2(null.as_raw_fd(), 2).ok()?;
-            Some(vec![argv0, "__shim".into(), root, id.into(), word.into()])
+            let moved = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").and_then(|null| {
+                fd::dup2(null.as_raw_fd(), 0)?;
+                fd::dup2(report.as_raw_fd(), 1)?;
+                fd::dup2(null.as_raw_fd(), 2)
+            });
+            match moved {
+                Ok(()) => Told::Run(vec![argv0, "__shim".into(), root, id.into(), word.into()]),
+                Err(e) => Told::Broken(format!("standard streams: {e}")),
+            }
         }
     }
 }

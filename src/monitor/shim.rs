@@ -25,8 +25,12 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), RuntimeError> {
 pub fn main(args: &[String]) -> u8 {
     if args.get(4).map(String::as_str) == Some("pending") {
         return match super::pending::wait_for_container(args) {
-            Some(args) => main(&args),
-            None => 0,
+            super::pending::Told::Run(args) => main(&args),
+            super::pending::Told::Nothing => 0,
+            super::pending::Told::Broken(e) => {
+                eprintln!("bocker: monitor: {e}");
+                125
+            }
         };
     }
     let (Some(root), Some(id)) = (args.get(2), args.get(3)) else {
