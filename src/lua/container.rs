@@ -37,13 +37,14 @@ fn start_opts(lua: &Lua, o: Option<Value>) -> mlua::Result<(StartOpts, Option<cr
     let mut pending = None;
     for pair in t.pairs::<Value, Value>() {
         let (k, v) = pair?;
-        match (&k, v) {
-            (Value::String(name), Value::UserData(ud)) if name.as_bytes() == b"monitor".as_slice() => {
-                let mut m = ud.borrow_mut::<PendingMonitor>().map_err(|_| mlua::Error::runtime("bocker.container.start options: monitor must come from bocker.container.monitor()"))?;
-                pending = Some(m.0.take().ok_or_else(|| mlua::Error::runtime("bocker.container.start options: this monitor was already used"))?);
-            }
-            (_, v) => rest.raw_set(k, v)?,
+        if !matches!(&k, Value::String(name) if name.as_bytes() == b"monitor".as_slice()) {
+            rest.raw_set(k, v)?;
+            continue;
         }
+        let not_one = || mlua::Error::runtime("bocker.container.start options: monitor must come from bocker.container.monitor()");
+        let Value::UserData(ud) = v else { return Err(not_one()) };
+        let mut m = ud.borrow_mut::<PendingMonitor>().map_err(|_| not_one())?;
+        pending = Some(m.0.take().ok_or_else(|| mlua::Error::runtime("bocker.container.start options: this monitor was already used"))?);
     }
     Ok((opts(lua, "bocker.container.start options", Some(Value::Table(rest)))?, pending))
 }

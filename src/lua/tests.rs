@@ -457,3 +457,15 @@ assert(m(l, "a") and m(l, "a=1") and m(l, "e") and m(l, "e="))
 assert(not m(l, "a=2") and not m(l, "b") and not m(l, "b="))
 "#);
 }
+
+#[test]
+fn start_takes_a_monitor_only_from_bocker_container_monitor() {
+    check(r#"
+for _, bad in ipairs { 1, "m", {}, io.stdout } do
+  local ok, err = pcall(bocker.container.start, "ps_0000000000", { monitor = bad })
+  assert(not ok and tostring(err):find("monitor must come from bocker.container.monitor%(%)"), tostring(err))
+end
+local ok, err = pcall(bocker.container.start, "ps_0000000000", { detach = true, bogus = 1 })
+assert(not ok and tostring(err):find("bogus"), tostring(err))
+"#);
+}

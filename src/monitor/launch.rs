@@ -44,9 +44,10 @@ pub fn reap_detached_monitors() {
 }
 
 /// A monitor started before its container exists (`__shim ROOT ID_SLOT
-/// pending CONTROL REPORT`): it waits on the control pipe for the line `ID fg` or
-/// `ID detach`, then runs as one spawned for that container would. Dropped
-/// unused (the create failed), its control pipe closes and it exits.
+/// pending CONTROL REPORT`, `super::pending`): it waits on the control
+/// pipe for the line `ID fg` or `ID detach`, then runs as one spawned for
+/// that container would. Dropped unused (the create failed), its control
+/// pipe closes and it exits.
 pub struct Pending {
     child: std::process::Child,
     control: std::fs::File,
@@ -88,9 +89,7 @@ impl Pending {
         }
         Some((child, std::fs::File::from(report)))
     }
-}
 
-impl Pending {
     /// Ends an unused monitor: its control pipe closes, it exits, and it
     /// is reaped (a long-lived Lua state does not collect zombies).
     pub fn discard(self) {
@@ -131,7 +130,15 @@ pub fn start(store: &Store, id: &str, detach: bool, pending: Option<Pending>) ->
     // a start by the user: its restart policy applies again
     store.clear_user_stopped(id);
     crate::trace::mark("cli: record checked, start monitor");
-    let handed = pending.filter(|p| p.root == store.root()).and_then(|p| p.hand_over(id, detach));
+    let handed = match pending {
+        Some(p) if p.root == store.root() => p.hand_over(id, detach),
+        // started for another store: of no use here
+        Some(p) => {
+            p.discard();
+            None
+        }
+        None => None,
+    };
     if detach {
         let (child, report) = match handed {
             Some(h) => h,
