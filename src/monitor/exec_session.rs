@@ -178,10 +178,8 @@ fn find_child(parent: i32, within: std::time::Duration) -> Option<i32> {
         if let Ok(rd) = std::fs::read_dir("/proc") {
             for e in rd.flatten() {
                 let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-                // comm may hold anything: the fields after the last ')'
-                let ppid = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().nth(1)).and_then(|p| p.parse::<i32>().ok());
-                if ppid == Some(parent) {
+                // field 4: the parent's pid
+                if crate::sys::process::stat_field(&pid.to_string(), 4) == Some(parent as u64) {
                     return Some(pid);
                 }
             }

@@ -1,6 +1,7 @@
-//! A monitor started ahead of its container (`__shim ROOT - pending
+//! A monitor started ahead of its container (`__shim ROOT ID_SLOT pending
 //! CONTROL REPORT`, started by `launch::prepare`): it waits until the CLI
-//! names the container on the control pipe (`ID fg` or `ID detach`), then
+//! names the container on the control pipe (`ID fg` or `ID detach`, then
+//! the pipe's end), then
 //! takes the standard streams and arguments a monitor spawned for that
 //! container would have had, and runs as one. Its command line then names
 //! the container as a spawned monitor's does (`ps`, `pgrep -f ID`): `ID

@@ -162,8 +162,7 @@ pub fn config_for(store: &Store, c: &ContainerRecord, ids: &Ids) -> Result<Value
 
 /// Where the container's seccomp filter comes: in the configuration's
 /// `linux.seccomp` (what an OCI runtime reads), or compiled apart.
-#[derive(Clone, Copy, PartialEq)]
-pub enum SeccompIn {
+enum SeccompIn {
     Config,
     Apart,
 }

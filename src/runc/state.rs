@@ -184,9 +184,7 @@ pub fn cgroup_of(rec: &Record) -> Result<ContainerCgroup> {
 
 /// State letter and start time of a process (fields 3 and 22 of /proc/PID/stat).
 pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may hold spaces and parentheses: fields after the last ')'
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let rest = crate::sys::process::stat_after_name(&pid.to_string())?;
     let mut f = rest.split(' ');
     let state = f.next()?.chars().next()?;
     let start = f.nth(18)?.parse().ok()?;

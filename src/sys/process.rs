@@ -129,17 +129,33 @@ pub fn single_threaded() -> bool {
         .unwrap_or(false)
 }
 
-/// Field `n` (numbered from 1, as in proc_pid_stat(5)) of /proc/PID/stat,
-/// a number after the process name (n >= 3); `pid` is a pid or `self`.
-/// None if the process is gone.
-pub fn stat_field(pid: &str, n: usize) -> Option<u64> {
+/// The fields of /proc/PID/stat from field 3 on, after the process name
+/// (which may hold spaces and parentheses: field 3 follows the last `)`);
+/// `pid` is a pid or `self`. None if the process is gone.
+pub fn stat_after_name(pid: &str) -> Option<String> {
     let path = std::ffi::CString::new(format!("/proc/{pid}/stat")).ok()?;
     // the line is a few hundred bytes (comm is at most 16): one read
     let mut buf = [0u8; 1024];
     let stat = super::fs::read_once(&path, &mut buf).ok()?;
-    // comm may hold spaces and parentheses: field 3 follows the last ')'
-    let rest = &stat[stat.iter().rposition(|&b| b == b')')? + 2..];
-    std::str::from_utf8(rest.split(|&b| b == b' ').nth(n.checked_sub(3)?)?).ok()?.trim_end().parse().ok()
+    let rest = stat.get(stat.iter().rposition(|&b| b == b')')? + 2..)?;
+    Some(String::from_utf8_lossy(rest).trim_end().to_string())
+}
+
+/// Fields `ns` (numbered from 1, as in proc_pid_stat(5); numbers after the
+/// process name, so each >= 3) of /proc/PID/stat, read once.
+pub fn stat_fields<const N: usize>(pid: &str, ns: [usize; N]) -> Option<[u64; N]> {
+    let rest = stat_after_name(pid)?;
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let mut out = [0u64; N];
+    for (o, n) in out.iter_mut().zip(ns) {
+        *o = fields.get(n.checked_sub(3)?)?.parse().ok()?;
+    }
+    Some(out)
+}
+
+/// Field `n` of /proc/PID/stat ([`stat_fields`]).
+pub fn stat_field(pid: &str, n: usize) -> Option<u64> {
+    stat_fields(pid, [n]).map(|[v]| v)
 }
 
 /// Writes `new` over the arguments from `from` to the last of this
@@ -147,7 +163,8 @@ pub fn stat_field(pid: &str, n: usize) -> Option<u64> {
 /// show), padded with NULs; false, leaving them, unless those arguments
 /// are still as the process got them (`args`) and `new` takes no more room.
 pub fn rewrite_args(args: &[String], from: usize, new: &[&str]) -> bool {
-    let (Some(start), Some(end)) = (stat_field("self", 48), stat_field("self", 49)) else { return false };
+    // arg_start and arg_end
+    let Some([start, end]) = stat_fields("self", [48, 49]) else { return false };
     let Some(old) = args.get(from..).filter(|a| !a.is_empty()) else { return false };
     let old = old.join("\0");
     let new = new.join("\0");
