@@ -309,6 +309,27 @@ mod tests {
     }
 
     #[test]
+    fn a_process_name_that_looks_like_fields_is_skipped() {
+        // the name is the program's to choose (a container's process
+        // reads as this one): parentheses and numbers in it change nothing
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("x) 7 8 (y");
+        std::os::unix::fs::symlink("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("5").spawn().unwrap();
+        let pid = child.id().to_string();
+        let t = std::time::Instant::now();
+        // the name is set at exec: wait for it
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap().contains("(x) 7 8 (y)") {
+            assert!(t.elapsed() < std::time::Duration::from_secs(5));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(stat_field(&pid, 4), Some(std::process::id() as u64));
+        assert!(stat_after_name(&pid).unwrap().starts_with(['R', 'S', 'D']));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
     fn arguments_are_rewritten_only_over_themselves_and_never_longer() {
         let args: Vec<String> = std::env::args().collect();
         let cmdline = || std::fs::read("/proc/self/cmdline").unwrap();
